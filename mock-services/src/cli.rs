@@ -1,0 +1,80 @@
+//! Command-line flags every binary shares to pick a session backend.
+
+use crate::local_redis::{LocalRedis, LocalRedisError};
+use crate::session::{MemoryConfig, RedisConfig, StoreConfig};
+
+/// The session backends, as named on the command line and in reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Dashmap,
+    Scc,
+    Redis,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Dashmap => "dashmap",
+            Backend::Scc => "scc",
+            Backend::Redis => "redis",
+        }
+    }
+}
+
+/// `--backend` and `--redis-url`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackendArgs {
+    /// Where sessions live.
+    #[arg(long, value_enum, default_value_t = Backend::Dashmap)]
+    pub backend: Backend,
+    /// Redis to use with `--backend redis` (e.g. redis://127.0.0.1:6379/0). Without it a
+    /// throwaway local redis-server is started on a free loopback port.
+    #[arg(long)]
+    pub redis_url: Option<String>,
+}
+
+/// The store configuration chosen on the command line, and the local Redis started for it (if
+/// any), which must be kept alive as long as the store is used.
+#[derive(Debug)]
+pub struct ChosenBackend {
+    pub config: StoreConfig,
+    pub local_redis: Option<LocalRedis>,
+}
+
+impl BackendArgs {
+    /// Turns the flags into a [`StoreConfig`]; `key_prefix` namespaces this store in Redis.
+    /// Rejects `--redis-url` without `--backend redis`, naming the flag.
+    pub fn choose(&self, key_prefix: &str) -> anyhow::Result<ChosenBackend> {
+        match (self.backend, &self.redis_url) {
+            (Backend::Dashmap, None) => Ok(ChosenBackend {
+                config: StoreConfig::DashMap(MemoryConfig::default()),
+                local_redis: None,
+            }),
+            (Backend::Scc, None) => Ok(ChosenBackend {
+                config: StoreConfig::Scc(MemoryConfig::default()),
+                local_redis: None,
+            }),
+            (Backend::Redis, Some(url)) => Ok(ChosenBackend {
+                config: StoreConfig::Redis(RedisConfig::new(url, key_prefix)),
+                local_redis: None,
+            }),
+            (Backend::Redis, None) => {
+                let redis = LocalRedis::start().map_err(|error| match error {
+                    LocalRedisError::NotInstalled => anyhow::anyhow!(
+                        "--backend redis without --redis-url starts a local redis-server, but {error}"
+                    ),
+                    other => anyhow::Error::new(other),
+                })?;
+                Ok(ChosenBackend {
+                    config: StoreConfig::Redis(RedisConfig::new(redis.url(), key_prefix)),
+                    local_redis: Some(redis),
+                })
+            }
+            (backend, Some(_)) => anyhow::bail!(
+                "--redis-url is only used with --backend redis (got --backend {})",
+                backend.name()
+            ),
+        }
+    }
+}

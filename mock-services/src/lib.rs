@@ -1,0 +1,6 @@
+//! Mock services for ssobench: the session store with its pluggable backends, and helpers the
+//! binaries share (backend selection flags, a throwaway local `redis-server`).
+
+pub mod cli;
+pub mod local_redis;
+pub mod session;

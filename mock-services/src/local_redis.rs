@@ -1,0 +1,149 @@
+//! A throwaway `redis-server` on a free loopback port, in a temporary directory, stopped on drop.
+//!
+//! Tests, benches and the load runner use it when no `--redis-url` is given, so nothing needs a
+//! Redis installed as a service.
+
+use std::io::{Read as _, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How a user gets `redis-server`, printed wherever it is missing.
+pub const INSTALL_HINT: &str = "install it with `sudo apt-get install redis-server` (Debian/Ubuntu), \
+or run `scripts/ensure-redis.sh`, or point the tool at a running server with --redis-url";
+
+/// Why a local Redis could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalRedisError {
+    #[error("`redis-server` was not found on PATH: {INSTALL_HINT}")]
+    NotInstalled,
+    #[error("could not start redis-server: {0}")]
+    Start(String),
+}
+
+/// A running `redis-server` child process.
+#[derive(Debug)]
+pub struct LocalRedis {
+    child: Option<Child>,
+    port: u16,
+    directory: tempfile::TempDir,
+}
+
+impl LocalRedis {
+    /// Starts a server on a free port of 127.0.0.1 and waits until it answers PING.
+    pub fn start() -> Result<Self, LocalRedisError> {
+        let mut last_error = String::new();
+        // Another process may grab the port between our probe and redis-server's bind: retry.
+        for _ in 0..5 {
+            let port = free_port()?;
+            let mut redis = LocalRedis {
+                child: None,
+                port,
+                directory: tempfile::tempdir()
+                    .map_err(|error| LocalRedisError::Start(format!("temp dir: {error}")))?,
+            };
+            match redis.spawn() {
+                Ok(()) => return Ok(redis),
+                Err(LocalRedisError::NotInstalled) => return Err(LocalRedisError::NotInstalled),
+                Err(error) => last_error = error.to_string(),
+            }
+        }
+        Err(LocalRedisError::Start(last_error))
+    }
+
+    /// `redis://127.0.0.1:PORT/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, after [`LocalRedis::kill`].
+    pub fn restart(&mut self) -> Result<(), LocalRedisError> {
+        self.kill();
+        self.spawn()
+    }
+
+    fn spawn(&mut self) -> Result<(), LocalRedisError> {
+        let port = self.port.to_string();
+        let dir: PathBuf = self.directory.path().to_path_buf();
+        let child = Command::new("redis-server")
+            .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&dir)
+            .args(["--protected-mode", "yes", "--loglevel", "warning"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|error| match error.kind() {
+                std::io::ErrorKind::NotFound => LocalRedisError::NotInstalled,
+                _ => LocalRedisError::Start(error.to_string()),
+            })?;
+        self.child = Some(child);
+        self.wait_ready()
+    }
+
+    fn wait_ready(&mut self) -> Result<(), LocalRedisError> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                self.child = None;
+                return Err(LocalRedisError::Start(format!(
+                    "redis-server on port {} exited with {status}",
+                    self.port
+                )));
+            }
+            if ping(address) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.kill();
+        Err(LocalRedisError::Start(format!(
+            "redis-server on port {} did not answer PING within 10 s",
+            self.port
+        )))
+    }
+}
+
+impl Drop for LocalRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> Result<u16, LocalRedisError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|error| LocalRedisError::Start(format!("no free loopback port: {error}")))?;
+    listener
+        .local_addr()
+        .map(|address| address.port())
+        .map_err(|error| LocalRedisError::Start(error.to_string()))
+}
+
+fn ping(address: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    if stream.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut reply = [0u8; 7];
+    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+}

@@ -1,0 +1,56 @@
+//! The DashMap backend: a sharded `RwLock<HashMap>` map under the shared in-memory store.
+
+use super::id::SessionId;
+use super::memory::{Entry, MemoryMap, MemoryStore};
+use dashmap::DashMap;
+
+/// Sessions in a [`DashMap`] with its default shard count (4 × cores, rounded up to a power
+/// of two) and std's SipHash-1-3 hasher, randomly keyed per map.
+pub type DashMapStore = MemoryStore<DashMap<SessionId, Entry>>;
+
+// Every method finishes with the map before returning: no `Ref` survives into an `.await`.
+impl MemoryMap for DashMap<SessionId, Entry> {
+    const NAME: &'static str = "dashmap";
+
+    fn with_capacity(capacity: usize) -> Self {
+        DashMap::with_capacity(capacity)
+    }
+
+    async fn insert_new(&self, id: SessionId, entry: Entry) -> bool {
+        match self.entry(id) {
+            dashmap::Entry::Occupied(_) => false,
+            dashmap::Entry::Vacant(vacant) => {
+                vacant.insert(entry);
+                true
+            }
+        }
+    }
+
+    async fn read<R: Send>(
+        &self,
+        id: &SessionId,
+        reader: impl FnOnce(&Entry) -> R + Send,
+    ) -> Option<R> {
+        self.get(id).map(|entry| reader(&entry))
+    }
+
+    async fn update<R: Send>(
+        &self,
+        id: &SessionId,
+        writer: impl FnOnce(&mut Entry) -> R + Send,
+    ) -> Option<R> {
+        self.get_mut(id).map(|mut entry| writer(&mut entry))
+    }
+
+    async fn remove_if(
+        &self,
+        id: &SessionId,
+        condition: impl FnOnce(&Entry) -> bool + Send,
+    ) -> bool {
+        DashMap::remove_if(self, id, |_, entry| condition(entry)).is_some()
+    }
+
+    fn len(&self) -> usize {
+        DashMap::len(self)
+    }
+}

@@ -1,0 +1,51 @@
+//! The scc backend: `scc::HashMap` (lock-free reads of bucket arrays, per-bucket locks) under the
+//! shared in-memory store.
+
+use super::id::SessionId;
+use super::memory::{Entry, MemoryMap, MemoryStore};
+
+/// Sessions in an [`scc::HashMap`] with std's SipHash-1-3 hasher, randomly keyed per map.
+/// Lookups use `read_async` (shared bucket lock); `get_*` would take the bucket's write lock.
+pub type SccStore = MemoryStore<scc::HashMap<SessionId, Entry>>;
+
+impl MemoryMap for scc::HashMap<SessionId, Entry> {
+    const NAME: &'static str = "scc";
+
+    fn with_capacity(capacity: usize) -> Self {
+        scc::HashMap::with_capacity(capacity)
+    }
+
+    async fn insert_new(&self, id: SessionId, entry: Entry) -> bool {
+        self.insert_async(id, entry).await.is_ok()
+    }
+
+    async fn read<R: Send>(
+        &self,
+        id: &SessionId,
+        reader: impl FnOnce(&Entry) -> R + Send,
+    ) -> Option<R> {
+        self.read_async(id, |_, entry| reader(entry)).await
+    }
+
+    async fn update<R: Send>(
+        &self,
+        id: &SessionId,
+        writer: impl FnOnce(&mut Entry) -> R + Send,
+    ) -> Option<R> {
+        self.update_async(id, |_, entry| writer(entry)).await
+    }
+
+    async fn remove_if(
+        &self,
+        id: &SessionId,
+        condition: impl FnOnce(&Entry) -> bool + Send,
+    ) -> bool {
+        self.remove_if_async(id, |entry| condition(entry))
+            .await
+            .is_some()
+    }
+
+    fn len(&self) -> usize {
+        scc::HashMap::len(self)
+    }
+}
