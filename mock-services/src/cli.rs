@@ -78,3 +78,44 @@ impl BackendArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(backend: Backend, redis_url: Option<&str>) -> BackendArgs {
+        BackendArgs {
+            backend,
+            redis_url: redis_url.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn memory_backends_need_no_redis() {
+        let chosen = args(Backend::Scc, None).choose("p:").expect("scc");
+        assert!(matches!(chosen.config, StoreConfig::Scc(_)));
+        assert!(chosen.local_redis.is_none());
+    }
+
+    #[test]
+    fn a_given_redis_url_is_used_as_is() {
+        let chosen = args(Backend::Redis, Some("redis://127.0.0.1:6390/2"))
+            .choose("p:")
+            .expect("redis");
+        match chosen.config {
+            StoreConfig::Redis(config) => {
+                assert_eq!(config.url, "redis://127.0.0.1:6390/2");
+                assert_eq!(config.key_prefix, "p:");
+            }
+            other => panic!("expected redis, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn redis_url_without_redis_backend_is_refused_by_name() {
+        let error = args(Backend::Dashmap, Some("redis://127.0.0.1:6379"))
+            .choose("p:")
+            .expect_err("must refuse");
+        assert!(error.to_string().contains("--redis-url"), "{error}");
+    }
+}

@@ -79,7 +79,16 @@ impl LocalRedis {
         let port = self.port.to_string();
         let dir: PathBuf = self.directory.path().to_path_buf();
         let child = Command::new("redis-server")
-            .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port,
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .arg("--dir")
             .arg(&dir)
             .args(["--protected-mode", "yes", "--loglevel", "warning"])

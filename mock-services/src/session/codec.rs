@@ -119,7 +119,10 @@ mod tests {
     #[test]
     fn round_trips() {
         let mut data = SessionData::default();
-        data.cart.push(CartItem { sku: "sku-1".into(), quantity: 3 });
+        data.cart.push(CartItem {
+            sku: "sku-1".into(),
+            quantity: 3,
+        });
         data.attributes.insert("theme".into(), "dark".into());
         let bytes = encode(&sample(&data)).expect("encode");
         let back = decode(&bytes).expect("decode");
@@ -136,14 +139,23 @@ mod tests {
         let empty = SessionData::default();
         assert_eq!(encode(&sample(&empty)).expect("encode").len(), 46);
         let mut one_line = SessionData::default();
-        one_line.cart.push(CartItem { sku: "sku-1".into(), quantity: 3 });
-        assert_eq!(encode(&sample(&one_line)).expect("encode").len(), 46 + 2 + 5);
+        one_line.cart.push(CartItem {
+            sku: "sku-1".into(),
+            quantity: 3,
+        });
+        assert_eq!(
+            encode(&sample(&one_line)).expect("encode").len(),
+            46 + 2 + 5
+        );
     }
 
     #[test]
     fn garbage_is_corrupt_not_a_panic() {
         for bytes in [&b""[..], &[1u8; 10][..], &[2u8; 40][..], &[1u8; 60][..]] {
-            assert!(matches!(decode(bytes), Err(StoreError::Corrupt(_))), "{bytes:?}");
+            assert!(
+                matches!(decode(bytes), Err(StoreError::Corrupt(_))),
+                "{bytes:?}"
+            );
         }
     }
 }

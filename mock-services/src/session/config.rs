@@ -2,9 +2,9 @@
 
 use super::error::StoreError;
 use super::id::SessionId;
+pub use super::memory::MemoryConfig;
 use super::record::{Session, SessionData, SessionPolicy};
 use super::{DashMapStore, RedisStore, SaveOutcome, SccStore, SessionStore};
-pub use super::memory::MemoryConfig;
 use std::time::Duration;
 
 /// Which backend holds sessions, with its settings.

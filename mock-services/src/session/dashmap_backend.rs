@@ -50,7 +50,7 @@ impl MemoryMap for DashMap<SessionId, Entry> {
         DashMap::remove_if(self, id, |_, entry| condition(entry)).is_some()
     }
 
-    fn len(&self) -> usize {
+    fn entry_count(&self) -> usize {
         DashMap::len(self)
     }
 }

@@ -77,7 +77,10 @@ mod tests {
         let id = SessionId::generate();
         let text = id.to_string();
         assert_eq!(text.len(), SessionId::ENCODED_LEN);
-        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_eq!(SessionId::parse(&text), Some(id));
     }
 

@@ -118,7 +118,8 @@ pub trait MemoryMap: Send + Sync + 'static {
         condition: impl FnOnce(&Entry) -> bool + Send,
     ) -> impl Future<Output = bool> + Send;
 
-    fn len(&self) -> usize;
+    /// Entries held now, expired-but-unswept ones included.
+    fn entry_count(&self) -> usize;
 }
 
 /// A session store over an in-memory concurrent map. Cheap to clone (one `Arc`).
@@ -178,13 +179,19 @@ impl<M: MemoryMap> Shared<M> {
     fn queue(&self, deadline: u64, id: SessionId) {
         // A poisoned lock only means another thread panicked while pushing; the heap itself is
         // still a valid heap, so keep going rather than stop sweeping forever.
-        let mut due = self.due.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut due = self
+            .due
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         due.push(Reverse((deadline, id)));
     }
 
     async fn sweep(&self, now: u64, max: usize) -> usize {
         let batch: Vec<SessionId> = {
-            let mut due = self.due.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut due = self
+                .due
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
             let mut batch = Vec::new();
             while batch.len() < max {
                 match due.peek() {
@@ -215,7 +222,9 @@ async fn sweep_forever<M: MemoryMap>(shared: Weak<Shared<M>>, interval: Duration
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
-        let Some(shared) = shared.upgrade() else { return };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
         shared.sweep(now_millis(), batch).await;
     }
 }
@@ -324,6 +333,6 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
     }
 
     async fn live_count(&self) -> Result<u64, StoreError> {
-        Ok(self.shared.map.len() as u64)
+        Ok(self.shared.map.entry_count() as u64)
     }
 }

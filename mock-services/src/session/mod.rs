@@ -28,13 +28,13 @@ mod scc_backend;
 use std::future::Future;
 
 pub use clock::now_millis;
-pub use codec::{decode, encode, HEADER_LEN};
-pub use config::{build_store, AnyStore, MemoryConfig, RedisConfig, StoreConfig};
+pub use codec::{HEADER_LEN, decode, encode};
+pub use config::{AnyStore, MemoryConfig, RedisConfig, StoreConfig, build_store};
 pub use dashmap_backend::DashMapStore;
 pub use error::StoreError;
 pub use id::SessionId;
 pub use memory::{Entry, MemoryMap, MemoryStore};
-pub use record::{CartItem, SessionData, SessionPolicy, Session};
+pub use record::{CartItem, Session, SessionData, SessionPolicy};
 pub use redis_backend::RedisStore;
 pub use scc_backend::SccStore;
 
@@ -68,8 +68,10 @@ pub trait SessionStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Session, StoreError>> + Send;
 
     /// Reads a live session without extending it. Unknown or expired IDs give `None`.
-    fn load(&self, id: &SessionId)
-    -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    fn load(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
 
     /// Reads a live session and slides its idle deadline (the hot path of every page view).
     fn load_and_extend(

@@ -13,7 +13,9 @@ use super::codec::{self, Encoded, LUA_ABSOLUTE_OFFSET, LUA_VERSION_OFFSET};
 use super::config::RedisConfig;
 use super::error::StoreError;
 use super::id::SessionId;
-use super::record::{Session, SessionData, SessionPolicy, deadlines_at_creation, extended_idle_deadline};
+use super::record::{
+    Session, SessionData, SessionPolicy, deadlines_at_creation, extended_idle_deadline,
+};
 use super::{SaveOutcome, SessionStore, clock::now_millis};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::sync::Arc;
@@ -172,7 +174,9 @@ impl SessionStore for RedisStore {
                 });
             }
         }
-        Err(StoreError::Unavailable("could not mint an unused session ID".into()))
+        Err(StoreError::Unavailable(
+            "could not mint an unused session ID".into(),
+        ))
     }
 
     async fn load(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {

@@ -45,7 +45,8 @@ impl MemoryMap for scc::HashMap<SessionId, Entry> {
             .is_some()
     }
 
-    fn len(&self) -> usize {
+    /// O(N): scc counts by reading every bucket's metadata. Used by reports, not requests.
+    fn entry_count(&self) -> usize {
         scc::HashMap::len(self)
     }
 }

@@ -60,7 +60,10 @@ async fn must_load<S: SessionStore>(store: &S, id: &SessionId) -> Session {
 }
 
 pub async fn create_then_load<S: SessionStore>(store: &S) {
-    let created = store.create("user1@example.com", sample_data()).await.expect("create");
+    let created = store
+        .create("user1@example.com", sample_data())
+        .await
+        .expect("create");
     assert_eq!(created.version, 0);
     assert!(created.idle_expires_at > created.created_at);
     assert!(created.absolute_expires_at >= created.idle_expires_at);
@@ -76,21 +79,36 @@ pub async fn create_then_load<S: SessionStore>(store: &S) {
 pub async fn ids_are_fresh_url_safe_and_fixed_length<S: SessionStore>(store: &S) {
     let mut seen = HashSet::new();
     for n in 0..500 {
-        let session = store.create(&format!("user{n}"), SessionData::default()).await.expect("create");
+        let session = store
+            .create(&format!("user{n}"), SessionData::default())
+            .await
+            .expect("create");
         let text = session.id.to_string();
         assert_eq!(text.len(), SessionId::ENCODED_LEN, "{text}");
-        assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
         assert_eq!(SessionId::parse(&text), Some(session.id));
         assert!(seen.insert(session.id), "duplicate id {text}");
     }
     // Two stores, or two users, never share an ID: the same user twice gets two sessions.
-    let a = store.create("same", SessionData::default()).await.expect("create");
-    let b = store.create("same", SessionData::default()).await.expect("create");
+    let a = store
+        .create("same", SessionData::default())
+        .await
+        .expect("create");
+    let b = store
+        .create("same", SessionData::default())
+        .await
+        .expect("create");
     assert_ne!(a.id, b.id);
 }
 
 pub async fn unknown_id_is_never_adopted<S: SessionStore>(store: &S) {
-    store.create("someone", SessionData::default()).await.expect("create");
+    store
+        .create("someone", SessionData::default())
+        .await
+        .expect("create");
     let id = made_up_id();
     assert_eq!(store.load(&id).await.expect("load"), None);
     assert_eq!(store.load_and_extend(&id).await.expect("extend"), None);
@@ -104,14 +122,24 @@ pub async fn unknown_id_is_never_adopted<S: SessionStore>(store: &S) {
         version: 0,
         data: Arc::new(SessionData::default()),
     };
-    assert_eq!(store.save(&mut forged).await.expect("save"), SaveOutcome::Gone);
+    assert_eq!(
+        store.save(&mut forged).await.expect("save"),
+        SaveOutcome::Gone
+    );
     assert!(!store.delete(&id).await.expect("delete"));
-    assert_eq!(store.load(&id).await.expect("load"), None, "save must not create");
+    assert_eq!(
+        store.load(&id).await.expect("load"),
+        None,
+        "save must not create"
+    );
     assert_eq!(store.live_count().await.expect("count"), 1);
 }
 
 pub async fn malformed_ids_do_not_parse<S: SessionStore>(store: &S) {
-    let session = store.create("someone", SessionData::default()).await.expect("create");
+    let session = store
+        .create("someone", SessionData::default())
+        .await
+        .expect("create");
     let good = session.id.to_string();
     let cases = [
         String::new(),
@@ -135,17 +163,29 @@ pub async fn malformed_ids_do_not_parse<S: SessionStore>(store: &S) {
 }
 
 pub async fn idle_expiry<S: SessionStore>(store: &S) {
-    let session = store.create("idle", SessionData::default()).await.expect("create");
+    let session = store
+        .create("idle", SessionData::default())
+        .await
+        .expect("create");
     sleep_ms(450).await;
     assert_eq!(store.load(&session.id).await.expect("load"), None);
-    assert_eq!(store.load_and_extend(&session.id).await.expect("extend"), None);
+    assert_eq!(
+        store.load_and_extend(&session.id).await.expect("extend"),
+        None
+    );
     let mut stale = session.clone();
-    assert_eq!(store.save(&mut stale).await.expect("save"), SaveOutcome::Gone);
+    assert_eq!(
+        store.save(&mut stale).await.expect("save"),
+        SaveOutcome::Gone
+    );
 }
 
 pub async fn extension_slides_idle_deadline<S: SessionStore>(store: &S) {
     // Idle 300 ms; touched every 100 ms for 900 ms: it must outlive three idle periods.
-    let session = store.create("busy", SessionData::default()).await.expect("create");
+    let session = store
+        .create("busy", SessionData::default())
+        .await
+        .expect("create");
     let mut last_deadline = session.idle_expires_at;
     for _ in 0..9 {
         sleep_ms(100).await;
@@ -161,11 +201,17 @@ pub async fn extension_slides_idle_deadline<S: SessionStore>(store: &S) {
     assert!(last_deadline >= session.idle_expires_at + 800);
     // Left alone, it expires.
     sleep_ms(450).await;
-    assert_eq!(store.load_and_extend(&session.id).await.expect("extend"), None);
+    assert_eq!(
+        store.load_and_extend(&session.id).await.expect("extend"),
+        None
+    );
 }
 
 pub async fn plain_load_does_not_extend<S: SessionStore>(store: &S) {
-    let session = store.create("reader", SessionData::default()).await.expect("create");
+    let session = store
+        .create("reader", SessionData::default())
+        .await
+        .expect("create");
     for _ in 0..3 {
         sleep_ms(100).await;
         let _ = store.load(&session.id).await.expect("load");
@@ -176,7 +222,10 @@ pub async fn plain_load_does_not_extend<S: SessionStore>(store: &S) {
 
 pub async fn extension_is_capped_by_absolute_timeout<S: SessionStore>(store: &S) {
     // Idle 300 ms, absolute 700 ms: touching every 100 ms cannot keep it past 700 ms.
-    let session = store.create("capped", SessionData::default()).await.expect("create");
+    let session = store
+        .create("capped", SessionData::default())
+        .await
+        .expect("create");
     assert_eq!(session.absolute_expires_at, session.created_at + 700);
     let mut alive_until_cap = true;
     for _ in 0..5 {
@@ -191,25 +240,39 @@ pub async fn extension_is_capped_by_absolute_timeout<S: SessionStore>(store: &S)
     }
     assert!(alive_until_cap, "expired before its absolute deadline");
     sleep_ms(500).await;
-    assert_eq!(store.load_and_extend(&session.id).await.expect("extend"), None);
+    assert_eq!(
+        store.load_and_extend(&session.id).await.expect("extend"),
+        None
+    );
     assert_eq!(store.load(&session.id).await.expect("load"), None);
 }
 
 pub async fn save_is_compare_and_swap<S: SessionStore>(store: &S) {
-    let mut session = store.create("writer", SessionData::default()).await.expect("create");
+    let mut session = store
+        .create("writer", SessionData::default())
+        .await
+        .expect("create");
     let mut stale = session.clone();
     Arc::make_mut(&mut session.data).cart.push(CartItem {
         sku: "book".into(),
         quantity: 1,
     });
-    assert_eq!(store.save(&mut session).await.expect("save"), SaveOutcome::Saved);
+    assert_eq!(
+        store.save(&mut session).await.expect("save"),
+        SaveOutcome::Saved
+    );
     assert_eq!(session.version, 1);
     let loaded = must_load(store, &session.id).await;
     assert_eq!(loaded.version, 1);
     assert_eq!(loaded.data.cart.len(), 1);
     // A writer holding the version-0 copy loses, and changes nothing.
-    Arc::make_mut(&mut stale.data).attributes.insert("x".into(), "y".into());
-    assert_eq!(store.save(&mut stale).await.expect("save"), SaveOutcome::Conflict);
+    Arc::make_mut(&mut stale.data)
+        .attributes
+        .insert("x".into(), "y".into());
+    assert_eq!(
+        store.save(&mut stale).await.expect("save"),
+        SaveOutcome::Conflict
+    );
     assert_eq!(stale.version, 0);
     assert_eq!(*must_load(store, &session.id).await.data, *loaded.data);
     // Saving does not move the deadlines.
@@ -222,8 +285,14 @@ pub async fn delete_revokes_at_once<S: SessionStore>(store: &S) {
     let other = store.create("stayer", sample_data()).await.expect("create");
     assert!(store.delete(&session.id).await.expect("delete"));
     assert_eq!(store.load(&session.id).await.expect("load"), None);
-    assert_eq!(store.load_and_extend(&session.id).await.expect("extend"), None);
-    assert_eq!(store.save(&mut session).await.expect("save"), SaveOutcome::Gone);
+    assert_eq!(
+        store.load_and_extend(&session.id).await.expect("extend"),
+        None
+    );
+    assert_eq!(
+        store.save(&mut session).await.expect("save"),
+        SaveOutcome::Gone
+    );
     assert!(!store.delete(&session.id).await.expect("second delete"));
     assert!(store.load(&other.id).await.expect("load").is_some());
     assert_eq!(store.live_count().await.expect("count"), 1);
@@ -234,7 +303,10 @@ pub async fn delete_revokes_at_once<S: SessionStore>(store: &S) {
 pub async fn concurrent_writers_of_one_session_lose_nothing<S: SessionStore + Clone>(store: &S) {
     const WRITERS: u64 = 16;
     const INCREMENTS: u64 = 10;
-    let session = store.create("shared", SessionData::default()).await.expect("create");
+    let session = store
+        .create("shared", SessionData::default())
+        .await
+        .expect("create");
     let mut tasks = Vec::new();
     for _ in 0..WRITERS {
         let store = store.clone();
@@ -243,10 +315,18 @@ pub async fn concurrent_writers_of_one_session_lose_nothing<S: SessionStore + Cl
             let mut conflicts = 0u64;
             for _ in 0..INCREMENTS {
                 loop {
-                    let mut current = store.load_and_extend(&id).await.expect("load").expect("live");
+                    let mut current = store
+                        .load_and_extend(&id)
+                        .await
+                        .expect("load")
+                        .expect("live");
                     let data = Arc::make_mut(&mut current.data);
-                    let count: u64 = data.attributes.get("count").map_or(0, |v| v.parse().expect("number"));
-                    data.attributes.insert("count".into(), (count + 1).to_string());
+                    let count: u64 = data
+                        .attributes
+                        .get("count")
+                        .map_or(0, |v| v.parse().expect("number"));
+                    data.attributes
+                        .insert("count".into(), (count + 1).to_string());
                     match store.save(&mut current).await.expect("save") {
                         SaveOutcome::Saved => break,
                         SaveOutcome::Conflict => conflicts += 1,
@@ -261,7 +341,10 @@ pub async fn concurrent_writers_of_one_session_lose_nothing<S: SessionStore + Cl
         task.await.expect("writer task");
     }
     let last = must_load(store, &session.id).await;
-    assert_eq!(last.data.attributes.get("count").map(String::as_str), Some("160"));
+    assert_eq!(
+        last.data.attributes.get("count").map(String::as_str),
+        Some("160")
+    );
     assert_eq!(last.version, WRITERS * INCREMENTS);
 }
 
@@ -275,13 +358,20 @@ pub async fn concurrent_sessions_are_independent<S: SessionStore + Clone>(store:
                 .await
                 .expect("create");
             for item in 0..20u32 {
-                let mut current = store.load_and_extend(&session.id).await.expect("load").expect("live");
+                let mut current = store
+                    .load_and_extend(&session.id)
+                    .await
+                    .expect("load")
+                    .expect("live");
                 assert_eq!(&*current.user_id, format!("user{task_number}"));
                 Arc::make_mut(&mut current.data).cart.push(CartItem {
                     sku: format!("{task_number}-{item}"),
                     quantity: item,
                 });
-                assert_eq!(store.save(&mut current).await.expect("save"), SaveOutcome::Saved);
+                assert_eq!(
+                    store.save(&mut current).await.expect("save"),
+                    SaveOutcome::Saved
+                );
                 session = current;
             }
             session.id
@@ -291,7 +381,13 @@ pub async fn concurrent_sessions_are_independent<S: SessionStore + Clone>(store:
         let id = task.await.expect("task");
         let session = must_load(store, &id).await;
         assert_eq!(session.data.cart.len(), 20);
-        assert!(session.data.cart.iter().all(|line| line.sku.starts_with(&format!("{task_number}-"))));
+        assert!(
+            session
+                .data
+                .cart
+                .iter()
+                .all(|line| line.sku.starts_with(&format!("{task_number}-")))
+        );
     }
 }
 
@@ -304,7 +400,10 @@ pub async fn hundred_thousand_sessions_all_found<S: SessionStore + Clone>(store:
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::with_capacity(SESSIONS / TASKS + 1);
             for n in (task_number..SESSIONS).step_by(TASKS) {
-                let session = store.create(&format!("u{n}"), SessionData::default()).await.expect("create");
+                let session = store
+                    .create(&format!("u{n}"), SessionData::default())
+                    .await
+                    .expect("create");
                 ids.push((n, session.id));
             }
             ids
@@ -324,7 +423,11 @@ pub async fn hundred_thousand_sessions_all_found<S: SessionStore + Clone>(store:
         checks.push(tokio::spawn(async move {
             let mut found = 0usize;
             for (n, id) in all.iter().skip(task_number).step_by(TASKS) {
-                let session = store.load_and_extend(id).await.expect("load").expect("every session must be found");
+                let session = store
+                    .load_and_extend(id)
+                    .await
+                    .expect("load")
+                    .expect("every session must be found");
                 assert_eq!(&*session.user_id, format!("u{n}"));
                 found += 1;
             }
@@ -341,7 +444,10 @@ pub async fn hundred_thousand_sessions_all_found<S: SessionStore + Clone>(store:
 pub async fn expired_sessions_are_freed<S: SessionStore + Clone>(store: &S) {
     const SESSIONS: u64 = 1_000;
     for n in 0..SESSIONS {
-        store.create(&format!("u{n}"), SessionData::default()).await.expect("create");
+        store
+            .create(&format!("u{n}"), SessionData::default())
+            .await
+            .expect("create");
     }
     assert_eq!(store.live_count().await.expect("count"), SESSIONS);
     // Nobody reads them: only the sweeper (or Redis's own expiry) can free them.

@@ -14,15 +14,30 @@ async fn store_survives_redis_restart() {
     )
     .await
     .expect("redis store");
-    let before = store.create("u", SessionData::default()).await.expect("create while up");
-    assert!(store.load_and_extend(&before.id).await.expect("load").is_some());
+    let before = store
+        .create("u", SessionData::default())
+        .await
+        .expect("create while up");
+    assert!(
+        store
+            .load_and_extend(&before.id)
+            .await
+            .expect("load")
+            .is_some()
+    );
 
     redis.kill();
     let create = store.create("u", SessionData::default()).await;
-    assert!(matches!(create, Err(StoreError::Unavailable(_))), "{create:?}");
+    assert!(
+        matches!(create, Err(StoreError::Unavailable(_))),
+        "{create:?}"
+    );
     let load = store.load_and_extend(&before.id).await;
     assert!(matches!(load, Err(StoreError::Unavailable(_))), "{load:?}");
-    assert!(matches!(store.live_count().await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(
+        store.live_count().await,
+        Err(StoreError::Unavailable(_))
+    ));
 
     redis.restart().expect("restart redis-server");
     // The connection manager reconnects on its own; allow it a few attempts.
@@ -31,14 +46,23 @@ async fn store_survives_redis_restart() {
         match store.create("u", SessionData::default()).await {
             Ok(session) => break session,
             Err(error) => {
-                assert!(tokio::time::Instant::now() < deadline, "store did not recover: {error}");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "store did not recover: {error}"
+                );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     };
     // The restarted server is empty (no persistence): the old session is gone, the new one works.
     assert_eq!(store.load(&before.id).await.expect("load"), None);
-    assert!(store.load_and_extend(&after.id).await.expect("load").is_some());
+    assert!(
+        store
+            .load_and_extend(&after.id)
+            .await
+            .expect("load")
+            .is_some()
+    );
     assert!(store.delete(&after.id).await.expect("delete"));
 }
 
@@ -49,7 +73,10 @@ async fn unreachable_redis_is_a_typed_error_at_build() {
     drop(redis);
     config.connection_timeout = Duration::from_millis(300);
     let built = build_store(&StoreConfig::Redis(config), policy_ms(1_000, 10_000)).await;
-    assert!(matches!(built, Err(StoreError::Unavailable(_))), "{built:?}");
+    assert!(
+        matches!(built, Err(StoreError::Unavailable(_))),
+        "{built:?}"
+    );
 }
 
 #[tokio::test]

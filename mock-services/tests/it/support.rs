@@ -27,14 +27,20 @@ pub async fn dashmap(policy: SessionPolicy) -> TestStore {
     let store = build_store(&StoreConfig::DashMap(memory_config()), policy)
         .await
         .expect("dashmap store");
-    TestStore { store, _redis: None }
+    TestStore {
+        store,
+        _redis: None,
+    }
 }
 
 pub async fn scc(policy: SessionPolicy) -> TestStore {
     let store = build_store(&StoreConfig::Scc(memory_config()), policy)
         .await
         .expect("scc store");
-    TestStore { store, _redis: None }
+    TestStore {
+        store,
+        _redis: None,
+    }
 }
 
 /// Starts a private redis-server; fails the test (never skips it) when Redis is not installed.
