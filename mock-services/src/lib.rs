@@ -2,5 +2,8 @@
 //! binaries share (backend selection flags, a throwaway local `redis-server`).
 
 pub mod cli;
+pub mod idp;
 pub mod local_redis;
+pub mod serve;
 pub mod session;
+pub mod web;

@@ -1,0 +1,180 @@
+//! The mock identity provider: an OAuth 2.0 / OpenID Connect authorization server that runs the
+//! seed's flow (authorization code grant, SSO session, PKCE) and refuses what a correct server
+//! refuses.
+//!
+//! SSO sessions live in the configured session backend (dashmap, scc or Redis). Authorization
+//! codes, grants and refresh tokens live in in-memory stores of this process: the IdP is one
+//! instance.
+
+mod authorize;
+mod claims;
+mod clients;
+mod discovery;
+mod error;
+mod keys;
+mod logout;
+mod pages;
+mod token;
+mod userinfo;
+mod users;
+
+pub use claims::{AccessClaims, IdClaims};
+pub use clients::{Client, ClientRegistry};
+pub use error::IdpError;
+pub use keys::{KeyError, SigningAlgorithm, SigningKeys};
+pub use users::{PasswordHashing, User, UserDirectory};
+
+use crate::session::{
+    AnyStore, DashMapStore, MemoryConfig, SessionId, SessionPolicy, SessionStore,
+};
+use crate::web::{cookies, params::MAX_PARAMS_LEN};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Name of the IdP's SSO cookie.
+pub const SSO_COOKIE: &str = "ssobench_idp_sso";
+
+/// Settings of the IdP besides its clients, users and stores.
+#[derive(Debug, Clone)]
+pub struct IdpSettings {
+    /// Full URL the IdP is reached at, e.g. `http://127.0.0.1:9010`; the `iss` of every token.
+    pub issuer: String,
+    pub code_lifetime: Duration,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    /// Mark cookies `Secure` (only when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl IdpSettings {
+    pub fn new(issuer: impl Into<String>) -> Self {
+        IdpSettings {
+            issuer: issuer.into().trim_end_matches('/').to_owned(),
+            code_lifetime: Duration::from_secs(30),
+            access_token_lifetime: Duration::from_secs(900),
+            refresh_token_lifetime: Duration::from_secs(8 * 3600),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// The IdP's shared state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct IdpState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: IdpSettings,
+    clients: ClientRegistry,
+    users: UserDirectory,
+    keys: SigningKeys,
+    /// SSO sessions: the configured backend.
+    sso: AnyStore,
+    /// Authorization codes: the record's ID is the code; version 0 until redeemed, then the
+    /// grant it produced is recorded in it (so a replay can revoke that grant).
+    codes: DashMapStore,
+    /// One record per redeemed code; its ID is every access token's `jti`.
+    grants: DashMapStore,
+    /// Refresh tokens (single use: rotated on every refresh).
+    refresh_tokens: DashMapStore,
+}
+
+impl IdpState {
+    /// Builds the IdP around an SSO session store (whose policy is the SSO session's lifetime).
+    pub fn new(
+        settings: IdpSettings,
+        clients: ClientRegistry,
+        users: UserDirectory,
+        keys: SigningKeys,
+        sso: AnyStore,
+    ) -> Self {
+        let fixed = |lifetime: Duration| SessionPolicy {
+            idle: lifetime,
+            absolute: lifetime,
+        };
+        let memory = MemoryConfig::default();
+        let codes = DashMapStore::new(fixed(settings.code_lifetime), &memory);
+        let grants_lifetime = settings
+            .refresh_token_lifetime
+            .max(settings.access_token_lifetime);
+        let grants = DashMapStore::new(fixed(grants_lifetime), &memory);
+        let refresh_tokens = DashMapStore::new(fixed(settings.refresh_token_lifetime), &memory);
+        IdpState {
+            inner: Arc::new(Inner {
+                settings,
+                clients,
+                users,
+                keys,
+                sso,
+                codes,
+                grants,
+                refresh_tokens,
+            }),
+        }
+    }
+
+    pub fn settings(&self) -> &IdpSettings {
+        &self.inner.settings
+    }
+
+    pub fn keys(&self) -> &SigningKeys {
+        &self.inner.keys
+    }
+
+    pub fn clients(&self) -> &ClientRegistry {
+        &self.inner.clients
+    }
+
+    pub fn users(&self) -> &UserDirectory {
+        &self.inner.users
+    }
+
+    pub fn sso_store(&self) -> &AnyStore {
+        &self.inner.sso
+    }
+
+    /// The live SSO session named by the request's cookie, extended; `None` for no cookie, a
+    /// garbage cookie, or an expired or revoked session.
+    async fn sso_session(
+        &self,
+        headers: &HeaderMap,
+    ) -> Result<Option<crate::session::Session>, IdpError> {
+        let Some(id) = cookies::read(headers, SSO_COOKIE).and_then(SessionId::parse) else {
+            return Ok(None);
+        };
+        Ok(self.inner.sso.load_and_extend(&id).await?)
+    }
+}
+
+/// The IdP's routes.
+pub fn router(state: IdpState) -> Router {
+    Router::new()
+        .route(
+            "/oauth2/authorize",
+            get(authorize::show).post(authorize::submit),
+        )
+        .route("/oauth2/token", post(token::exchange))
+        .route(
+            "/oauth2/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/oauth2/logout", get(logout::logout).post(logout::logout))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::configuration),
+        )
+        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .layer(DefaultBodyLimit::max(MAX_PARAMS_LEN))
+        .with_state(state)
+}
+
+/// Unix seconds now.
+fn now_seconds() -> u64 {
+    crate::session::now_millis() / 1000
+}

@@ -1,0 +1,42 @@
+//! The IdP's HTML: the login form (marker `login-form`) and the logged-out page (`logged-out`).
+
+use super::authorize::AuthorizeRequest;
+use crate::web::html::{escape, page};
+use std::fmt::Write as _;
+
+/// The login form; the OAuth parameters ride along as hidden fields.
+pub fn login_form(request: &AuthorizeRequest, error: Option<&str>) -> String {
+    let mut body = String::with_capacity(1024);
+    body.push_str("<h1>Log in</h1>");
+    if let Some(error) = error {
+        let _ = write!(
+            body,
+            "<p id=\"login-error\" role=\"alert\">{}</p>",
+            escape(error)
+        );
+    }
+    body.push_str("<form method=\"post\" action=\"/oauth2/authorize\">");
+    for (name, value) in request.hidden_fields() {
+        let _ = write!(
+            body,
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        );
+    }
+    body.push_str(
+        "<label>Login id <input name=\"loginId\" type=\"email\" autocomplete=\"username\" required></label>\
+         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
+         <button type=\"submit\">Log in</button></form>",
+    );
+    page("Log in · ssobench IdP", "login-form", &body)
+}
+
+/// Shown after logout when no redirect was asked for.
+pub fn logged_out() -> String {
+    page(
+        "Logged out · ssobench IdP",
+        "logged-out",
+        "<h1>You are logged out</h1>",
+    )
+}
