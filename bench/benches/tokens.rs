@@ -24,14 +24,21 @@ fn claims() -> IdClaims {
 
 pub fn define(c: &mut Criterion) {
     let mut group = c.benchmark_group("idp/sign_token");
-    for (name, algorithm) in [("rs256", SigningAlgorithm::Rs256), ("es256", SigningAlgorithm::Es256)] {
+    for (name, algorithm) in [
+        ("rs256", SigningAlgorithm::Rs256),
+        ("es256", SigningAlgorithm::Es256),
+    ] {
         let keys = SigningKeys::generate(algorithm).expect("keys");
         let claims = claims();
         // Each benchmark checks its own result: the token must verify.
         let token = keys.sign(&claims).expect("sign");
-        let back: IdClaims = keys.verify(&token, &claims.iss, Some("store")).expect("verify");
+        let back: IdClaims = keys
+            .verify(&token, &claims.iss, Some("store"))
+            .expect("verify");
         assert_eq!(back, claims);
-        group.bench_function(name, |b| b.iter(|| keys.sign(black_box(&claims)).expect("sign")));
+        group.bench_function(name, |b| {
+            b.iter(|| keys.sign(black_box(&claims)).expect("sign"))
+        });
     }
 
     let pair = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).expect("rsa key");
@@ -40,7 +47,13 @@ pub fn define(c: &mut Criterion) {
     let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).expect("encoding key");
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     let claims = claims();
-    assert_eq!(jsonwebtoken::encode(&header, &claims, &key).expect("encode").split('.').count(), 3);
+    assert_eq!(
+        jsonwebtoken::encode(&header, &claims, &key)
+            .expect("encode")
+            .split('.')
+            .count(),
+        3
+    );
     group.bench_function("rs256_jsonwebtoken_encode", |b| {
         b.iter(|| jsonwebtoken::encode(&header, black_box(&claims), &key).expect("encode"))
     });
