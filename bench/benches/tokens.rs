@@ -6,8 +6,9 @@
 
 use aws_lc_rs::encoding::AsDer as _;
 use aws_lc_rs::signature::RsaKeyPair;
-use criterion::{Criterion, black_box};
+use criterion::Criterion;
 use mock_services::idp::{IdClaims, SigningAlgorithm, SigningKeys};
+use std::hint::black_box;
 
 fn claims() -> IdClaims {
     IdClaims {
