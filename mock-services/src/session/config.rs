@@ -120,6 +120,10 @@ impl SessionStore for AnyStore {
         dispatch!(self, store => store.save(session).await)
     }
 
+    async fn rotate(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        dispatch!(self, store => store.rotate(id).await)
+    }
+
     async fn delete(&self, id: &SessionId) -> Result<bool, StoreError> {
         dispatch!(self, store => store.delete(id).await)
     }

@@ -16,14 +16,18 @@ impl MemoryMap for DashMap<SessionId, Entry> {
         DashMap::with_capacity(capacity)
     }
 
-    async fn insert_new(&self, id: SessionId, entry: Entry) -> bool {
+    async fn insert_or_return(&self, id: SessionId, entry: Entry) -> Result<(), Entry> {
         match self.entry(id) {
-            dashmap::Entry::Occupied(_) => false,
+            dashmap::Entry::Occupied(_) => Err(entry),
             dashmap::Entry::Vacant(vacant) => {
                 vacant.insert(entry);
-                true
+                Ok(())
             }
         }
+    }
+
+    async fn take(&self, id: &SessionId) -> Option<Entry> {
+        self.remove(id).map(|(_, entry)| entry)
     }
 
     async fn read<R: Send>(

@@ -94,8 +94,12 @@ pub trait MemoryMap: Send + Sync + 'static {
 
     fn with_capacity(capacity: usize) -> Self;
 
-    /// Inserts unless the key exists; `false` on collision.
-    fn insert_new(&self, id: SessionId, entry: Entry) -> impl Future<Output = bool> + Send;
+    /// Inserts unless the key exists; on collision hands the entry back.
+    fn insert_or_return(
+        &self,
+        id: SessionId,
+        entry: Entry,
+    ) -> impl Future<Output = Result<(), Entry>> + Send;
 
     /// Runs `reader` on the entry under a shared lock.
     fn read<R: Send>(
@@ -110,6 +114,9 @@ pub trait MemoryMap: Send + Sync + 'static {
         id: &SessionId,
         writer: impl FnOnce(&mut Entry) -> R + Send,
     ) -> impl Future<Output = Option<R>> + Send;
+
+    /// Removes the entry and hands it back.
+    fn take(&self, id: &SessionId) -> impl Future<Output = Option<Entry>> + Send;
 
     /// Removes the entry when `condition` holds; `true` when removed.
     fn remove_if(
@@ -256,7 +263,7 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
                 last_seen: AtomicU64::new(now),
                 idle_expires_at: AtomicU64::new(idle_deadline),
             };
-            if self.shared.map.insert_new(id, entry).await {
+            if self.shared.map.insert_or_return(id, entry).await.is_ok() {
                 self.shared.queue(idle_deadline, id);
                 return Ok(Session {
                     id,
@@ -325,6 +332,32 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
             session.version += 1;
         }
         Ok(outcome)
+    }
+
+    async fn rotate(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        let now = now_millis();
+        let Some(entry) = self.shared.map.take(id).await else {
+            return Ok(None);
+        };
+        if !entry.is_live(now) {
+            return Ok(None);
+        }
+        let deadline = entry.expires_at();
+        let mut entry = entry;
+        for _ in 0..4 {
+            let new_id = SessionId::generate();
+            let session = entry.snapshot(new_id);
+            match self.shared.map.insert_or_return(new_id, entry).await {
+                Ok(()) => {
+                    self.shared.queue(deadline, new_id);
+                    return Ok(Some(session));
+                }
+                Err(back) => entry = back,
+            }
+        }
+        Err(StoreError::Unavailable(
+            "could not mint an unused session ID".into(),
+        ))
     }
 
     async fn delete(&self, id: &SessionId) -> Result<bool, StoreError> {

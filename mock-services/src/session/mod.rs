@@ -86,6 +86,14 @@ pub trait SessionStore: Send + Sync + 'static {
         session: &mut Session,
     ) -> impl Future<Output = Result<SaveOutcome, StoreError>> + Send;
 
+    /// Moves a live session to a fresh ID, keeping its user, data, version and deadlines (so
+    /// rotation never lengthens a session); the old ID stops working at once. `None` when the
+    /// session is gone.
+    fn rotate(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
     /// Deletes a session at once (logout, revocation). `true` when something was deleted.
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 

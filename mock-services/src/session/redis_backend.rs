@@ -28,6 +28,7 @@ pub struct RedisStore {
     policy: SessionPolicy,
     extend_script: Arc<redis::Script>,
     save_script: Arc<redis::Script>,
+    rotate_script: Arc<redis::Script>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -81,6 +82,23 @@ return 1
     ))
 }
 
+/// Rotation: copy the value to the new key with the same expiry time (NX), then delete the old
+/// key, in one script. Touches two keys: on Redis Cluster the two IDs would need one hash slot,
+/// so rotation is for single-node Redis.
+fn rotate_script() -> redis::Script {
+    redis::Script::new(
+        r"
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+local deadline = redis.call('PEXPIRETIME', KEYS[1])
+if deadline < 0 then return false end
+if not redis.call('SET', KEYS[2], value, 'PXAT', deadline, 'NX') then return 0 end
+redis.call('DEL', KEYS[1])
+return {value, deadline}
+",
+    )
+}
+
 impl RedisStore {
     /// Connects (failing fast if Redis is not there) and prepares the scripts.
     pub async fn connect(config: &RedisConfig, policy: SessionPolicy) -> Result<Self, StoreError> {
@@ -99,6 +117,7 @@ impl RedisStore {
             policy,
             extend_script: Arc::new(extend_script()),
             save_script: Arc::new(save_script()),
+            rotate_script: Arc::new(rotate_script()),
         })
     }
 
@@ -247,6 +266,41 @@ impl SessionStore for RedisStore {
             -1 => SaveOutcome::Conflict,
             _ => SaveOutcome::Gone,
         })
+    }
+
+    async fn rotate(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+        let mut connection = self.connection.clone();
+        for _ in 0..4 {
+            let new_id = SessionId::generate();
+            let moved: redis::Value = self
+                .rotate_script
+                .key(self.key(id))
+                .key(self.key(&new_id))
+                .invoke_async(&mut connection)
+                .await?;
+            match moved {
+                redis::Value::Array(parts) => {
+                    let (Some(redis::Value::BulkString(value)), Some(redis::Value::Int(deadline))) =
+                        (parts.first(), parts.get(1))
+                    else {
+                        return Err(StoreError::Corrupt("rotate script answered oddly".into()));
+                    };
+                    let deadline = u64::try_from(*deadline).unwrap_or(0);
+                    let last_seen = deadline.saturating_sub(self.policy.idle_millis());
+                    let session = self.session_from(new_id, value, last_seen, deadline)?;
+                    return Ok(Some(Session {
+                        last_seen: session.last_seen.max(session.created_at),
+                        ..session
+                    }));
+                }
+                // 0: the fresh ID was taken (never expected); draw another.
+                redis::Value::Int(0) => continue,
+                _ => return Ok(None),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "could not mint an unused session ID".into(),
+        ))
     }
 
     async fn delete(&self, id: &SessionId) -> Result<bool, StoreError> {

@@ -15,8 +15,14 @@ impl MemoryMap for scc::HashMap<SessionId, Entry> {
         scc::HashMap::with_capacity(capacity)
     }
 
-    async fn insert_new(&self, id: SessionId, entry: Entry) -> bool {
-        self.insert_async(id, entry).await.is_ok()
+    async fn insert_or_return(&self, id: SessionId, entry: Entry) -> Result<(), Entry> {
+        self.insert_async(id, entry)
+            .await
+            .map_err(|(_, entry)| entry)
+    }
+
+    async fn take(&self, id: &SessionId) -> Option<Entry> {
+        self.remove_async(id).await.map(|(_, entry)| entry)
     }
 
     async fn read<R: Send>(

@@ -300,6 +300,50 @@ pub async fn delete_revokes_at_once<S: SessionStore>(store: &S) {
     assert_eq!(store.live_count().await.expect("count"), 1);
 }
 
+pub async fn rotation_moves_the_session_and_keeps_its_deadlines<S: SessionStore>(store: &S) {
+    let mut session = store
+        .create("rotating", sample_data())
+        .await
+        .expect("create");
+    assert_eq!(
+        store.save(&mut session).await.expect("save"),
+        SaveOutcome::Saved
+    );
+    let other = store
+        .create("bystander", sample_data())
+        .await
+        .expect("create");
+    let rotated = store
+        .rotate(&session.id)
+        .await
+        .expect("rotate")
+        .expect("live session rotates");
+    assert_ne!(rotated.id, session.id);
+    assert_eq!(
+        store.load(&session.id).await.expect("load"),
+        None,
+        "the old ID must stop at once"
+    );
+    let loaded = must_load(store, &rotated.id).await;
+    assert_eq!(&*loaded.user_id, "rotating");
+    assert_eq!(*loaded.data, sample_data());
+    assert_eq!(loaded.version, 1);
+    assert_eq!(loaded.created_at, session.created_at);
+    assert_eq!(
+        loaded.absolute_expires_at, session.absolute_expires_at,
+        "rotation must not lengthen a session"
+    );
+    assert!(loaded.expires_at() <= session.expires_at() + 5);
+    assert_eq!(store.live_count().await.expect("count"), 2);
+    assert_eq!(
+        store.rotate(&session.id).await.expect("rotate"),
+        None,
+        "a rotated-away ID cannot rotate"
+    );
+    assert_eq!(store.rotate(&made_up_id()).await.expect("rotate"), None);
+    assert!(store.load(&other.id).await.expect("load").is_some());
+}
+
 /// The guarantee for concurrent writers of one session: load, modify, save, and on `Conflict`
 /// reload and retry. No increment is lost.
 pub async fn concurrent_writers_of_one_session_lose_nothing<S: SessionStore + Clone>(store: &S) {
@@ -509,6 +553,7 @@ macro_rules! conformance_suite {
             );
             case!(save_is_compare_and_swap, long());
             case!(delete_revokes_at_once, long());
+            case!(rotation_moves_the_session_and_keeps_its_deadlines, long());
             case!(concurrent_writers_of_one_session_lose_nothing, long());
             case!(concurrent_sessions_are_independent, long());
             case!(hundred_thousand_sessions_all_found, long());

@@ -4,6 +4,7 @@
 use crate::idp_support::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use mock_services::cli::Backend;
 use mock_services::idp::{AccessClaims, IdClaims, PasswordHashing, SSO_COOKIE, SigningAlgorithm};
 use std::time::Duration;
 
@@ -673,9 +674,30 @@ async fn bad_inputs_get_the_right_error_and_never_a_500() {
     );
 }
 
-#[tokio::test]
-async fn password_login_then_tokens_then_silent_sso() {
-    let idp = Idp::new(Options::default()).await;
+/// The flow with the SSO session in each backend.
+macro_rules! on_every_backend {
+    ($($name:ident: $backend:expr),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                password_login_then_tokens_then_silent_sso($backend).await;
+            }
+        )*
+    };
+}
+
+on_every_backend!(
+    flow_with_sso_on_dashmap: Backend::Dashmap,
+    flow_with_sso_on_scc: Backend::Scc,
+    flow_with_sso_on_redis: Backend::Redis
+);
+
+async fn password_login_then_tokens_then_silent_sso(backend: Backend) {
+    let idp = Idp::new(Options {
+        sso_backend: backend,
+        ..Options::default()
+    })
+    .await;
     let form = idp.authorize(&[], None).await;
     assert_eq!(form.status, StatusCode::OK);
     assert!(form.body.contains("id=\"login-form\""));

@@ -14,7 +14,7 @@ async fn happy_path_over_a_socket_verified_through_discovery() {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     // The issuer must be the URL the IdP is really reached at.
-    let state = idp_support::state_at(Options::default(), &base).await;
+    let (state, _redis) = idp_support::state_at(Options::default(), &base).await;
     let server = tokio::spawn(axum::serve(listener, idp::router(state)).into_future());
 
     let browser = reqwest::Client::builder()

@@ -1,15 +1,18 @@
 //! An in-process IdP for tests, and helpers that speak its protocol through `oneshot`.
 
+use crate::support::{redis_config, start_redis};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use http_body_util::BodyExt as _;
+use mock_services::cli::Backend;
 use mock_services::idp::{
     self, Client, ClientRegistry, IdpSettings, IdpState, PasswordHashing, SigningAlgorithm,
     SigningKeys, UserDirectory,
 };
+use mock_services::local_redis::LocalRedis;
 use mock_services::serve::default_clients;
 use mock_services::session::{MemoryConfig, SessionPolicy, StoreConfig, build_store};
 use mock_services::web::params::encode;
@@ -30,6 +33,8 @@ pub fn challenge(verifier: &str) -> String {
 
 /// Knobs for one test's IdP.
 pub struct Options {
+    /// Where SSO sessions live.
+    pub sso_backend: Backend,
     pub code_lifetime: Duration,
     pub sso_idle: Duration,
     pub signing: SigningAlgorithm,
@@ -39,6 +44,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            sso_backend: Backend::Dashmap,
             code_lifetime: Duration::from_secs(30),
             sso_idle: Duration::from_secs(3600),
             signing: SigningAlgorithm::Rs256,
@@ -60,14 +66,19 @@ pub fn clients() -> ClientRegistry {
     ClientRegistry::new(clients)
 }
 
-pub async fn state(options: Options) -> IdpState {
-    state_at(options, ISSUER).await
-}
-
-/// An IdP state whose issuer is `issuer` (the URL it is really reached at, over a socket).
-pub async fn state_at(options: Options, issuer: &str) -> IdpState {
+/// An IdP state whose issuer is `issuer` (the URL it is really reached at, over a socket), and
+/// the redis-server behind its SSO store, if any, which must outlive it.
+pub async fn state_at(options: Options, issuer: &str) -> (IdpState, Option<LocalRedis>) {
+    let (config, redis) = match options.sso_backend {
+        Backend::Dashmap => (StoreConfig::DashMap(MemoryConfig::default()), None),
+        Backend::Scc => (StoreConfig::Scc(MemoryConfig::default()), None),
+        Backend::Redis => {
+            let redis = start_redis();
+            (StoreConfig::Redis(redis_config(&redis)), Some(redis))
+        }
+    };
     let sso = build_store(
-        &StoreConfig::DashMap(MemoryConfig::default()),
+        &config,
         SessionPolicy {
             idle: options.sso_idle,
             absolute: Duration::from_secs(86_400),
@@ -79,7 +90,7 @@ pub async fn state_at(options: Options, issuer: &str) -> IdpState {
     settings.code_lifetime = options.code_lifetime;
     let users = UserDirectory::new(100, "password", options.hashing).expect("users");
     let keys = SigningKeys::generate(options.signing).expect("keys");
-    IdpState::new(settings, clients(), users, keys, sso)
+    (IdpState::new(settings, clients(), users, keys, sso), redis)
 }
 
 /// A response, read whole.
@@ -123,6 +134,7 @@ impl Reply {
 pub struct Idp {
     pub state: IdpState,
     router: Router,
+    _redis: Option<LocalRedis>,
 }
 
 /// Authorization parameters: the defaults for `store`, with overrides (`None` removes one).
@@ -159,10 +171,11 @@ pub fn form(pairs: &[(String, String)]) -> String {
 
 impl Idp {
     pub async fn new(options: Options) -> Self {
-        let state = state(options).await;
+        let (state, redis) = state_at(options, ISSUER).await;
         Idp {
             router: idp::router(state.clone()),
             state,
+            _redis: redis,
         }
     }
 
