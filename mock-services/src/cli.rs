@@ -42,23 +42,40 @@ pub struct ChosenBackend {
     pub local_redis: Option<LocalRedis>,
 }
 
-impl BackendArgs {
-    /// Turns the flags into a [`StoreConfig`]; `key_prefix` namespaces this store in Redis.
-    /// Rejects `--redis-url` without `--backend redis`, naming the flag.
-    pub fn choose(&self, key_prefix: &str) -> anyhow::Result<ChosenBackend> {
+/// A backend ready to build stores from: several stores (IdP, store, forums) share one Redis,
+/// each under its own key prefix.
+#[derive(Debug)]
+pub struct ResolvedBackend {
+    backend: Backend,
+    redis_url: Option<String>,
+    /// The throwaway server started for `--backend redis` without `--redis-url`; keep it alive
+    /// as long as any store built from this is used.
+    pub local_redis: Option<LocalRedis>,
+}
+
+impl ResolvedBackend {
+    /// The configuration of one store, namespaced by `key_prefix` in Redis.
+    pub fn store_config(&self, key_prefix: &str) -> StoreConfig {
         match (self.backend, &self.redis_url) {
-            (Backend::Dashmap, None) => Ok(ChosenBackend {
-                config: StoreConfig::DashMap(MemoryConfig::default()),
-                local_redis: None,
-            }),
-            (Backend::Scc, None) => Ok(ChosenBackend {
-                config: StoreConfig::Scc(MemoryConfig::default()),
-                local_redis: None,
-            }),
-            (Backend::Redis, Some(url)) => Ok(ChosenBackend {
-                config: StoreConfig::Redis(RedisConfig::new(url, key_prefix)),
-                local_redis: None,
-            }),
+            (Backend::Dashmap, _) => StoreConfig::DashMap(MemoryConfig::default()),
+            (Backend::Scc, _) => StoreConfig::Scc(MemoryConfig::default()),
+            (Backend::Redis, url) => StoreConfig::Redis(RedisConfig::new(
+                url.clone().unwrap_or_default(),
+                key_prefix,
+            )),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+impl BackendArgs {
+    /// Checks the flags and starts a local Redis when one is needed. Rejects `--redis-url`
+    /// without `--backend redis`, naming the flag.
+    pub fn resolve(&self) -> anyhow::Result<ResolvedBackend> {
+        match (self.backend, &self.redis_url) {
             (Backend::Redis, None) => {
                 let redis = LocalRedis::start().map_err(|error| match error {
                     LocalRedisError::NotInstalled => anyhow::anyhow!(
@@ -66,16 +83,36 @@ impl BackendArgs {
                     ),
                     other => anyhow::Error::new(other),
                 })?;
-                Ok(ChosenBackend {
-                    config: StoreConfig::Redis(RedisConfig::new(redis.url(), key_prefix)),
+                Ok(ResolvedBackend {
+                    backend: Backend::Redis,
+                    redis_url: Some(redis.url()),
                     local_redis: Some(redis),
                 })
             }
+            (Backend::Redis, Some(url)) => Ok(ResolvedBackend {
+                backend: Backend::Redis,
+                redis_url: Some(url.clone()),
+                local_redis: None,
+            }),
+            (backend, None) => Ok(ResolvedBackend {
+                backend,
+                redis_url: None,
+                local_redis: None,
+            }),
             (backend, Some(_)) => anyhow::bail!(
                 "--redis-url is only used with --backend redis (got --backend {})",
                 backend.name()
             ),
         }
+    }
+
+    /// One store's configuration (see [`BackendArgs::resolve`] for several).
+    pub fn choose(&self, key_prefix: &str) -> anyhow::Result<ChosenBackend> {
+        let resolved = self.resolve()?;
+        Ok(ChosenBackend {
+            config: resolved.store_config(key_prefix),
+            local_redis: resolved.local_redis,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Mock services for ssobench: the session store with its pluggable backends, and helpers the
 //! binaries share (backend selection flags, a throwaway local `redis-server`).
 
+pub mod app;
 pub mod cli;
 pub mod idp;
 pub mod local_redis;

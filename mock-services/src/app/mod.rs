@@ -1,0 +1,187 @@
+//! The two web apps of the flow, store (shopping cart) and forums, as one implementation: they
+//! differ only in names, landing page and the store's cart writes ([`AppKind`]).
+//!
+//! Each keeps server-side sessions in the configured backend, logs users in through the IdP
+//! (authorization code grant, state, nonce, PKCE S256, client secret by HTTP Basic), and verifies
+//! the id_token against the IdP's JWKS.
+
+mod error;
+mod login;
+mod oidc;
+mod pages;
+mod pages_store;
+mod session;
+
+pub use error::AppError;
+pub use session::LoggedIn;
+
+use crate::session::{AnyStore, SessionPolicy};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use oidc::OidcClient;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which app this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AppKind {
+    Store,
+    Forums,
+}
+
+impl AppKind {
+    /// Lower-case name: client id, cookie and key prefixes.
+    pub fn name(self) -> &'static str {
+        match self {
+            AppKind::Store => "store",
+            AppKind::Forums => "forums",
+        }
+    }
+
+    /// Where a fresh login lands.
+    pub fn landing_path(self) -> &'static str {
+        match self {
+            AppKind::Store => "/shopping-cart",
+            AppKind::Forums => "/posts",
+        }
+    }
+
+    /// The session cookie's name; distinct per app because browsers share cookies across ports.
+    pub fn session_cookie(self) -> &'static str {
+        match self {
+            AppKind::Store => "ssobench_store_session",
+            AppKind::Forums => "ssobench_forums_session",
+        }
+    }
+
+    /// The short-lived cookie that binds state, nonce and PKCE verifier to the browser.
+    pub fn prelogin_cookie(self) -> &'static str {
+        match self {
+            AppKind::Store => "ssobench_store_prelogin",
+            AppKind::Forums => "ssobench_forums_prelogin",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            AppKind::Store => "Store",
+            AppKind::Forums => "Forums",
+        }
+    }
+}
+
+/// When a session moves to a fresh ID. Both off by default: each costs a session write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RotationPolicy {
+    /// Rotate after this many requests on one ID.
+    pub every_requests: Option<u32>,
+    /// Rotate once an ID is this old.
+    pub every: Option<Duration>,
+}
+
+impl RotationPolicy {
+    fn enabled(&self) -> bool {
+        self.every_requests.is_some() || self.every.is_some()
+    }
+}
+
+/// An app's settings.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub kind: AppKind,
+    /// The URL this app is reached at (its redirect URI is `{base_url}/oauth-callback`).
+    pub base_url: String,
+    /// The IdP's issuer URL; endpoints are derived from it.
+    pub idp_url: String,
+    pub client_id: String,
+    pub client_secret: String,
+    pub policy: SessionPolicy,
+    pub rotation: RotationPolicy,
+    /// Mark cookies `Secure` (only behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl AppSettings {
+    /// Defaults for `kind` at `base_url` against the IdP at `idp_url`.
+    pub fn new(kind: AppKind, base_url: &str, idp_url: &str) -> Self {
+        AppSettings {
+            kind,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            idp_url: idp_url.trim_end_matches('/').to_owned(),
+            client_id: kind.name().to_owned(),
+            client_secret: format!("{}-secret", kind.name()),
+            policy: SessionPolicy::default(),
+            rotation: RotationPolicy::default(),
+            secure_cookies: false,
+        }
+    }
+
+    pub fn redirect_uri(&self) -> String {
+        format!("{}/oauth-callback", self.base_url)
+    }
+}
+
+/// An app's shared state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: AppSettings,
+    sessions: AnyStore,
+    /// Pre-login records (state, nonce, PKCE verifier), in the same backend as sessions so a
+    /// callback may land on another instance.
+    prelogins: AnyStore,
+    oidc: OidcClient,
+}
+
+impl AppState {
+    /// `sessions` carries the app's session policy; `prelogins` a short one (minutes).
+    pub fn new(
+        settings: AppSettings,
+        sessions: AnyStore,
+        prelogins: AnyStore,
+    ) -> Result<Self, AppError> {
+        let oidc = OidcClient::new(&settings)?;
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                settings,
+                sessions,
+                prelogins,
+                oidc,
+            }),
+        })
+    }
+
+    pub fn settings(&self) -> &AppSettings {
+        &self.inner.settings
+    }
+
+    pub fn sessions(&self) -> &AnyStore {
+        &self.inner.sessions
+    }
+}
+
+/// How long a login may take between `/login` and `/oauth-callback`.
+pub const PRELOGIN_LIFETIME: Duration = Duration::from_secs(600);
+
+/// The app's routes.
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(login::start))
+        .route("/oauth-callback", get(login::callback))
+        .route("/logout", post(login::logout));
+    router = match state.settings().kind {
+        AppKind::Store => router
+            .route("/shopping-cart", get(pages_store::cart))
+            .route("/shopping-cart/items", post(pages_store::add_item)),
+        AppKind::Forums => router.route("/posts", get(pages::posts)),
+    };
+    router
+        .layer(DefaultBodyLimit::max(crate::web::params::MAX_PARAMS_LEN))
+        .with_state(state)
+}
