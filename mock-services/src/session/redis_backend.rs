@@ -121,6 +121,27 @@ impl RedisStore {
         })
     }
 
+    /// Runs `op` on the shared connection, once more if the connection had dropped: the manager
+    /// reconnects when a command fails on a dead connection, so without this retry the first
+    /// request after Redis comes back would fail although Redis is up. Every operation here is
+    /// safe to repeat (reads, NX writes under a fresh ID, compare-and-swap, idempotent deletes).
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        match op(self.connection.clone()).await {
+            Err(error)
+                if error.is_connection_dropped()
+                    || error.is_io_error()
+                    || error.is_connection_refusal() =>
+            {
+                Ok(op(self.connection.clone()).await?)
+            }
+            result => Ok(result?),
+        }
+    }
+
     fn key(&self, id: &SessionId) -> Vec<u8> {
         let mut key = Vec::with_capacity(self.prefix.len() + 16);
         key.extend_from_slice(&self.prefix);
@@ -168,17 +189,19 @@ impl SessionStore for RedisStore {
             user_id,
             data: &data,
         })?;
-        let mut connection = self.connection.clone();
         // NX: never overwrite; a collision of 128-bit random IDs just draws again.
         for _ in 0..4 {
             let id = SessionId::generate();
-            let written: Option<String> = redis::cmd("SET")
+            let mut command = redis::cmd("SET");
+            command
                 .arg(self.key(&id))
                 .arg(&value)
                 .arg("PXAT")
                 .arg(idle_deadline)
-                .arg("NX")
-                .query_async(&mut connection)
+                .arg("NX");
+            let command = &command;
+            let written: Option<String> = self
+                .run(|mut c| async move { command.query_async(&mut c).await })
                 .await?;
             if written.is_some() {
                 return Ok(Session {
@@ -199,14 +222,12 @@ impl SessionStore for RedisStore {
     }
 
     async fn load(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        let mut connection = self.connection.clone();
         let key = self.key(id);
-        let (value, expire_time): (Option<Vec<u8>>, i64) = redis::pipe()
-            .cmd("GET")
-            .arg(&key)
-            .cmd("PEXPIRETIME")
-            .arg(&key)
-            .query_async(&mut connection)
+        let mut pipeline = redis::pipe();
+        pipeline.cmd("GET").arg(&key).cmd("PEXPIRETIME").arg(&key);
+        let pipeline = &pipeline;
+        let (value, expire_time): (Option<Vec<u8>>, i64) = self
+            .run(|mut c| async move { pipeline.query_async(&mut c).await })
             .await?;
         let now = now_millis();
         let (Some(value), Ok(deadline)) = (value, u64::try_from(expire_time)) else {
@@ -225,14 +246,12 @@ impl SessionStore for RedisStore {
     }
 
     async fn load_and_extend(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        let mut connection = self.connection.clone();
         let now = now_millis();
+        let mut invocation = self.extend_script.key(self.key(id));
+        invocation.arg(now).arg(self.policy.idle_millis());
+        let invocation = &invocation;
         let value: Option<Vec<u8>> = self
-            .extend_script
-            .key(self.key(id))
-            .arg(now)
-            .arg(self.policy.idle_millis())
-            .invoke_async(&mut connection)
+            .run(|mut c| async move { invocation.invoke_async(&mut c).await })
             .await?;
         let Some(value) = value else { return Ok(None) };
         let session = self.session_from(*id, &value, now, u64::MAX)?;
@@ -250,13 +269,13 @@ impl SessionStore for RedisStore {
             user_id: &session.user_id,
             data: &session.data,
         })?;
-        let mut connection = self.connection.clone();
-        let outcome: i64 = self
-            .save_script
-            .key(self.key(&session.id))
+        let mut invocation = self.save_script.key(self.key(&session.id));
+        invocation
             .arg(&session.version.to_le_bytes()[..])
-            .arg(value)
-            .invoke_async(&mut connection)
+            .arg(value);
+        let invocation = &invocation;
+        let outcome: i64 = self
+            .run(|mut c| async move { invocation.invoke_async(&mut c).await })
             .await?;
         Ok(match outcome {
             1 => {
@@ -269,14 +288,13 @@ impl SessionStore for RedisStore {
     }
 
     async fn rotate(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        let mut connection = self.connection.clone();
         for _ in 0..4 {
             let new_id = SessionId::generate();
+            let mut invocation = self.rotate_script.key(self.key(id));
+            invocation.key(self.key(&new_id));
+            let invocation = &invocation;
             let moved: redis::Value = self
-                .rotate_script
-                .key(self.key(id))
-                .key(self.key(&new_id))
-                .invoke_async(&mut connection)
+                .run(|mut c| async move { invocation.invoke_async(&mut c).await })
                 .await?;
             match moved {
                 redis::Value::Array(parts) => {
@@ -304,10 +322,11 @@ impl SessionStore for RedisStore {
     }
 
     async fn delete(&self, id: &SessionId) -> Result<bool, StoreError> {
-        let mut connection = self.connection.clone();
-        let deleted: i64 = redis::cmd("DEL")
-            .arg(self.key(id))
-            .query_async(&mut connection)
+        let mut command = redis::cmd("DEL");
+        command.arg(self.key(id));
+        let command = &command;
+        let deleted: i64 = self
+            .run(|mut c| async move { command.query_async(&mut c).await })
             .await?;
         Ok(deleted > 0)
     }
@@ -315,19 +334,21 @@ impl SessionStore for RedisStore {
     /// Counts this store's keys with SCAN (Redis filters expired keys out). O(N) in the number
     /// of keys in the database: for reports sampled now and then, never for the hot path.
     async fn live_count(&self) -> Result<u64, StoreError> {
-        let mut connection = self.connection.clone();
         let mut pattern = self.prefix.to_vec();
         pattern.push(b'*');
         let mut cursor: u64 = 0;
         let mut count: u64 = 0;
         loop {
-            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            let mut command = redis::cmd("SCAN");
+            command
                 .arg(cursor)
                 .arg("MATCH")
                 .arg(&pattern)
                 .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut connection)
+                .arg(1000);
+            let command = &command;
+            let (next, keys): (u64, Vec<Vec<u8>>) = self
+                .run(|mut c| async move { command.query_async(&mut c).await })
                 .await?;
             count += keys.len() as u64;
             if next == 0 {

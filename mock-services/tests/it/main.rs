@@ -1,5 +1,9 @@
 //! Integration tests of mock-services, in one test binary.
 
+/// Store and forums with the IdP over real sockets, on every backend.
+mod apps;
+/// Two store instances sharing Redis; Redis failing under the apps.
+mod apps_redis;
 /// The session-store contract, run against every backend.
 mod conformance;
 /// The IdP through its router: the flow and every bad input.
@@ -12,5 +16,7 @@ mod idp_support;
 mod memory_sweeper;
 /// Redis going away and coming back under a live store.
 mod redis_recovery;
+/// A whole stack on free loopback ports and a browser that shows every hop.
+mod stack_support;
 /// Starting stores for tests (a local redis-server per Redis test).
 mod support;

@@ -1,0 +1,138 @@
+//! What only Redis can show: two store instances serving one session, and the apps answering
+//! 503 while Redis is down, then recovering by themselves.
+
+use crate::stack_support::{Browser, Stack, store_login};
+use crate::support::start_redis;
+use mock_services::serve::{ServeArgs, start};
+use reqwest::StatusCode;
+use std::time::Duration;
+
+fn free_port(ip: &str) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_created_on_one_store_instance_is_served_by_another() {
+    let redis = start_redis();
+    let url = redis.url();
+    let port_a = free_port("127.0.0.2");
+    let store_a = format!("127.0.0.2:{port_a}");
+    let idp_port = free_port("127.0.0.1");
+    let idp_addr = format!("127.0.0.1:{idp_port}");
+    let idp_url = format!("http://{idp_addr}");
+    let store_url = format!("http://{store_a}");
+    let common = [
+        "--backend",
+        "redis",
+        "--redis-url",
+        url.as_str(),
+        "--users",
+        "10",
+    ];
+    let with = |extra: &[&str]| -> ServeArgs {
+        ServeArgs::from_flags(common.iter().copied().chain(extra.iter().copied())).expect("flags")
+    };
+    let idp = start(&with(&[
+        "--role",
+        "idp",
+        "--idp-addr",
+        &idp_addr,
+        "--store-url",
+        &store_url,
+    ]))
+    .await
+    .expect("idp");
+    let a = start(&with(&[
+        "--role",
+        "store",
+        "--store-addr",
+        &store_a,
+        "--idp-url",
+        &idp_url,
+    ]))
+    .await
+    .expect("store A");
+    let b = start(&with(&[
+        "--role",
+        "store",
+        "--store-addr",
+        "127.0.0.2:0",
+        "--idp-url",
+        &idp_url,
+    ]))
+    .await
+    .expect("store B");
+    let b_url = b.store_url.clone().expect("B url");
+
+    let browser = Browser::new();
+    let hops = browser.walk(&format!("{store_url}/login")).await;
+    let hops = browser
+        .submit_login(hops.last().expect("form"), "user1@example.com", "password")
+        .await;
+    assert!(hops.last().expect("hop").has_marker("cart"), "{hops:?}");
+    // Same host, other port: the browser sends the same cookie to B, which finds the session.
+    let on_b = browser.get(&format!("{b_url}/shopping-cart")).await;
+    assert!(
+        on_b.has_marker("cart") && on_b.body.contains("user1@example.com"),
+        "{on_b:?}"
+    );
+    let written = browser
+        .post(
+            &format!("{b_url}/shopping-cart/items"),
+            &[("sku", "from-b"), ("quantity", "3")],
+        )
+        .await;
+    assert_eq!(written.status, StatusCode::SEE_OTHER);
+    let on_a = browser.get(&format!("{store_url}/shopping-cart")).await;
+    assert!(
+        on_a.body.contains("from-b"),
+        "a write on B is seen on A: {}",
+        on_a.body
+    );
+    for running in [idp, a, b] {
+        running.shutdown().await.expect("shutdown");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_gives_503_and_the_apps_recover() {
+    let mut stack = Stack::start("redis", &[]).await;
+    let browser = Browser::new();
+    store_login(&browser, &stack, "user1@example.com").await;
+    let cart = format!("{}/shopping-cart", stack.store());
+
+    stack.redis.as_mut().expect("redis").kill();
+    let down = browser.get(&cart).await;
+    assert_eq!(down.status, StatusCode::SERVICE_UNAVAILABLE, "{down:?}");
+    assert!(down.body.contains("unavailable"));
+    let login = browser.get(&format!("{}/login", stack.store())).await;
+    assert_eq!(login.status, StatusCode::SERVICE_UNAVAILABLE, "{login:?}");
+
+    stack
+        .redis
+        .as_mut()
+        .expect("redis")
+        .restart()
+        .expect("restart");
+    // Sessions died with the server; the apps themselves come back without a restart.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let hop = browser.get(&cart).await;
+        if hop.status == StatusCode::FOUND {
+            assert_eq!(hop.location.as_deref(), Some("/login"));
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no recovery: {hop:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again = Browser::new();
+    store_login(&again, &stack, "user2@example.com").await;
+    stack.running.shutdown().await.expect("shutdown");
+}
