@@ -1,187 +1,63 @@
-//! `loadtest`: ssobench's load runner. Today it drives the session store directly with a
-//! read-heavy mix and writes `reports/<timestamp>/results.json`; the HTTP journey through the
-//! IdP and apps comes with the services.
+//! `loadtest`: ssobench's load runner. With no subcommand it starts the whole stack in-process
+//! (DashMap sessions), runs the scenario mix for 30 s and writes `reports/<timestamp>/`.
 
-mod environment;
-mod store_load;
-
-use anyhow::Context as _;
 use clap::Parser;
-use mock_services::cli::BackendArgs;
-use mock_services::session::{SessionPolicy, SessionStore, build_store};
-use reports::results::{SCHEMA_VERSION, StoreRunConfig, StoreRunResults};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-use store_load::Mix;
+use loadtest::run::{RunArgs, execute};
+use loadtest::store_run::{self, StoreArgs};
 
-/// Load-test a session backend and write a results file.
 #[derive(Debug, Parser)]
-#[command(version)]
-struct Args {
+#[command(
+    version,
+    about = "Load-test session-based login through the IdP and the apps"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
-    backend: BackendArgs,
-    /// How long the measured run lasts, seconds (1 to 3600).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    duration: u64,
-    /// Concurrent tasks driving the store.
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    tasks: u64,
-    /// Live sessions put in the store before the run; lookups pick among them at random.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
-    prefill_sessions: u64,
-    /// Where run directories go (one `<timestamp>/` per run) [default: the workspace's
-    /// `reports/` folder].
-    #[arg(long)]
-    reports_dir: Option<PathBuf>,
+    run: RunArgs,
 }
 
-/// The workspace's `reports/` folder, wherever the command is run from.
-fn default_reports_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../reports"))
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Drive the session store directly, without HTTP.
+    Store(StoreArgs),
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    // No `log` bridge: goose installs its own `log` logger, and two would clash.
+    let subscriber = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
-        .init();
+        .finish();
+    let _ = tracing::subscriber::set_global_default(subscriber);
     let worker_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads)
         .enable_all()
         .build()?;
-    runtime.block_on(run(args, worker_threads))
-}
-
-async fn run(args: Args, worker_threads: usize) -> anyhow::Result<()> {
-    let started_at = jiff::Timestamp::now();
-    let chosen = args.backend.choose("ssobench:loadtest:")?;
-    let policy = SessionPolicy::default();
-    let store = build_store(&chosen.config, policy)
-        .await
-        .context("building the session store")?;
-    let tasks = usize::try_from(args.tasks)?;
-    let prefill_count = usize::try_from(args.prefill_sessions)?;
-
-    eprintln!(
-        "ssobench store load: backend {}, {} prefilled sessions, {} tasks, {} s",
-        store.backend_name(),
-        prefill_count,
-        tasks,
-        args.duration
-    );
-    let prefill_started = Instant::now();
-    let ids = store_load::prefill(&store, prefill_count, tasks).await?;
-    eprintln!(
-        "prefilled {} sessions in {:.2?}",
-        ids.len(),
-        prefill_started.elapsed()
-    );
-
-    let completed = Arc::new(AtomicU64::new(0));
-    let progress = tokio::spawn(progress_line(Arc::clone(&completed), args.duration));
-    let run_started = Instant::now();
-    let tally = store_load::run(
-        &store,
-        Arc::new(ids),
-        tasks,
-        Duration::from_secs(args.duration),
-        Mix::READ_HEAVY,
-        Arc::clone(&completed),
-    )
-    .await?;
-    let elapsed = run_started.elapsed().as_secs_f64();
-    let timeline = progress.await.unwrap_or_default();
-    eprintln!();
-
-    let results = StoreRunResults {
-        schema_version: SCHEMA_VERSION,
-        started_at: started_at.to_string(),
-        config: StoreRunConfig {
-            backend: store.backend_name().into(),
-            tasks,
-            duration_seconds: args.duration,
-            prefill_sessions: prefill_count,
-            mix: Mix::READ_HEAVY.as_pairs(),
-            idle_timeout_ms: policy.idle_millis(),
-            absolute_timeout_ms: policy.absolute_millis(),
-        },
-        environment: environment::capture(worker_threads),
-        operations: tally.rows(),
-        operations_per_second_timeline: timeline,
-        total_operations: tally.total_operations(),
-        total_errors: tally.total_errors(),
-        elapsed_seconds: elapsed,
-        operations_per_second: tally.total_operations() as f64 / elapsed,
-        live_sessions_at_end: store.live_count().await?,
-    };
-    let run_dir = args
-        .reports_dir
-        .unwrap_or_else(default_reports_dir)
-        .join(started_at.strftime("%Y%m%dT%H%M%SZ").to_string());
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
-    let run_dir = run_dir.canonicalize().unwrap_or(run_dir);
-    reports::results::write(&run_dir, &results)?;
-    print_summary(&results);
-    println!(
-        "results: {}",
-        run_dir.join(reports::results::RESULTS_FILE).display()
-    );
-    drop(chosen);
-    anyhow::ensure!(
-        results.total_errors == 0,
-        "{} operations failed",
-        results.total_errors
-    );
-    Ok(())
-}
-
-/// Prints elapsed time and operations/s once a second for the run's length; returns the
-/// per-second counts.
-async fn progress_line(completed: Arc<AtomicU64>, duration: u64) -> Vec<u64> {
-    let mut timeline = Vec::new();
-    let mut ticks = tokio::time::interval(Duration::from_secs(1));
-    ticks.tick().await;
-    let mut last = 0;
-    for second in 1..=duration {
-        ticks.tick().await;
-        let now = completed.load(Ordering::Relaxed);
-        let in_this_second = now - last;
-        timeline.push(in_this_second);
-        last = now;
-        eprint!("\r{second:>4}/{duration} s {in_this_second:>12} ops/s");
-    }
-    timeline
-}
-
-fn print_summary(results: &StoreRunResults) {
-    println!(
-        "{} ops in {:.1} s: {:.0} ops/s, {} errors, {} sessions live at the end",
-        results.total_operations,
-        results.elapsed_seconds,
-        results.operations_per_second,
-        results.total_errors,
-        results.live_sessions_at_end
-    );
-    println!(
-        "{:<16} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}",
-        "operation", "count", "errors", "p50 µs", "p99 µs", "p99.9 µs", "max µs"
-    );
-    for row in &results.operations {
-        println!(
-            "{:<16} {:>10} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.1}",
-            row.operation,
-            row.count,
-            row.errors,
-            row.latency_us.p50,
-            row.latency_us.p99,
-            row.latency_us.p99_9,
-            row.latency_us.max
-        );
-    }
+    runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Store(args)) => store_run::run(args, worker_threads).await,
+            None => {
+                let outcome = execute(&cli.run).await?;
+                loadtest::summary::print(&outcome.results);
+                println!(
+                    "results: {}",
+                    outcome
+                        .run_dir
+                        .join(reports::results::RESULTS_FILE)
+                        .display()
+                );
+                anyhow::ensure!(
+                    outcome.violations.is_empty(),
+                    "thresholds exceeded:\n  {}",
+                    outcome.violations.join("\n  ")
+                );
+                Ok(())
+            }
+        }
+    })
 }

@@ -93,27 +93,149 @@ pub enum ResultsError {
     },
 }
 
-/// Writes `results.json` into `run_dir`.
+/// Writes a store-level run's `results.json` into `run_dir`.
 pub fn write(run_dir: &Path, results: &StoreRunResults) -> Result<(), ResultsError> {
-    let path = run_dir.join(RESULTS_FILE);
-    let text = serde_json::to_string_pretty(results).map_err(|source| ResultsError::Format {
+    write_json(&run_dir.join(RESULTS_FILE), results)
+}
+
+/// Reads a store-level run's `results.json` from `run_dir`.
+pub fn read(run_dir: &Path) -> Result<StoreRunResults, ResultsError> {
+    read_json(&run_dir.join(RESULTS_FILE))
+}
+
+/// Results of a load run through the HTTP stack (goose scenarios).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadRunResults {
+    pub schema_version: u32,
+    /// Always `"load"`, to tell these files from store-level runs.
+    pub kind: String,
+    pub started_at: String,
+    pub config: LoadRunConfig,
+    pub environment: Environment,
+    /// Per hop (request name as a route pattern), microseconds.
+    pub hops: Vec<LatencyRow>,
+    /// Per flow (a whole login: several hops), microseconds.
+    pub flows: Vec<LatencyRow>,
+    pub elapsed_seconds: f64,
+    pub requests_total: u64,
+    /// Over the configured run time (the drain of in-flight iterations after it is left out).
+    pub requests_per_second: f64,
+    /// Requests that got a wrong answer (status, Location, page marker) or none.
+    pub errors_total: u64,
+    pub error_rate: f64,
+    /// Completed logins of any kind per second (password, SSO relogin, forums SSO), over the
+    /// configured run time.
+    pub logins_per_second: f64,
+    /// Password logins over the whole elapsed time.
+    pub password_logins_per_second: f64,
+    pub status_codes: std::collections::BTreeMap<String, u64>,
+    pub error_kinds: std::collections::BTreeMap<String, u64>,
+    /// One entry per whole second of the run.
+    pub timeline: Vec<TimelinePoint>,
+    pub pacing: Pacing,
+    pub stolen_session: StolenSessionResults,
+    /// Goose's own reports, relative to the run directory.
+    pub goose_reports: Vec<String>,
+}
+
+/// What the run was asked to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadRunConfig {
+    pub backend: String,
+    /// `in-process` or the URL given with `--target`.
+    pub target: String,
+    pub users: usize,
+    pub run_time_seconds: u64,
+    /// Scenario name and weight.
+    pub scenarios: Vec<(String, usize)>,
+    /// Target iterations per second across all users (`None`: closed model).
+    pub target_rate: Option<f64>,
+    pub store_idle_timeout_ms: u64,
+    pub store_absolute_timeout_ms: u64,
+    pub prefill_sessions: u64,
+    pub signing_algorithm: String,
+}
+
+/// One hop's or flow's latency, raw and corrected for coordinated omission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyRow {
+    pub name: String,
+    pub count: u64,
+    pub errors: u64,
+    pub raw_us: Percentiles,
+    /// Corrected with each user's intended interval (open model); equal to raw in a closed run.
+    pub corrected_us: Percentiles,
+    /// (percentile, microseconds) pairs of the raw distribution, for spectrum charts.
+    pub spectrum_us: Vec<(f64, f64)>,
+}
+
+/// Per-second counters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    pub second: u64,
+    pub requests: u64,
+    pub errors: u64,
+    pub logins: u64,
+    /// The store app's live sessions at that second (in-process runs only).
+    pub store_sessions_alive: Option<u64>,
+    /// p50, p99 of every hop completed in that second, microseconds.
+    pub p50_us: f64,
+    pub p99_us: f64,
+}
+
+/// Open-model pacing: what was asked and what was delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pacing {
+    pub target_rate: Option<f64>,
+    pub achieved_rate: f64,
+    pub iterations: u64,
+    /// Iterations that started later than scheduled.
+    pub late: u64,
+    /// Scheduled iterations skipped because the user was more than one interval behind.
+    pub dropped: u64,
+}
+
+/// What the stolen-session scenario saw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StolenSessionResults {
+    pub observations: u64,
+    /// How long the replayed cookie stayed usable, capped by the observation window.
+    pub usable_ms: Percentiles,
+    pub window_ms: u64,
+    /// Observations where the cookie still worked when the window closed.
+    pub outlived_window: u64,
+    /// Replays after the victim's logout that were refused (must be all of them).
+    pub refused_after_logout: u64,
+    pub served_after_logout: u64,
+}
+
+/// Writes a load run's `results.json` into `run_dir`.
+pub fn write_load(run_dir: &Path, results: &LoadRunResults) -> Result<(), ResultsError> {
+    write_json(&run_dir.join(RESULTS_FILE), results)
+}
+
+/// Reads a load run's `results.json` from `run_dir`.
+pub fn read_load(run_dir: &Path) -> Result<LoadRunResults, ResultsError> {
+    read_json(&run_dir.join(RESULTS_FILE))
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    std::fs::write(&path, text).map_err(|source| ResultsError::Io {
+    serde_json::from_str(&text).map_err(|source| ResultsError::Format {
         path: path.display().to_string(),
         source,
     })
 }
 
-/// Reads `results.json` from `run_dir`.
-pub fn read(run_dir: &Path) -> Result<StoreRunResults, ResultsError> {
-    let path = run_dir.join(RESULTS_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|source| ResultsError::Io {
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), ResultsError> {
+    let text = serde_json::to_string_pretty(value).map_err(|source| ResultsError::Format {
         path: path.display().to_string(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| ResultsError::Format {
+    std::fs::write(path, text).map_err(|source| ResultsError::Io {
         path: path.display().to_string(),
         source,
     })

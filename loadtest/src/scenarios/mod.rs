@@ -1,0 +1,6 @@
+//! The load scenarios, one module each, and the login flows they share.
+
+pub mod cart_browsing;
+pub mod flows;
+pub mod login_sso_journey;
+pub mod stolen_session;
