@@ -61,6 +61,19 @@ pub fn parse_scenario(text: &str) -> Result<(ScenarioName, usize), String> {
     Ok((scenario, weight))
 }
 
+/// `MIN..MAX` (e.g. `100ms..1s`) or one duration: goose's pause after each transaction.
+pub fn parse_wait(text: &str) -> Result<(Duration, Duration), String> {
+    let (low, high) = text.split_once("..").unwrap_or((text, text));
+    let parse = |part: &str| {
+        humantime::parse_duration(part.trim()).map_err(|error| format!("{part:?}: {error}"))
+    };
+    let (low, high) = (parse(low)?, parse(high)?);
+    if low > high {
+        return Err(format!("{text:?}: the minimum is above the maximum"));
+    }
+    Ok((low, high))
+}
+
 /// `NAME=MS`: a p99 limit for a hop or flow.
 pub fn parse_p99_limit(text: &str) -> Result<(String, f64), String> {
     let (name, ms) = text
@@ -100,6 +113,10 @@ pub struct RunArgs {
     /// Scenario and weight, repeatable: journey, cart, stolen [default: journey:2 cart:2 stolen:1].
     #[arg(long = "scenario", value_parser = parse_scenario)]
     pub scenarios: Vec<(ScenarioName, usize)>,
+    /// Pause after each transaction, `MIN..MAX` or one duration (goose's wait time) [default:
+    /// none: each user goes on at once, or at its pace with --rate].
+    #[arg(long, value_parser = parse_wait)]
+    pub wait: Option<(Duration, Duration)>,
     /// The store's session idle timeout (the in-process stack's, or --target's): the journey
     /// waits it out to reach the SSO relogin.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
@@ -380,7 +397,10 @@ fn build_attack(
     ];
     let mut attack = GooseAttack::initialize_with_config(config)?;
     for (name, weight) in scenarios {
-        let scenario = Scenario::new(name.goose_name()).set_weight(*weight)?;
+        let mut scenario = Scenario::new(name.goose_name()).set_weight(*weight)?;
+        if let Some((low, high)) = args.wait {
+            scenario = scenario.set_wait_time(low, high)?;
+        }
         let scenario = match name {
             ScenarioName::Journey => scenario
                 .register_transaction(tx!(browser::install).set_on_start())

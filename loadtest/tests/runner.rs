@@ -21,6 +21,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         target_forums: "http://127.0.0.3:9012".into(),
         users: 6,
         rate: None,
+        wait: None,
         run_time: Duration::from_secs(3),
         scenarios: Vec::new(),
         // Long enough that the prefilled sessions are still alive at the first timeline sample.
@@ -189,6 +190,15 @@ fn scenario_and_threshold_flags_parse_strictly() {
         Ok(("store: GET /shopping-cart".into(), 5.0))
     );
     assert!(parse_p99_limit("no-limit").is_err());
+    assert_eq!(
+        parse_wait("100ms..1s"),
+        Ok((Duration::from_millis(100), Duration::from_secs(1)))
+    );
+    assert_eq!(
+        parse_wait("250ms"),
+        Ok((Duration::from_millis(250), Duration::from_millis(250)))
+    );
+    assert!(parse_wait("2s..1s").is_err());
 }
 
 #[test]
