@@ -2,7 +2,7 @@
 //! deliberately wrong server whose answers must count as failures.
 
 use loadtest::run::{
-    RunArgs, ScenarioName, check_thresholds, execute, parse_p99_limit, parse_scenario,
+    RunArgs, ScenarioName, check_thresholds, execute, parse_p99_limit, parse_scenario, parse_wait,
 };
 use mock_services::cli::{Backend, BackendArgs};
 use std::time::Duration;
