@@ -28,7 +28,7 @@ mod scc_backend;
 use std::future::Future;
 
 pub use clock::now_millis;
-pub use codec::{HEADER_LEN, decode, encode};
+pub use codec::{Encoded, HEADER_LEN, decode, encode};
 pub use config::{AnyStore, MemoryConfig, RedisConfig, StoreConfig, build_store};
 pub use dashmap_backend::DashMapStore;
 pub use error::StoreError;

@@ -1,0 +1,209 @@
+//! `store/<op>/<backend>/<size>`: each store operation at 1k, 100k and 1M live sessions, random
+//! keys; and `raw/load_hit/<map>/<size>`: the same hits on bare maps, so the store's own cost
+//! shows as a ratio.
+
+use crate::support::{Backends, Keys, SIZES, prefilled, size_label};
+use criterion::{BenchmarkId, Criterion};
+use dashmap::DashMap;
+use mock_services::session::{CartItem, SaveOutcome, SessionData, SessionId, SessionStore};
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+pub fn define(c: &mut Criterion, runtime: &tokio::runtime::Runtime, backends: &Backends) {
+    for size in SIZES {
+        let label = size_label(size);
+        for (backend, config) in backends.configs(&format!("bench:{label}:")) {
+            let (store, ids) = runtime.block_on(prefilled(&config, size));
+            let id = |keys: &mut Keys| ids[keys.next()];
+
+            let mut keys = Keys::new(size);
+            c.bench_function(&format!("store/load_hit/{backend}/{label}"), |b| {
+                b.to_async(runtime).iter(|| {
+                    let key = id(&mut keys);
+                    let store = &store;
+                    async move {
+                        assert!(
+                            store.load(&key).await.expect("load").is_some(),
+                            "a hit must hit"
+                        )
+                    }
+                })
+            });
+            let mut keys = Keys::new(size);
+            c.bench_function(&format!("store/load_and_extend/{backend}/{label}"), |b| {
+                b.to_async(runtime).iter(|| {
+                    let key = id(&mut keys);
+                    let store = &store;
+                    async move { assert!(store.load_and_extend(&key).await.expect("load").is_some()) }
+                })
+            });
+            let mut misses = 0u64;
+            c.bench_function(&format!("store/load_miss/{backend}/{label}"), |b| {
+                b.to_async(runtime).iter(|| {
+                    misses += 1;
+                    let mut bytes = [0xa5u8; 16];
+                    bytes[..8].copy_from_slice(&misses.to_le_bytes());
+                    let key = SessionId::from_bytes(bytes);
+                    let store = &store;
+                    async move {
+                        assert!(
+                            store.load(&key).await.expect("load").is_none(),
+                            "a miss must miss"
+                        )
+                    }
+                })
+            });
+            let mut session = runtime
+                .block_on(store.load(&ids[0]))
+                .expect("load")
+                .expect("live");
+            // A cart of one line: the payload a cart write stores.
+            Arc::make_mut(&mut session.data).cart.push(CartItem {
+                sku: "book-1".into(),
+                quantity: 1,
+            });
+            c.bench_function(&format!("store/save/{backend}/{label}"), |b| {
+                b.to_async(runtime).iter_custom(|iterations| {
+                    let store = store.clone();
+                    let mut session = session.clone();
+                    async move {
+                        // The store's copy moves on with every save; reload so the CAS holds.
+                        session = store.load(&session.id).await.expect("load").expect("live");
+                        let started = Instant::now();
+                        for _ in 0..iterations {
+                            assert_eq!(
+                                store.save(&mut session).await.expect("save"),
+                                SaveOutcome::Saved
+                            );
+                        }
+                        started.elapsed()
+                    }
+                })
+            });
+            c.bench_function(&format!("store/create/{backend}/{label}"), |b| {
+                b.to_async(runtime).iter_custom(|iterations| {
+                    let store = store.clone();
+                    async move {
+                        let mut created = Vec::with_capacity(iterations as usize);
+                        let started = Instant::now();
+                        for _ in 0..iterations {
+                            created.push(
+                                store
+                                    .create("user-x", SessionData::default())
+                                    .await
+                                    .expect("create")
+                                    .id,
+                            );
+                        }
+                        let elapsed = started.elapsed();
+                        // Keep the store at its size for the next benchmark.
+                        for id in created {
+                            store.delete(&id).await.expect("delete");
+                        }
+                        elapsed
+                    }
+                })
+            });
+            c.bench_function(&format!("store/delete/{backend}/{label}"), |b| {
+                b.to_async(runtime).iter_custom(|iterations| {
+                    let store = store.clone();
+                    async move {
+                        let mut created = Vec::with_capacity(iterations as usize);
+                        for _ in 0..iterations {
+                            created.push(
+                                store
+                                    .create("user-x", SessionData::default())
+                                    .await
+                                    .expect("create")
+                                    .id,
+                            );
+                        }
+                        let started = Instant::now();
+                        for id in &created {
+                            assert!(
+                                store.delete(id).await.expect("delete"),
+                                "a delete must delete"
+                            );
+                        }
+                        started.elapsed()
+                    }
+                })
+            });
+            if backend == "dashmap" {
+                raw_maps(c, &ids, &label);
+            }
+            drop(store);
+        }
+    }
+}
+
+/// What a raw map holds: the same shape as a stored session — two pointers to allocations of its
+/// own (as each stored session has) and the deadlines — so the comparison isolates the store's
+/// logic from the memory traffic every session lookup pays.
+#[derive(Clone)]
+struct RawValue {
+    user: Arc<str>,
+    data: Arc<SessionData>,
+    deadlines: [u64; 5],
+}
+
+/// The raw maps, filled with the store's own keys and probed in the same order.
+fn raw_maps(c: &mut Criterion, keys: &[SessionId], label: &str) {
+    let size = keys.len();
+    let value = |n: usize| RawValue {
+        user: Arc::from(format!("user-{n}")),
+        data: Arc::new(SessionData::default()),
+        deadlines: [1; 5],
+    };
+    let dashmap: DashMap<SessionId, RawValue> = keys
+        .iter()
+        .enumerate()
+        .map(|(n, k)| (*k, value(n)))
+        .collect();
+    let scc_map: scc::HashMap<SessionId, RawValue> = scc::HashMap::with_capacity(size);
+    for (n, key) in keys.iter().enumerate() {
+        let _ = scc_map.insert_sync(*key, value(n));
+    }
+    let locked: RwLock<HashMap<SessionId, RawValue>> = RwLock::new(
+        keys.iter()
+            .enumerate()
+            .map(|(n, k)| (*k, value(n)))
+            .collect(),
+    );
+
+    let mut group = c.benchmark_group("raw/load_hit");
+    let mut order = Keys::new(size);
+    group.bench_function(BenchmarkId::new("dashmap", label), |b| {
+        b.iter(|| {
+            let key = &keys[order.next()];
+            let hit = dashmap
+                .get(key)
+                .map(|v| (Arc::clone(&v.user), Arc::clone(&v.data), v.deadlines[0]));
+            assert!(black_box(hit).is_some());
+        })
+    });
+    let mut order = Keys::new(size);
+    group.bench_function(BenchmarkId::new("scc", label), |b| {
+        b.iter(|| {
+            let key = &keys[order.next()];
+            let hit = scc_map.read_sync(key, |_, v| {
+                (Arc::clone(&v.user), Arc::clone(&v.data), v.deadlines[0])
+            });
+            assert!(black_box(hit).is_some());
+        })
+    });
+    let mut order = Keys::new(size);
+    group.bench_function(BenchmarkId::new("rwlock_hashmap", label), |b| {
+        b.iter(|| {
+            let key = &keys[order.next()];
+            let map = locked.read().expect("lock");
+            let hit = map
+                .get(key)
+                .map(|v| (Arc::clone(&v.user), Arc::clone(&v.data), v.deadlines[0]));
+            assert!(black_box(hit).is_some());
+        })
+    });
+    group.finish();
+}

@@ -1,0 +1,124 @@
+//! What the benches share: the backends under test, prefilled stores, and a key picker.
+
+use mock_services::local_redis::LocalRedis;
+use mock_services::session::{
+    AnyStore, MemoryConfig, RedisConfig, SessionData, SessionId, SessionPolicy, SessionStore,
+    StoreConfig, build_store,
+};
+use std::time::Duration;
+
+/// The backends, with the Redis server behind the Redis one.
+pub struct Backends {
+    pub redis: Option<LocalRedis>,
+}
+
+impl Backends {
+    /// Starts a local redis-server when it can; says why not otherwise (benches then skip Redis).
+    pub fn start() -> Self {
+        match LocalRedis::start() {
+            Ok(redis) => Backends { redis: Some(redis) },
+            Err(error) => {
+                eprintln!("skipping the Redis benchmarks: {error}");
+                Backends { redis: None }
+            }
+        }
+    }
+
+    /// Names and configurations of every backend available.
+    pub fn configs(&self, prefix: &str) -> Vec<(&'static str, StoreConfig)> {
+        // No background sweeper: nothing expires during a bench, and its ticks would be noise.
+        let memory = MemoryConfig {
+            sweep_interval: None,
+            sweep_batch: 1,
+            capacity: 0,
+        };
+        let mut configs = vec![
+            ("dashmap", StoreConfig::DashMap(memory.clone())),
+            ("scc", StoreConfig::Scc(memory)),
+        ];
+        if let Some(redis) = &self.redis {
+            let mut config = RedisConfig::new(redis.url(), prefix);
+            config.response_timeout = Duration::from_secs(10);
+            configs.push(("redis", StoreConfig::Redis(config)));
+        }
+        configs
+    }
+}
+
+/// Sessions live for an hour: nothing expires while a bench runs.
+pub fn policy() -> SessionPolicy {
+    SessionPolicy {
+        idle: Duration::from_secs(3600),
+        absolute: Duration::from_secs(7200),
+    }
+}
+
+/// Builds a store and puts `count` sessions in it, 64 at a time; returns it and their IDs.
+pub async fn prefilled(config: &StoreConfig, count: usize) -> (AnyStore, Vec<SessionId>) {
+    let store = build_store(config, policy()).await.expect("store");
+    let tasks = 64.min(count.max(1));
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for n in (task..count).step_by(tasks) {
+                ids.push(
+                    store
+                        .create(&format!("user-{n}"), SessionData::default())
+                        .await
+                        .expect("create")
+                        .id,
+                );
+            }
+            ids
+        }));
+    }
+    let mut ids = Vec::with_capacity(count);
+    for handle in handles {
+        ids.extend(handle.await.expect("prefill task"));
+    }
+    (store, ids)
+}
+
+/// Walks a fixed random permutation of the keys, so every lookup is a random key and the
+/// sequence is the same for every implementation compared.
+pub struct Keys {
+    order: Vec<usize>,
+    next: usize,
+}
+
+impl Keys {
+    pub fn new(count: usize) -> Self {
+        // A fixed-seed shuffle (splitmix64 driving Fisher–Yates): identical across runs.
+        let mut order: Vec<usize> = (0..count).collect();
+        let mut state: u64 = 0x5eed_5e55_1015;
+        for i in (1..count).rev() {
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            order.swap(i, (z % (i as u64 + 1)) as usize);
+        }
+        Keys { order, next: 0 }
+    }
+
+    pub fn next(&mut self) -> usize {
+        let index = self.order[self.next];
+        self.next = (self.next + 1) % self.order.len();
+        index
+    }
+}
+
+/// Store sizes every operation is measured at.
+pub const SIZES: [usize; 3] = [1_000, 100_000, 1_000_000];
+
+/// `1k`, `100k`, `1M`.
+pub fn size_label(size: usize) -> String {
+    match size {
+        1_000_000.. => format!("{}M", size / 1_000_000),
+        1_000.. => format!("{}k", size / 1_000),
+        _ => size.to_string(),
+    }
+}

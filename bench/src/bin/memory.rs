@@ -1,0 +1,145 @@
+//! Bytes per live session at 1M sessions: RSS growth per session for the in-memory backends, and
+//! for Redis the encoded value, the key, and the server's own `used_memory` growth per session.
+//!
+//! `cargo run --release -p bench --bin memory [-- SESSIONS [dashmap|scc|redis]]`
+//!
+//! Measure one backend per process for exact figures: memory freed by one backend is reused by
+//! the next without showing in RSS.
+
+use mock_services::local_redis::LocalRedis;
+use mock_services::session::{
+    self, MemoryConfig, RedisConfig, SessionData, SessionPolicy, SessionStore, StoreConfig,
+    build_store,
+};
+use std::io::{Read as _, Write as _};
+use std::time::Duration;
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let resident: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    resident * 4096
+}
+
+fn redis_used_memory(port: u16) -> Option<u64> {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.write_all(b"INFO memory\r\n").ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let mut buffer = vec![0u8; 8192];
+    let read = stream.read(&mut buffer).ok()?;
+    let text = String::from_utf8_lossy(&buffer[..read]);
+    text.lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+async fn fill(config: &StoreConfig, count: u64) -> session::AnyStore {
+    let policy = SessionPolicy {
+        idle: Duration::from_secs(3600),
+        absolute: Duration::from_secs(7200),
+    };
+    let store = build_store(config, policy).await.expect("store");
+    let tasks = 64;
+    let mut handles = Vec::new();
+    for task in 0..tasks {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut n = task;
+            while n < count {
+                store
+                    .create(&format!("user{n}@example.com"), SessionData::default())
+                    .await
+                    .expect("create");
+                n += tasks;
+            }
+        }));
+    }
+    for handle in handles {
+        handle.await.expect("task");
+    }
+    assert_eq!(
+        store.live_count().await.expect("count"),
+        count,
+        "every session must be stored"
+    );
+    store
+}
+
+#[tokio::main]
+async fn main() {
+    let count: u64 = std::env::args()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000);
+    let only = std::env::args().nth(2);
+    let wanted = |name: &str| only.as_deref().is_none_or(|only| only == name);
+    let empty = SessionData::default();
+    let sample = session::Encoded {
+        version: 0,
+        created_at: session::now_millis(),
+        absolute_expires_at: session::now_millis(),
+        user_id: "user500000@example.com",
+        data: &empty,
+    };
+    let encoded = session::encode(&sample).expect("encode").len();
+    println!(
+        "sessions: {count}; a session of user{{N}}@example.com with an empty cart encodes to {encoded} bytes, its ID is 16"
+    );
+    for (name, config) in [
+        (
+            "dashmap",
+            StoreConfig::DashMap(MemoryConfig {
+                sweep_interval: None,
+                sweep_batch: 1,
+                capacity: 0,
+            }),
+        ),
+        (
+            "scc",
+            StoreConfig::Scc(MemoryConfig {
+                sweep_interval: None,
+                sweep_batch: 1,
+                capacity: 0,
+            }),
+        ),
+    ] {
+        if !wanted(name) {
+            continue;
+        }
+        let before = rss_bytes();
+        let store = fill(&config, count).await;
+        let after = rss_bytes();
+        println!(
+            "{name}: {:.1} bytes per live session (RSS {} → {} MiB); (key + encoded payload) = {} bytes",
+            (after.saturating_sub(before)) as f64 / count as f64,
+            before >> 20,
+            after >> 20,
+            16 + encoded
+        );
+        drop(store);
+    }
+    if !wanted("redis") {
+        return;
+    }
+    match LocalRedis::start() {
+        Ok(redis) => {
+            let before = redis_used_memory(redis.port()).unwrap_or(0);
+            let store = fill(
+                &StoreConfig::Redis(RedisConfig::new(redis.url(), "s:")),
+                count,
+            )
+            .await;
+            let after = redis_used_memory(redis.port()).unwrap_or(0);
+            println!(
+                "redis: {:.1} bytes per live session in used_memory; key {} bytes (prefix `s:` + 16), value {encoded} bytes",
+                (after.saturating_sub(before)) as f64 / count as f64,
+                2 + 16
+            );
+            drop(store);
+        }
+        Err(error) => println!("redis: skipped: {error}"),
+    }
+}
