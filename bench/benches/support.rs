@@ -2,8 +2,8 @@
 
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
-    AnyStore, MemoryConfig, RedisConfig, SessionData, SessionId, SessionPolicy, SessionStore,
-    StoreConfig, build_store,
+    AnyStore, MemoryConfig, RedisConfig, SessionId, SessionPolicy, StoreConfig, build_store,
+    prefill,
 };
 use std::time::Duration;
 
@@ -56,28 +56,7 @@ pub fn policy() -> SessionPolicy {
 /// Builds a store and puts `count` sessions in it, 64 at a time; returns it and their IDs.
 pub async fn prefilled(config: &StoreConfig, count: usize) -> (AnyStore, Vec<SessionId>) {
     let store = build_store(config, policy()).await.expect("store");
-    let tasks = 64.min(count.max(1));
-    let mut handles = Vec::new();
-    for task in 0..tasks {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for n in (task..count).step_by(tasks) {
-                ids.push(
-                    store
-                        .create(&format!("user-{n}"), SessionData::default())
-                        .await
-                        .expect("create")
-                        .id,
-                );
-            }
-            ids
-        }));
-    }
-    let mut ids = Vec::with_capacity(count);
-    for handle in handles {
-        ids.extend(handle.await.expect("prefill task"));
-    }
+    let ids = prefill(&store, count, 64).await.expect("prefill");
     (store, ids)
 }
 

@@ -10,7 +10,7 @@ use goose::config::GooseConfiguration;
 use goose::prelude::*;
 use mock_services::cli::BackendArgs;
 use mock_services::serve::{RunningStack, ServeArgs};
-use mock_services::session::{SessionData, SessionStore};
+use mock_services::session::SessionStore;
 use reports::results::{
     LoadRunConfig, LoadRunResults, Pacing, SCHEMA_VERSION, StolenSessionResults, TimelinePoint,
 };
@@ -347,24 +347,7 @@ async fn prefill(store: &mock_services::session::AnyStore, count: u64) -> anyhow
         return Ok(());
     }
     let started = Instant::now();
-    let tasks = 64u64.min(count);
-    let mut handles = Vec::new();
-    for task in 0..tasks {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut n = task;
-            while n < count {
-                store
-                    .create(&format!("user-{}", n % 10_000 + 1), SessionData::default())
-                    .await?;
-                n += tasks;
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for handle in handles {
-        handle.await??;
-    }
+    mock_services::session::prefill(store, usize::try_from(count)?, 64).await?;
     eprintln!("prefilled {count} sessions in {:.2?}", started.elapsed());
     Ok(())
 }

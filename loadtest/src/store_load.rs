@@ -146,26 +146,7 @@ pub async fn prefill(
     count: usize,
     tasks: usize,
 ) -> anyhow::Result<Vec<SessionId>> {
-    let tasks = tasks.clamp(1, count.max(1));
-    let mut handles = Vec::with_capacity(tasks);
-    for task in 0..tasks {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut ids = Vec::with_capacity(count / tasks + 1);
-            for n in (task..count).step_by(tasks) {
-                let session = store
-                    .create(&format!("user{n}@example.com"), SessionData::default())
-                    .await?;
-                ids.push(session.id);
-            }
-            anyhow::Ok(ids)
-        }));
-    }
-    let mut ids = Vec::with_capacity(count);
-    for handle in handles {
-        ids.extend(handle.await??);
-    }
-    Ok(ids)
+    Ok(mock_services::session::prefill(store, count, tasks).await?)
 }
 
 /// Runs the mix on `tasks` tasks until `duration` has passed; `completed` counts finished

@@ -42,24 +42,9 @@ async fn fill(config: &StoreConfig, count: u64) -> session::AnyStore {
         absolute: Duration::from_secs(7200),
     };
     let store = build_store(config, policy).await.expect("store");
-    let tasks = 64;
-    let mut handles = Vec::new();
-    for task in 0..tasks {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut n = task;
-            while n < count {
-                store
-                    .create(&format!("user{n}@example.com"), SessionData::default())
-                    .await
-                    .expect("create");
-                n += tasks;
-            }
-        }));
-    }
-    for handle in handles {
-        handle.await.expect("task");
-    }
+    session::prefill(&store, count as usize, 64)
+        .await
+        .expect("prefill");
     assert_eq!(
         store.live_count().await.expect("count"),
         count,
@@ -81,12 +66,12 @@ async fn main() {
         version: 0,
         created_at: session::now_millis(),
         absolute_expires_at: session::now_millis(),
-        user_id: "user500000@example.com",
+        user_id: "user-500000",
         data: &empty,
     };
     let encoded = session::encode(&sample).expect("encode").len();
     println!(
-        "sessions: {count}; a session of user{{N}}@example.com with an empty cart encodes to {encoded} bytes, its ID is 16"
+        "sessions: {count}; a session of user-500000 with an empty cart encodes to {encoded} bytes, its ID is 16"
     );
     for (name, config) in [
         (

@@ -2,8 +2,10 @@
 //! some cart writes (save). A user logs in again before its cart fills up or its session would
 //! idle out between paced requests.
 
-use super::flows::{login_id, password_login};
-use crate::browser::{self, Expect, hop, state};
+use super::flows::{
+    App, add_to_cart, app_logout, begin_iteration, login_id, password_login, view_cart,
+};
+use crate::browser::{self, state};
 use crate::recorder;
 use goose::prelude::*;
 use std::sync::atomic::Ordering;
@@ -20,37 +22,16 @@ pub async fn start(user: &mut GooseUser) -> TransactionResult {
 
 /// A cart page view.
 pub async fn view(user: &mut GooseUser) -> TransactionResult {
-    let run = recorder::current();
-    state(user).pacer.wait_turn(&run).await;
-    run.iterations.fetch_add(1, Ordering::Relaxed);
+    begin_iteration(user).await;
     fresh_session_if_needed(user).await?;
-    let cart = format!("{}/shopping-cart", run.settings.store_url);
-    hop(
-        user,
-        "store: GET /shopping-cart",
-        &cart,
-        None,
-        Expect::page("cart"),
-    )
-    .await?;
-    Ok(())
+    view_cart(user).await
 }
 
 /// A cart write.
 pub async fn add(user: &mut GooseUser) -> TransactionResult {
-    let run = recorder::current();
-    state(user).pacer.wait_turn(&run).await;
-    run.iterations.fetch_add(1, Ordering::Relaxed);
+    begin_iteration(user).await;
     fresh_session_if_needed(user).await?;
-    let cart = format!("{}/shopping-cart", run.settings.store_url);
-    hop(
-        user,
-        "store: POST /shopping-cart/items",
-        &format!("{cart}/items"),
-        Some(&[("sku", "book-1"), ("quantity", "1")]),
-        Expect::redirect(303, &cart),
-    )
-    .await?;
+    add_to_cart(user).await?;
     state(user).cart_writes += 1;
     Ok(())
 }
@@ -64,16 +45,8 @@ async fn fresh_session_if_needed(user: &mut GooseUser) -> TransactionResult {
     if state(user).cart_writes < WRITES_PER_SESSION && !idle_gap {
         return Ok(());
     }
-    let store = run.settings.store_url.clone();
     if state(user).cart_writes >= WRITES_PER_SESSION {
-        hop(
-            user,
-            "store: POST /logout",
-            &format!("{store}/logout"),
-            Some(&[]),
-            Expect::redirect(303, &format!("{store}/")),
-        )
-        .await?;
+        app_logout(user, App::Store).await?;
     }
     state(user).jar.clear();
     state(user).cart_writes = 0;

@@ -173,3 +173,57 @@ pub fn login_id(user: &GooseUser, iteration: u64) -> String {
     let n = (user.weighted_users_index as u64 * 7919 + iteration) % 10_000 + 1;
     format!("user{n}@example.com")
 }
+
+/// Starts an iteration: waits for the user's turn (open model) and counts it; returns its number.
+pub async fn begin_iteration(user: &mut GooseUser) -> u64 {
+    let run = recorder::current();
+    crate::browser::state(user).pacer.wait_turn(&run).await;
+    run.iterations.fetch_add(1, Ordering::Relaxed)
+}
+
+/// `GET /shopping-cart`: the cart page (a session load and extension).
+pub async fn view_cart(user: &mut GooseUser) -> TransactionResult {
+    let cart = format!("{}/shopping-cart", recorder::current().settings.store_url);
+    hop(
+        user,
+        "store: GET /shopping-cart",
+        &cart,
+        None,
+        Expect::page("cart"),
+    )
+    .await?;
+    Ok(())
+}
+
+/// `POST /shopping-cart/items`: a cart write (a session save), answered 303 to the cart.
+pub async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
+    let cart = format!("{}/shopping-cart", recorder::current().settings.store_url);
+    let form = [("sku", "book-1"), ("quantity", "1")];
+    hop(
+        user,
+        "store: POST /shopping-cart/items",
+        &format!("{cart}/items"),
+        Some(&form),
+        Expect::redirect(303, &cart),
+    )
+    .await?;
+    Ok(())
+}
+
+/// `POST /logout` at an app, answered 303 to its home.
+pub async fn app_logout(user: &mut GooseUser, app: App) -> TransactionResult {
+    let settings = &recorder::current().settings;
+    let (base, name) = match app {
+        App::Store => (settings.store_url.clone(), "store: POST /logout"),
+        App::Forums => (settings.forums_url.clone(), "forums: POST /logout"),
+    };
+    hop(
+        user,
+        name,
+        &format!("{base}/logout"),
+        Some(&[]),
+        Expect::redirect(303, &format!("{base}/")),
+    )
+    .await?;
+    Ok(())
+}

@@ -2,52 +2,34 @@
 //! password login at the store, cart pages and a cart write, the store session expiring, silent
 //! SSO relogin, forums SSO login, posts, logout everywhere.
 
-use super::flows::{App, login_id, password_login, sso_login};
+use super::flows::{
+    App, add_to_cart, app_logout, begin_iteration, login_id, password_login, sso_login, view_cart,
+};
 use crate::browser::{Expect, hop, state};
 use crate::recorder;
 use goose::prelude::*;
-use std::sync::atomic::Ordering;
 
 /// One journey.
 pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
-    let run = recorder::current();
-    state(user).pacer.wait_turn(&run).await;
-    let iteration = run.iterations.fetch_add(1, Ordering::Relaxed);
+    let iteration = begin_iteration(user).await;
     state(user).jar.clear();
-    let (store, forums, idp) = (
-        run.settings.store_url.clone(),
-        run.settings.forums_url.clone(),
-        run.settings.idp_url.clone(),
-    );
+    let run = recorder::current();
+    let settings = &run.settings;
     let login = login_id(user, iteration);
     password_login(user, &login).await?;
-    let cart = format!("{store}/shopping-cart");
-    for _ in 0..run.settings.cart_reads {
-        hop(
-            user,
-            "store: GET /shopping-cart",
-            &cart,
-            None,
-            Expect::page("cart"),
-        )
-        .await?;
+    for _ in 0..settings.cart_reads {
+        view_cart(user).await?;
     }
-    hop(
-        user,
-        "store: POST /shopping-cart/items",
-        &format!("{cart}/items"),
-        Some(&[("sku", "book-1"), ("quantity", "1")]),
-        Expect::redirect(303, &cart),
-    )
-    .await?;
+    add_to_cart(user).await?;
 
     // 15–17: wait out the store's idle timeout; the next cart view bounces to /login and the
     // IdP's SSO session logs the user in again without a password.
-    tokio::time::sleep(run.settings.expiry_wait).await;
+    tokio::time::sleep(settings.expiry_wait).await;
+    let store = &settings.store_url;
     hop(
         user,
         "store: GET /shopping-cart (expired)",
-        &cart,
+        &format!("{store}/shopping-cart"),
         None,
         Expect::redirect(302, &format!("{store}/login")),
     )
@@ -55,6 +37,7 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     sso_login(user, App::Store, "sso relogin (store)").await?;
 
     // 18–29: the forums, logged in by SSO.
+    let forums = &settings.forums_url;
     hop(
         user,
         "forums: GET /",
@@ -74,22 +57,9 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     .await?;
 
     // Logout at both apps and at the IdP.
-    hop(
-        user,
-        "store: POST /logout",
-        &format!("{store}/logout"),
-        Some(&[]),
-        Expect::redirect(303, &format!("{store}/")),
-    )
-    .await?;
-    hop(
-        user,
-        "forums: POST /logout",
-        &format!("{forums}/logout"),
-        Some(&[]),
-        Expect::redirect(303, &format!("{forums}/")),
-    )
-    .await?;
+    app_logout(user, App::Store).await?;
+    app_logout(user, App::Forums).await?;
+    let idp = &settings.idp_url;
     hop(
         user,
         "idp: GET /oauth2/logout",

@@ -2,8 +2,8 @@
 //! client until it stops working or the observation window closes, and the scenario records how
 //! long it stayed usable. Then the victim logs out, and a replay must be refused at once.
 
-use super::flows::{login_id, password_login};
-use crate::browser::{Expect, hop, state};
+use super::flows::{App, app_logout, begin_iteration, login_id, password_login};
+use crate::browser::state;
 use crate::recorder;
 use goose::prelude::*;
 use reqwest::cookie::CookieStore as _;
@@ -13,9 +13,8 @@ use std::time::Instant;
 
 /// One theft.
 pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
+    let iteration = begin_iteration(user).await;
     let run = recorder::current();
-    state(user).pacer.wait_turn(&run).await;
-    let iteration = run.iterations.fetch_add(1, Ordering::Relaxed);
     state(user).jar.clear();
     let login = login_id(user, iteration);
     password_login(user, &login).await?;
@@ -41,14 +40,7 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     state(user).recorder.stolen().record(usable, None);
 
     // Logout must revoke the cookie at once.
-    hop(
-        user,
-        "store: POST /logout",
-        &format!("{store}/logout"),
-        Some(&[]),
-        Expect::redirect(303, &format!("{store}/")),
-    )
-    .await?;
+    app_logout(user, App::Store).await?;
     if replay(user, &attacker, &cart, &cookie).await? {
         run.stolen_served_after_logout
             .fetch_add(1, Ordering::Relaxed);
