@@ -5,7 +5,7 @@ use super::pages;
 use super::{IdpError, IdpState, SSO_COOKIE, clients::Client, now_seconds};
 use crate::session::{SessionData, SessionId, SessionStore};
 use crate::web::cookies;
-use crate::web::params::Params;
+use crate::web::params::{Params, is_form};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -303,17 +303,6 @@ pub async fn submit(
         state.settings().secure_cookies,
     );
     code_redirect(&state, &request, &user.sub, auth_time, Some(cookie)).await
-}
-
-fn is_form(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
 }
 
 /// Issues a code bound to client, redirect URI, PKCE challenge and nonce, and answers 302 (a

@@ -5,7 +5,7 @@ use super::claims::{AccessClaims, IdClaims};
 use super::clients::Client;
 use super::{IdpError, IdpState, now_seconds};
 use crate::session::{SaveOutcome, Session, SessionData, SessionId, SessionStore};
-use crate::web::params::Params;
+use crate::web::params::{Params, is_form};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,15 +23,7 @@ pub async fn exchange(
 ) -> Result<Response, IdpError> {
     let body =
         body.map_err(|rejection| IdpError::token("invalid_request", rejection.body_text()))?;
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| {
-            mime.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !is_form(&headers) {
         return Err(IdpError::token(
             "invalid_request",
             "expected an application/x-www-form-urlencoded body",

@@ -72,6 +72,18 @@ fn decode(raw: &[u8]) -> Result<String, ParamsError> {
         .map_err(|_| ParamsError::NotUtf8)
 }
 
+/// Whether the request says its body is `application/x-www-form-urlencoded`.
+pub fn is_form(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            mime.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 /// Encodes pairs for a query string or form body.
 pub fn encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut out = url::form_urlencoded::Serializer::new(String::new());
