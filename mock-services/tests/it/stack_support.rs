@@ -88,20 +88,18 @@ impl Browser {
     pub fn with_cookie(cookie: &str, url: &str) -> Self {
         let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         jar.add_cookie_str(cookie, &reqwest::Url::parse(url).expect("url"));
+        Browser::with_jar(jar)
+    }
+
+    pub fn new() -> Self {
+        Browser::with_jar(std::sync::Arc::default())
+    }
+
+    fn with_jar(jar: std::sync::Arc<reqwest::cookie::Jar>) -> Self {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .cookie_provider(jar)
-                .build()
-                .expect("client"),
-        }
-    }
-
-    pub fn new() -> Self {
-        Browser {
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .cookie_store(true)
                 .build()
                 .expect("client"),
         }
@@ -198,20 +196,7 @@ pub async fn replay(url: &str, cookie: &str) -> Hop {
         .send()
         .await
         .expect("GET");
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.text().await.unwrap_or_default();
-    Hop {
-        url: url.to_owned(),
-        status,
-        location,
-        set_cookies: Vec::new(),
-        body,
-    }
+    Browser::read(url.to_owned(), response).await
 }
 
 /// The hidden inputs of a form, unescaped.
