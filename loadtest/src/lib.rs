@@ -3,6 +3,7 @@
 
 pub mod browser;
 pub mod environment;
+pub mod matrix;
 pub mod pacing;
 pub mod recorder;
 pub mod run;

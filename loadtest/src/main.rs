@@ -2,6 +2,7 @@
 //! (DashMap sessions), runs the scenario mix for 30 s and writes `reports/<timestamp>/`.
 
 use clap::Parser;
+use loadtest::matrix::{self, MatrixArgs};
 use loadtest::run::{RunArgs, execute};
 use loadtest::store_run::{self, StoreArgs};
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Drive the session store directly, without HTTP.
     Store(StoreArgs),
+    /// Run the same load on dashmap, scc and redis and render one comparison report.
+    Matrix(MatrixArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,6 +44,29 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Some(Command::Store(args)) => store_run::run(args, worker_threads).await,
+            Some(Command::Matrix(args)) => {
+                let outcome = matrix::execute(&args).await?;
+                for run in &outcome.runs {
+                    println!("== {}", run.results.config.backend);
+                    loadtest::summary::print(&run.results);
+                }
+                println!("comparison report: {}", outcome.report.display());
+                let violations: Vec<String> = outcome
+                    .runs
+                    .iter()
+                    .flat_map(|run| {
+                        run.violations
+                            .iter()
+                            .map(|v| format!("{}: {v}", run.results.config.backend))
+                    })
+                    .collect();
+                anyhow::ensure!(
+                    violations.is_empty(),
+                    "thresholds exceeded:\n  {}",
+                    violations.join("\n  ")
+                );
+                Ok(())
+            }
             None => {
                 let outcome = execute(&cli.run).await?;
                 loadtest::summary::print(&outcome.results);
@@ -51,6 +77,7 @@ fn main() -> anyhow::Result<()> {
                         .join(reports::results::RESULTS_FILE)
                         .display()
                 );
+                println!("report: {}", outcome.report.display());
                 anyhow::ensure!(
                     outcome.violations.is_empty(),
                     "thresholds exceeded:\n  {}",

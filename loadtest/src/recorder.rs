@@ -100,17 +100,36 @@ pub fn percentiles(histogram: &Histogram<u64>) -> Percentiles {
     }
 }
 
-/// The HDR percentile spectrum at fixed points, for charts.
+/// The HDR percentile spectrum, for charts: ten points per decade of 1/(1 - percentile)
+/// (0%, 20.6%, 36.9%, ... 90%, ... 99%, ... up to 99.999%), as far as the sample count resolves
+/// (no point beyond the n-th of n samples), then the maximum as 100%.
 fn spectrum(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
     if histogram.is_empty() {
         return Vec::new();
     }
-    [
-        0.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 100.0,
-    ]
-    .iter()
-    .map(|&p| (p, histogram.value_at_percentile(p) as f64))
-    .collect()
+    let resolvable = histogram.len() as f64;
+    let mut points: Vec<(f64, f64)> = (0..=50)
+        .map(|step| 10f64.powf(f64::from(step) / 10.0))
+        .take_while(|&odds| odds <= resolvable)
+        .map(|odds| {
+            let quantile = 1.0 - 1.0 / odds;
+            (
+                quantile * 100.0,
+                histogram.value_at_quantile(quantile) as f64,
+            )
+        })
+        .collect();
+    points.push((100.0, histogram.max() as f64));
+    points
+}
+
+/// Hop latency percentiles of one second of the run, microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SecondPercentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p99_9: f64,
 }
 
 /// One user's measurements, merged into the run's when the user stops.
@@ -242,19 +261,22 @@ impl RunRecorder {
             .or_default() += 1;
     }
 
-    /// Takes the current second's hop histogram: (p50, p99) in µs.
-    pub fn take_second(&self) -> (f64, f64) {
+    /// Takes the current second's hop histogram: its percentiles in µs (all 0 when no hop
+    /// completed in that second).
+    pub fn take_second(&self) -> SecondPercentiles {
         let taken = self
             .this_second
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
         match taken {
-            Some(h) if !h.is_empty() => (
-                h.value_at_quantile(0.5) as f64,
-                h.value_at_quantile(0.99) as f64,
-            ),
-            _ => (0.0, 0.0),
+            Some(h) if !h.is_empty() => SecondPercentiles {
+                p50: h.value_at_quantile(0.5) as f64,
+                p90: h.value_at_quantile(0.9) as f64,
+                p99: h.value_at_quantile(0.99) as f64,
+                p99_9: h.value_at_quantile(0.999) as f64,
+            },
+            _ => SecondPercentiles::default(),
         }
     }
 }

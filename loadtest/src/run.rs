@@ -158,6 +158,8 @@ pub struct RunArgs {
 #[derive(Debug)]
 pub struct RunOutcome {
     pub run_dir: PathBuf,
+    /// The run's rendered report (`index.html` in the run directory).
+    pub report: PathBuf,
     pub results: LoadRunResults,
     /// Threshold violations, one sentence each.
     pub violations: Vec<String>,
@@ -184,8 +186,47 @@ fn require_loopback(url: &str, flag: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the load and writes the run directory.
+/// Runs the load into a new `<reports dir>/<timestamp>/`, with its own progress bar (hidden
+/// with `--quiet` or when stderr is not a terminal).
 pub async fn execute(args: &RunArgs) -> anyhow::Result<RunOutcome> {
+    let run_dir = args
+        .reports_dir
+        .clone()
+        .unwrap_or_else(default_reports_dir)
+        .join(
+            jiff::Timestamp::now()
+                .strftime("%Y%m%dT%H%M%SZ")
+                .to_string(),
+        );
+    let progress = progress_bar(args.run_time.as_secs(), args.quiet);
+    progress.set_prefix(args.backend.backend.name());
+    let outcome = execute_in(args, &run_dir, &progress).await;
+    progress.finish_and_clear();
+    outcome
+}
+
+/// The bar a run (or a matrix of runs) advances once a second: `seconds` long in all.
+pub fn progress_bar(seconds: u64, quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(seconds);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{prefix:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} s  {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Runs the load, writes `results.json` and goose's reports into `run_dir`, and renders the
+/// run's own report there. `progress` advances one step per measured second.
+pub async fn execute_in(
+    args: &RunArgs,
+    run_dir: &Path,
+    progress: &indicatif::ProgressBar,
+) -> anyhow::Result<RunOutcome> {
     anyhow::ensure!(
         args.run_time <= Duration::from_secs(3600),
         "--run-time is at most 1h"
@@ -256,13 +297,10 @@ pub async fn execute(args: &RunArgs) -> anyhow::Result<RunOutcome> {
         replay_interval: args.replay_interval,
     });
 
-    let run_dir = args
-        .reports_dir
-        .clone()
-        .unwrap_or_else(default_reports_dir)
-        .join(started_at.strftime("%Y%m%dT%H%M%SZ").to_string());
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
-    let run_dir = run_dir.canonicalize().unwrap_or(run_dir);
+    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    let run_dir = run_dir
+        .canonicalize()
+        .unwrap_or_else(|_| run_dir.to_owned());
 
     let sessions = stack
         .as_ref()
@@ -272,7 +310,7 @@ pub async fn execute(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     let sampler = tokio::spawn(sample_timeline(
         Arc::clone(&run),
         sessions,
-        args.quiet,
+        progress.clone(),
         args.run_time,
         stopped,
     ));
@@ -283,9 +321,6 @@ pub async fn execute(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     let _ = stop_sampler.send(true);
     let timeline = sampler.await.context("the timeline sampler failed")?;
     goose_result.context("the goose run failed")?;
-    if !args.quiet {
-        eprintln!();
-    }
 
     let results = collect(
         args,
@@ -301,8 +336,11 @@ pub async fn execute(args: &RunArgs) -> anyhow::Result<RunOutcome> {
     if let Some(stack) = stack {
         stack.shutdown().await?;
     }
+    let report = reports::render::render_run(&run_dir, &results)
+        .with_context(|| format!("rendering the report in {}", run_dir.display()))?;
     Ok(RunOutcome {
         run_dir,
+        report,
         results,
         violations,
     })
@@ -412,7 +450,7 @@ fn build_attack(
 async fn sample_timeline(
     run: Arc<recorder::RunRecorder>,
     sessions: Option<mock_services::session::AnyStore>,
-    quiet: bool,
+    progress: indicatif::ProgressBar,
     run_time: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<TimelinePoint> {
@@ -420,6 +458,7 @@ async fn sample_timeline(
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     ticks.tick().await;
     let (mut requests, mut errors, mut logins) = (0, 0, 0);
+    let mut seen_codes = std::collections::BTreeMap::<String, u64>::new();
     // Until the run ends (it drains in-flight iterations after the run time), or an hour past.
     for second in 1..=run_time.as_secs() + 3600 {
         tokio::select! {
@@ -431,7 +470,20 @@ async fn sample_timeline(
             run.errors.load(Ordering::Relaxed),
             run.logins.load(Ordering::Relaxed),
         );
-        let (p50, p99) = run.take_second();
+        let percentiles = run.take_second();
+        let codes = run
+            .status_codes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        let status_codes = codes
+            .iter()
+            .filter_map(|(code, &total)| {
+                let before = seen_codes.get(code).copied().unwrap_or(0);
+                (total > before).then(|| (code.clone(), total - before))
+            })
+            .collect();
+        seen_codes = codes;
         let alive = match &sessions {
             Some(store) => store.live_count().await.ok(),
             None => None,
@@ -442,20 +494,21 @@ async fn sample_timeline(
             errors: now.1 - errors,
             logins: now.2 - logins,
             store_sessions_alive: alive,
-            p50_us: p50,
-            p99_us: p99,
+            p50_us: percentiles.p50,
+            p90_us: percentiles.p90,
+            p99_us: percentiles.p99,
+            p99_9_us: percentiles.p99_9,
+            status_codes,
         };
         (requests, errors, logins) = now;
-        if !quiet {
-            eprint!(
-                "\r{second:>4}/{} s {:>8} req/s {:>6} logins/s {:>6} errors  p99 {:>8.1} ms ",
-                run_time.as_secs(),
-                point.requests,
-                point.logins,
-                now.1,
-                p99 / 1000.0
-            );
-        }
+        progress.inc(1);
+        progress.set_message(format!(
+            "{} req/s  {} logins/s  {} errors  p99 {:.1} ms",
+            point.requests,
+            point.logins,
+            now.1,
+            percentiles.p99 / 1000.0
+        ));
         timeline.push(point);
     }
     timeline

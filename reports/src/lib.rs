@@ -1,5 +1,15 @@
-//! ssobench's result files: the schema the load runner writes and report rendering reads.
+//! ssobench's reports: the `results.json` schema the load runner writes, and the rendering of
+//! one or more runs (plus criterion's estimates) into charts and an offline `index.html`.
 //!
 //! This crate reads and writes files only; it never talks to a service.
 
+pub mod axis;
+pub mod chart;
+pub mod criterion;
+pub mod figures;
+pub mod format;
+pub mod html;
+pub mod render;
+pub mod report;
 pub mod results;
+pub mod verdict;

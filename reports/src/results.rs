@@ -7,7 +7,7 @@ use std::path::Path;
 pub const RESULTS_FILE: &str = "results.json";
 
 /// Bumped whenever a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Results of a session-store load run (the store driven directly, no HTTP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +91,13 @@ pub enum ResultsError {
         path: String,
         source: serde_json::Error,
     },
+    #[error(
+        "{path}: written with results schema {found}; this build reads schema {SCHEMA_VERSION} \
+         (run the load again with this build)"
+    )]
+    Version { path: String, found: u64 },
+    #[error("{path}: a store-level run (`loadtest store`); reports are rendered from load runs")]
+    StoreRun { path: String },
 }
 
 /// Writes a store-level run's `results.json` into `run_dir`.
@@ -178,9 +185,13 @@ pub struct TimelinePoint {
     pub logins: u64,
     /// The store app's live sessions at that second (in-process runs only).
     pub store_sessions_alive: Option<u64>,
-    /// p50, p99 of every hop completed in that second, microseconds.
+    /// Percentiles of every hop completed in that second, microseconds (0 when none was).
     pub p50_us: f64,
+    pub p90_us: f64,
     pub p99_us: f64,
+    pub p99_9_us: f64,
+    /// Responses answered in that second, by HTTP status.
+    pub status_codes: std::collections::BTreeMap<String, u64>,
 }
 
 /// Open-model pacing: what was asked and what was delivered.
@@ -214,9 +225,30 @@ pub fn write_load(run_dir: &Path, results: &LoadRunResults) -> Result<(), Result
     write_json(&run_dir.join(RESULTS_FILE), results)
 }
 
-/// Reads a load run's `results.json` from `run_dir`.
+/// Reads a load run's `results.json` from `run_dir`, checking its kind and schema version first
+/// so that an old or foreign file gets a message saying what it is.
 pub fn read_load(run_dir: &Path) -> Result<LoadRunResults, ResultsError> {
-    read_json(&run_dir.join(RESULTS_FILE))
+    let path = run_dir.join(RESULTS_FILE);
+    let header: Header = read_json(&path)?;
+    let path_text = || path.display().to_string();
+    if header.kind.as_deref() != Some("load") && header.operations.is_some() {
+        return Err(ResultsError::StoreRun { path: path_text() });
+    }
+    if header.schema_version != u64::from(SCHEMA_VERSION) {
+        return Err(ResultsError::Version {
+            path: path_text(),
+            found: header.schema_version,
+        });
+    }
+    read_json(&path)
+}
+
+/// The fields that tell a results file's kind and version apart.
+#[derive(Deserialize)]
+struct Header {
+    schema_version: u64,
+    kind: Option<String>,
+    operations: Option<serde::de::IgnoredAny>,
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {

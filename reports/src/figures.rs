@@ -1,0 +1,549 @@
+//! Which charts a report draws, and from which figures of the results: one function per chart
+//! family, each returning finished [`Figure`]s (or none when its data is absent).
+
+use crate::chart::{Axis, BarChart, Chart, Figure, Legend, LineChart, Scale, Series};
+use crate::criterion::CriterionResults;
+use crate::report::{Report, backend_color, palette, slug};
+use crate::results::{LatencyRow, TimelinePoint};
+
+/// The charts of the load runs, in the order the report shows them.
+pub fn load_figures(report: &Report) -> Vec<Figure> {
+    let mut figures = vec![requests_per_second(report)];
+    if report.runs.len() > 1 {
+        figures.push(p99_over_time(report));
+    }
+    figures.extend(latency_over_time(report));
+    figures.push(logins_per_second(report));
+    figures.extend(hop_bars(report));
+    figures.extend(sessions_alive(report));
+    figures.extend(errors_over_time(report));
+    figures
+}
+
+/// Percentile spectra, one chart per flow, then one per hop.
+pub fn spectrum_figures(report: &Report) -> (Vec<Figure>, Vec<Figure>) {
+    let flows = names(report, |r| &r.flows);
+    let hops = names(report, |r| &r.hops);
+    let chart =
+        |kind: &str, name: &str, rows: fn(&crate::results::LoadRunResults) -> &Vec<LatencyRow>| {
+            let series = report
+                .runs
+                .iter()
+                .enumerate()
+                .filter_map(|(index, run)| {
+                    let row = rows(&run.results).iter().find(|row| row.name == name)?;
+                    Some(Series {
+                        name: run.label.clone(),
+                        color: report.color(index),
+                        points: spectrum_points(&row.spectrum_us),
+                    })
+                })
+                .collect();
+            Figure {
+                stem: format!("spectrum-{kind}-{}", slug(name)),
+                title: format!("{name}: latency by percentile"),
+                description: format!(
+                    "HDR-style percentile spectrum of the {kind} {name:?} (raw, as measured): the \
+                 x axis spreads the tail so that 90%, 99% and 99.9% are equally far apart; the \
+                 last point of each line is the maximum."
+                ),
+                chart: Chart::Lines(LineChart {
+                    x_label: "percentile".into(),
+                    y_label: "latency (ms)".into(),
+                    x_axis: Axis::PercentileSpectrum,
+                    y_scale: Scale::Linear,
+                    series,
+                    legend: Legend::UpperLeft,
+                }),
+            }
+        };
+    (
+        flows
+            .iter()
+            .map(|name| chart("flow", name, |r| &r.flows))
+            .collect(),
+        hops.iter()
+            .map(|name| chart("hop", name, |r| &r.hops))
+            .collect(),
+    )
+}
+
+/// A spectrum's points in milliseconds, with the maximum (recorded as 100%, which a log axis
+/// cannot place) drawn half a step beyond the last percentile.
+fn spectrum_points(spectrum_us: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut last = 0.0;
+    spectrum_us
+        .iter()
+        .map(|&(percentile, us)| {
+            let percentile = if percentile >= 100.0 {
+                100.0 - (100.0 - last) / 2.0
+            } else {
+                last = percentile;
+                percentile
+            };
+            (percentile, us / 1000.0)
+        })
+        .collect()
+}
+
+/// Hop or flow names across all runs, in first-seen order.
+pub fn names(
+    report: &Report,
+    rows: impl Fn(&crate::results::LoadRunResults) -> &Vec<LatencyRow>,
+) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for run in &report.runs {
+        for row in rows(&run.results) {
+            if !names.contains(&row.name) {
+                names.push(row.name.clone());
+            }
+        }
+    }
+    names
+}
+
+fn timeline_series(report: &Report, value: impl Fn(&TimelinePoint) -> Option<f64>) -> Vec<Series> {
+    report
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(index, run)| Series {
+            name: run.label.clone(),
+            color: report.color(index),
+            points: run
+                .results
+                .timeline
+                .iter()
+                .filter_map(|point| Some((point.second as f64, value(point)?)))
+                .collect(),
+        })
+        .collect()
+}
+
+fn requests_per_second(report: &Report) -> Figure {
+    Figure {
+        stem: "requests-per-second".into(),
+        title: "Requests per second".into(),
+        description: "Requests answered in each second of the run, all hops together (the last \
+                      seconds may be the drain after the run time, when users finish their \
+                      iteration)."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "requests/s".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series: timeline_series(report, |p| Some(p.requests as f64)),
+            legend: Legend::LowerRight,
+        }),
+    }
+}
+
+fn p99_over_time(report: &Report) -> Figure {
+    Figure {
+        stem: "p99-over-time".into(),
+        title: "p99 latency over time, by run".into(),
+        description: "The 99th percentile of every hop answered in each second (log scale).".into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "p99 latency (ms)".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Log,
+            series: timeline_series(report, |p| (p.requests > 0).then_some(p.p99_us / 1000.0)),
+            legend: Legend::UpperRight,
+        }),
+    }
+}
+
+fn latency_over_time(report: &Report) -> Vec<Figure> {
+    type Pick = fn(&TimelinePoint) -> f64;
+    let percentiles: [(&str, Pick); 4] = [
+        ("p50", |p| p.p50_us),
+        ("p90", |p| p.p90_us),
+        ("p99", |p| p.p99_us),
+        ("p99.9", |p| p.p99_9_us),
+    ];
+    report
+        .runs
+        .iter()
+        .map(|run| {
+            let series = percentiles
+                .iter()
+                .enumerate()
+                .map(|(index, (name, pick))| Series {
+                    name: (*name).to_owned(),
+                    color: palette(index + 4),
+                    points: run
+                        .results
+                        .timeline
+                        .iter()
+                        .filter(|p| p.requests > 0)
+                        .map(|p| (p.second as f64, pick(p) / 1000.0))
+                        .collect(),
+                })
+                .collect();
+            Figure {
+                stem: format!("latency-over-time-{}", slug(&run.label)),
+                title: format!("{}: latency percentiles over time", run.label),
+                description: format!(
+                    "Percentiles of every hop answered in each second of the {} run (raw, log \
+                     scale); seconds without an answer are left out.",
+                    run.label
+                ),
+                chart: Chart::Lines(LineChart {
+                    x_label: "time (s)".into(),
+                    y_label: "latency (ms)".into(),
+                    x_axis: Axis::Linear,
+                    y_scale: Scale::Log,
+                    series,
+                    legend: Legend::UpperRight,
+                }),
+            }
+        })
+        .collect()
+}
+
+fn groups(report: &Report) -> Vec<(String, plotters::style::RGBColor)> {
+    report
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(index, run)| (run.label.clone(), report.color(index)))
+        .collect()
+}
+
+fn logins_per_second(report: &Report) -> Figure {
+    Figure {
+        stem: "logins-per-second".into(),
+        title: "Logins per second".into(),
+        description: "Completed logins per second: all kinds (password, SSO relogin, forums \
+                      SSO) over the run time, and password logins alone over the whole elapsed \
+                      time."
+            .into(),
+        chart: Chart::Bars(BarChart {
+            value_label: "logins/s".into(),
+            scale: Scale::Linear,
+            categories: vec!["all logins".into(), "password logins".into()],
+            groups: groups(report),
+            values: vec![
+                report
+                    .runs
+                    .iter()
+                    .map(|r| Some(r.results.logins_per_second))
+                    .collect(),
+                report
+                    .runs
+                    .iter()
+                    .map(|r| Some(r.results.password_logins_per_second))
+                    .collect(),
+            ],
+        }),
+    }
+}
+
+fn hop_bars(report: &Report) -> Vec<Figure> {
+    let hops = names(report, |r| &r.hops);
+    if hops.is_empty() {
+        return Vec::new();
+    }
+    type Pick = fn(&LatencyRow) -> f64;
+    let stats: [(&str, Pick); 2] = [("p50", |row| row.raw_us.p50), ("p99", |row| row.raw_us.p99)];
+    stats
+        .iter()
+        .map(|(stat, pick)| Figure {
+            stem: format!("hops-{stat}"),
+            title: format!("{stat} latency per hop"),
+            description: format!(
+                "The {stat} of each hop (one HTTP request), raw, backends side by side (log \
+                 scale)."
+            ),
+            chart: Chart::Bars(BarChart {
+                value_label: format!("{stat} latency (ms)"),
+                scale: Scale::Log,
+                categories: hops.clone(),
+                groups: groups(report),
+                values: hops
+                    .iter()
+                    .map(|hop| {
+                        report
+                            .runs
+                            .iter()
+                            .map(|run| {
+                                let row = run.results.hops.iter().find(|row| &row.name == hop)?;
+                                Some(pick(row) / 1000.0)
+                            })
+                            .collect()
+                    })
+                    .collect(),
+            }),
+        })
+        .collect()
+}
+
+fn sessions_alive(report: &Report) -> Option<Figure> {
+    let series: Vec<Series> = timeline_series(report, |p| p.store_sessions_alive.map(|n| n as f64))
+        .into_iter()
+        .filter(|s| !s.points.is_empty())
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+    Some(Figure {
+        stem: "sessions-alive".into(),
+        title: "Store sessions alive".into(),
+        description: "Live sessions in the store app's backend, sampled each second (in-process \
+                      runs; prefilled sessions included until they idle out)."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "sessions".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series,
+            legend: Legend::LowerRight,
+        }),
+    })
+}
+
+fn errors_over_time(report: &Report) -> Vec<Figure> {
+    report
+        .runs
+        .iter()
+        .map(|run| {
+            let mut codes: Vec<&String> = run
+                .results
+                .timeline
+                .iter()
+                .flat_map(|p| p.status_codes.keys())
+                .collect();
+            codes.sort();
+            codes.dedup();
+            let mut series = vec![Series {
+                name: "errors".into(),
+                color: palette(3),
+                points: run
+                    .results
+                    .timeline
+                    .iter()
+                    .map(|p| (p.second as f64, p.errors as f64))
+                    .collect(),
+            }];
+            series.extend(codes.iter().enumerate().map(|(index, code)| {
+                Series {
+                    name: format!("HTTP {code}"),
+                    color: status_color(code, index),
+                    points: run
+                        .results
+                        .timeline
+                        .iter()
+                        .map(|p| {
+                            let count = p.status_codes.get(*code).copied().unwrap_or(0);
+                            (p.second as f64, count as f64)
+                        })
+                        .collect(),
+                }
+            }));
+            Figure {
+                stem: format!("status-over-time-{}", slug(&run.label)),
+                title: format!("{}: responses by status, and errors, per second", run.label),
+                description: format!(
+                    "Responses of the {} run by HTTP status each second, and the requests \
+                     counted as errors (a wrong status, Location or page, or no answer).",
+                    run.label
+                ),
+                chart: Chart::Lines(LineChart {
+                    x_label: "time (s)".into(),
+                    y_label: "responses/s".into(),
+                    x_axis: Axis::Linear,
+                    y_scale: Scale::Linear,
+                    series,
+                    legend: Legend::UpperRight,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Success codes in cool colours, client errors orange, server errors dark red.
+fn status_color(code: &str, index: usize) -> plotters::style::RGBColor {
+    match code.as_bytes().first() {
+        Some(b'2') => palette(index % 3),
+        Some(b'3') => palette(4 + index % 2),
+        Some(b'4') => plotters::style::RGBColor(255, 127, 14),
+        Some(b'5') => plotters::style::RGBColor(120, 0, 0),
+        _ => palette(7),
+    }
+}
+
+/// The microbenchmark charts, where criterion's output has the benchmarks they need.
+pub fn bench_figures(criterion: &CriterionResults) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    for (operation, what) in [
+        ("load_hit", "load of a live session"),
+        (
+            "load_and_extend",
+            "load and extend (the cart page's lookup)",
+        ),
+    ] {
+        if let Some(figure) = hot_path(criterion, operation, what) {
+            figures.push(figure);
+        }
+    }
+    figures.extend(throughput_lines(
+        criterion,
+        "scaling/mix",
+        "bench-thread-scaling",
+        "Thread scaling: read-heavy session mix",
+        "threads",
+        "Operations per second of the 95% load / 4% save / 1% create+delete mix over 100k \
+         sessions, by worker threads (criterion `scaling/mix`; log scale). On a 2-core machine \
+         4 threads cannot scale past 2.",
+    ));
+    figures.extend(throughput_lines(
+        criterion,
+        "redis/load_and_extend_concurrent",
+        "bench-redis-concurrency",
+        "Redis: load_and_extend throughput by tasks in flight",
+        "concurrent tasks",
+        "Operations per second of load_and_extend against Redis through one multiplexed \
+         connection, by tasks in flight (criterion `redis/load_and_extend_concurrent`; log \
+         scale).",
+    ));
+    figures
+}
+
+const SIZES: [&str; 3] = ["1k", "100k", "1M"];
+
+fn hot_path(criterion: &CriterionResults, operation: &str, what: &str) -> Option<Figure> {
+    let mut groups: Vec<(String, String)> = Vec::new();
+    for bench in &criterion.benches {
+        let parts = bench.parts();
+        let group = match parts.as_slice() {
+            ["store", op, backend, _] if *op == operation => Some((
+                format!("store/{operation}/{backend}"),
+                (*backend).to_owned(),
+            )),
+            // The bare maps, with no session logic, as the floor the stores are measured against.
+            ["raw", op, map, _] if *op == operation => {
+                Some((format!("raw/{operation}/{map}"), format!("bare {map}")))
+            }
+            _ => None,
+        };
+        if let Some(group) = group
+            && !groups.contains(&group)
+        {
+            groups.push(group);
+        }
+    }
+    if groups.is_empty() {
+        return None;
+    }
+    let order = |name: &str| match name {
+        "dashmap" => 0,
+        "scc" => 1,
+        "redis" => 2,
+        _ if name.starts_with("bare ") => 4,
+        _ => 3,
+    };
+    groups.sort_by(|a, b| order(&a.1).cmp(&order(&b.1)).then(a.1.cmp(&b.1)));
+    let values = SIZES
+        .iter()
+        .map(|size| {
+            groups
+                .iter()
+                .map(|(prefix, _)| {
+                    criterion
+                        .find(&format!("{prefix}/{size}"))
+                        .map(|b| b.time_ns)
+                })
+                .collect()
+        })
+        .collect();
+    let mut bare = 0;
+    let colored = groups
+        .iter()
+        .enumerate()
+        .map(|(index, (_, name))| {
+            let color = if name.starts_with("bare ") {
+                bare += 1;
+                palette(6 + bare)
+            } else {
+                backend_color(name, index)
+            };
+            (name.clone(), color)
+        })
+        .collect();
+    Some(Figure {
+        stem: format!("bench-{}", slug(operation)),
+        title: format!("Hot path: {what}, by store size"),
+        description: format!(
+            "Time per call of {operation} (criterion `store/{operation}/<backend>/<size>`, \
+             one task) with 1k, 100k and 1M live sessions, log scale; \"bare\" bars are the \
+             maps alone with no session logic."
+        ),
+        chart: Chart::Bars(BarChart {
+            value_label: "time per call (ns)".into(),
+            scale: Scale::Log,
+            categories: SIZES.iter().map(|s| format!("{s} sessions")).collect(),
+            groups: colored,
+            values,
+        }),
+    })
+}
+
+fn throughput_lines(
+    criterion: &CriterionResults,
+    prefix: &str,
+    stem: &str,
+    title: &str,
+    x_label: &str,
+    description: &str,
+) -> Option<Figure> {
+    let depth = prefix.split('/').count();
+    let mut series: Vec<Series> = Vec::new();
+    for bench in criterion
+        .benches
+        .iter()
+        .filter(|b| b.id.starts_with(prefix))
+    {
+        let parts = bench.parts();
+        let (name, x) = match &parts[depth..] {
+            [name, x] => ((*name).to_owned(), *x),
+            [x] => (String::new(), *x),
+            _ => continue,
+        };
+        let (Ok(x), Some(rate)) = (x.parse::<f64>(), bench.elements_per_second()) else {
+            continue;
+        };
+        match series.iter_mut().find(|s| s.name == name) {
+            Some(existing) => existing.points.push((x, rate)),
+            None => {
+                let index = series.len();
+                series.push(Series {
+                    color: backend_color(&name, index),
+                    name,
+                    points: vec![(x, rate)],
+                })
+            }
+        }
+    }
+    for s in &mut series {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    if series.is_empty() {
+        return None;
+    }
+    Some(Figure {
+        stem: stem.into(),
+        title: title.into(),
+        description: description.into(),
+        chart: Chart::Lines(LineChart {
+            x_label: x_label.into(),
+            y_label: "operations/s".into(),
+            x_axis: Axis::Log,
+            y_scale: Scale::Log,
+            series,
+            legend: Legend::LowerRight,
+        }),
+    })
+}

@@ -1,0 +1,130 @@
+//! Numbers as a report prints them: rates with thousands separators, latencies to three
+//! significant figures, shares as percentages.
+
+/// `31740.2` → `"31,740"`; below 100 one decimal (`12.5`).
+pub fn rate(value: f64) -> String {
+    if !value.is_finite() {
+        return "–".into();
+    }
+    if value.abs() < 100.0 {
+        return format!("{value:.1}");
+    }
+    let whole = format!("{:.0}", value.abs());
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if value < 0.0 {
+        format!("-{grouped}")
+    } else {
+        grouped
+    }
+}
+
+/// Microseconds shown as milliseconds to three significant figures: `412.0` → `"0.412"`.
+pub fn ms(us: f64) -> String {
+    let ms = us / 1000.0;
+    if !ms.is_finite() {
+        "–".into()
+    } else if ms < 1.0 {
+        format!("{ms:.3}")
+    } else if ms < 10.0 {
+        format!("{ms:.2}")
+    } else if ms < 100.0 {
+        format!("{ms:.1}")
+    } else {
+        format!("{ms:.0}")
+    }
+}
+
+/// A share (0 to 1) as a percentage: `0.00021` → `"0.021%"`; exactly zero → `"0%"`.
+pub fn percent(share: f64) -> String {
+    if share == 0.0 {
+        "0%".into()
+    } else if share < 0.0001 {
+        format!("{:.4}%", share * 100.0)
+    } else if share < 0.01 {
+        format!("{:.3}%", share * 100.0)
+    } else {
+        format!("{:.1}%", share * 100.0)
+    }
+}
+
+/// A ratio as "1.9×", "1.02×".
+pub fn ratio(value: f64) -> String {
+    if value < 10.0 {
+        format!("{value:.2}×")
+    } else {
+        format!("{value:.0}×")
+    }
+}
+
+/// Nanoseconds to three significant figures, in the unit that reads best.
+pub fn ns(value: f64) -> String {
+    if value >= 1e6 {
+        format!("{:.3} ms", value / 1e6)
+    } else if value >= 1e3 {
+        format!("{:.3} µs", value / 1e3)
+    } else {
+        format!("{value:.1} ns")
+    }
+}
+
+/// Text made safe inside HTML elements and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_group_thousands() {
+        assert_eq!(rate(31_740.2), "31,740");
+        assert_eq!(rate(1_940_683.0), "1,940,683");
+        assert_eq!(rate(999.6), "1,000");
+        assert_eq!(rate(12.54), "12.5");
+        assert_eq!(rate(100.0), "100");
+    }
+
+    #[test]
+    fn latencies_keep_three_figures() {
+        assert_eq!(ms(412.0), "0.412");
+        assert_eq!(ms(4_120.0), "4.12");
+        assert_eq!(ms(41_200.0), "41.2");
+        assert_eq!(ms(412_000.0), "412");
+    }
+
+    #[test]
+    fn shares_and_ratios() {
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(0.00021), "0.021%");
+        assert_eq!(percent(0.25), "25.0%");
+        assert_eq!(ratio(1.9), "1.90×");
+        assert_eq!(ns(59.84), "59.8 ns");
+        assert_eq!(ns(30_500.0), "30.500 µs");
+    }
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape(r#"<a href="x">&'"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

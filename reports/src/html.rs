@@ -1,0 +1,482 @@
+//! `index.html`: one self-contained page per report. Styles are inline, charts are relative
+//! PNGs (with their SVGs linked), and nothing is fetched from anywhere, so the page works
+//! offline and from a copied folder.
+
+use crate::chart::Figure;
+use crate::criterion::CriterionResults;
+use crate::figures::names;
+use crate::format::{escape, ms, ns, percent, rate};
+use crate::report::{Report, relative};
+use crate::verdict::verdict;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// The charts of a report, grouped as the page shows them.
+#[derive(Debug, Default)]
+pub struct Sections {
+    pub load: Vec<Figure>,
+    pub flow_spectra: Vec<Figure>,
+    pub hop_spectra: Vec<Figure>,
+    pub bench: Vec<Figure>,
+}
+
+const STYLE: &str = "
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1060px; color: #222;
+       padding: 0 1rem; line-height: 1.45; }
+h1 { margin-bottom: 0.2rem; }
+h2 { margin-top: 2.4rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+.sub { color: #666; margin-top: 0; }
+table { border-collapse: collapse; margin: 0.8rem 0; font-variant-numeric: tabular-nums; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #f4f4f4; }
+tr.section th { background: #fafafa; text-align: left; font-weight: 600; }
+figure { margin: 1.6rem 0; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figcaption { color: #555; font-size: 0.92rem; }
+.verdict li { margin: 0.3rem 0; }
+details summary { cursor: pointer; font-weight: 600; margin: 1rem 0; }
+code { background: #f4f4f4; padding: 0 0.2rem; }
+";
+
+/// The whole page. `out_dir` is where `index.html` goes; links are made relative to it.
+pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: &str) -> String {
+    let labels: Vec<&str> = report.runs.iter().map(|r| r.label.as_str()).collect();
+    let title = if labels.len() > 1 {
+        format!("ssobench: {}", labels.join(" vs "))
+    } else {
+        format!(
+            "ssobench: {} load run",
+            labels.first().copied().unwrap_or("empty")
+        )
+    };
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n\
+         <p class=\"sub\">Generated {} from {} run(s){}.</p>\n",
+        escape(&title),
+        escape(&title),
+        escape(generated_at),
+        report.runs.len(),
+        started_range(report)
+    );
+    html.push_str("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
+    for sentence in verdict(report) {
+        let _ = writeln!(html, "<li>{}</li>", escape(&sentence));
+    }
+    html.push_str("</ul>\n");
+    if !report.runs.is_empty() {
+        html.push_str("<h2>Headline</h2>\n");
+        html.push_str(&headline_table(report));
+    }
+    if !sections.load.is_empty() {
+        html.push_str("<h2>Charts</h2>\n");
+        for figure in &sections.load {
+            html.push_str(&figure_html(figure));
+        }
+    }
+    if !sections.flow_spectra.is_empty() || !sections.hop_spectra.is_empty() {
+        html.push_str("<h2>Latency spectra</h2>\n");
+        for figure in &sections.flow_spectra {
+            html.push_str(&figure_html(figure));
+        }
+        if !sections.hop_spectra.is_empty() {
+            let _ = writeln!(
+                html,
+                "<details>\n<summary>Per hop ({} charts)</summary>",
+                sections.hop_spectra.len()
+            );
+            for figure in &sections.hop_spectra {
+                html.push_str(&figure_html(figure));
+            }
+            html.push_str("</details>\n");
+        }
+    }
+    if !report.runs.is_empty() {
+        html.push_str("<h2>Every hop and flow</h2>\n");
+        html.push_str(&latency_table(report));
+        html.push_str("<h2>Stolen session, status codes and errors</h2>\n");
+        html.push_str(&outcomes_table(report));
+    }
+    if let Some(criterion) = &report.criterion {
+        html.push_str(&bench_section(criterion, &sections.bench, out_dir));
+    }
+    if !report.runs.is_empty() {
+        html.push_str("<h2>Configuration and machine</h2>\n");
+        html.push_str(&config_table(report));
+        html.push_str("<h2>Run files</h2>\n<ul>\n");
+        for run in &report.runs {
+            let mut links = vec![link(
+                &run.dir.join(crate::results::RESULTS_FILE),
+                out_dir,
+                "results.json",
+            )];
+            for goose in &run.results.goose_reports {
+                links.push(link(&run.dir.join(goose), out_dir, goose));
+            }
+            let _ = writeln!(
+                html,
+                "<li>{}: {}</li>",
+                escape(&run.label),
+                links.join(", ")
+            );
+        }
+        html.push_str("</ul>\n");
+    }
+    html.push_str("</body>\n</html>\n");
+    html
+}
+
+fn started_range(report: &Report) -> String {
+    let mut starts: Vec<&str> = report
+        .runs
+        .iter()
+        .map(|r| r.results.started_at.as_str())
+        .collect();
+    starts.sort();
+    match (starts.first(), starts.last()) {
+        (Some(first), Some(last)) if first == last => format!(", started {first}"),
+        (Some(first), Some(last)) => format!(", started {first} to {last}"),
+        _ => String::new(),
+    }
+}
+
+fn link(path: &Path, out_dir: &Path, text: &str) -> String {
+    let href = relative(path, out_dir);
+    format!(
+        "<a href=\"{}\">{}</a>",
+        escape(&href.to_string_lossy()),
+        escape(text)
+    )
+}
+
+fn figure_html(figure: &Figure) -> String {
+    let (width, height) = figure.size();
+    format!(
+        "<figure id=\"{stem}\">\n<img src=\"charts/{stem}.png\" width=\"{width}\" \
+         height=\"{height}\" alt=\"{title}\">\n<figcaption>{description} \
+         <a href=\"charts/{stem}.svg\">SVG</a></figcaption>\n</figure>\n",
+        stem = escape(&figure.stem),
+        title = escape(&figure.title),
+        description = escape(&figure.description),
+    )
+}
+
+/// The headline figures, one column per run: logins/s, requests/s, error rate, then p50, p99
+/// and p99.9 of each flow (raw, milliseconds).
+pub fn headline_table(report: &Report) -> String {
+    let mut html = String::from("<table id=\"headline\">\n<thead><tr><th></th>");
+    for run in &report.runs {
+        let _ = write!(html, "<th>{}</th>", escape(&run.label));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    let mut row = |name: &str, cells: Vec<String>| {
+        let _ = write!(html, "<tr><td>{}</td>", escape(name));
+        for cell in cells {
+            let _ = write!(html, "<td>{}</td>", escape(&cell));
+        }
+        html.push_str("</tr>\n");
+    };
+    let each = |f: &dyn Fn(&crate::results::LoadRunResults) -> String| -> Vec<String> {
+        report.runs.iter().map(|run| f(&run.results)).collect()
+    };
+    row("logins/s", each(&|r| rate(r.logins_per_second)));
+    row(
+        "password logins/s",
+        each(&|r| rate(r.password_logins_per_second)),
+    );
+    row("requests/s", each(&|r| rate(r.requests_per_second)));
+    row("error rate", each(&|r| percent(r.error_rate)));
+    for flow in names(report, |r| &r.flows) {
+        type Pick = fn(&crate::results::Percentiles) -> f64;
+        let stats: [(&str, Pick); 3] = [
+            ("p50", |p| p.p50),
+            ("p99", |p| p.p99),
+            ("p99.9", |p| p.p99_9),
+        ];
+        for (stat, pick) in stats {
+            row(
+                &format!("{flow}: {stat} (ms)"),
+                each(&|r| {
+                    r.flows
+                        .iter()
+                        .find(|row| row.name == flow)
+                        .map_or("–".into(), |row| ms(pick(&row.raw_us)))
+                }),
+            );
+        }
+    }
+    html.push_str("</tbody>\n</table>\n");
+    html
+}
+
+/// Every hop and flow of every run, raw and corrected.
+fn latency_table(report: &Report) -> String {
+    let mut html = String::from(
+        "<table>\n<thead><tr><th>hop / flow</th><th>run</th><th>count</th><th>errors</th>\
+         <th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th>\
+         <th>p99 ms, corrected</th></tr></thead>\n<tbody>\n",
+    );
+    for (kind, rows) in [
+        ("Flows", names(report, |r| &r.flows)),
+        ("Hops", names(report, |r| &r.hops)),
+    ] {
+        let _ = writeln!(
+            html,
+            "<tr class=\"section\"><th colspan=\"10\">{kind}</th></tr>"
+        );
+        for name in rows {
+            for run in &report.runs {
+                let list = if kind == "Flows" {
+                    &run.results.flows
+                } else {
+                    &run.results.hops
+                };
+                let Some(row) = list.iter().find(|row| row.name == name) else {
+                    continue;
+                };
+                let p = &row.raw_us;
+                let _ = writeln!(
+                    html,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+                     <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&name),
+                    escape(&run.label),
+                    rate(row.count as f64),
+                    row.errors,
+                    ms(p.p50),
+                    ms(p.p90),
+                    ms(p.p99),
+                    ms(p.p99_9),
+                    ms(p.max),
+                    ms(row.corrected_us.p99)
+                );
+            }
+        }
+    }
+    html.push_str(
+        "</tbody>\n</table>\n<p class=\"sub\">Raw latencies are as measured; the \
+                   corrected p99 adds the requests an open-model schedule would have sent \
+                   during stalls (coordinated omission), and equals the raw p99 in a closed \
+                   run.</p>\n",
+    );
+    html
+}
+
+fn outcomes_table(report: &Report) -> String {
+    let mut html = String::from("<table>\n<thead><tr><th></th>");
+    for run in &report.runs {
+        let _ = write!(html, "<th>{}</th>", escape(&run.label));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    let mut row = |name: &str, cells: Vec<String>| {
+        let _ = write!(html, "<tr><td>{}</td>", escape(name));
+        for cell in cells {
+            let _ = write!(html, "<td>{}</td>", escape(&cell));
+        }
+        html.push_str("</tr>\n");
+    };
+    let each = |f: &dyn Fn(&crate::results::LoadRunResults) -> String| -> Vec<String> {
+        report.runs.iter().map(|run| f(&run.results)).collect()
+    };
+    row(
+        "stolen cookie: observations",
+        each(&|r| r.stolen_session.observations.to_string()),
+    );
+    row(
+        "stolen cookie: usable p50 / max (ms)",
+        each(&|r| {
+            let s = &r.stolen_session;
+            if s.observations == 0 {
+                "–".into()
+            } else {
+                format!("{:.0} / {:.0}", s.usable_ms.p50, s.usable_ms.max)
+            }
+        }),
+    );
+    row(
+        "stolen cookie: outlived the window",
+        each(&|r| {
+            format!(
+                "{} (window {} ms)",
+                r.stolen_session.outlived_window, r.stolen_session.window_ms
+            )
+        }),
+    );
+    row(
+        "replays after logout: refused / served",
+        each(&|r| {
+            format!(
+                "{} / {}",
+                r.stolen_session.refused_after_logout, r.stolen_session.served_after_logout
+            )
+        }),
+    );
+    let mut codes: Vec<&String> = report
+        .runs
+        .iter()
+        .flat_map(|run| run.results.status_codes.keys())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    for code in codes {
+        row(
+            &format!("HTTP {code}"),
+            each(&|r| rate(r.status_codes.get(code).copied().unwrap_or(0) as f64)),
+        );
+    }
+    let mut kinds: Vec<&String> = report
+        .runs
+        .iter()
+        .flat_map(|run| run.results.error_kinds.keys())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        row(
+            &format!("error: {kind}"),
+            each(&|r| r.error_kinds.get(kind).copied().unwrap_or(0).to_string()),
+        );
+    }
+    html.push_str("</tbody>\n</table>\n");
+    html
+}
+
+fn config_table(report: &Report) -> String {
+    let mut html = String::from("<table>\n<thead><tr><th></th>");
+    for run in &report.runs {
+        let _ = write!(html, "<th>{}</th>", escape(&run.label));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    let mut row = |name: &str, cells: Vec<String>| {
+        let _ = write!(html, "<tr><td>{}</td>", escape(name));
+        for cell in cells {
+            let _ = write!(html, "<td>{}</td>", escape(&cell));
+        }
+        html.push_str("</tr>\n");
+    };
+    let each = |f: &dyn Fn(&crate::results::LoadRunResults) -> String| -> Vec<String> {
+        report.runs.iter().map(|run| f(&run.results)).collect()
+    };
+    row("started", each(&|r| r.started_at.clone()));
+    row("backend", each(&|r| r.config.backend.clone()));
+    row("target", each(&|r| r.config.target.clone()));
+    row("users", each(&|r| r.config.users.to_string()));
+    row(
+        "run time (s); elapsed",
+        each(&|r| format!("{}; {:.1}", r.config.run_time_seconds, r.elapsed_seconds)),
+    );
+    row(
+        "scenarios (weight)",
+        each(&|r| {
+            r.config
+                .scenarios
+                .iter()
+                .map(|(name, weight)| format!("{name} ({weight})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+    );
+    row(
+        "pacing",
+        each(&|r| match r.config.target_rate {
+            Some(rate_) => format!("open, {} iterations/s", rate(rate_)),
+            None => "closed".into(),
+        }),
+    );
+    row(
+        "store idle / absolute timeout (ms)",
+        each(&|r| {
+            format!(
+                "{} / {}",
+                r.config.store_idle_timeout_ms, r.config.store_absolute_timeout_ms
+            )
+        }),
+    );
+    row(
+        "prefilled sessions",
+        each(&|r| rate(r.config.prefill_sessions as f64)),
+    );
+    row(
+        "signing algorithm",
+        each(&|r| r.config.signing_algorithm.clone()),
+    );
+    row("CPU", each(&|r| r.environment.cpu_model.clone()));
+    row(
+        "logical CPUs; tokio workers",
+        each(&|r| {
+            format!(
+                "{}; {}",
+                r.environment.logical_cpus, r.environment.tokio_worker_threads
+            )
+        }),
+    );
+    row("kernel", each(&|r| r.environment.kernel.clone()));
+    row(
+        "build profile",
+        each(&|r| r.environment.build_profile.clone()),
+    );
+    row(
+        "target features",
+        each(&|r| r.environment.target_features.join(" ")),
+    );
+    row("allocator", each(&|r| r.environment.allocator.clone()));
+    row("hasher", each(&|r| r.environment.hasher.clone()));
+    row(
+        "dashmap shards",
+        each(&|r| r.environment.dashmap_shards.to_string()),
+    );
+    row(
+        "ssobench version",
+        each(&|r| r.environment.ssobench_version.clone()),
+    );
+    html.push_str("</tbody>\n</table>\n");
+    html
+}
+
+fn bench_section(criterion: &CriterionResults, figures: &[Figure], out_dir: &Path) -> String {
+    let mut html = String::from("<h2>Microbenchmarks</h2>\n");
+    let when = match (&criterion.oldest, &criterion.newest) {
+        (Some(oldest), Some(newest)) if oldest != newest => format!("{oldest} to {newest}"),
+        (_, Some(newest)) => newest.clone(),
+        _ => "unknown".into(),
+    };
+    let _ = writeln!(
+        html,
+        "<p>From criterion's saved estimates in <code>{}</code> (written {}), by <code>cargo \
+         bench</code> on this checkout: measured separately from the load runs above, one \
+         benchmark at a time.</p>",
+        escape(&relative(&criterion.dir, out_dir).to_string_lossy()),
+        escape(&when)
+    );
+    if criterion.benches.is_empty() {
+        html.push_str("<p>No benchmark estimates found there yet.</p>\n");
+        return html;
+    }
+    for figure in figures {
+        html.push_str(&figure_html(figure));
+    }
+    html.push_str(
+        "<details>\n<summary>Every benchmark</summary>\n<table>\n<thead><tr><th>benchmark</th>\
+         <th>time per iteration</th><th>95% interval</th><th>throughput</th></tr></thead>\n\
+         <tbody>\n",
+    );
+    for bench in &criterion.benches {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td></tr>",
+            escape(&bench.id),
+            ns(bench.time_ns),
+            ns(bench.low_ns),
+            ns(bench.high_ns),
+            bench
+                .elements_per_second()
+                .map_or("–".into(), |r| format!("{} ops/s", rate(r)))
+        );
+    }
+    html.push_str("</tbody>\n</table>\n</details>\n");
+    html
+}

@@ -1,0 +1,100 @@
+//! Renders a report into a directory: `charts/*.png` and `charts/*.svg`, then `index.html`.
+
+use crate::chart::ChartError;
+use crate::criterion::{self, CriterionError, CriterionResults};
+use crate::figures;
+use crate::html::{self, Sections};
+use crate::report::Report;
+use crate::results::{LoadRunResults, ResultsError};
+use std::path::{Path, PathBuf};
+
+/// File name of a report's page.
+pub const INDEX_FILE: &str = "index.html";
+/// Folder of a report's charts, next to its page.
+pub const CHARTS_DIR: &str = "charts";
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    #[error(transparent)]
+    Criterion(#[from] CriterionError),
+    #[error(transparent)]
+    Chart(#[from] ChartError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Draws every chart of `report` into `<out_dir>/charts/` and writes `<out_dir>/index.html`;
+/// returns the page's path.
+pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
+    let charts = out_dir.join(CHARTS_DIR);
+    std::fs::create_dir_all(&charts).map_err(|source| ReportError::Io {
+        path: charts.display().to_string(),
+        source,
+    })?;
+    let (flow_spectra, hop_spectra) = figures::spectrum_figures(report);
+    let sections = Sections {
+        load: figures::load_figures(report),
+        flow_spectra,
+        hop_spectra,
+        bench: report
+            .criterion
+            .as_ref()
+            .map(figures::bench_figures)
+            .unwrap_or_default(),
+    };
+    for figure in sections
+        .load
+        .iter()
+        .chain(&sections.flow_spectra)
+        .chain(&sections.hop_spectra)
+        .chain(&sections.bench)
+    {
+        figure.write(&charts)?;
+    }
+    let generated_at = jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M:%S UTC")
+        .to_string();
+    let page = html::page(report, &sections, out_dir, &generated_at);
+    let index = out_dir.join(INDEX_FILE);
+    std::fs::write(&index, page).map_err(|source| ReportError::Io {
+        path: index.display().to_string(),
+        source,
+    })?;
+    Ok(index)
+}
+
+/// Renders one load run's own report into its run directory, with criterion's latest
+/// estimates when `cargo bench` has left any in the workspace.
+pub fn render_run(run_dir: &Path, results: &LoadRunResults) -> Result<PathBuf, ReportError> {
+    let report = Report::from_results(
+        vec![(run_dir.to_owned(), results.clone())],
+        default_criterion()?,
+    );
+    render(&report, run_dir)
+}
+
+/// Renders a comparison of several run directories into `out_dir`.
+pub fn render_comparison(
+    run_dirs: &[PathBuf],
+    criterion: Option<CriterionResults>,
+    out_dir: &Path,
+) -> Result<PathBuf, ReportError> {
+    let report = Report::load(run_dirs, criterion)?;
+    render(&report, out_dir)
+}
+
+/// Criterion's estimates from the workspace's default location, if `cargo bench` ran there.
+pub fn default_criterion() -> Result<Option<CriterionResults>, ReportError> {
+    let dir = criterion::default_dir();
+    if !dir.is_dir() {
+        return Ok(None);
+    }
+    let results = criterion::read(&dir)?;
+    Ok((!results.benches.is_empty()).then_some(results))
+}

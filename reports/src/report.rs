@@ -1,0 +1,158 @@
+//! What one report is made of: the load runs it compares (each with a label and its directory)
+//! and, optionally, criterion's microbenchmark estimates.
+
+use crate::criterion::CriterionResults;
+use crate::results::{self, LoadRunResults, ResultsError};
+use plotters::style::RGBColor;
+use std::path::{Path, PathBuf};
+
+/// One load run as a report shows it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The run directory (holding `results.json` and goose's reports).
+    pub dir: PathBuf,
+    /// How charts and tables name this run: its backend, made unique when several runs share
+    /// one.
+    pub label: String,
+    pub results: LoadRunResults,
+}
+
+/// The runs and benchmarks one `index.html` covers.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub runs: Vec<Run>,
+    pub criterion: Option<CriterionResults>,
+}
+
+impl Report {
+    /// Reads each run directory's `results.json`.
+    pub fn load(
+        run_dirs: &[PathBuf],
+        criterion: Option<CriterionResults>,
+    ) -> Result<Self, ResultsError> {
+        let mut runs = Vec::new();
+        for dir in run_dirs {
+            runs.push((dir.clone(), results::read_load(dir)?));
+        }
+        Ok(Self::from_results(runs, criterion))
+    }
+
+    /// Builds a report from results already in memory, labelling the runs.
+    pub fn from_results(
+        runs: Vec<(PathBuf, LoadRunResults)>,
+        criterion: Option<CriterionResults>,
+    ) -> Self {
+        let backends: Vec<String> = runs.iter().map(|(_, r)| r.config.backend.clone()).collect();
+        let runs = runs
+            .into_iter()
+            .enumerate()
+            .map(|(index, (dir, results))| {
+                let backend = &results.config.backend;
+                let shared = backends.iter().filter(|b| *b == backend).count() > 1;
+                let label = if shared {
+                    format!("{backend} #{}", index + 1)
+                } else {
+                    backend.clone()
+                };
+                Run {
+                    dir,
+                    label,
+                    results,
+                }
+            })
+            .collect();
+        Report { runs, criterion }
+    }
+
+    /// The run's colour in every chart: fixed per backend when each backend appears once, so a
+    /// reader learns it once; by position otherwise.
+    pub fn color(&self, index: usize) -> RGBColor {
+        let unique = self.runs.iter().all(|run| !run.label.contains(" #"));
+        match self.runs.get(index) {
+            Some(run) if unique => backend_color(&run.results.config.backend, index),
+            _ => palette(index),
+        }
+    }
+}
+
+/// The colour a backend always gets.
+pub fn backend_color(backend: &str, fallback: usize) -> RGBColor {
+    match backend {
+        "dashmap" => palette(0),
+        "scc" => palette(1),
+        "redis" => palette(2),
+        _ => palette(fallback + 3),
+    }
+}
+
+/// Ten distinguishable colours (the "tableau 10" set), cycled.
+pub fn palette(index: usize) -> RGBColor {
+    const COLORS: [RGBColor; 10] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    COLORS[index % COLORS.len()]
+}
+
+/// A file-name-safe form of a hop or flow name: `store: GET /login` → `store-get-login`.
+pub fn slug(text: &str) -> String {
+    let mut slug = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+/// `path` relative to `base` (both absolute or both relative), for links inside a report.
+pub fn relative(path: &Path, base: &Path) -> PathBuf {
+    let path: Vec<_> = path.components().collect();
+    let base: Vec<_> = base.components().collect();
+    let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..base.len() {
+        relative.push("..");
+    }
+    for part in &path[common..] {
+        relative.push(part.as_os_str());
+    }
+    relative
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        assert_eq!(slug("store: GET /login"), "store-get-login");
+        assert_eq!(
+            slug("idp: GET /oauth2/authorize (form)"),
+            "idp-get-oauth2-authorize-form"
+        );
+        assert_eq!(slug("password login (store)"), "password-login-store");
+    }
+
+    #[test]
+    fn relative_paths_climb_to_the_common_ancestor() {
+        assert_eq!(
+            relative(Path::new("/r/a/goose.html"), Path::new("/r/b")),
+            PathBuf::from("../a/goose.html")
+        );
+        assert_eq!(
+            relative(Path::new("/r/a/goose.html"), Path::new("/r/a")),
+            PathBuf::from("goose.html")
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! The report's verdict: a few plain sentences computed from the results — who served more,
+//! at what p99, whether the runs are comparable at all, and what went wrong.
+
+use crate::format::{ms, percent, rate, ratio};
+use crate::report::{Report, Run};
+use crate::results::LatencyRow;
+
+/// Differences smaller than this share are called a tie: on a shared 2-core machine, runs of
+/// the same build differ by a few percent from one to the next.
+pub const NOISE: f64 = 0.05;
+
+/// The verdict, one sentence per entry.
+pub fn verdict(report: &Report) -> Vec<String> {
+    let mut sentences = Vec::new();
+    let runs = &report.runs;
+    if runs.is_empty() {
+        return vec!["No runs to compare.".into()];
+    }
+    sentences.extend(differences(runs));
+    if runs.len() == 1 {
+        sentences.extend(single(&runs[0]));
+    } else {
+        sentences.extend(comparison(runs));
+    }
+    for run in runs {
+        sentences.extend(problems(run));
+    }
+    sentences
+}
+
+/// Settings that make two runs incomparable when they differ (the backend aside).
+fn differences(runs: &[Run]) -> Vec<String> {
+    let first = &runs[0].results;
+    let mut differing = Vec::new();
+    let mut check = |name: &str, same: bool| {
+        if !same {
+            differing.push(name.to_owned());
+        }
+    };
+    for run in &runs[1..] {
+        let (a, b) = (&first.config, &run.results.config);
+        check("users", a.users == b.users);
+        check("run time", a.run_time_seconds == b.run_time_seconds);
+        check("scenario mix", a.scenarios == b.scenarios);
+        check("target rate", a.target_rate == b.target_rate);
+        check(
+            "store timeouts",
+            a.store_idle_timeout_ms == b.store_idle_timeout_ms
+                && a.store_absolute_timeout_ms == b.store_absolute_timeout_ms,
+        );
+        check(
+            "prefilled sessions",
+            a.prefill_sessions == b.prefill_sessions,
+        );
+        check(
+            "signing algorithm",
+            a.signing_algorithm == b.signing_algorithm,
+        );
+        check("target", a.target == b.target);
+        let (a, b) = (&first.environment, &run.results.environment);
+        check(
+            "machine",
+            a.cpu_model == b.cpu_model && a.logical_cpus == b.logical_cpus,
+        );
+        check("build profile", a.build_profile == b.build_profile);
+    }
+    differing.dedup();
+    let mut unique = Vec::new();
+    for name in differing {
+        if !unique.contains(&name) {
+            unique.push(name);
+        }
+    }
+    if unique.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "These runs differ in {}: the comparison below is not like for like.",
+            unique.join(", ")
+        )]
+    }
+}
+
+fn single(run: &Run) -> Vec<String> {
+    let r = &run.results;
+    let mut sentences = vec![format!(
+        "{} served {} requests/s and {} logins/s ({} with a password) with {} users over {} s; \
+         {} of {} requests failed ({}).",
+        run.label,
+        rate(r.requests_per_second),
+        rate(r.logins_per_second),
+        rate(r.password_logins_per_second),
+        r.config.users,
+        r.config.run_time_seconds,
+        r.errors_total,
+        r.requests_total,
+        percent(r.error_rate)
+    )];
+    if let Some(flow) = slowest(&r.flows) {
+        sentences.push(format!(
+            "Slowest flow at p99: {} at {} ms (p50 {} ms).",
+            flow.name,
+            ms(flow.raw_us.p99),
+            ms(flow.raw_us.p50)
+        ));
+    }
+    if let Some(hop) = slowest(&r.hops) {
+        sentences.push(format!(
+            "Slowest hop at p99: {} at {} ms.",
+            hop.name,
+            ms(hop.raw_us.p99)
+        ));
+    }
+    sentences
+}
+
+fn slowest(rows: &[LatencyRow]) -> Option<&LatencyRow> {
+    rows.iter()
+        .filter(|row| row.count > 0)
+        .max_by(|a, b| a.raw_us.p99.total_cmp(&b.raw_us.p99))
+}
+
+/// The hop every run served most often: the fairest single latency to compare runs on.
+fn busiest_common_hop(runs: &[Run]) -> Option<String> {
+    runs[0]
+        .results
+        .hops
+        .iter()
+        .filter(|hop| {
+            runs.iter().all(|run| {
+                run.results
+                    .hops
+                    .iter()
+                    .any(|h| h.name == hop.name && h.count > 0)
+            })
+        })
+        .max_by_key(|hop| hop.count)
+        .map(|hop| hop.name.clone())
+}
+
+fn hop_p99(run: &Run, name: &str) -> Option<f64> {
+    run.results
+        .hops
+        .iter()
+        .find(|hop| hop.name == name)
+        .map(|hop| hop.raw_us.p99)
+}
+
+fn comparison(runs: &[Run]) -> Vec<String> {
+    let mut sentences = Vec::new();
+    let mut by_rate: Vec<&Run> = runs.iter().collect();
+    by_rate.sort_by(|a, b| {
+        b.results
+            .requests_per_second
+            .total_cmp(&a.results.requests_per_second)
+    });
+    let best = by_rate[0];
+    let best_rate = best.results.requests_per_second;
+    let hop = busiest_common_hop(runs);
+    let p99 = |run: &Run| hop.as_deref().and_then(|hop| hop_p99(run, hop));
+    for other in &by_rate[1..] {
+        let other_rate = other.results.requests_per_second;
+        if other_rate <= 0.0 {
+            sentences.push(format!("{} answered no requests.", other.label));
+            continue;
+        }
+        let factor = best_rate / other_rate;
+        let latency = match (p99(best), p99(other), &hop) {
+            (Some(mine), Some(theirs), Some(hop)) => Some((mine, theirs, hop)),
+            _ => None,
+        };
+        let sentence = if factor - 1.0 < NOISE {
+            let tail = latency.map_or(String::new(), |(mine, theirs, hop)| {
+                format!("; p99 on {hop}: {} vs {} ms", ms(mine), ms(theirs))
+            });
+            format!(
+                "{} and {} served about the same ({} vs {} requests/s, within {:.0}%, which \
+                 is run-to-run noise on a shared machine: a tie){tail}.",
+                best.label,
+                other.label,
+                rate(best_rate),
+                rate(other_rate),
+                NOISE * 100.0
+            )
+        } else {
+            let head = format!(
+                "{} served {} the requests of {} ({} vs {} requests/s)",
+                best.label,
+                ratio(factor),
+                other.label,
+                rate(best_rate),
+                rate(other_rate)
+            );
+            match latency {
+                Some((mine, theirs, hop)) if mine <= theirs * (1.0 + NOISE) => format!(
+                    "{head} at an equal or lower p99 on {hop} ({} vs {} ms).",
+                    ms(mine),
+                    ms(theirs)
+                ),
+                Some((mine, theirs, hop)) => format!(
+                    "{head}, but at a higher p99 on {hop} ({} vs {} ms): a trade-off, not a \
+                     clear win.",
+                    ms(mine),
+                    ms(theirs)
+                ),
+                None => format!("{head}."),
+            }
+        };
+        sentences.push(sentence);
+    }
+    let mut by_logins: Vec<&Run> = runs.iter().collect();
+    by_logins.sort_by(|a, b| {
+        b.results
+            .logins_per_second
+            .total_cmp(&a.results.logins_per_second)
+    });
+    sentences.push(format!(
+        "Logins/s: {}.",
+        by_logins
+            .iter()
+            .map(|run| format!("{} {}", run.label, rate(run.results.logins_per_second)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    sentences
+}
+
+fn problems(run: &Run) -> Vec<String> {
+    let r = &run.results;
+    let mut sentences = Vec::new();
+    if r.errors_total > 0 {
+        let top = r
+            .error_kinds
+            .iter()
+            .max_by_key(|(_, count)| **count)
+            .map(|(kind, count)| format!("; most often: {kind} ({count})"))
+            .unwrap_or_default();
+        let weight = if r.error_rate > 0.01 {
+            " — over 1%, so its throughput and latency figures describe a failing system"
+        } else {
+            ""
+        };
+        sentences.push(format!(
+            "{}: {} of {} requests failed ({}){top}{weight}.",
+            run.label,
+            r.errors_total,
+            r.requests_total,
+            percent(r.error_rate)
+        ));
+    }
+    if r.stolen_session.served_after_logout > 0 {
+        sentences.push(format!(
+            "{}: a stolen cookie was still served after its owner logged out ({} times) — a \
+             session-revocation bug.",
+            run.label, r.stolen_session.served_after_logout
+        ));
+    }
+    if let Some(target) = r.pacing.target_rate
+        && r.pacing.achieved_rate < target * (1.0 - NOISE)
+    {
+        sentences.push(format!(
+            "{}: asked for {} iterations/s, achieved {} ({} late, {} dropped): the load \
+             generator or the stack could not keep the pace, so latencies are corrected for \
+             coordinated omission in the tables.",
+            run.label,
+            rate(target),
+            rate(r.pacing.achieved_rate),
+            r.pacing.late,
+            r.pacing.dropped
+        ));
+    }
+    sentences
+}
