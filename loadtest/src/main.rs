@@ -23,7 +23,7 @@ enum Command {
     /// Drive the session store directly, without HTTP.
     Store(StoreArgs),
     /// Run the same load on dashmap, scc and redis and render one comparison report.
-    Matrix(MatrixArgs),
+    Matrix(Box<MatrixArgs>),
 }
 
 fn main() -> anyhow::Result<()> {

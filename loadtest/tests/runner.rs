@@ -111,6 +111,62 @@ async fn short_run(backend: Backend) {
     for report in &results.goose_reports {
         assert!(outcome.run_dir.join(report).is_file(), "{report}");
     }
+    // The run rendered its own report, whose timeline matches the per-second counters.
+    assert_eq!(outcome.report, outcome.run_dir.join("index.html"));
+    let page = std::fs::read_to_string(&outcome.report).expect("index.html");
+    assert!(page.contains("<table id=\"headline\">"), "{page}");
+    for chart in [
+        "requests-per-second",
+        "hops-p99",
+        "spectrum-flow-password-login-store",
+    ] {
+        assert!(
+            outcome
+                .run_dir
+                .join(format!("charts/{chart}.png"))
+                .is_file(),
+            "{chart}"
+        );
+    }
+    let second = &results.timeline[1];
+    let answered: u64 = second.status_codes.values().sum();
+    assert!(answered > 0, "{second:?}");
+    assert!(
+        second.p50_us <= second.p90_us
+            && second.p90_us <= second.p99_us
+            && second.p99_us <= second.p99_9_us,
+        "{second:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.run_time = Duration::from_secs(2);
+    run.prefill_sessions = 0;
+    let matrix = loadtest::matrix::MatrixArgs {
+        backends: vec![Backend::Dashmap, Backend::Scc],
+        run,
+    };
+    let outcome = loadtest::matrix::execute(&matrix).await.expect("matrix");
+    assert_eq!(outcome.report, outcome.dir.join("index.html"));
+    let backends: Vec<&str> = outcome
+        .runs
+        .iter()
+        .map(|run| run.results.config.backend.as_str())
+        .collect();
+    assert_eq!(backends, ["dashmap", "scc"]);
+    for run in &outcome.runs {
+        assert!(run.report.is_file(), "each run renders its own report too");
+        assert_eq!(run.results.errors_total, 0, "{:?}", run.results.error_kinds);
+    }
+    let page = std::fs::read_to_string(&outcome.report).expect("index.html");
+    assert!(page.contains("<th>dashmap</th><th>scc</th>"), "{page}");
+    assert!(page.contains("href=\"dashmap/goose-report.html\""));
+    assert!(page.contains("href=\"scc/goose-report.html\""));
+    assert!(outcome.dir.join("charts/hops-p99.png").is_file());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

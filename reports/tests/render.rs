@@ -1,0 +1,248 @@
+//! Renders reports from small fixed result files (three backends and a criterion tree under
+//! `tests/fixtures/`) and checks the page, the charts and the verdict.
+
+use reports::chart::Figure;
+use reports::figures;
+use reports::html::headline_table;
+use reports::render::{self, CHARTS_DIR, INDEX_FILE};
+use reports::report::Report;
+use reports::results::{self, ResultsError};
+use std::path::{Path, PathBuf};
+
+const BACKENDS: [&str; 3] = ["dashmap", "scc", "redis"];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A scratch copy of the fixtures, so that rendering never writes into the source tree.
+fn scratch() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&fixtures(), dir.path());
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read fixtures") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy");
+        }
+    }
+}
+
+fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    BACKENDS.iter().map(|b| root.join(b)).collect()
+}
+
+fn comparison(root: &Path) -> Report {
+    let criterion = reports::criterion::read(&root.join("criterion")).expect("criterion");
+    Report::load(&run_dirs(root), Some(criterion)).expect("fixtures load")
+}
+
+fn all_figures(report: &Report) -> Vec<Figure> {
+    let (flows, hops) = figures::spectrum_figures(report);
+    let mut all = figures::load_figures(report);
+    all.extend(flows);
+    all.extend(hops);
+    all.extend(figures::bench_figures(
+        report.criterion.as_ref().expect("criterion"),
+    ));
+    all
+}
+
+#[test]
+fn every_chart_is_a_png_of_its_size_and_an_svg() {
+    let root = scratch();
+    let out = root.path().join("report");
+    let report = comparison(root.path());
+    let index = render::render(&report, &out).expect("render");
+    assert_eq!(index, out.join(INDEX_FILE));
+    let expected = all_figures(&report);
+    // The chart families the report promises, each present.
+    for stem in [
+        "requests-per-second",
+        "p99-over-time",
+        "latency-over-time-dashmap",
+        "spectrum-flow-password-login-store",
+        "spectrum-hop-store-get-shopping-cart",
+        "hops-p50",
+        "hops-p99",
+        "logins-per-second",
+        "status-over-time-redis",
+        "sessions-alive",
+        "bench-load-hit",
+        "bench-thread-scaling",
+    ] {
+        assert!(
+            expected.iter().any(|f| f.stem == stem),
+            "no {stem} chart among {:?}",
+            expected.iter().map(|f| &f.stem).collect::<Vec<_>>()
+        );
+    }
+    let charts = out.join(CHARTS_DIR);
+    let pngs = std::fs::read_dir(&charts)
+        .expect("charts dir")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count();
+    assert_eq!(pngs, expected.len(), "one PNG per figure");
+    for figure in &expected {
+        let png = charts.join(format!("{}.png", figure.stem));
+        let decoder = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&png).expect("png exists"),
+        ));
+        let reader = decoder.read_info().expect("PNG decodes");
+        let info = reader.info();
+        assert_eq!(
+            (info.width, info.height),
+            figure.size(),
+            "{}",
+            png.display()
+        );
+        let svg = std::fs::read_to_string(charts.join(format!("{}.svg", figure.stem)))
+            .expect("svg exists");
+        assert!(svg.contains("<svg") && svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains(&figure.title.replace('&', "&amp;")) || svg.contains("<text"));
+    }
+}
+
+#[test]
+fn the_page_references_nothing_outside_its_folder() {
+    let root = scratch();
+    let out = root.path().join("report");
+    let index = render::render(&comparison(root.path()), &out).expect("render");
+    let html = std::fs::read_to_string(&index).expect("index");
+    assert!(!html.contains("://"), "an absolute URL in the page");
+    for forbidden in ["<script", "<link", "@import", "url(", "<iframe"] {
+        assert!(!html.contains(forbidden), "{forbidden} in the page");
+    }
+    // Every src and href is relative and points at a file that exists.
+    let mut references = 0;
+    for attribute in ["src=\"", "href=\""] {
+        for part in html.split(attribute).skip(1) {
+            let target = part.split('"').next().expect("closing quote");
+            assert!(
+                !target.starts_with('/') && !target.starts_with("//"),
+                "{target}"
+            );
+            assert!(out.join(target).is_file(), "{target} does not exist");
+            references += 1;
+        }
+    }
+    assert!(references > 20, "only {references} references");
+    // The goose reports of each run are linked.
+    for backend in BACKENDS {
+        assert!(html.contains(&format!("href=\"../{backend}/goose-report.html\"")));
+    }
+}
+
+#[test]
+fn headline_table_snapshot() {
+    let root = scratch();
+    insta::assert_snapshot!(headline_table(&comparison(root.path())));
+}
+
+#[test]
+fn the_verdict_is_computed_from_the_figures() {
+    let root = scratch();
+    let sentences = reports::verdict::verdict(&comparison(root.path()));
+    let text = sentences.join("\n");
+    // 30,000 vs 29,500 requests/s is within 5%: a tie, not a win.
+    assert!(
+        text.contains("dashmap and scc served about the same"),
+        "{text}"
+    );
+    // 30,000 / 15,000 requests/s = 2.00×; cart p99 0.4 ms against 0.8 ms.
+    assert!(
+        text.contains("dashmap served 2.00× the requests of redis (30,000 vs 15,000 requests/s) at an equal or lower p99 on store: GET /shopping-cart (0.400 vs 0.800 ms)"),
+        "{text}"
+    );
+    assert!(text.contains("redis: 12 of "), "{text}");
+    assert!(!text.contains("not like for like"), "{text}");
+}
+
+#[test]
+fn runs_that_differ_in_setup_are_flagged() {
+    let root = scratch();
+    let mut report = comparison(root.path());
+    report.runs[2].results.config.users = 64;
+    let text = reports::verdict::verdict(&report).join("\n");
+    assert!(
+        text.contains("These runs differ in users: the comparison below is not like for like."),
+        "{text}"
+    );
+}
+
+#[test]
+fn one_run_renders_into_its_own_directory() {
+    let root = scratch();
+    let dir = root.path().join("dashmap");
+    let results = results::read_load(&dir).expect("fixture");
+    let index = render::render_run(&dir, &results).expect("render");
+    assert_eq!(index, dir.join(INDEX_FILE));
+    let html = std::fs::read_to_string(index).expect("index");
+    assert!(
+        html.contains("dashmap served 30,000 requests/s"),
+        "verdict of one run"
+    );
+    assert!(html.contains("href=\"goose-report.html\""));
+    assert!(
+        dir.join(CHARTS_DIR)
+            .join("requests-per-second.png")
+            .is_file()
+    );
+}
+
+#[test]
+fn a_run_without_timeline_or_flows_still_renders() {
+    let root = scratch();
+    let dir = root.path().join("scc");
+    let mut results = results::read_load(&dir).expect("fixture");
+    results.timeline.clear();
+    results.flows.clear();
+    results.hops.clear();
+    let report = Report::from_results(vec![(dir.clone(), results)], None);
+    let index = render::render(&report, &dir).expect("render");
+    let html = std::fs::read_to_string(index).expect("index");
+    assert!(html.contains("<table id=\"headline\">"));
+    assert!(
+        dir.join(CHARTS_DIR)
+            .join("requests-per-second.png")
+            .is_file()
+    );
+}
+
+#[test]
+fn old_and_foreign_results_files_are_refused_with_a_reason() {
+    let root = scratch();
+    let dir = root.path().join("redis");
+    let path = dir.join(results::RESULTS_FILE);
+    let text = std::fs::read_to_string(&path).expect("fixture");
+    std::fs::write(
+        &path,
+        text.replacen("\"schema_version\": 2", "\"schema_version\": 1", 1),
+    )
+    .expect("write");
+    match results::read_load(&dir) {
+        Err(error @ ResultsError::Version { found: 1, .. }) => {
+            assert!(error.to_string().contains("schema 1"), "{error}")
+        }
+        other => panic!("expected a version error, got {other:?}"),
+    }
+    std::fs::write(
+        &path,
+        r#"{"schema_version": 2, "operations": [], "config": {}}"#,
+    )
+    .expect("write");
+    assert!(matches!(
+        results::read_load(&dir),
+        Err(ResultsError::StoreRun { .. })
+    ));
+}
