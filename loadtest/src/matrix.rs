@@ -37,6 +37,12 @@ pub struct MatrixOutcome {
 /// Runs every backend in turn and renders the comparison.
 pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
     anyhow::ensure!(!args.backends.is_empty(), "--backends names no backend");
+    // Every run of the matrix starts its own stack on its backend; against one --target they
+    // would all measure the same server under different names.
+    anyhow::ensure!(
+        args.run.target.is_none(),
+        "matrix runs its own in-process stack per backend; --target is not allowed here"
+    );
     let mut backends = args.backends.clone();
     backends.dedup();
     // Start Redis before the first run, so a missing redis-server stops the matrix at once
@@ -60,6 +66,7 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
             jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")
         ));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize().unwrap_or(dir);
     let seconds = args.run.run_time.as_secs().max(1);
     let progress = run::progress_bar(seconds * backends.len() as u64, args.run.quiet);
     let mut runs = Vec::new();

@@ -9,19 +9,25 @@ pub fn rate(value: f64) -> String {
     if value.abs() < 100.0 {
         return format!("{value:.1}");
     }
-    let whole = format!("{:.0}", value.abs());
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
+    let grouped = count(value.abs().round() as u64);
     if value < 0.0 {
         format!("-{grouped}")
     } else {
         grouped
     }
+}
+
+/// A whole count with thousands separators: `994951` → `"994,951"`, `12` → `"12"`.
+pub fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 /// Microseconds shown as milliseconds to three significant figures: `412.0` → `"0.412"`.
@@ -73,6 +79,12 @@ pub fn ns(value: f64) -> String {
     }
 }
 
+/// An RFC 3339 timestamp to the second: `2026-11-24T18:43:33.4755Z` → `2026-11-24 18:43:33Z`.
+pub fn timestamp(text: &str) -> String {
+    let seconds = text.split('.').next().unwrap_or(text).trim_end_matches('Z');
+    format!("{}Z", seconds.replacen('T', " ", 1))
+}
+
 /// Text made safe inside HTML elements and attribute values.
 pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -100,6 +112,8 @@ mod tests {
         assert_eq!(rate(999.6), "1,000");
         assert_eq!(rate(12.54), "12.5");
         assert_eq!(rate(100.0), "100");
+        assert_eq!(count(12), "12");
+        assert_eq!(count(994_951), "994,951");
     }
 
     #[test]
@@ -118,6 +132,15 @@ mod tests {
         assert_eq!(ratio(1.9), "1.90×");
         assert_eq!(ns(59.84), "59.8 ns");
         assert_eq!(ns(30_500.0), "30.500 µs");
+    }
+
+    #[test]
+    fn timestamps_drop_fractions() {
+        assert_eq!(
+            timestamp("2026-11-24T18:43:33.475528766Z"),
+            "2026-11-24 18:43:33Z"
+        );
+        assert_eq!(timestamp("2026-11-24T10:00:00Z"), "2026-11-24 10:00:00Z");
     }
 
     #[test]

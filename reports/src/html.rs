@@ -5,8 +5,9 @@
 use crate::chart::Figure;
 use crate::criterion::CriterionResults;
 use crate::figures::names;
-use crate::format::{escape, ms, ns, percent, rate};
+use crate::format::{count, escape, ms, ns, percent, rate, timestamp};
 use crate::report::{Report, relative};
+use crate::results::LoadRunResults;
 use crate::verdict::verdict;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -131,10 +132,10 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
 }
 
 fn started_range(report: &Report) -> String {
-    let mut starts: Vec<&str> = report
+    let mut starts: Vec<String> = report
         .runs
         .iter()
-        .map(|r| r.results.started_at.as_str())
+        .map(|r| timestamp(&r.results.started_at))
         .collect();
     starts.sort();
     match (starts.first(), starts.last()) {
@@ -165,31 +166,51 @@ fn figure_html(figure: &Figure) -> String {
     )
 }
 
+/// A table with one column per run and one row per figure.
+struct RunTable {
+    html: String,
+}
+
+impl RunTable {
+    fn new(report: &Report, attributes: &str) -> Self {
+        let mut html = format!("<table{attributes}>\n<thead><tr><th></th>");
+        for run in &report.runs {
+            let _ = write!(html, "<th>{}</th>", escape(&run.label));
+        }
+        html.push_str("</tr></thead>\n<tbody>\n");
+        RunTable { html }
+    }
+
+    fn row(&mut self, name: &str, cells: Vec<String>) {
+        let _ = write!(self.html, "<tr><td>{}</td>", escape(name));
+        for cell in cells {
+            let _ = write!(self.html, "<td>{}</td>", escape(&cell));
+        }
+        self.html.push_str("</tr>\n");
+    }
+
+    fn finish(mut self) -> String {
+        self.html.push_str("</tbody>\n</table>\n");
+        self.html
+    }
+}
+
+/// One cell per run.
+fn each(report: &Report, cell: impl Fn(&LoadRunResults) -> String) -> Vec<String> {
+    report.runs.iter().map(|run| cell(&run.results)).collect()
+}
+
 /// The headline figures, one column per run: logins/s, requests/s, error rate, then p50, p99
 /// and p99.9 of each flow (raw, milliseconds).
 pub fn headline_table(report: &Report) -> String {
-    let mut html = String::from("<table id=\"headline\">\n<thead><tr><th></th>");
-    for run in &report.runs {
-        let _ = write!(html, "<th>{}</th>", escape(&run.label));
-    }
-    html.push_str("</tr></thead>\n<tbody>\n");
-    let mut row = |name: &str, cells: Vec<String>| {
-        let _ = write!(html, "<tr><td>{}</td>", escape(name));
-        for cell in cells {
-            let _ = write!(html, "<td>{}</td>", escape(&cell));
-        }
-        html.push_str("</tr>\n");
-    };
-    let each = |f: &dyn Fn(&crate::results::LoadRunResults) -> String| -> Vec<String> {
-        report.runs.iter().map(|run| f(&run.results)).collect()
-    };
-    row("logins/s", each(&|r| rate(r.logins_per_second)));
-    row(
+    let mut table = RunTable::new(report, " id=\"headline\"");
+    table.row("logins/s", each(report, |r| rate(r.logins_per_second)));
+    table.row(
         "password logins/s",
-        each(&|r| rate(r.password_logins_per_second)),
+        each(report, |r| rate(r.password_logins_per_second)),
     );
-    row("requests/s", each(&|r| rate(r.requests_per_second)));
-    row("error rate", each(&|r| percent(r.error_rate)));
+    table.row("requests/s", each(report, |r| rate(r.requests_per_second)));
+    table.row("error rate", each(report, |r| percent(r.error_rate)));
     for flow in names(report, |r| &r.flows) {
         type Pick = fn(&crate::results::Percentiles) -> f64;
         let stats: [(&str, Pick); 3] = [
@@ -198,9 +219,9 @@ pub fn headline_table(report: &Report) -> String {
             ("p99.9", |p| p.p99_9),
         ];
         for (stat, pick) in stats {
-            row(
+            table.row(
                 &format!("{flow}: {stat} (ms)"),
-                each(&|r| {
+                each(report, |r| {
                     r.flows
                         .iter()
                         .find(|row| row.name == flow)
@@ -209,8 +230,7 @@ pub fn headline_table(report: &Report) -> String {
             );
         }
     }
-    html.push_str("</tbody>\n</table>\n");
-    html
+    table.finish()
 }
 
 /// Every hop and flow of every run, raw and corrected.
@@ -245,7 +265,7 @@ fn latency_table(report: &Report) -> String {
                      <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&name),
                     escape(&run.label),
-                    rate(row.count as f64),
+                    count(row.count),
                     row.errors,
                     ms(p.p50),
                     ms(p.p90),
@@ -267,28 +287,14 @@ fn latency_table(report: &Report) -> String {
 }
 
 fn outcomes_table(report: &Report) -> String {
-    let mut html = String::from("<table>\n<thead><tr><th></th>");
-    for run in &report.runs {
-        let _ = write!(html, "<th>{}</th>", escape(&run.label));
-    }
-    html.push_str("</tr></thead>\n<tbody>\n");
-    let mut row = |name: &str, cells: Vec<String>| {
-        let _ = write!(html, "<tr><td>{}</td>", escape(name));
-        for cell in cells {
-            let _ = write!(html, "<td>{}</td>", escape(&cell));
-        }
-        html.push_str("</tr>\n");
-    };
-    let each = |f: &dyn Fn(&crate::results::LoadRunResults) -> String| -> Vec<String> {
-        report.runs.iter().map(|run| f(&run.results)).collect()
-    };
-    row(
+    let mut table = RunTable::new(report, "");
+    table.row(
         "stolen cookie: observations",
-        each(&|r| r.stolen_session.observations.to_string()),
+        each(report, |r| r.stolen_session.observations.to_string()),
     );
-    row(
+    table.row(
         "stolen cookie: usable p50 / max (ms)",
-        each(&|r| {
+        each(report, |r| {
             let s = &r.stolen_session;
             if s.observations == 0 {
                 "–".into()
@@ -297,18 +303,18 @@ fn outcomes_table(report: &Report) -> String {
             }
         }),
     );
-    row(
+    table.row(
         "stolen cookie: outlived the window",
-        each(&|r| {
+        each(report, |r| {
             format!(
                 "{} (window {} ms)",
                 r.stolen_session.outlived_window, r.stolen_session.window_ms
             )
         }),
     );
-    row(
+    table.row(
         "replays after logout: refused / served",
-        each(&|r| {
+        each(report, |r| {
             format!(
                 "{} / {}",
                 r.stolen_session.refused_after_logout, r.stolen_session.served_after_logout
@@ -323,9 +329,11 @@ fn outcomes_table(report: &Report) -> String {
     codes.sort();
     codes.dedup();
     for code in codes {
-        row(
+        table.row(
             &format!("HTTP {code}"),
-            each(&|r| rate(r.status_codes.get(code).copied().unwrap_or(0) as f64)),
+            each(report, |r| {
+                rate(r.status_codes.get(code).copied().unwrap_or(0) as f64)
+            }),
         );
     }
     let mut kinds: Vec<&String> = report
@@ -336,42 +344,31 @@ fn outcomes_table(report: &Report) -> String {
     kinds.sort();
     kinds.dedup();
     for kind in kinds {
-        row(
+        table.row(
             &format!("error: {kind}"),
-            each(&|r| r.error_kinds.get(kind).copied().unwrap_or(0).to_string()),
+            each(report, |r| {
+                r.error_kinds.get(kind).copied().unwrap_or(0).to_string()
+            }),
         );
     }
-    html.push_str("</tbody>\n</table>\n");
-    html
+    table.finish()
 }
 
 fn config_table(report: &Report) -> String {
-    let mut html = String::from("<table>\n<thead><tr><th></th>");
-    for run in &report.runs {
-        let _ = write!(html, "<th>{}</th>", escape(&run.label));
-    }
-    html.push_str("</tr></thead>\n<tbody>\n");
-    let mut row = |name: &str, cells: Vec<String>| {
-        let _ = write!(html, "<tr><td>{}</td>", escape(name));
-        for cell in cells {
-            let _ = write!(html, "<td>{}</td>", escape(&cell));
-        }
-        html.push_str("</tr>\n");
-    };
-    let each = |f: &dyn Fn(&crate::results::LoadRunResults) -> String| -> Vec<String> {
-        report.runs.iter().map(|run| f(&run.results)).collect()
-    };
-    row("started", each(&|r| r.started_at.clone()));
-    row("backend", each(&|r| r.config.backend.clone()));
-    row("target", each(&|r| r.config.target.clone()));
-    row("users", each(&|r| r.config.users.to_string()));
-    row(
+    let mut table = RunTable::new(report, "");
+    table.row("started", each(report, |r| timestamp(&r.started_at)));
+    table.row("backend", each(report, |r| r.config.backend.clone()));
+    table.row("target", each(report, |r| r.config.target.clone()));
+    table.row("users", each(report, |r| r.config.users.to_string()));
+    table.row(
         "run time (s); elapsed",
-        each(&|r| format!("{}; {:.1}", r.config.run_time_seconds, r.elapsed_seconds)),
+        each(report, |r| {
+            format!("{}; {:.1}", r.config.run_time_seconds, r.elapsed_seconds)
+        }),
     );
-    row(
+    table.row(
         "scenarios (weight)",
-        each(&|r| {
+        each(report, |r| {
             r.config
                 .scenarios
                 .iter()
@@ -380,61 +377,63 @@ fn config_table(report: &Report) -> String {
                 .join(", ")
         }),
     );
-    row(
+    table.row(
         "pacing",
-        each(&|r| match r.config.target_rate {
+        each(report, |r| match r.config.target_rate {
             Some(rate_) => format!("open, {} iterations/s", rate(rate_)),
             None => "closed".into(),
         }),
     );
-    row(
+    table.row(
         "store idle / absolute timeout (ms)",
-        each(&|r| {
+        each(report, |r| {
             format!(
                 "{} / {}",
                 r.config.store_idle_timeout_ms, r.config.store_absolute_timeout_ms
             )
         }),
     );
-    row(
+    table.row(
         "prefilled sessions",
-        each(&|r| rate(r.config.prefill_sessions as f64)),
+        each(report, |r| count(r.config.prefill_sessions)),
     );
-    row(
+    table.row(
         "signing algorithm",
-        each(&|r| r.config.signing_algorithm.clone()),
+        each(report, |r| r.config.signing_algorithm.clone()),
     );
-    row("CPU", each(&|r| r.environment.cpu_model.clone()));
-    row(
+    table.row("CPU", each(report, |r| r.environment.cpu_model.clone()));
+    table.row(
         "logical CPUs; tokio workers",
-        each(&|r| {
+        each(report, |r| {
             format!(
                 "{}; {}",
                 r.environment.logical_cpus, r.environment.tokio_worker_threads
             )
         }),
     );
-    row("kernel", each(&|r| r.environment.kernel.clone()));
-    row(
+    table.row("kernel", each(report, |r| r.environment.kernel.clone()));
+    table.row(
         "build profile",
-        each(&|r| r.environment.build_profile.clone()),
+        each(report, |r| r.environment.build_profile.clone()),
     );
-    row(
+    table.row(
         "target features",
-        each(&|r| r.environment.target_features.join(" ")),
+        each(report, |r| r.environment.target_features.join(" ")),
     );
-    row("allocator", each(&|r| r.environment.allocator.clone()));
-    row("hasher", each(&|r| r.environment.hasher.clone()));
-    row(
+    table.row(
+        "allocator",
+        each(report, |r| r.environment.allocator.clone()),
+    );
+    table.row("hasher", each(report, |r| r.environment.hasher.clone()));
+    table.row(
         "dashmap shards",
-        each(&|r| r.environment.dashmap_shards.to_string()),
+        each(report, |r| r.environment.dashmap_shards.to_string()),
     );
-    row(
+    table.row(
         "ssobench version",
-        each(&|r| r.environment.ssobench_version.clone()),
+        each(report, |r| r.environment.ssobench_version.clone()),
     );
-    html.push_str("</tbody>\n</table>\n");
-    html
+    table.finish()
 }
 
 fn bench_section(criterion: &CriterionResults, figures: &[Figure], out_dir: &Path) -> String {

@@ -1,7 +1,7 @@
 //! The report's verdict: a few plain sentences computed from the results — who served more,
 //! at what p99, whether the runs are comparable at all, and what went wrong.
 
-use crate::format::{ms, percent, rate, ratio};
+use crate::format::{count, ms, percent, rate, ratio};
 use crate::report::{Report, Run};
 use crate::results::LatencyRow;
 
@@ -92,8 +92,8 @@ fn single(run: &Run) -> Vec<String> {
         rate(r.password_logins_per_second),
         r.config.users,
         r.config.run_time_seconds,
-        r.errors_total,
-        r.requests_total,
+        count(r.errors_total),
+        count(r.requests_total),
         percent(r.error_rate)
     )];
     if let Some(flow) = slowest(&r.flows) {
@@ -243,8 +243,8 @@ fn problems(run: &Run) -> Vec<String> {
         sentences.push(format!(
             "{}: {} of {} requests failed ({}){top}{weight}.",
             run.label,
-            r.errors_total,
-            r.requests_total,
+            count(r.errors_total),
+            count(r.requests_total),
             percent(r.error_rate)
         ));
     }
