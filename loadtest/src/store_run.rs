@@ -1,5 +1,6 @@
 //! `loadtest store`: drives the session store directly (no HTTP) with a read-heavy mix and
-//! writes `reports/<timestamp>/results.json`: the backends' own cost, without the web stack.
+//! writes `reports/<timestamp>/` (`results.json` and its rendered report): the backends' own
+//! cost, without the web stack.
 
 use crate::environment;
 use crate::store_load::{self, Mix};
@@ -102,11 +103,14 @@ pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
     std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let run_dir = run_dir.canonicalize().unwrap_or(run_dir);
     reports::results::write(&run_dir, &results)?;
+    let report = reports::render::render_store_run(&run_dir, &results)
+        .with_context(|| format!("rendering the report in {}", run_dir.display()))?;
     print_summary(&results);
     println!(
         "results: {}",
         run_dir.join(reports::results::RESULTS_FILE).display()
     );
+    println!("report: {}", report.display());
     drop(chosen);
     anyhow::ensure!(
         results.total_errors == 0,

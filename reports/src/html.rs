@@ -51,24 +51,20 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
             labels.first().copied().unwrap_or("empty")
         )
     };
-    let mut html = String::new();
-    let _ = write!(
-        html,
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{}</h1>\n\
-         <p class=\"sub\">Generated {} from {} run(s){}.</p>\n",
-        escape(&title),
-        escape(&title),
-        escape(generated_at),
-        report.runs.len(),
-        started_range(report)
+    let starts: Vec<&str> = report
+        .runs
+        .iter()
+        .map(|r| r.results.started_at.as_str())
+        .collect();
+    let mut html = document_start(
+        &title,
+        &format!(
+            "Generated {generated_at} from {} run(s){}.",
+            report.runs.len(),
+            started_range(&starts)
+        ),
     );
-    html.push_str("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
-    for sentence in verdict(report) {
-        let _ = writeln!(html, "<li>{}</li>", escape(&sentence));
-    }
-    html.push_str("</ul>\n");
+    html.push_str(&verdict_list(&verdict(report)));
     if !report.runs.is_empty() {
         html.push_str("<h2>Headline</h2>\n");
         html.push_str(&headline_table(report));
@@ -131,12 +127,30 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
     html
 }
 
-fn started_range(report: &Report) -> String {
-    let mut starts: Vec<String> = report
-        .runs
-        .iter()
-        .map(|r| timestamp(&r.results.started_at))
-        .collect();
+/// The page's head, title and subtitle; the caller closes `body` and `html`.
+pub(crate) fn document_start(title: &str, subtitle: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
+         <p class=\"sub\">{subtitle}</p>\n",
+        title = escape(title),
+        subtitle = escape(subtitle),
+    )
+}
+
+pub(crate) fn verdict_list(sentences: &[String]) -> String {
+    let mut html = String::from("<h2>Verdict</h2>\n<ul class=\"verdict\">\n");
+    for sentence in sentences {
+        let _ = writeln!(html, "<li>{}</li>", escape(sentence));
+    }
+    html.push_str("</ul>\n");
+    html
+}
+
+/// ", started A to B" over the runs' start times.
+pub(crate) fn started_range(started: &[&str]) -> String {
+    let mut starts: Vec<String> = started.iter().map(|s| timestamp(s)).collect();
     starts.sort();
     match (starts.first(), starts.last()) {
         (Some(first), Some(last)) if first == last => format!(", started {first}"),
@@ -145,7 +159,7 @@ fn started_range(report: &Report) -> String {
     }
 }
 
-fn link(path: &Path, out_dir: &Path, text: &str) -> String {
+pub(crate) fn link(path: &Path, out_dir: &Path, text: &str) -> String {
     let href = relative(path, out_dir);
     format!(
         "<a href=\"{}\">{}</a>",
@@ -154,7 +168,7 @@ fn link(path: &Path, out_dir: &Path, text: &str) -> String {
     )
 }
 
-fn figure_html(figure: &Figure) -> String {
+pub(crate) fn figure_html(figure: &Figure) -> String {
     let (width, height) = figure.size();
     format!(
         "<figure id=\"{stem}\">\n<img src=\"charts/{stem}.png\" width=\"{width}\" \
@@ -167,21 +181,25 @@ fn figure_html(figure: &Figure) -> String {
 }
 
 /// A table with one column per run and one row per figure.
-struct RunTable {
+pub(crate) struct RunTable {
     html: String,
 }
 
 impl RunTable {
-    fn new(report: &Report, attributes: &str) -> Self {
+    pub(crate) fn new(report: &Report, attributes: &str) -> Self {
+        Self::with_labels(report.runs.iter().map(|run| run.label.as_str()), attributes)
+    }
+
+    pub(crate) fn with_labels<'a>(labels: impl Iterator<Item = &'a str>, attributes: &str) -> Self {
         let mut html = format!("<table{attributes}>\n<thead><tr><th></th>");
-        for run in &report.runs {
-            let _ = write!(html, "<th>{}</th>", escape(&run.label));
+        for label in labels {
+            let _ = write!(html, "<th>{}</th>", escape(label));
         }
         html.push_str("</tr></thead>\n<tbody>\n");
         RunTable { html }
     }
 
-    fn row(&mut self, name: &str, cells: Vec<String>) {
+    pub(crate) fn row(&mut self, name: &str, cells: Vec<String>) {
         let _ = write!(self.html, "<tr><td>{}</td>", escape(name));
         for cell in cells {
             let _ = write!(self.html, "<td>{}</td>", escape(&cell));
@@ -189,7 +207,7 @@ impl RunTable {
         self.html.push_str("</tr>\n");
     }
 
-    fn finish(mut self) -> String {
+    pub(crate) fn finish(mut self) -> String {
         self.html.push_str("</tbody>\n</table>\n");
         self.html
     }
@@ -436,7 +454,11 @@ fn config_table(report: &Report) -> String {
     table.finish()
 }
 
-fn bench_section(criterion: &CriterionResults, figures: &[Figure], out_dir: &Path) -> String {
+pub(crate) fn bench_section(
+    criterion: &CriterionResults,
+    figures: &[Figure],
+    out_dir: &Path,
+) -> String {
     let mut html = String::from("<h2>Microbenchmarks</h2>\n");
     let when = match (&criterion.oldest, &criterion.newest) {
         (Some(oldest), Some(newest)) if oldest != newest => format!("{oldest} to {newest}"),

@@ -12,4 +12,5 @@ pub mod html;
 pub mod render;
 pub mod report;
 pub mod results;
+pub mod store_report;
 pub mod verdict;

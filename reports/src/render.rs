@@ -5,7 +5,8 @@ use crate::criterion::{self, CriterionError, CriterionResults};
 use crate::figures;
 use crate::html::{self, Sections};
 use crate::report::Report;
-use crate::results::{LoadRunResults, ResultsError};
+use crate::results::{AnyResults, LoadRunResults, ResultsError, StoreRunResults};
+use crate::store_report::{self, StoreReport};
 use std::path::{Path, PathBuf};
 
 /// File name of a report's page.
@@ -22,6 +23,10 @@ pub enum ReportError {
     Criterion(#[from] CriterionError),
     #[error(transparent)]
     Chart(#[from] ChartError),
+    #[error(
+        "{0} is a store-level run and {1} an HTTP load run: a report compares runs of one kind"
+    )]
+    MixedKinds(String, String),
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -29,14 +34,34 @@ pub enum ReportError {
     },
 }
 
-/// Draws every chart of `report` into `<out_dir>/charts/` and writes `<out_dir>/index.html`;
-/// returns the page's path.
-pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
+fn charts_dir(out_dir: &Path) -> Result<PathBuf, ReportError> {
     let charts = out_dir.join(CHARTS_DIR);
     std::fs::create_dir_all(&charts).map_err(|source| ReportError::Io {
         path: charts.display().to_string(),
         source,
     })?;
+    Ok(charts)
+}
+
+fn write_index(out_dir: &Path, page: String) -> Result<PathBuf, ReportError> {
+    let index = out_dir.join(INDEX_FILE);
+    std::fs::write(&index, page).map_err(|source| ReportError::Io {
+        path: index.display().to_string(),
+        source,
+    })?;
+    Ok(index)
+}
+
+fn generated_at() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%d %H:%M:%S UTC")
+        .to_string()
+}
+
+/// Draws every chart of `report` into `<out_dir>/charts/` and writes `<out_dir>/index.html`;
+/// returns the page's path.
+pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
+    let charts = charts_dir(out_dir)?;
     let (flow_spectra, hop_spectra) = figures::spectrum_figures(report);
     let sections = Sections {
         load: figures::load_figures(report),
@@ -57,16 +82,33 @@ pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
     {
         figure.write(&charts)?;
     }
-    let generated_at = jiff::Timestamp::now()
-        .strftime("%Y-%m-%d %H:%M:%S UTC")
-        .to_string();
-    let page = html::page(report, &sections, out_dir, &generated_at);
-    let index = out_dir.join(INDEX_FILE);
-    std::fs::write(&index, page).map_err(|source| ReportError::Io {
-        path: index.display().to_string(),
-        source,
-    })?;
-    Ok(index)
+    let page = html::page(report, &sections, out_dir, &generated_at());
+    write_index(out_dir, page)
+}
+
+/// The same for store-level runs.
+pub fn render_store(report: &StoreReport, out_dir: &Path) -> Result<PathBuf, ReportError> {
+    let charts = charts_dir(out_dir)?;
+    let figures = store_report::figures(report);
+    let bench = report
+        .criterion
+        .as_ref()
+        .map(figures::bench_figures)
+        .unwrap_or_default();
+    for figure in figures.iter().chain(&bench) {
+        figure.write(&charts)?;
+    }
+    let page = store_report::page(report, &figures, &bench, out_dir, &generated_at());
+    write_index(out_dir, page)
+}
+
+/// Renders one store-level run's own report into its run directory.
+pub fn render_store_run(run_dir: &Path, results: &StoreRunResults) -> Result<PathBuf, ReportError> {
+    let report = StoreReport::from_results(
+        vec![(run_dir.to_owned(), results.clone())],
+        default_criterion()?,
+    );
+    render_store(&report, run_dir)
 }
 
 /// Renders one load run's own report into its run directory, with criterion's latest
@@ -79,14 +121,29 @@ pub fn render_run(run_dir: &Path, results: &LoadRunResults) -> Result<PathBuf, R
     render(&report, run_dir)
 }
 
-/// Renders a comparison of several run directories into `out_dir`.
+/// Renders the runs in `run_dirs` (all HTTP load runs, or all store-level runs) into
+/// `out_dir`.
 pub fn render_comparison(
     run_dirs: &[PathBuf],
     criterion: Option<CriterionResults>,
     out_dir: &Path,
 ) -> Result<PathBuf, ReportError> {
-    let report = Report::load(run_dirs, criterion)?;
-    render(&report, out_dir)
+    let mut load = Vec::new();
+    let mut store = Vec::new();
+    for dir in run_dirs {
+        match crate::results::read_any(dir)? {
+            AnyResults::Load(results) => load.push((dir.clone(), *results)),
+            AnyResults::Store(results) => store.push((dir.clone(), *results)),
+        }
+    }
+    match (load.first(), store.first()) {
+        (Some((load_dir, _)), Some((store_dir, _))) => Err(ReportError::MixedKinds(
+            store_dir.display().to_string(),
+            load_dir.display().to_string(),
+        )),
+        (None, Some(_)) => render_store(&StoreReport::from_results(store, criterion), out_dir),
+        _ => render(&Report::from_results(load, criterion), out_dir),
+    }
 }
 
 /// Criterion's estimates from the workspace's default location, if `cargo bench` ran there.

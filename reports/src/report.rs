@@ -42,23 +42,18 @@ impl Report {
         runs: Vec<(PathBuf, LoadRunResults)>,
         criterion: Option<CriterionResults>,
     ) -> Self {
-        let backends: Vec<String> = runs.iter().map(|(_, r)| r.config.backend.clone()).collect();
+        let backends: Vec<&str> = runs
+            .iter()
+            .map(|(_, r)| r.config.backend.as_str())
+            .collect();
+        let labels = labels(&backends);
         let runs = runs
             .into_iter()
-            .enumerate()
-            .map(|(index, (dir, results))| {
-                let backend = &results.config.backend;
-                let shared = backends.iter().filter(|b| *b == backend).count() > 1;
-                let label = if shared {
-                    format!("{backend} #{}", index + 1)
-                } else {
-                    backend.clone()
-                };
-                Run {
-                    dir,
-                    label,
-                    results,
-                }
+            .zip(labels)
+            .map(|((dir, results), label)| Run {
+                dir,
+                label,
+                results,
             })
             .collect();
         Report { runs, criterion }
@@ -67,11 +62,39 @@ impl Report {
     /// The run's colour in every chart: fixed per backend when each backend appears once, so a
     /// reader learns it once; by position otherwise.
     pub fn color(&self, index: usize) -> RGBColor {
-        let unique = self.runs.iter().all(|run| !run.label.contains(" #"));
-        match self.runs.get(index) {
-            Some(run) if unique => backend_color(&run.results.config.backend, index),
-            _ => palette(index),
-        }
+        let backends: Vec<&str> = self
+            .runs
+            .iter()
+            .map(|run| run.results.config.backend.as_str())
+            .collect();
+        run_color(&backends, index)
+    }
+}
+
+/// How a report names its runs: by backend, numbered in order when a backend appears twice.
+pub fn labels(backends: &[&str]) -> Vec<String> {
+    backends
+        .iter()
+        .enumerate()
+        .map(|(index, backend)| {
+            if backends.iter().filter(|b| *b == backend).count() > 1 {
+                format!("{backend} #{}", index + 1)
+            } else {
+                (*backend).to_owned()
+            }
+        })
+        .collect()
+}
+
+/// A run's colour: fixed per backend when each backend appears once, so a reader learns it
+/// once; by position otherwise.
+pub fn run_color(backends: &[&str], index: usize) -> RGBColor {
+    let unique = backends
+        .iter()
+        .all(|b| backends.iter().filter(|other| *other == b).count() == 1);
+    match backends.get(index) {
+        Some(backend) if unique => backend_color(backend, index),
+        _ => palette(index),
     }
 }
 

@@ -96,7 +96,7 @@ pub enum ResultsError {
          (run the load again with this build)"
     )]
     Version { path: String, found: u64 },
-    #[error("{path}: a store-level run (`loadtest store`); reports are rendered from load runs")]
+    #[error("{path}: a store-level run (`loadtest store`), not an HTTP load run")]
     StoreRun { path: String },
 }
 
@@ -225,22 +225,38 @@ pub fn write_load(run_dir: &Path, results: &LoadRunResults) -> Result<(), Result
     write_json(&run_dir.join(RESULTS_FILE), results)
 }
 
-/// Reads a load run's `results.json` from `run_dir`, checking its kind and schema version first
-/// so that an old or foreign file gets a message saying what it is.
-pub fn read_load(run_dir: &Path) -> Result<LoadRunResults, ResultsError> {
+/// Either kind of run, as read from a run directory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyResults {
+    Load(Box<LoadRunResults>),
+    Store(Box<StoreRunResults>),
+}
+
+/// Reads a run directory's `results.json` of either kind, checking the schema version first so
+/// that an old file gets a message saying what it is.
+pub fn read_any(run_dir: &Path) -> Result<AnyResults, ResultsError> {
     let path = run_dir.join(RESULTS_FILE);
     let header: Header = read_json(&path)?;
-    let path_text = || path.display().to_string();
-    if header.kind.as_deref() != Some("load") && header.operations.is_some() {
-        return Err(ResultsError::StoreRun { path: path_text() });
-    }
     if header.schema_version != u64::from(SCHEMA_VERSION) {
         return Err(ResultsError::Version {
-            path: path_text(),
+            path: path.display().to_string(),
             found: header.schema_version,
         });
     }
-    read_json(&path)
+    if header.kind.as_deref() != Some("load") && header.operations.is_some() {
+        return read_json(&path).map(|r| AnyResults::Store(Box::new(r)));
+    }
+    read_json(&path).map(|r| AnyResults::Load(Box::new(r)))
+}
+
+/// Reads a load run's `results.json` from `run_dir`; a store-level run's is refused by name.
+pub fn read_load(run_dir: &Path) -> Result<LoadRunResults, ResultsError> {
+    match read_any(run_dir)? {
+        AnyResults::Load(results) => Ok(*results),
+        AnyResults::Store(_) => Err(ResultsError::StoreRun {
+            path: run_dir.join(RESULTS_FILE).display().to_string(),
+        }),
+    }
 }
 
 /// The fields that tell a results file's kind and version apart.

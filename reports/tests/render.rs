@@ -236,13 +236,61 @@ fn old_and_foreign_results_files_are_refused_with_a_reason() {
         }
         other => panic!("expected a version error, got {other:?}"),
     }
-    std::fs::write(
-        &path,
-        r#"{"schema_version": 2, "operations": [], "config": {}}"#,
-    )
-    .expect("write");
-    assert!(matches!(
-        results::read_load(&dir),
-        Err(ResultsError::StoreRun { .. })
-    ));
+    // A store-level run read as a load run is named for what it is.
+    match results::read_load(&root.path().join("store-dashmap")) {
+        Err(error @ ResultsError::StoreRun { .. }) => {
+            assert!(error.to_string().contains("store-level"), "{error}")
+        }
+        other => panic!("expected a store-run error, got {other:?}"),
+    }
+}
+
+#[test]
+fn store_level_runs_render_their_own_comparison() {
+    let root = scratch();
+    let dirs = vec![
+        root.path().join("store-dashmap"),
+        root.path().join("store-redis"),
+    ];
+    let out = root.path().join("store-report");
+    let index = render::render_comparison(&dirs, None, &out).expect("render");
+    let html = std::fs::read_to_string(index).expect("index");
+    assert!(!html.contains("://"));
+    // 2.8 M against 140 k operations/s is 20×; p99 of the lookup 4 µs against 900 µs.
+    assert!(
+        html.contains(
+            "dashmap completed 20× the operations of redis (2,800,000 vs 140,000 \
+             operations/s); p99 of load_and_extend: 4.00 vs 900 µs."
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("redis: 3 of 700,000 operations failed"),
+        "{html}"
+    );
+    assert!(html.contains("<tr><td>load_and_extend: p50 (µs)</td><td>0.50</td><td>380</td></tr>"));
+    let report = reports::store_report::StoreReport::from_results(
+        dirs.iter()
+            .map(|dir| (dir.clone(), results::read(dir).expect("fixture")))
+            .collect(),
+        None,
+    );
+    for figure in reports::store_report::figures(&report) {
+        let png = out.join(CHARTS_DIR).join(format!("{}.png", figure.stem));
+        let reader = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(&png).expect("png exists"),
+        ))
+        .read_info()
+        .expect("PNG decodes");
+        assert_eq!((reader.info().width, reader.info().height), figure.size());
+    }
+}
+
+#[test]
+fn a_store_run_and_a_load_run_are_not_compared() {
+    let root = scratch();
+    let dirs = vec![root.path().join("dashmap"), root.path().join("store-redis")];
+    let error = render::render_comparison(&dirs, None, &root.path().join("mixed"))
+        .expect_err("mixed kinds");
+    assert!(error.to_string().contains("one kind"), "{error}");
 }

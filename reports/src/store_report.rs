@@ -1,0 +1,428 @@
+//! Reports of store-level runs (`loadtest store`: the session backend driven directly, no
+//! HTTP): operations per second over time, per-operation latency by backend, a headline table
+//! and a verdict, on the same page layout as load-run reports.
+
+use crate::chart::{Axis, BarChart, Chart, Figure, Legend, LineChart, Scale, Series};
+use crate::criterion::CriterionResults;
+use crate::format::{count, escape, percent, rate, ratio};
+use crate::html::{
+    RunTable, bench_section, document_start, figure_html, link, started_range, verdict_list,
+};
+use crate::report::{labels, run_color};
+use crate::results::{RESULTS_FILE, StoreRunResults};
+use crate::verdict::NOISE;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// One store-level run as a report shows it.
+#[derive(Debug, Clone)]
+pub struct StoreRun {
+    pub dir: PathBuf,
+    pub label: String,
+    pub results: StoreRunResults,
+}
+
+/// The store-level runs one `index.html` covers.
+#[derive(Debug, Clone)]
+pub struct StoreReport {
+    pub runs: Vec<StoreRun>,
+    pub criterion: Option<CriterionResults>,
+}
+
+/// The operation whose latency the verdict compares: the session lookup every page view makes.
+const HOT_OPERATION: &str = "load_and_extend";
+
+impl StoreReport {
+    pub fn from_results(
+        runs: Vec<(PathBuf, StoreRunResults)>,
+        criterion: Option<CriterionResults>,
+    ) -> Self {
+        let backends: Vec<&str> = runs
+            .iter()
+            .map(|(_, r)| r.config.backend.as_str())
+            .collect();
+        let labels = labels(&backends);
+        let runs = runs
+            .into_iter()
+            .zip(labels)
+            .map(|((dir, results), label)| StoreRun {
+                dir,
+                label,
+                results,
+            })
+            .collect();
+        StoreReport { runs, criterion }
+    }
+
+    fn color(&self, index: usize) -> plotters::style::RGBColor {
+        let backends: Vec<&str> = self
+            .runs
+            .iter()
+            .map(|r| r.results.config.backend.as_str())
+            .collect();
+        run_color(&backends, index)
+    }
+
+    fn operations(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for run in &self.runs {
+            for op in &run.results.operations {
+                if !names.contains(&op.operation) {
+                    names.push(op.operation.clone());
+                }
+            }
+        }
+        names
+    }
+
+    fn latency(&self, run: &StoreRun, operation: &str) -> Option<crate::results::Percentiles> {
+        run.results
+            .operations
+            .iter()
+            .find(|op| op.operation == operation && op.count > 0)
+            .map(|op| op.latency_us.clone())
+    }
+}
+
+/// The charts of a store-level report.
+pub fn figures(report: &StoreReport) -> Vec<Figure> {
+    let groups: Vec<(String, plotters::style::RGBColor)> = report
+        .runs
+        .iter()
+        .enumerate()
+        .map(|(index, run)| (run.label.clone(), report.color(index)))
+        .collect();
+    let mut figures = vec![Figure {
+        stem: "operations-per-second".into(),
+        title: "Store operations per second".into(),
+        description: "Operations completed in each second of the run, all kinds of the mix \
+                      together."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "operations/s".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series: report
+                .runs
+                .iter()
+                .enumerate()
+                .map(|(index, run)| Series {
+                    name: run.label.clone(),
+                    color: report.color(index),
+                    points: run
+                        .results
+                        .operations_per_second_timeline
+                        .iter()
+                        .enumerate()
+                        .map(|(second, ops)| ((second + 1) as f64, *ops as f64))
+                        .collect(),
+                })
+                .collect(),
+            legend: Legend::LowerRight,
+        }),
+    }];
+    let operations = report.operations();
+    type Pick = fn(&crate::results::Percentiles) -> f64;
+    let stats: [(&str, Pick); 2] = [("p50", |p| p.p50), ("p99", |p| p.p99)];
+    for (stat, pick) in stats {
+        figures.push(Figure {
+            stem: format!("operations-{stat}"),
+            title: format!("{stat} latency per store operation"),
+            description: format!(
+                "The {stat} of each operation of the mix, as the caller saw it (log scale)."
+            ),
+            chart: Chart::Bars(BarChart {
+                value_label: format!("{stat} latency (µs)"),
+                scale: Scale::Log,
+                categories: operations.clone(),
+                groups: groups.clone(),
+                values: operations
+                    .iter()
+                    .map(|op| {
+                        report
+                            .runs
+                            .iter()
+                            .map(|run| report.latency(run, op).map(|p| pick(&p)))
+                            .collect()
+                    })
+                    .collect(),
+            }),
+        });
+    }
+    figures
+}
+
+/// Plain sentences computed from the store-level results.
+pub fn verdict(report: &StoreReport) -> Vec<String> {
+    let runs = &report.runs;
+    let Some(first) = runs.first() else {
+        return vec!["No runs to compare.".into()];
+    };
+    let mut sentences = Vec::new();
+    let mut differing: Vec<&str> = Vec::new();
+    for run in &runs[1..] {
+        let (a, b) = (&first.results, &run.results);
+        for (name, same) in [
+            ("tasks", a.config.tasks == b.config.tasks),
+            (
+                "duration",
+                a.config.duration_seconds == b.config.duration_seconds,
+            ),
+            (
+                "prefilled sessions",
+                a.config.prefill_sessions == b.config.prefill_sessions,
+            ),
+            ("operation mix", a.config.mix == b.config.mix),
+            (
+                "machine",
+                a.environment.cpu_model == b.environment.cpu_model
+                    && a.environment.logical_cpus == b.environment.logical_cpus,
+            ),
+            (
+                "build profile",
+                a.environment.build_profile == b.environment.build_profile,
+            ),
+        ] {
+            if !same && !differing.contains(&name) {
+                differing.push(name);
+            }
+        }
+    }
+    if !differing.is_empty() {
+        sentences.push(format!(
+            "These runs differ in {}: the comparison below is not like for like.",
+            differing.join(", ")
+        ));
+    }
+    let hot_p99 = |run: &StoreRun| report.latency(run, HOT_OPERATION).map(|p| p.p99);
+    if runs.len() == 1 {
+        let r = &first.results;
+        sentences.push(format!(
+            "{} completed {} operations/s with {} tasks over {} prefilled sessions; {} of {} \
+             operations failed ({}).",
+            first.label,
+            rate(r.operations_per_second),
+            r.config.tasks,
+            count(r.config.prefill_sessions as u64),
+            count(r.total_errors),
+            count(r.total_operations),
+            percent(error_share(r))
+        ));
+        if let Some(p) = report.latency(first, HOT_OPERATION) {
+            sentences.push(format!(
+                "{HOT_OPERATION}: p50 {} µs, p99 {} µs.",
+                us(p.p50),
+                us(p.p99)
+            ));
+        }
+    } else {
+        let mut by_rate: Vec<&StoreRun> = runs.iter().collect();
+        by_rate.sort_by(|a, b| {
+            b.results
+                .operations_per_second
+                .total_cmp(&a.results.operations_per_second)
+        });
+        let best = by_rate[0];
+        let best_rate = best.results.operations_per_second;
+        for other in &by_rate[1..] {
+            let other_rate = other.results.operations_per_second;
+            if other_rate <= 0.0 {
+                sentences.push(format!("{} completed no operations.", other.label));
+                continue;
+            }
+            let factor = best_rate / other_rate;
+            let latency = match (hot_p99(best), hot_p99(other)) {
+                (Some(mine), Some(theirs)) => format!(
+                    "; p99 of {HOT_OPERATION}: {} vs {} µs",
+                    us(mine),
+                    us(theirs)
+                ),
+                _ => String::new(),
+            };
+            sentences.push(if factor - 1.0 < NOISE {
+                format!(
+                    "{} and {} completed about the same ({} vs {} operations/s, within {:.0}%: \
+                     a tie){latency}.",
+                    best.label,
+                    other.label,
+                    rate(best_rate),
+                    rate(other_rate),
+                    NOISE * 100.0
+                )
+            } else {
+                format!(
+                    "{} completed {} the operations of {} ({} vs {} operations/s){latency}.",
+                    best.label,
+                    ratio(factor),
+                    other.label,
+                    rate(best_rate),
+                    rate(other_rate)
+                )
+            });
+        }
+    }
+    for run in runs {
+        if run.results.total_errors > 0 {
+            sentences.push(format!(
+                "{}: {} of {} operations failed ({}).",
+                run.label,
+                count(run.results.total_errors),
+                count(run.results.total_operations),
+                percent(error_share(&run.results))
+            ));
+        }
+    }
+    sentences
+}
+
+fn error_share(results: &StoreRunResults) -> f64 {
+    if results.total_operations == 0 {
+        0.0
+    } else {
+        results.total_errors as f64 / results.total_operations as f64
+    }
+}
+
+/// Microseconds to three significant figures.
+fn us(value: f64) -> String {
+    if value < 10.0 {
+        format!("{value:.2}")
+    } else if value < 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// The whole page of a store-level report.
+pub fn page(
+    report: &StoreReport,
+    figures: &[Figure],
+    bench: &[Figure],
+    out_dir: &Path,
+    generated_at: &str,
+) -> String {
+    let labels: Vec<&str> = report.runs.iter().map(|r| r.label.as_str()).collect();
+    let title = format!("ssobench store-level: {}", labels.join(" vs "));
+    let starts: Vec<&str> = report
+        .runs
+        .iter()
+        .map(|r| r.results.started_at.as_str())
+        .collect();
+    let mut html = document_start(
+        &title,
+        &format!(
+            "Generated {generated_at} from {} store-level run(s){}: the session backend driven \
+             directly by `loadtest store`, no HTTP.",
+            report.runs.len(),
+            started_range(&starts)
+        ),
+    );
+    html.push_str(&verdict_list(&verdict(report)));
+    html.push_str("<h2>Headline</h2>\n");
+    let mut table = RunTable::with_labels(labels.iter().copied(), " id=\"headline\"");
+    let each = |cell: &dyn Fn(&StoreRunResults) -> String| -> Vec<String> {
+        report.runs.iter().map(|run| cell(&run.results)).collect()
+    };
+    table.row("operations/s", each(&|r| rate(r.operations_per_second)));
+    table.row("error rate", each(&|r| percent(error_share(r))));
+    table.row(
+        "live sessions at the end",
+        each(&|r| count(r.live_sessions_at_end)),
+    );
+    for operation in report.operations() {
+        type Pick = fn(&crate::results::Percentiles) -> f64;
+        let stats: [(&str, Pick); 3] = [
+            ("p50", |p| p.p50),
+            ("p99", |p| p.p99),
+            ("p99.9", |p| p.p99_9),
+        ];
+        for (stat, pick) in stats {
+            table.row(
+                &format!("{operation}: {stat} (µs)"),
+                report
+                    .runs
+                    .iter()
+                    .map(|run| {
+                        report
+                            .latency(run, &operation)
+                            .map_or("–".into(), |p| us(pick(&p)))
+                    })
+                    .collect(),
+            );
+        }
+    }
+    html.push_str(&table.finish());
+    html.push_str("<h2>Charts</h2>\n");
+    for figure in figures {
+        html.push_str(&figure_html(figure));
+    }
+    if let Some(criterion) = &report.criterion {
+        html.push_str(&bench_section(criterion, bench, out_dir));
+    }
+    html.push_str("<h2>Configuration and machine</h2>\n");
+    let mut table = RunTable::with_labels(labels.iter().copied(), "");
+    table.row("backend", each(&|r| r.config.backend.clone()));
+    table.row("tasks", each(&|r| r.config.tasks.to_string()));
+    table.row(
+        "duration (s); elapsed",
+        each(&|r| format!("{}; {:.1}", r.config.duration_seconds, r.elapsed_seconds)),
+    );
+    table.row(
+        "prefilled sessions",
+        each(&|r| count(r.config.prefill_sessions as u64)),
+    );
+    table.row(
+        "mix (per mille)",
+        each(&|r| {
+            r.config
+                .mix
+                .iter()
+                .map(|(op, share)| format!("{op} {share}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }),
+    );
+    table.row(
+        "idle / absolute timeout (ms)",
+        each(&|r| {
+            format!(
+                "{} / {}",
+                r.config.idle_timeout_ms, r.config.absolute_timeout_ms
+            )
+        }),
+    );
+    table.row("CPU", each(&|r| r.environment.cpu_model.clone()));
+    table.row(
+        "logical CPUs; tokio workers",
+        each(&|r| {
+            format!(
+                "{}; {}",
+                r.environment.logical_cpus, r.environment.tokio_worker_threads
+            )
+        }),
+    );
+    table.row(
+        "build profile",
+        each(&|r| r.environment.build_profile.clone()),
+    );
+    table.row("allocator", each(&|r| r.environment.allocator.clone()));
+    table.row("hasher", each(&|r| r.environment.hasher.clone()));
+    table.row(
+        "dashmap shards",
+        each(&|r| r.environment.dashmap_shards.to_string()),
+    );
+    html.push_str(&table.finish());
+    html.push_str("<h2>Run files</h2>\n<ul>\n");
+    for run in &report.runs {
+        let _ = writeln!(
+            html,
+            "<li>{}: {}</li>",
+            escape(&run.label),
+            link(&run.dir.join(RESULTS_FILE), out_dir, RESULTS_FILE)
+        );
+    }
+    html.push_str("</ul>\n</body>\n</html>\n");
+    html
+}
