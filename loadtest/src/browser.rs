@@ -168,6 +168,7 @@ pub async fn hop(
     let response = match sent.response {
         Ok(response) => response,
         Err(error) => {
+            run.unanswered();
             run.error(&format!("{name}: no answer"));
             state(user).recorder.hop(name).error();
             return Err(failure(user.set_failure(

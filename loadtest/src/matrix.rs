@@ -43,11 +43,18 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
         args.run.target.is_none(),
         "matrix runs its own in-process stack per backend; --target is not allowed here"
     );
-    let mut backends = args.backends.clone();
-    backends.dedup();
+    let backends = args.backends.clone();
+    for (index, backend) in backends.iter().enumerate() {
+        // Each backend's run has one folder; a second run would overwrite the first's.
+        anyhow::ensure!(
+            !backends[..index].contains(backend),
+            "--backends names {} twice",
+            backend.name()
+        );
+    }
     // Start Redis before the first run, so a missing redis-server stops the matrix at once
     // rather than after the other backends have run; one server serves the Redis run.
-    let local_redis = match (
+    let mut local_redis = match (
         backends.contains(&Backend::Redis),
         &args.run.backend.redis_url,
     ) {
@@ -92,17 +99,25 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
         let outcome = run::execute_in(&leg, &dir.join(backend.name()), &progress)
             .await
             .with_context(|| format!("the {} run of the matrix", backend.name()))?;
-        progress.println(format!(
+        if *backend == Backend::Redis {
+            // Stop it now, so that expiring its sessions costs nothing in the runs after it.
+            drop(local_redis.take());
+        }
+        let line = format!(
             "{}: {:.0} req/s, {:.1} logins/s, {} errors",
             backend.name(),
             outcome.results.requests_per_second,
             outcome.results.logins_per_second,
             outcome.results.errors_total
-        ));
+        );
+        if progress.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            progress.println(line);
+        }
         runs.push(outcome);
     }
     progress.finish_and_clear();
-    drop(local_redis);
     let run_dirs: Vec<PathBuf> = runs.iter().map(|run| run.run_dir.clone()).collect();
     let report =
         reports::render::render_comparison(&run_dirs, reports::render::default_criterion()?, &dir)

@@ -123,6 +123,9 @@ fn spectrum(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
     points
 }
 
+/// The status-code key of requests that got no HTTP answer.
+pub const NO_ANSWER: &str = "no answer";
+
 /// Hop latency percentiles of one second of the run, microseconds.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SecondPercentiles {
@@ -248,6 +251,18 @@ impl RunRecorder {
         second
             .get_or_insert_with(histogram)
             .saturating_record(micros);
+    }
+
+    /// Counts a request that got no answer (refused, reset, timed out): it was sent, so it is
+    /// in the request total that error rates divide by. The caller counts the failure.
+    pub fn unanswered(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        *self
+            .status_codes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry(NO_ANSWER.to_owned())
+            .or_default() += 1;
     }
 
     /// Counts one failure, by kind (a short, stable description).

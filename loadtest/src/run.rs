@@ -16,7 +16,7 @@ use reports::results::{
 };
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The scenarios, as named on the command line.
@@ -446,7 +446,10 @@ fn build_attack(
     Ok(attack)
 }
 
-/// Samples the counters once a second (the timeline) and prints the progress line.
+/// Samples the counters once a second (the timeline) and advances the progress bar.
+///
+/// Nothing here waits on the system under test: the live-session count comes from
+/// [`count_sessions`], which runs beside it, so a slow count cannot stretch a "second".
 async fn sample_timeline(
     run: Arc<recorder::RunRecorder>,
     sessions: Option<mock_services::session::AnyStore>,
@@ -454,22 +457,22 @@ async fn sample_timeline(
     run_time: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Vec<TimelinePoint> {
+    let started = Instant::now();
+    let alive = Arc::new(AtomicU64::new(UNKNOWN));
+    let counter =
+        sessions.map(|store| tokio::spawn(count_sessions(store, Arc::clone(&alive), stop.clone())));
     let mut timeline = Vec::new();
     let mut ticks = tokio::time::interval(Duration::from_secs(1));
     ticks.tick().await;
-    let (mut requests, mut errors, mut logins) = (0, 0, 0);
+    let mut last = Counters::default();
     let mut seen_codes = std::collections::BTreeMap::<String, u64>::new();
     // Until the run ends (it drains in-flight iterations after the run time), or an hour past.
     for second in 1..=run_time.as_secs() + 3600 {
         tokio::select! {
             _ = ticks.tick() => {}
-            _ = stop.wait_for(|stopped| *stopped) => return timeline,
+            _ = stop.wait_for(|stopped| *stopped) => break,
         }
-        let now = (
-            run.requests.load(Ordering::Relaxed),
-            run.errors.load(Ordering::Relaxed),
-            run.logins.load(Ordering::Relaxed),
-        );
+        let now = Counters::read(&run);
         let percentiles = run.take_second();
         let codes = run
             .status_codes
@@ -484,34 +487,87 @@ async fn sample_timeline(
             })
             .collect();
         seen_codes = codes;
-        let alive = match &sessions {
-            Some(store) => store.live_count().await.ok(),
-            None => None,
-        };
         let point = TimelinePoint {
             second,
-            requests: now.0 - requests,
-            errors: now.1 - errors,
-            logins: now.2 - logins,
-            store_sessions_alive: alive,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            requests: now.requests - last.requests,
+            errors: now.errors - last.errors,
+            logins: now.logins - last.logins,
+            password_logins: now.password_logins - last.password_logins,
+            iterations: now.iterations - last.iterations,
+            store_sessions_alive: match alive.load(Ordering::Relaxed) {
+                UNKNOWN => None,
+                count => Some(count),
+            },
             p50_us: percentiles.p50,
             p90_us: percentiles.p90,
             p99_us: percentiles.p99,
             p99_9_us: percentiles.p99_9,
             status_codes,
         };
-        (requests, errors, logins) = now;
+        last = now;
         progress.inc(1);
         progress.set_message(format!(
-            "{} req/s  {} logins/s  {} errors  p99 {:.1} ms",
+            "{} req/s  {} logins/s  {} errors/s  p99 {:.1} ms",
             point.requests,
             point.logins,
-            now.1,
+            point.errors,
             percentiles.p99 / 1000.0
         ));
         timeline.push(point);
     }
+    if let Some(counter) = counter {
+        counter.abort();
+    }
     timeline
+}
+
+/// `store_sessions_alive` not sampled yet (or the count failed).
+const UNKNOWN: u64 = u64::MAX;
+
+/// Keeps `alive` at the store's live-session count. In memory that is cheap and runs every
+/// second; on Redis it is a SCAN over the keyspace on the app's own connection, which competes
+/// with the measured traffic, so it runs every five seconds there.
+async fn count_sessions(
+    store: mock_services::session::AnyStore,
+    alive: Arc<AtomicU64>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let every = if store.backend_name() == "redis" {
+        Duration::from_secs(5)
+    } else {
+        Duration::from_secs(1)
+    };
+    loop {
+        let count = store.live_count().await.unwrap_or(UNKNOWN);
+        alive.store(count, Ordering::Relaxed);
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}
+
+/// The run's cumulative counters at one instant.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    requests: u64,
+    errors: u64,
+    logins: u64,
+    password_logins: u64,
+    iterations: u64,
+}
+
+impl Counters {
+    fn read(run: &recorder::RunRecorder) -> Self {
+        Counters {
+            requests: run.requests.load(Ordering::Relaxed),
+            errors: run.errors.load(Ordering::Relaxed),
+            logins: run.logins.load(Ordering::Relaxed),
+            password_logins: run.password_logins.load(Ordering::Relaxed),
+            iterations: run.iterations.load(Ordering::Relaxed),
+        }
+    }
 }
 
 fn collect(
@@ -542,6 +598,8 @@ fn collect(
     };
     let requests_per_second = steady_rate(&timeline, args.run_time, |p| p.requests);
     let logins_per_second = steady_rate(&timeline, args.run_time, |p| p.logins);
+    let password_logins_per_second = steady_rate(&timeline, args.run_time, |p| p.password_logins);
+    let achieved_rate = steady_rate(&timeline, args.run_time, |p| p.iterations);
     LoadRunResults {
         schema_version: SCHEMA_VERSION,
         kind: "load".into(),
@@ -559,6 +617,12 @@ fn collect(
             store_idle_timeout_ms: args.store_idle_timeout.as_millis() as u64,
             store_absolute_timeout_ms: args.store_absolute_timeout.as_millis() as u64,
             prefill_sessions: args.prefill_sessions,
+            wait_ms: args
+                .wait
+                .map(|(low, high)| (low.as_millis() as u64, high.as_millis() as u64)),
+            cart_reads: args.cart_reads,
+            stolen_window_ms: args.stolen_window.as_millis() as u64,
+            replay_interval_ms: args.replay_interval.as_millis() as u64,
             signing_algorithm: if stack.is_some() {
                 args.signing_alg.to_uppercase()
             } else {
@@ -588,7 +652,7 @@ fn collect(
             errors_total as f64 / requests_total as f64
         },
         logins_per_second,
-        password_logins_per_second: run.password_logins.load(Ordering::Relaxed) as f64 / elapsed,
+        password_logins_per_second,
         status_codes: run
             .status_codes
             .lock()
@@ -602,7 +666,7 @@ fn collect(
         timeline,
         pacing: Pacing {
             target_rate: args.rate,
-            achieved_rate: iterations as f64 / elapsed,
+            achieved_rate,
             iterations,
             late: run.late.load(Ordering::Relaxed),
             dropped: run.dropped.load(Ordering::Relaxed),
@@ -619,15 +683,23 @@ fn collect(
     }
 }
 
-/// Per-second rate over the configured run time (the timeline's first `run_time` seconds),
-/// leaving out the drain at the end, when goose lets in-flight iterations finish.
-fn steady_rate(
+/// Rate over the configured run time: the counts of the timeline's first `run_time` samples
+/// divided by the time those samples actually span (measured, not assumed to be one second
+/// each). The drain at the end, when goose lets in-flight iterations finish, is left out.
+pub fn steady_rate(
     timeline: &[TimelinePoint],
     run_time: Duration,
     value: impl Fn(&TimelinePoint) -> u64,
 ) -> f64 {
-    let seconds = (run_time.as_secs() as usize).min(timeline.len()).max(1);
-    timeline.iter().take(seconds).map(value).sum::<u64>() as f64 / seconds as f64
+    let samples = (run_time.as_secs() as usize).min(timeline.len());
+    let Some(last) = samples.checked_sub(1).and_then(|i| timeline.get(i)) else {
+        return 0.0;
+    };
+    let span = last.elapsed_seconds;
+    if span <= 0.0 {
+        return 0.0;
+    }
+    timeline.iter().take(samples).map(value).sum::<u64>() as f64 / span
 }
 
 /// The `--max-error-rate` and `--max-p99` rules that failed.

@@ -269,3 +269,65 @@ fn a_non_loopback_target_is_refused() {
     // The thresholds helper reports a --max-p99 naming nothing that ran.
     let _ = check_thresholds;
 }
+
+#[tokio::test]
+async fn the_matrix_refuses_a_backend_twice_and_a_target() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let matrix = loadtest::matrix::MatrixArgs {
+        backends: vec![Backend::Dashmap, Backend::Scc, Backend::Dashmap],
+        run: args(Backend::Dashmap, dir.path()),
+    };
+    let error = loadtest::matrix::execute(&matrix).await.expect_err("twice");
+    assert!(error.to_string().contains("names dashmap twice"), "{error}");
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.target = Some("http://127.0.0.1:9".into());
+    let matrix = loadtest::matrix::MatrixArgs {
+        backends: vec![Backend::Dashmap],
+        run,
+    };
+    let error = loadtest::matrix::execute(&matrix)
+        .await
+        .expect_err("target");
+    assert!(
+        error.to_string().contains("--target is not allowed"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "nothing ran, nothing was written"
+    );
+}
+
+#[test]
+fn rates_divide_by_the_time_the_samples_span() {
+    let point =
+        |second: u64, elapsed_seconds: f64, requests: u64| reports::results::TimelinePoint {
+            second,
+            elapsed_seconds,
+            requests,
+            errors: 0,
+            logins: 0,
+            password_logins: 0,
+            iterations: 0,
+            store_sessions_alive: None,
+            p50_us: 0.0,
+            p90_us: 0.0,
+            p99_us: 0.0,
+            p99_9_us: 0.0,
+            status_codes: Default::default(),
+        };
+    // Three samples that took 4 s between them (one arrived late), then a drain sample.
+    let timeline = [
+        point(1, 1.0, 100),
+        point(2, 3.0, 300),
+        point(3, 4.0, 100),
+        point(4, 5.0, 7),
+    ];
+    let rate = loadtest::run::steady_rate(&timeline, Duration::from_secs(3), |p| p.requests);
+    assert_eq!(rate, 500.0 / 4.0);
+    assert_eq!(
+        loadtest::run::steady_rate(&[], Duration::from_secs(3), |p| p.requests),
+        0.0
+    );
+}

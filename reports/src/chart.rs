@@ -94,7 +94,8 @@ impl Figure {
             Chart::Bars(bars) => {
                 let rows = bars.categories.len().max(1) as u32;
                 let per_row = 8 + 16 * bars.groups.len().max(1) as u32;
-                (WIDTH, (160 + rows * per_row).max(280))
+                let band = legend_band(&bars.groups);
+                (WIDTH, (band + 82 + rows * per_row).max(280))
             }
         }
     }
@@ -344,6 +345,29 @@ fn draw_bars<DB: DrawingBackend>(
     }
 }
 
+/// Where each legend entry of a bar chart goes: left to right, wrapping to a new row before
+/// the chart's right edge.
+fn legend_layout(groups: &[(String, RGBColor)]) -> Vec<(i32, i32)> {
+    let mut positions = Vec::with_capacity(groups.len());
+    let (mut left, mut top) = (20, 52);
+    for (name, _) in groups {
+        let width = 46 + 8 * name.chars().count() as i32;
+        if left > 20 && left + width > WIDTH as i32 - 20 {
+            left = 20;
+            top += 22;
+        }
+        positions.push((left, top));
+        left += width;
+    }
+    positions
+}
+
+/// Height of a bar chart's title-and-legend band.
+fn legend_band(groups: &[(String, RGBColor)]) -> u32 {
+    let bottom = legend_layout(groups).last().map_or(52, |&(_, top)| top);
+    (bottom + 26) as u32
+}
+
 fn bars_on<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
     title: &str,
@@ -366,7 +390,7 @@ where
         .max()
         .unwrap_or(0) as u32;
     // Title and legend in a band of their own, where the legend cannot cover a bar.
-    let (head, body) = root.split_vertically(78);
+    let (head, body) = root.split_vertically(legend_band(&chart.groups));
     let (width, _) = head.dim_in_pixel();
     head.draw(&Text::new(
         title.to_owned(),
@@ -423,6 +447,7 @@ where
             label_style.clone(),
         ))?;
     }
+    let usable = |v: &f64| v.is_finite() && (chart.scale == Scale::Linear || *v > 0.0);
     let groups = chart.groups.len().max(1) as f64;
     let band = 0.8 / groups;
     let value_style = (FONT, 12)
@@ -436,7 +461,7 @@ where
             .iter()
             .enumerate()
             .filter_map(|(row, values)| {
-                let value = values.get(g).copied().flatten()?;
+                let value = values.get(g).copied().flatten().filter(usable)?;
                 let top = (rows - row) as f64 - 0.1 - band * g as f64;
                 Some(Rectangle::new(
                     [(base, top - band * 0.92), (value, top)],
@@ -447,7 +472,7 @@ where
         context.draw_series(bars)?;
         // Each bar's value at its end, so the chart reads without the axis.
         for (row, values) in chart.values.iter().enumerate() {
-            let Some(value) = values.get(g).copied().flatten() else {
+            let Some(value) = values.get(g).copied().flatten().filter(usable) else {
                 continue;
             };
             let centre = (rows - row) as f64 - 0.1 - band * (g as f64 + 0.46);
@@ -479,7 +504,9 @@ pub fn number_label(value: f64) -> String {
     } else if scaled.abs() >= 1.0 {
         format!("{scaled:.1}")
     } else {
-        format!("{scaled:.3}")
+        // Enough decimals for two significant figures, however small the value.
+        let decimals = (-scaled.abs().log10()).ceil().max(0.0) as usize + 1;
+        format!("{scaled:.decimals$}")
     };
     let text = if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.').to_owned()
@@ -497,6 +524,8 @@ mod tests {
     fn numbers_are_labelled_short() {
         assert_eq!(number_label(0.0), "0");
         assert_eq!(number_label(0.05), "0.05");
+        assert_eq!(number_label(0.0002), "0.0002");
+        assert_eq!(number_label(0.25), "0.25");
         assert_eq!(number_label(2.5), "2.5");
         assert_eq!(number_label(150.0), "150");
         assert_eq!(number_label(1200.0), "1.2k");

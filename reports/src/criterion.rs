@@ -42,6 +42,8 @@ pub struct CriterionResults {
     /// When the oldest and newest estimates were written (RFC 3339, UTC).
     pub oldest: Option<String>,
     pub newest: Option<String>,
+    /// Benchmarks whose files could not be read, with the reason; the rest are still shown.
+    pub skipped: Vec<String>,
 }
 
 impl CriterionResults {
@@ -53,16 +55,9 @@ impl CriterionResults {
 #[derive(Deserialize)]
 struct BenchmarkFile {
     full_id: String,
-    throughput: Option<Throughput>,
-}
-
-/// criterion's throughput kinds; only element counts become operations per second.
-#[derive(Deserialize)]
-enum Throughput {
-    Elements(u64),
-    Bytes(serde::de::IgnoredAny),
-    BytesDecimal(serde::de::IgnoredAny),
-    ElementsAndBytes { elements: u64 },
+    /// criterion's `Throughput` (`{"Elements": n}`, `{"Bytes": n}`, `{"Bits": n}`, ...): only
+    /// element counts become operations per second; the rest are read and left aside.
+    throughput: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -111,31 +106,22 @@ pub enum CriterionError {
 }
 
 /// Reads every benchmark's latest estimate under `dir` (criterion's output directory). A
-/// directory without any benchmark gives an empty list, not an error.
+/// directory without any benchmark gives an empty list; a benchmark whose files are broken
+/// (an interrupted run, say) is listed in `skipped` rather than failing the whole report.
 pub fn read(dir: &Path) -> Result<CriterionResults, CriterionError> {
     let mut found = Vec::new();
     collect(dir, &mut found)?;
     let mut benches = Vec::new();
+    let mut skipped = Vec::new();
     let mut times = Vec::new();
     for new_dir in found {
-        let benchmark: BenchmarkFile = read_json(&new_dir.join("benchmark.json"))?;
-        let estimates_path = new_dir.join("estimates.json");
-        let estimates: Estimates = read_json(&estimates_path)?;
-        if let Ok(modified) = std::fs::metadata(&estimates_path).and_then(|m| m.modified()) {
-            times.push(modified);
+        match read_bench(&new_dir) {
+            Ok((bench, modified)) => {
+                benches.push(bench);
+                times.extend(modified);
+            }
+            Err(error) => skipped.push(error.to_string()),
         }
-        let estimate = estimates.slope.unwrap_or(estimates.mean);
-        benches.push(Bench {
-            id: benchmark.full_id,
-            time_ns: estimate.point_estimate,
-            low_ns: estimate.confidence_interval.lower_bound,
-            high_ns: estimate.confidence_interval.upper_bound,
-            elements: match benchmark.throughput {
-                Some(Throughput::Elements(n)) => Some(n),
-                Some(Throughput::ElementsAndBytes { elements, .. }) => Some(elements),
-                Some(Throughput::Bytes(_) | Throughput::BytesDecimal(_)) | None => None,
-            },
-        });
     }
     benches.sort_by(|a, b| a.id.cmp(&b.id));
     let stamp = |time: Option<&SystemTime>| {
@@ -147,7 +133,33 @@ pub fn read(dir: &Path) -> Result<CriterionResults, CriterionError> {
         benches,
         oldest: stamp(times.iter().min()),
         newest: stamp(times.iter().max()),
+        skipped,
     })
+}
+
+/// One benchmark's estimate and when it was written.
+fn read_bench(new_dir: &Path) -> Result<(Bench, Option<SystemTime>), CriterionError> {
+    let benchmark: BenchmarkFile = read_json(&new_dir.join("benchmark.json"))?;
+    let estimates_path = new_dir.join("estimates.json");
+    let estimates: Estimates = read_json(&estimates_path)?;
+    let modified = std::fs::metadata(&estimates_path)
+        .and_then(|m| m.modified())
+        .ok();
+    let estimate = estimates.slope.unwrap_or(estimates.mean);
+    let elements = benchmark.throughput.as_ref().and_then(|throughput| {
+        throughput
+            .get("Elements")
+            .or_else(|| throughput.get("ElementsAndBytes")?.get("elements"))
+            .and_then(serde_json::Value::as_u64)
+    });
+    let bench = Bench {
+        id: benchmark.full_id,
+        time_ns: estimate.point_estimate,
+        low_ns: estimate.confidence_interval.lower_bound,
+        high_ns: estimate.confidence_interval.upper_bound,
+        elements,
+    };
+    Ok((bench, modified))
 }
 
 /// Every `new/` directory holding a `benchmark.json`, depth first. criterion's own `report/`
@@ -247,11 +259,19 @@ mod tests {
     }
 
     #[test]
-    fn a_broken_estimates_file_names_its_path() {
+    fn a_broken_benchmark_is_skipped_with_its_path_and_the_rest_kept() {
         let dir = tempfile::tempdir().expect("dir");
         write_bench(dir.path(), "x", "x", "null", None);
+        write_bench(dir.path(), "bits", "bits", r#"{"Bits":64}"#, Some(5.0));
         std::fs::write(dir.path().join("x/new/estimates.json"), "{").expect("write");
-        let error = read(dir.path()).expect_err("broken");
-        assert!(error.to_string().contains("estimates.json"), "{error}");
+        let results = read(dir.path()).expect("read");
+        assert_eq!(results.benches.len(), 1);
+        assert_eq!(results.benches[0].elements, None, "bits are not operations");
+        assert_eq!(results.skipped.len(), 1);
+        assert!(
+            results.skipped[0].contains("estimates.json"),
+            "{:?}",
+            results.skipped
+        );
     }
 }

@@ -31,11 +31,14 @@ pub fn spectrum_figures(report: &Report) -> (Vec<Figure>, Vec<Figure>) {
                 .iter()
                 .enumerate()
                 .filter_map(|(index, run)| {
-                    let row = rows(&run.results).iter().find(|row| row.name == name)?;
+                    // A row with no successful sample has no spectrum to draw.
+                    let row = rows(&run.results)
+                        .iter()
+                        .find(|row| row.name == name && row.count > 0)?;
                     Some(Series {
                         name: run.label.clone(),
                         color: report.color(index),
-                        points: spectrum_points(&row.spectrum_us),
+                        points: spectrum_points(&row.spectrum_us, row.count),
                     })
                 })
                 .collect();
@@ -68,15 +71,16 @@ pub fn spectrum_figures(report: &Report) -> (Vec<Figure>, Vec<Figure>) {
     )
 }
 
-/// A spectrum's points in milliseconds, with the maximum (recorded as 100%, which a log axis
-/// cannot place) drawn half a step beyond the last percentile.
-fn spectrum_points(spectrum_us: &[(f64, f64)]) -> Vec<(f64, f64)> {
-    let mut last = 0.0;
+/// A spectrum's points in milliseconds. The maximum is recorded as 100%, which a log axis
+/// cannot place; it is drawn where the n-th of n samples sits, at 1 - 1/n, as HDR plots do.
+fn spectrum_points(spectrum_us: &[(f64, f64)], count: u64) -> Vec<(f64, f64)> {
+    let last_sample = 100.0 * (1.0 - 1.0 / count.max(1) as f64);
+    let mut last = 0.0_f64;
     spectrum_us
         .iter()
         .map(|&(percentile, us)| {
             let percentile = if percentile >= 100.0 {
-                100.0 - (100.0 - last) / 2.0
+                last_sample.max(last)
             } else {
                 last = percentile;
                 percentile
@@ -269,7 +273,12 @@ fn hop_bars(report: &Report) -> Vec<Figure> {
                             .runs
                             .iter()
                             .map(|run| {
-                                let row = run.results.hops.iter().find(|row| &row.name == hop)?;
+                                // A hop whose every attempt failed has no latency: no bar.
+                                let row = run
+                                    .results
+                                    .hops
+                                    .iter()
+                                    .find(|row| &row.name == hop && row.count > 0)?;
                                 Some(pick(row) / 1000.0)
                             })
                             .collect()
@@ -330,7 +339,7 @@ fn errors_over_time(report: &Report) -> Vec<Figure> {
             }];
             series.extend(codes.iter().enumerate().map(|(index, code)| {
                 Series {
-                    name: format!("HTTP {code}"),
+                    name: status_name(code),
                     color: status_color(code, index),
                     points: run
                         .results
@@ -362,6 +371,15 @@ fn errors_over_time(report: &Report) -> Vec<Figure> {
             }
         })
         .collect()
+}
+
+/// "HTTP 200" for a status, the key itself for requests that got no answer.
+pub fn status_name(code: &str) -> String {
+    if code.parse::<u16>().is_ok() {
+        format!("HTTP {code}")
+    } else {
+        code.to_owned()
+    }
 }
 
 /// Success codes in cool colours, client errors orange, server errors dark red.

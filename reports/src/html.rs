@@ -112,7 +112,12 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
                 "results.json",
             )];
             for goose in &run.results.goose_reports {
-                links.push(link(&run.dir.join(goose), out_dir, goose));
+                let text = if goose.ends_with(".html") {
+                    format!("{goose} (goose's own page; its charts load from a CDN, online only)")
+                } else {
+                    goose.clone()
+                };
+                links.push(link(&run.dir.join(goose), out_dir, &text));
             }
             let _ = writeln!(
                 html,
@@ -161,11 +166,24 @@ pub(crate) fn started_range(started: &[&str]) -> String {
 
 pub(crate) fn link(path: &Path, out_dir: &Path, text: &str) -> String {
     let href = relative(path, out_dir);
-    format!(
-        "<a href=\"{}\">{}</a>",
-        escape(&href.to_string_lossy()),
-        escape(text)
-    )
+    format!("<a href=\"{}\">{}</a>", href_of(&href), escape(text))
+}
+
+/// A relative path as an href: each segment percent-encoded, so `#`, `?`, `%` or a space in a
+/// folder name cannot end or bend the link.
+fn href_of(path: &Path) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~');
+    path.components()
+        .map(|part| {
+            percent_encoding::utf8_percent_encode(&part.as_os_str().to_string_lossy(), SEGMENT)
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 pub(crate) fn figure_html(figure: &Figure) -> String {
@@ -276,6 +294,18 @@ fn latency_table(report: &Report) -> String {
                 let Some(row) = list.iter().find(|row| row.name == name) else {
                     continue;
                 };
+                if row.count == 0 {
+                    // Every attempt failed: there is no latency to show, and zeros would lie.
+                    let _ = writeln!(
+                        html,
+                        "<tr><td>{}</td><td>{}</td><td>0</td><td>{}</td><td colspan=\"6\">no \
+                         successful sample</td></tr>",
+                        escape(&name),
+                        escape(&run.label),
+                        count(row.errors)
+                    );
+                    continue;
+                }
                 let p = &row.raw_us;
                 let _ = writeln!(
                     html,
@@ -348,7 +378,7 @@ fn outcomes_table(report: &Report) -> String {
     codes.dedup();
     for code in codes {
         table.row(
-            &format!("HTTP {code}"),
+            &crate::figures::status_name(code),
             each(report, |r| {
                 rate(r.status_codes.get(code).copied().unwrap_or(0) as f64)
             }),
@@ -467,12 +497,19 @@ pub(crate) fn bench_section(
     };
     let _ = writeln!(
         html,
-        "<p>From criterion's saved estimates in <code>{}</code> (written {}), by <code>cargo \
-         bench</code> on this checkout: measured separately from the load runs above, one \
-         benchmark at a time.</p>",
+        "<p>From criterion's saved estimates in <code>{}</code> (written {}) by <code>cargo \
+         bench</code>: measured separately from the runs above, one benchmark at a time, and \
+         as current as the last <code>cargo bench</code> of each benchmark.</p>",
         escape(&relative(&criterion.dir, out_dir).to_string_lossy()),
         escape(&when)
     );
+    if !criterion.skipped.is_empty() {
+        let _ = writeln!(
+            html,
+            "<p>Left out, unreadable: {}.</p>",
+            escape(&criterion.skipped.join("; "))
+        );
+    }
     if criterion.benches.is_empty() {
         html.push_str("<p>No benchmark estimates found there yet.</p>\n");
         return html;

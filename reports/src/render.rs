@@ -106,7 +106,7 @@ pub fn render_store(report: &StoreReport, out_dir: &Path) -> Result<PathBuf, Rep
 pub fn render_store_run(run_dir: &Path, results: &StoreRunResults) -> Result<PathBuf, ReportError> {
     let report = StoreReport::from_results(
         vec![(run_dir.to_owned(), results.clone())],
-        default_criterion()?,
+        criterion_or_warn(),
     );
     render_store(&report, run_dir)
 }
@@ -116,7 +116,7 @@ pub fn render_store_run(run_dir: &Path, results: &StoreRunResults) -> Result<Pat
 pub fn render_run(run_dir: &Path, results: &LoadRunResults) -> Result<PathBuf, ReportError> {
     let report = Report::from_results(
         vec![(run_dir.to_owned(), results.clone())],
-        default_criterion()?,
+        criterion_or_warn(),
     );
     render(&report, run_dir)
 }
@@ -144,6 +144,15 @@ pub fn render_comparison(
         (None, Some(_)) => render_store(&StoreReport::from_results(store, criterion), out_dir),
         _ => render(&Report::from_results(load, criterion), out_dir),
     }
+}
+
+/// The microbenchmarks for a run's own report: a run's results matter more than a side
+/// section, so an unreadable criterion folder is a warning, not a failed run.
+pub fn criterion_or_warn() -> Option<CriterionResults> {
+    default_criterion().unwrap_or_else(|error| {
+        eprintln!("warning: microbenchmarks left out of the report: {error}");
+        None
+    })
 }
 
 /// Criterion's estimates from the workspace's default location, if `cargo bench` ran there.

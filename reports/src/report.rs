@@ -138,8 +138,15 @@ pub fn slug(text: &str) -> String {
     slug.trim_end_matches('-').to_owned()
 }
 
-/// `path` relative to `base` (both absolute or both relative), for links inside a report.
+/// `path` relative to `base`, for links inside a report. Both are made absolute and, where
+/// they exist, canonical first, so `reports/A` against `/abs/out` or `./out` links correctly.
 pub fn relative(path: &Path, base: &Path) -> PathBuf {
+    let resolve = |p: &Path| {
+        p.canonicalize()
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    let (path, base) = (resolve(path), resolve(base));
     let path: Vec<_> = path.components().collect();
     let base: Vec<_> = base.components().collect();
     let common = path.iter().zip(&base).take_while(|(a, b)| a == b).count();
@@ -165,6 +172,24 @@ mod tests {
             "idp-get-oauth2-authorize-form"
         );
         assert_eq!(slug("password login (store)"), "password-login-store");
+    }
+
+    #[test]
+    fn relative_links_work_between_relative_and_absolute_paths() {
+        let dir = tempfile::tempdir().expect("dir");
+        let run = dir.path().join("runs/a");
+        let out = dir.path().join("out");
+        std::fs::create_dir_all(&run).expect("dir");
+        std::fs::create_dir_all(&out).expect("dir");
+        let cwd = std::env::current_dir().expect("cwd");
+        let run_relative = relative(&run, &cwd);
+        assert!(run_relative.is_relative());
+        assert_eq!(relative(&run_relative, &out), PathBuf::from("../runs/a"));
+        assert_eq!(
+            relative(&run, &out.join(".")),
+            PathBuf::from("../runs/a"),
+            "a ./ in the base is not a level"
+        );
     }
 
     #[test]

@@ -133,7 +133,7 @@ pub struct LoadRunResults {
     /// Completed logins of any kind per second (password, SSO relogin, forums SSO), over the
     /// configured run time.
     pub logins_per_second: f64,
-    /// Password logins over the whole elapsed time.
+    /// Password logins per second, over the configured run time.
     pub password_logins_per_second: f64,
     pub status_codes: std::collections::BTreeMap<String, u64>,
     pub error_kinds: std::collections::BTreeMap<String, u64>,
@@ -160,6 +160,11 @@ pub struct LoadRunConfig {
     pub store_idle_timeout_ms: u64,
     pub store_absolute_timeout_ms: u64,
     pub prefill_sessions: u64,
+    /// goose's pause after each transaction, (min, max) milliseconds.
+    pub wait_ms: Option<(u64, u64)>,
+    pub cart_reads: u32,
+    pub stolen_window_ms: u64,
+    pub replay_interval_ms: u64,
     pub signing_algorithm: String,
 }
 
@@ -180,17 +185,25 @@ pub struct LatencyRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelinePoint {
     pub second: u64,
+    /// When this sample was taken, seconds since sampling began (rates divide by this rather
+    /// than assume each sample spans exactly one second).
+    pub elapsed_seconds: f64,
+    /// Requests sent in that second, answered or not.
     pub requests: u64,
     pub errors: u64,
     pub logins: u64,
-    /// The store app's live sessions at that second (in-process runs only).
+    pub password_logins: u64,
+    /// Scenario iterations started in that second.
+    pub iterations: u64,
+    /// The store app's live sessions, as last counted (in-process runs only; counted every
+    /// second in memory, every five on Redis).
     pub store_sessions_alive: Option<u64>,
     /// Percentiles of every hop completed in that second, microseconds (0 when none was).
     pub p50_us: f64,
     pub p90_us: f64,
     pub p99_us: f64,
     pub p99_9_us: f64,
-    /// Responses answered in that second, by HTTP status.
+    /// Requests of that second by HTTP status (`"no answer"` for none).
     pub status_codes: std::collections::BTreeMap<String, u64>,
 }
 

@@ -120,31 +120,49 @@ fn slowest(rows: &[LatencyRow]) -> Option<&LatencyRow> {
         .max_by(|a, b| a.raw_us.p99.total_cmp(&b.raw_us.p99))
 }
 
-/// The hop every run served most often: the fairest single latency to compare runs on.
+/// The hop all runs served, with samples in each, most often in total: the fairest single
+/// latency to compare runs on.
 fn busiest_common_hop(runs: &[Run]) -> Option<String> {
+    let sample_count = |run: &Run, name: &str| {
+        run.results
+            .hops
+            .iter()
+            .find(|h| h.name == name)
+            .map_or(0, |h| h.count)
+    };
     runs[0]
         .results
         .hops
         .iter()
-        .filter(|hop| {
-            runs.iter().all(|run| {
-                run.results
-                    .hops
-                    .iter()
-                    .any(|h| h.name == hop.name && h.count > 0)
-            })
+        .filter(|hop| runs.iter().all(|run| sample_count(run, &hop.name) > 0))
+        .max_by_key(|hop| {
+            runs.iter()
+                .map(|run| sample_count(run, &hop.name))
+                .sum::<u64>()
         })
-        .max_by_key(|hop| hop.count)
         .map(|hop| hop.name.clone())
 }
 
+/// A hop's p99: corrected for coordinated omission in an open-model run (where the raw
+/// figure hides the requests a stall kept from being sent), raw in a closed one (where the two
+/// are equal).
 fn hop_p99(run: &Run, name: &str) -> Option<f64> {
     run.results
         .hops
         .iter()
-        .find(|hop| hop.name == name)
-        .map(|hop| hop.raw_us.p99)
+        .find(|hop| hop.name == name && hop.count > 0)
+        .map(|hop| {
+            if run.results.config.target_rate.is_some() {
+                hop.corrected_us.p99
+            } else {
+                hop.raw_us.p99
+            }
+        })
 }
+
+/// Above this share of failed requests a run's throughput describes a failing system, and the
+/// verdict names no winner against it.
+pub const FAILING: f64 = 0.01;
 
 fn comparison(runs: &[Run]) -> Vec<String> {
     let mut sentences = Vec::new();
@@ -156,12 +174,38 @@ fn comparison(runs: &[Run]) -> Vec<String> {
     });
     let best = by_rate[0];
     let best_rate = best.results.requests_per_second;
+    if best_rate <= 0.0 {
+        return vec!["No run answered any request: there is nothing to compare.".into()];
+    }
     let hop = busiest_common_hop(runs);
     let p99 = |run: &Run| hop.as_deref().and_then(|hop| hop_p99(run, hop));
+    let p99_name = if runs
+        .iter()
+        .any(|run| run.results.config.target_rate.is_some())
+    {
+        "corrected p99"
+    } else {
+        "p99"
+    };
     for other in &by_rate[1..] {
         let other_rate = other.results.requests_per_second;
         if other_rate <= 0.0 {
             sentences.push(format!("{} answered no requests.", other.label));
+            continue;
+        }
+        if let Some(failing) = [best, *other]
+            .into_iter()
+            .find(|run| run.results.error_rate > FAILING)
+        {
+            sentences.push(format!(
+                "{} against {}: no winner, because {} failed {} of its requests (more than \
+                 {:.0}%), so its requests/s counts failures.",
+                best.label,
+                other.label,
+                failing.label,
+                percent(failing.results.error_rate),
+                FAILING * 100.0
+            ));
             continue;
         }
         let factor = best_rate / other_rate;
@@ -171,7 +215,7 @@ fn comparison(runs: &[Run]) -> Vec<String> {
         };
         let sentence = if factor - 1.0 < NOISE {
             let tail = latency.map_or(String::new(), |(mine, theirs, hop)| {
-                format!("; p99 on {hop}: {} vs {} ms", ms(mine), ms(theirs))
+                format!("; {p99_name} on {hop}: {} vs {} ms", ms(mine), ms(theirs))
             });
             format!(
                 "{} and {} served about the same ({} vs {} requests/s, within {:.0}%, which \
@@ -193,12 +237,12 @@ fn comparison(runs: &[Run]) -> Vec<String> {
             );
             match latency {
                 Some((mine, theirs, hop)) if mine <= theirs * (1.0 + NOISE) => format!(
-                    "{head} at an equal or lower p99 on {hop} ({} vs {} ms).",
+                    "{head} at an equal or lower {p99_name} on {hop} ({} vs {} ms).",
                     ms(mine),
                     ms(theirs)
                 ),
                 Some((mine, theirs, hop)) => format!(
-                    "{head}, but at a higher p99 on {hop} ({} vs {} ms): a trade-off, not a \
+                    "{head}, but at a higher {p99_name} on {hop} ({} vs {} ms): a trade-off, not a \
                      clear win.",
                     ms(mine),
                     ms(theirs)
@@ -235,7 +279,7 @@ fn problems(run: &Run) -> Vec<String> {
             .max_by_key(|(_, count)| **count)
             .map(|(kind, count)| format!("; most often: {kind} ({count})"))
             .unwrap_or_default();
-        let weight = if r.error_rate > 0.01 {
+        let weight = if r.error_rate > FAILING {
             " — over 1%, so its throughput and latency figures describe a failing system"
         } else {
             ""
@@ -260,8 +304,8 @@ fn problems(run: &Run) -> Vec<String> {
     {
         sentences.push(format!(
             "{}: asked for {} iterations/s, achieved {} ({} late, {} dropped): the load \
-             generator or the stack could not keep the pace, so latencies are corrected for \
-             coordinated omission in the tables.",
+             generator or the stack could not keep the pace. Compare the corrected p99 column \
+             of the hop table, which counts the requests the stalls kept from being sent.",
             run.label,
             rate(target),
             rate(r.pacing.achieved_rate),

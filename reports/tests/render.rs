@@ -294,3 +294,89 @@ fn a_store_run_and_a_load_run_are_not_compared() {
         .expect_err("mixed kinds");
     assert!(error.to_string().contains("one kind"), "{error}");
 }
+
+#[test]
+fn a_failing_run_is_never_called_the_winner() {
+    let root = scratch();
+    let mut report = comparison(root.path());
+    // redis fails 5% of its requests, and serves "more" than anyone.
+    let redis = &mut report.runs[2].results;
+    redis.requests_per_second = 90_000.0;
+    redis.errors_total = redis.requests_total / 20;
+    redis.error_rate = 0.05;
+    let text = reports::verdict::verdict(&report).join("\n");
+    assert!(
+        text.contains(
+            "redis against dashmap: no winner, because redis failed 5.0% of its requests"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("redis served"), "{text}");
+}
+
+#[test]
+fn open_model_runs_are_compared_on_the_corrected_p99() {
+    let root = scratch();
+    let mut report = comparison(root.path());
+    for run in &mut report.runs {
+        run.results.config.target_rate = Some(500.0);
+        for hop in &mut run.results.hops {
+            hop.corrected_us.p99 = hop.raw_us.p99 * 10.0;
+        }
+    }
+    let text = reports::verdict::verdict(&report).join("\n");
+    assert!(
+        text.contains(
+            "at an equal or lower corrected p99 on store: GET /shopping-cart (4.00 vs 8.00 ms)"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_hop_without_a_successful_sample_shows_no_latency() {
+    let root = scratch();
+    let mut report = comparison(root.path());
+    let hop = &mut report.runs[1].results.hops[1];
+    hop.count = 0;
+    hop.errors = 7;
+    let hop_bars = figures::load_figures(&report)
+        .into_iter()
+        .find(|f| f.stem == "hops-p99")
+        .expect("hops-p99");
+    let reports::chart::Chart::Bars(bars) = hop_bars.chart else {
+        panic!("hops-p99 is a bar chart");
+    };
+    let row = bars
+        .categories
+        .iter()
+        .position(|c| c == "store: GET /oauth-callback")
+        .expect("category");
+    assert_eq!(bars.values[row][1], None, "no bar for scc");
+    assert!(bars.values[row][0].is_some());
+    let out = root.path().join("out");
+    let html =
+        std::fs::read_to_string(render::render(&report, &out).expect("render")).expect("index");
+    assert!(
+        html.contains("<td>store: GET /oauth-callback</td><td>scc</td><td>0</td><td>7</td><td colspan=\"6\">no successful sample</td>"),
+        "the table says so instead of showing zeros"
+    );
+}
+
+#[test]
+fn links_are_relative_however_the_directories_were_named() {
+    let root = scratch();
+    // A run folder named with characters that would break a raw href.
+    let odd = root.path().join("runs #1?");
+    copy_tree(&root.path().join("dashmap"), &odd);
+    let out = root.path().join("out");
+    std::fs::create_dir_all(&out).expect("out");
+    let report = Report::load(&[odd.join("."), root.path().join("scc")], None).expect("load");
+    let html = std::fs::read_to_string(render::render(&report, &out.join(".")).expect("render"))
+        .expect("index");
+    assert!(
+        html.contains("href=\"../runs%20%231%3F/goose-report.html\""),
+        "{html}"
+    );
+    assert!(html.contains("href=\"../scc/results.json\""));
+}
