@@ -7,7 +7,7 @@ use crate::criterion::CriterionResults;
 use crate::figures::names;
 use crate::format::{count, escape, ms, ns, percent, rate, timestamp};
 use crate::report::{Report, relative};
-use crate::results::LoadRunResults;
+use crate::results::{Environment, LoadRunResults};
 use crate::verdict::verdict;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -231,6 +231,25 @@ impl RunTable {
     }
 }
 
+/// The machine and build rows every report's configuration table ends with.
+pub(crate) fn environment_rows(table: &mut RunTable, environments: &[&Environment]) {
+    let each = |cell: &dyn Fn(&Environment) -> String| -> Vec<String> {
+        environments.iter().map(|e| cell(e)).collect()
+    };
+    table.row("CPU", each(&|e| e.cpu_model.clone()));
+    table.row(
+        "logical CPUs; tokio workers",
+        each(&|e| format!("{}; {}", e.logical_cpus, e.tokio_worker_threads)),
+    );
+    table.row("kernel", each(&|e| e.kernel.clone()));
+    table.row("build profile", each(&|e| e.build_profile.clone()));
+    table.row("target features", each(&|e| e.target_features.join(" ")));
+    table.row("allocator", each(&|e| e.allocator.clone()));
+    table.row("hasher", each(&|e| e.hasher.clone()));
+    table.row("dashmap shards", each(&|e| e.dashmap_shards.to_string()));
+    table.row("ssobench version", each(&|e| e.ssobench_version.clone()));
+}
+
 /// One cell per run.
 fn each(report: &Report, cell: impl Fn(&LoadRunResults) -> String) -> Vec<String> {
     report.runs.iter().map(|run| cell(&run.results)).collect()
@@ -446,40 +465,37 @@ fn config_table(report: &Report) -> String {
         each(report, |r| count(r.config.prefill_sessions)),
     );
     table.row(
-        "signing algorithm",
-        each(report, |r| r.config.signing_algorithm.clone()),
+        "wait after each transaction (ms)",
+        each(report, |r| {
+            r.config
+                .wait_ms
+                .map_or("none".into(), |(low, high)| format!("{low}..{high}"))
+        }),
     );
-    table.row("CPU", each(report, |r| r.environment.cpu_model.clone()));
     table.row(
-        "logical CPUs; tokio workers",
+        "cart reads per journey",
+        each(report, |r| r.config.cart_reads.to_string()),
+    );
+    table.row(
+        "stolen-session window / replay interval (ms)",
         each(report, |r| {
             format!(
-                "{}; {}",
-                r.environment.logical_cpus, r.environment.tokio_worker_threads
+                "{} / {}",
+                r.config.stolen_window_ms, r.config.replay_interval_ms
             )
         }),
     );
-    table.row("kernel", each(report, |r| r.environment.kernel.clone()));
     table.row(
-        "build profile",
-        each(report, |r| r.environment.build_profile.clone()),
+        "signing algorithm",
+        each(report, |r| r.config.signing_algorithm.clone()),
     );
-    table.row(
-        "target features",
-        each(report, |r| r.environment.target_features.join(" ")),
-    );
-    table.row(
-        "allocator",
-        each(report, |r| r.environment.allocator.clone()),
-    );
-    table.row("hasher", each(report, |r| r.environment.hasher.clone()));
-    table.row(
-        "dashmap shards",
-        each(report, |r| r.environment.dashmap_shards.to_string()),
-    );
-    table.row(
-        "ssobench version",
-        each(report, |r| r.environment.ssobench_version.clone()),
+    environment_rows(
+        &mut table,
+        &report
+            .runs
+            .iter()
+            .map(|run| &run.results.environment)
+            .collect::<Vec<_>>(),
     );
     table.finish()
 }

@@ -6,7 +6,8 @@ use crate::chart::{Axis, BarChart, Chart, Figure, Legend, LineChart, Scale, Seri
 use crate::criterion::CriterionResults;
 use crate::format::{count, escape, percent, rate, ratio};
 use crate::html::{
-    RunTable, bench_section, document_start, figure_html, link, started_range, verdict_list,
+    RunTable, bench_section, document_start, environment_rows, figure_html, link, started_range,
+    verdict_list,
 };
 use crate::report::{labels, run_color};
 use crate::results::{RESULTS_FILE, StoreRunResults};
@@ -393,25 +394,13 @@ pub fn page(
             )
         }),
     );
-    table.row("CPU", each(&|r| r.environment.cpu_model.clone()));
-    table.row(
-        "logical CPUs; tokio workers",
-        each(&|r| {
-            format!(
-                "{}; {}",
-                r.environment.logical_cpus, r.environment.tokio_worker_threads
-            )
-        }),
-    );
-    table.row(
-        "build profile",
-        each(&|r| r.environment.build_profile.clone()),
-    );
-    table.row("allocator", each(&|r| r.environment.allocator.clone()));
-    table.row("hasher", each(&|r| r.environment.hasher.clone()));
-    table.row(
-        "dashmap shards",
-        each(&|r| r.environment.dashmap_shards.to_string()),
+    environment_rows(
+        &mut table,
+        &report
+            .runs
+            .iter()
+            .map(|run| &run.results.environment)
+            .collect::<Vec<_>>(),
     );
     html.push_str(&table.finish());
     html.push_str("<h2>Run files</h2>\n<ul>\n");
