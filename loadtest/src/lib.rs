@@ -1,13 +1,31 @@
-//! ssobench's load runner: goose scenarios through the whole stack (`run`), and a store-level
-//! load without HTTP (`store_run`).
+//! ssobench's load runner: goose scenarios through the whole stack on a lean HTTP path that
+//! watches its own cost (`run`), the backend comparison (`matrix`), the generator's ceiling on
+//! this machine (`calibrate`), and a store-level load without HTTP (`store_run`).
 
-pub mod browser;
+pub mod args;
+pub mod attack;
+pub mod bound;
+pub mod calibrate;
+pub mod collect;
+pub mod context;
+pub mod cpu;
 pub mod environment;
+pub mod hop;
+pub mod http;
+pub mod lag;
+pub mod live;
 pub mod matrix;
+pub mod measure;
+pub mod names;
 pub mod pacing;
 pub mod recorder;
 pub mod run;
 pub mod scenarios;
+pub mod stack;
+pub mod stop;
 pub mod store_load;
 pub mod store_run;
 pub mod summary;
+pub mod thresholds;
+pub mod timeline;
+pub mod user;

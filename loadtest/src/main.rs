@@ -1,9 +1,12 @@
 //! `loadtest`: ssobench's load runner. With no subcommand it starts the whole stack in-process
-//! (DashMap sessions), runs the scenario mix for 30 s and writes `reports/<timestamp>/`.
+//! (DashMap sessions, on threads of its own), runs the scenario mix for 30 s and writes
+//! `reports/<timestamp>/`.
 
 use clap::Parser;
+use loadtest::args::{RunArgs, default_threads};
+use loadtest::calibrate::{self, CalibrateArgs};
 use loadtest::matrix::{self, MatrixArgs};
-use loadtest::run::{RunArgs, execute};
+use loadtest::run::execute;
 use loadtest::store_run::{self, StoreArgs};
 
 #[derive(Debug, Parser)]
@@ -24,6 +27,9 @@ enum Command {
     Store(StoreArgs),
     /// Run the same load on dashmap, scc and redis and render one comparison report.
     Matrix(Box<MatrixArgs>),
+    /// Measure this machine's load-generator ceiling (requests/s per generator core) and keep
+    /// it, to show beside every later run here.
+    Calibrate(CalibrateArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,14 +42,30 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .finish();
     let _ = tracing::subscriber::set_global_default(subscriber);
-    let worker_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The generator's runtime: every load runs on it; the stack gets a runtime of its own.
+    let generator_threads = match &cli.command {
+        Some(Command::Matrix(args)) => args.run.generator_threads,
+        _ => cli.run.generator_threads,
+    }
+    .unwrap_or_else(default_threads);
+    let worker_threads = match &cli.command {
+        // The store-level load has no stack runtime: it uses every core.
+        Some(Command::Store(_)) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        _ => generator_threads,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(worker_threads)
+        .thread_name("ssobench-gen")
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match cli.command {
             Some(Command::Store(args)) => store_run::run(args, worker_threads).await,
+            Some(Command::Calibrate(args)) => {
+                let calibrated = calibrate::execute(&args).await?;
+                loadtest::summary::print_calibration(&calibrated);
+                Ok(())
+            }
             Some(Command::Matrix(args)) => {
                 let outcome = matrix::execute(&args).await?;
                 for run in &outcome.runs {

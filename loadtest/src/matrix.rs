@@ -4,7 +4,8 @@
 //! The runs go to `<reports dir>/<timestamp>-matrix/<backend>/`, each with its own report; the
 //! comparison's `index.html` sits at the top of that folder.
 
-use crate::run::{self, RunArgs, RunOutcome};
+use crate::args::RunArgs;
+use crate::run::{self, RunOutcome};
 use anyhow::Context as _;
 use mock_services::cli::Backend;
 use mock_services::local_redis::LocalRedis;

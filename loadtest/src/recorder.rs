@@ -1,26 +1,39 @@
-//! Latency and counters of a load run: per-user HDR histograms (microseconds, raw and
-//! corrected for coordinated omission) merged at the end, and process-wide counters sampled
-//! once a second for the timeline and the progress line.
+//! A run's latencies and counts as each user keeps them: HDR histograms per hop and flow
+//! (microseconds, raw and corrected for coordinated omission), failures by kind, and the
+//! scenarios' own counts — all in the user's state, written by its task alone, and merged into
+//! the run's [`UserRecorder`] once, when the user stops.
 
+use crate::http::ClientStats;
+use crate::names::{Failure, Flow, Hop};
 use hdrhistogram::Histogram;
 use reports::results::{LatencyRow, Percentiles};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Highest latency the histograms hold: one minute, in microseconds.
-const MAX_US: u64 = 60_000_000;
+pub const MAX_US: u64 = 60_000_000;
 
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, MAX_US, 3).expect("valid histogram bounds")
+/// A microsecond histogram at 3 significant digits that grows with what it holds (a few
+/// kilobytes for sub-second latencies, rather than sized for a minute up front). Record into it
+/// with `record` (which grows it), never `saturating_record` (which would clamp to its current
+/// size); [`micros`] already caps every value at [`MAX_US`].
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant digits is a valid precision")
+}
+
+/// A duration in whole microseconds, at least 1, at most [`MAX_US`].
+pub fn micros(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_micros())
+        .unwrap_or(MAX_US)
+        .clamp(1, MAX_US)
 }
 
 /// Raw and corrected histograms of one hop or flow, and its error count.
 #[derive(Debug, Clone)]
 pub struct Latency {
     raw: Histogram<u64>,
-    corrected: Histogram<u64>,
+    /// Only when some sample had an intended interval (open model); otherwise equal to `raw`.
+    corrected: Option<Histogram<u64>>,
     errors: u64,
 }
 
@@ -28,7 +41,7 @@ impl Default for Latency {
     fn default() -> Self {
         Latency {
             raw: histogram(),
-            corrected: histogram(),
+            corrected: None,
             errors: 0,
         }
     }
@@ -39,16 +52,20 @@ impl Latency {
     /// stands for the requests that would have been sent meanwhile (HdrHistogram's
     /// `record_correct`), so a stall shows in the tail as it would for a fixed arrival rate.
     pub fn record(&mut self, elapsed: Duration, interval: Option<Duration>) {
-        let micros = u64::try_from(elapsed.as_micros())
-            .unwrap_or(MAX_US)
-            .clamp(1, MAX_US);
-        self.raw.saturating_record(micros);
+        let value = micros(elapsed);
         match interval.map(|i| u64::try_from(i.as_micros()).unwrap_or(MAX_US)) {
             Some(expected) if expected > 0 => {
-                let _ = self.corrected.record_correct(micros, expected);
+                // Until now corrected equalled raw: start it from raw's samples so far.
+                let corrected = self.corrected.get_or_insert_with(|| self.raw.clone());
+                let _ = corrected.record_correct(value, expected);
             }
-            _ => self.corrected.saturating_record(micros),
+            _ => {
+                if let Some(corrected) = &mut self.corrected {
+                    let _ = corrected.record(value);
+                }
+            }
         }
+        let _ = self.raw.record(value);
     }
 
     pub fn error(&mut self) {
@@ -56,8 +73,22 @@ impl Latency {
     }
 
     fn merge(&mut self, other: &Latency) {
+        // Corrected first, while `self.raw` still holds only this side's samples.
+        match (&mut self.corrected, &other.corrected) {
+            (Some(mine), Some(theirs)) => {
+                let _ = mine.add(theirs);
+            }
+            (Some(mine), None) => {
+                let _ = mine.add(&other.raw);
+            }
+            (None, Some(theirs)) => {
+                let mut corrected = self.raw.clone();
+                let _ = corrected.add(theirs);
+                self.corrected = Some(corrected);
+            }
+            (None, None) => {}
+        }
         let _ = self.raw.add(&other.raw);
-        let _ = self.corrected.add(&other.corrected);
         self.errors += other.errors;
     }
 
@@ -71,7 +102,7 @@ impl Latency {
             count: self.raw.len(),
             errors: self.errors,
             raw_us: percentiles(&self.raw),
-            corrected_us: percentiles(&self.corrected),
+            corrected_us: percentiles(self.corrected.as_ref().unwrap_or(&self.raw)),
             spectrum_us: spectrum(&self.raw),
         }
     }
@@ -123,176 +154,96 @@ fn spectrum(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
     points
 }
 
-/// The status-code key of requests that got no HTTP answer.
-pub const NO_ANSWER: &str = "no answer";
-
-/// Hop latency percentiles of one second of the run, microseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct SecondPercentiles {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p99_9: f64,
+/// One user's measurements; the run's merged totals have the same shape.
+#[derive(Debug, Clone)]
+pub struct UserRecorder {
+    hops: [Option<Box<Latency>>; Hop::ALL.len()],
+    flows: [Option<Box<Latency>>; Flow::ALL.len()],
+    pub stolen_usable: Option<Box<Latency>>,
+    pub failures: BTreeMap<Failure, u64>,
+    pub late: u64,
+    pub dropped: u64,
+    pub stolen_outlived: u64,
+    pub stolen_refused_after_logout: u64,
+    pub stolen_served_after_logout: u64,
+    pub client: ClientStats,
 }
 
-/// One user's measurements, merged into the run's when the user stops.
-#[derive(Debug, Clone, Default)]
-pub struct UserRecorder {
-    pub hops: BTreeMap<&'static str, Latency>,
-    pub flows: BTreeMap<&'static str, Latency>,
-    pub stolen_usable: Option<Box<Latency>>,
+impl Default for UserRecorder {
+    fn default() -> Self {
+        UserRecorder {
+            hops: std::array::from_fn(|_| None),
+            flows: std::array::from_fn(|_| None),
+            stolen_usable: None,
+            failures: BTreeMap::new(),
+            late: 0,
+            dropped: 0,
+            stolen_outlived: 0,
+            stolen_refused_after_logout: 0,
+            stolen_served_after_logout: 0,
+            client: ClientStats::default(),
+        }
+    }
 }
 
 impl UserRecorder {
-    pub fn hop(&mut self, name: &'static str) -> &mut Latency {
-        self.hops.entry(name).or_default()
+    pub fn hop(&mut self, hop: Hop) -> &mut Latency {
+        self.hops[hop.index()].get_or_insert_with(Box::default)
     }
 
-    pub fn flow(&mut self, name: &'static str) -> &mut Latency {
-        self.flows.entry(name).or_default()
+    pub fn flow(&mut self, flow: Flow) -> &mut Latency {
+        self.flows[flow.index()].get_or_insert_with(Box::default)
     }
 
     pub fn stolen(&mut self) -> &mut Latency {
         self.stolen_usable.get_or_insert_with(Box::default)
     }
-}
 
-/// Where the services are and how the scenarios behave, fixed for a run.
-#[derive(Debug, Clone, Default)]
-pub struct RunSettings {
-    pub idp_url: String,
-    pub store_url: String,
-    pub forums_url: String,
-    /// Each user's intended time between iterations (open model), or `None` (closed).
-    pub pacing_interval: Option<Duration>,
-    /// How long the journey waits for the store session to expire (its idle timeout + margin).
-    pub expiry_wait: Duration,
-    /// Cart page views per journey iteration (one cart write besides).
-    pub cart_reads: u32,
-    /// How long the stolen-session scenario keeps replaying a cookie.
-    pub stolen_window: Duration,
-    pub replay_interval: Duration,
-}
-
-/// Everything the run has merged so far, and the live counters.
-#[derive(Debug, Default)]
-pub struct RunRecorder {
-    pub settings: RunSettings,
-    pub merged: Mutex<UserRecorder>,
-    pub requests: AtomicU64,
-    pub errors: AtomicU64,
-    pub logins: AtomicU64,
-    pub password_logins: AtomicU64,
-    pub iterations: AtomicU64,
-    pub late: AtomicU64,
-    pub dropped: AtomicU64,
-    pub stolen_outlived: AtomicU64,
-    pub stolen_refused_after_logout: AtomicU64,
-    pub stolen_served_after_logout: AtomicU64,
-    pub status_codes: Mutex<BTreeMap<String, u64>>,
-    pub error_kinds: Mutex<BTreeMap<String, u64>>,
-    /// Hop latencies of the current second, for the p50/p99 timeline.
-    pub this_second: Mutex<Option<Histogram<u64>>>,
-}
-
-static RUN: OnceLock<Mutex<std::sync::Arc<RunRecorder>>> = OnceLock::new();
-
-/// The recorder of the run in progress (goose transactions are plain functions, so they reach
-/// it through this process-wide slot; runs in one process go one after another).
-pub fn current() -> std::sync::Arc<RunRecorder> {
-    let slot = RUN.get_or_init(|| Mutex::new(std::sync::Arc::default()));
-    std::sync::Arc::clone(&slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
-}
-
-/// Starts a fresh recorder for a new run.
-pub fn reset(settings: RunSettings) -> std::sync::Arc<RunRecorder> {
-    let slot = RUN.get_or_init(|| Mutex::new(std::sync::Arc::default()));
-    let fresh = std::sync::Arc::new(RunRecorder {
-        settings,
-        ..RunRecorder::default()
-    });
-    *slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = std::sync::Arc::clone(&fresh);
-    fresh
-}
-
-impl RunRecorder {
-    pub fn merge(&self, user: &UserRecorder) {
-        let mut merged = self
-            .merged
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (name, latency) in &user.hops {
-            merged.hops.entry(name).or_default().merge(latency);
-        }
-        for (name, latency) in &user.flows {
-            merged.flows.entry(name).or_default().merge(latency);
-        }
-        if let Some(stolen) = &user.stolen_usable {
-            merged.stolen().merge(stolen);
-        }
+    /// Counts one failure by its kind.
+    pub fn failure(&mut self, failure: Failure) {
+        *self.failures.entry(failure).or_default() += 1;
     }
 
-    /// Counts one answered request.
-    pub fn request(&self, status: u16, elapsed: Duration) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        *self
-            .status_codes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(status.to_string())
-            .or_default() += 1;
-        let micros = u64::try_from(elapsed.as_micros())
-            .unwrap_or(MAX_US)
-            .clamp(1, MAX_US);
-        let mut second = self
-            .this_second
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        second
-            .get_or_insert_with(histogram)
-            .saturating_record(micros);
+    /// The hops that ran (or failed), in route order, with their names.
+    pub fn hops(&self) -> impl Iterator<Item = (Hop, &Latency)> {
+        Hop::ALL
+            .iter()
+            .zip(&self.hops)
+            .filter_map(|(hop, latency)| latency.as_deref().map(|latency| (*hop, latency)))
     }
 
-    /// Counts a request that got no answer (refused, reset, timed out): it was sent, so it is
-    /// in the request total that error rates divide by. The caller counts the failure.
-    pub fn unanswered(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        *self
-            .status_codes
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(NO_ANSWER.to_owned())
-            .or_default() += 1;
+    pub fn flows(&self) -> impl Iterator<Item = (Flow, &Latency)> {
+        Flow::ALL
+            .iter()
+            .zip(&self.flows)
+            .filter_map(|(flow, latency)| latency.as_deref().map(|latency| (*flow, latency)))
     }
 
-    /// Counts one failure, by kind (a short, stable description).
-    pub fn error(&self, kind: &str) {
-        self.errors.fetch_add(1, Ordering::Relaxed);
-        *self
-            .error_kinds
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(kind.to_owned())
-            .or_default() += 1;
-    }
-
-    /// Takes the current second's hop histogram: its percentiles in µs (all 0 when no hop
-    /// completed in that second).
-    pub fn take_second(&self) -> SecondPercentiles {
-        let taken = self
-            .this_second
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        match taken {
-            Some(h) if !h.is_empty() => SecondPercentiles {
-                p50: h.value_at_quantile(0.5) as f64,
-                p90: h.value_at_quantile(0.9) as f64,
-                p99: h.value_at_quantile(0.99) as f64,
-                p99_9: h.value_at_quantile(0.999) as f64,
-            },
-            _ => SecondPercentiles::default(),
+    /// Adds another user's measurements to these.
+    pub fn merge(&mut self, other: &UserRecorder) {
+        for (mine, theirs) in self.hops.iter_mut().zip(&other.hops) {
+            if let Some(theirs) = theirs {
+                mine.get_or_insert_with(Box::default).merge(theirs);
+            }
         }
+        for (mine, theirs) in self.flows.iter_mut().zip(&other.flows) {
+            if let Some(theirs) = theirs {
+                mine.get_or_insert_with(Box::default).merge(theirs);
+            }
+        }
+        if let Some(stolen) = &other.stolen_usable {
+            self.stolen().merge(stolen);
+        }
+        for (failure, count) in &other.failures {
+            *self.failures.entry(*failure).or_default() += count;
+        }
+        self.late += other.late;
+        self.dropped += other.dropped;
+        self.stolen_outlived += other.stolen_outlived;
+        self.stolen_refused_after_logout += other.stolen_refused_after_logout;
+        self.stolen_served_after_logout += other.stolen_served_after_logout;
+        self.client.connections_opened += other.client.connections_opened;
+        self.client.resent += other.client.resent;
     }
 }
 
@@ -324,5 +275,38 @@ mod tests {
         latency.record(Duration::from_millis(2), None);
         let row = latency.row("x");
         assert_eq!(row.raw_us, row.corrected_us);
+    }
+
+    #[test]
+    fn merging_users_adds_samples_corrections_and_counts() {
+        let mut paced = UserRecorder::default();
+        for _ in 0..99 {
+            paced
+                .hop(Hop::StoreCart)
+                .record(Duration::from_millis(1), Some(Duration::from_millis(10)));
+        }
+        paced
+            .hop(Hop::StoreCart)
+            .record(Duration::from_secs(1), Some(Duration::from_millis(10)));
+        paced.late = 2;
+        let mut closed = UserRecorder::default();
+        closed.hop(Hop::StoreCart).record(Duration::from_millis(3), None);
+        closed.hop(Hop::StoreHome).error();
+        let failure = Failure {
+            hop: Hop::StoreHome,
+            problem: crate::names::Problem::Marker("login-link"),
+        };
+        closed.failure(failure);
+        let mut merged = UserRecorder::default();
+        merged.merge(&closed);
+        merged.merge(&paced);
+        let hops: Vec<Hop> = merged.hops().map(|(hop, _)| hop).collect();
+        assert_eq!(hops, [Hop::StoreHome, Hop::StoreCart]);
+        let cart = merged.hop(Hop::StoreCart).row("cart");
+        assert_eq!(cart.count, 101);
+        assert!(cart.corrected_us.p90 > 100_000.0, "{cart:?}");
+        assert_eq!(merged.hop(Hop::StoreHome).row("home").errors, 1);
+        assert_eq!(merged.failures.get(&failure), Some(&1));
+        assert_eq!(merged.late, 2);
     }
 }

@@ -1,5 +1,6 @@
-//! The short summary a run prints.
+//! The short summary a run (or a calibration) prints.
 
+use crate::calibrate::Calibrated;
 use reports::results::LoadRunResults;
 
 /// Prints the headline figures and the per-hop and per-flow table.
@@ -38,6 +39,29 @@ pub fn print(results: &LoadRunResults) {
             );
         }
     }
+    let generator = &results.generator;
+    println!(
+        "generator: {:.2} cores on {} thread(s), {:.0} requests/s per core, timer lag p99 {:.2} ms (max {:.1} ms)",
+        generator.cpu_cores,
+        generator.threads,
+        generator.requests_per_core,
+        generator.lag_us.p99 / 1000.0,
+        generator.lag_us.max / 1000.0
+    );
+    match generator.stack_cpu_cores {
+        Some(cores) => println!("stack: {cores:.2} cores ({})", generator.stack_cpu_source),
+        None => println!("stack: CPU {}", generator.stack_cpu_source),
+    }
+    match &generator.calibration {
+        Some(calibration) => println!(
+            "this machine's generator ceiling: {:.0} requests/s per core (calibrated {})",
+            calibration.requests_per_core, calibration.measured_at
+        ),
+        None => println!(
+            "this machine's generator ceiling: not calibrated (run `loadtest calibrate` once)"
+        ),
+    }
+    println!("{}", results.generator_bound.verdict);
     let stolen = &results.stolen_session;
     if stolen.observations > 0 {
         println!(
@@ -50,4 +74,21 @@ pub fn print(results: &LoadRunResults) {
             stolen.served_after_logout
         );
     }
+}
+
+/// Prints what `loadtest calibrate` measured and where it was kept.
+pub fn print_calibration(calibrated: &Calibrated) {
+    let calibration = &calibrated.calibration;
+    println!(
+        "generator ceiling: {:.0} requests/s per generator core ({:.0} requests/s on {:.2} cores, {} thread(s), {} users{})",
+        calibration.requests_per_core,
+        calibration.requests_per_second,
+        calibrated.generator_cpu_cores,
+        calibration.generator_threads,
+        calibration.users,
+        calibrated
+            .server_cpu_cores
+            .map_or(String::new(), |cores| format!("; the trivial server used {cores:.2} cores"))
+    );
+    println!("kept for machine {}: {}", calibration.machine, calibrated.file.display());
 }

@@ -23,7 +23,7 @@ impl Backend {
 }
 
 /// `--backend` and `--redis-url`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct BackendArgs {
     /// Where sessions live.
     #[arg(long, value_enum, default_value_t = Backend::Dashmap)]
@@ -68,6 +68,11 @@ impl ResolvedBackend {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The process id of the `redis-server` started for this backend, if one was.
+    pub fn local_redis_pid(&self) -> Option<u32> {
+        self.local_redis.as_ref().and_then(LocalRedis::pid)
     }
 }
 

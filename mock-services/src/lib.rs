@@ -7,4 +7,5 @@ pub mod idp;
 pub mod local_redis;
 pub mod serve;
 pub mod session;
+pub mod stack;
 pub mod web;

@@ -61,6 +61,11 @@ impl LocalRedis {
         self.port
     }
 
+    /// The server's process id while it runs (for reading its CPU time from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -7,7 +7,7 @@ use std::path::Path;
 pub const RESULTS_FILE: &str = "results.json";
 
 /// Bumped whenever a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Results of a session-store load run (the store driven directly, no HTTP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -141,8 +141,74 @@ pub struct LoadRunResults {
     pub timeline: Vec<TimelinePoint>,
     pub pacing: Pacing,
     pub stolen_session: StolenSessionResults,
-    /// Goose's own reports, relative to the run directory.
+    /// Goose's own reports, relative to the run directory (none unless asked for).
     pub goose_reports: Vec<String>,
+    /// The load generator itself: its CPU, the stack's, its timer lag, its ceiling.
+    pub generator: GeneratorResults,
+    /// Whether the generator, not the system, set the pace, and what did otherwise.
+    pub generator_bound: GeneratorBound,
+}
+
+/// The load generator's own figures, over the configured run time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorResults {
+    /// Worker threads of the generator's runtime.
+    pub threads: usize,
+    /// Worker threads of the in-process stack's runtime (`None` with `--target`).
+    pub stack_threads: Option<usize>,
+    /// CPU cores the generator used: every thread of the load runner outside the stack's
+    /// runtime (goose's control loop and the sampler included).
+    pub cpu_cores: f64,
+    /// CPU cores the stack used (`None` when unknown: `--target` without `--target-pid`).
+    pub stack_cpu_cores: Option<f64>,
+    /// What `stack_cpu_cores` covers.
+    pub stack_cpu_source: String,
+    /// Requests per second per core the generator used.
+    pub requests_per_core: f64,
+    /// How late a 1 ms sleep on the generator's runtime woke, microseconds.
+    pub lag_us: Percentiles,
+    /// This machine's calibrated generator ceiling, when `loadtest calibrate` has run here.
+    pub calibration: Option<Calibration>,
+    pub connections_opened: u64,
+    /// Requests sent again on a new connection because the server had closed an idle one.
+    pub resent: u64,
+}
+
+/// What `loadtest calibrate` measured on a machine: the generator's ceiling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// Requests per second per generator core against a trivial endpoint.
+    pub requests_per_core: f64,
+    pub requests_per_second: f64,
+    pub generator_threads: usize,
+    pub users: usize,
+    /// RFC 3339, UTC.
+    pub measured_at: String,
+    /// The machine key the figure is kept under.
+    pub machine: String,
+}
+
+/// The run's own verdict on what limited it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorBound {
+    /// The generator, not the system, set the pace: its CPU, its timer lag or its calibrated
+    /// ceiling reached a limit (see `reasons`).
+    pub bound: bool,
+    /// What limited the run: `generator`, `stack`, `machine` (both sides together saturated
+    /// its cores) or `target rate` (an open-model run that kept its pace).
+    pub limit: String,
+    /// Every rule that fired, by name (`generator_cpu`, `generator_lag`, `generator_ceiling`,
+    /// `stack_cpu`, `machine_cpu`, `target_rate`, `stack_latency`), with the figures.
+    pub reasons: Vec<BoundReason>,
+    /// Plain words: what limited the run and what to do about it.
+    pub verdict: String,
+}
+
+/// One rule of the generator-bound verdict that fired.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoundReason {
+    pub rule: String,
+    pub detail: String,
 }
 
 /// What the run was asked to do.
@@ -166,6 +232,11 @@ pub struct LoadRunConfig {
     pub stolen_window_ms: u64,
     pub replay_interval_ms: u64,
     pub signing_algorithm: String,
+    /// How the in-process IdP checked passwords (`plain` or `argon2`; `unknown` with --target).
+    pub password_hashing: String,
+    pub request_timeout_ms: u64,
+    /// Whether goose's own metrics and reports were on (`--goose-reports`).
+    pub goose_metrics: bool,
 }
 
 /// One hop's or flow's latency, raw and corrected for coordinated omission.
@@ -205,6 +276,13 @@ pub struct TimelinePoint {
     pub p99_9_us: f64,
     /// Requests of that second by HTTP status (`"no answer"` for none).
     pub status_codes: std::collections::BTreeMap<String, u64>,
+    /// CPU cores the generator used in that second.
+    pub generator_cpu_cores: f64,
+    /// CPU cores the stack used in that second (`None` when unknown).
+    pub stack_cpu_cores: Option<f64>,
+    /// The generator's timer lag in that second, microseconds.
+    pub lag_p99_us: f64,
+    pub lag_max_us: f64,
 }
 
 /// Open-model pacing: what was asked and what was delivered.

@@ -1,130 +1,102 @@
-//! The logins every scenario needs: a password login and an SSO login, each hop checked and
-//! timed, each flow timed whole.
+//! What the scenarios share: the password and SSO logins (each hop checked and timed, each flow
+//! timed whole), cart view and write, app logout, and the start of an iteration.
 
-use crate::browser::{Expect, hop, record_flow};
-use crate::recorder;
+use crate::hop::{Expect, To, hop};
+use crate::names::{Flow, Hop};
+use crate::user::state;
+use bytes::{BufMut as _, Bytes, BytesMut};
 use goose::prelude::*;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use mock_services::web::routes::{app as routes, idp};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+use std::time::{Duration, Instant};
+
+/// How long a transaction that starts after the run's end waits before returning: goose only
+/// notices the end between transactions, and an empty one returned at once would spin.
+const AFTER_THE_END: Duration = Duration::from_millis(10);
 
 /// Store home → `/login` → IdP form → password → callback → cart. SPEC steps 1–14.
 pub async fn password_login(user: &mut GooseUser, login_id: &str) -> TransactionResult {
-    let run = recorder::current();
-    let (store, idp) = (run.settings.store_url.clone(), run.settings.idp_url.clone());
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    let (store, idp_origin) = (run.targets.store, run.targets.idp);
+    let markers = &run.markers;
     let started = Instant::now();
     hop(
         user,
-        "store: GET /",
-        &format!("{store}/"),
+        Hop::StoreHome,
+        To::route(store, routes::HOME),
         None,
-        Expect::page("login-link"),
+        Expect::page(&markers.login_link),
     )
     .await?;
-    let authorize_prefix = format!("{idp}/oauth2/authorize?");
     let to_idp = hop(
         user,
-        "store: GET /login",
-        &format!("{store}/login"),
+        Hop::StoreLogin,
+        To::route(store, routes::LOGIN),
         None,
-        Expect::redirect(302, &authorize_prefix),
+        Expect::redirect(302, idp_origin, idp::AUTHORIZE),
     )
     .await?;
-    let authorize = to_idp.location.unwrap_or_default();
+    let authorize = follow(to_idp.location)?;
+    // The form's hidden fields are exactly the authorization request's parameters.
+    let query = authorize.query().to_vec();
     hop(
         user,
-        "idp: GET /oauth2/authorize (form)",
-        &authorize,
+        Hop::IdpAuthorizeForm,
+        authorize,
         None,
-        Expect::page("login-form"),
+        Expect::page(&markers.login_form),
     )
     .await?;
-    // The form's hidden fields are exactly the authorization request's parameters.
-    let query = authorize
-        .split_once('?')
-        .map(|(_, q)| q)
-        .unwrap_or_default();
-    let mut fields: Vec<(String, String)> = url_pairs(query);
-    fields.push(("loginId".into(), login_id.into()));
-    fields.push(("password".into(), "password".into()));
-    let form: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let callback_prefix = format!("{store}/oauth-callback?");
+    let form = login_form(&query, login_id, &run.settings.password);
     let back = hop(
         user,
-        "idp: POST /oauth2/authorize",
-        &format!("{idp}/oauth2/authorize"),
-        Some(&form),
-        Expect::redirect(302, &callback_prefix),
-    )
-    .await?;
-    let callback = back.location.unwrap_or_default();
-    let landing = format!("{store}/shopping-cart");
-    hop(
-        user,
-        "store: GET /oauth-callback",
-        &callback,
-        None,
-        Expect::redirect(302, &landing),
+        Hop::IdpAuthorizePost,
+        To::route(idp_origin, idp::AUTHORIZE),
+        Some(form),
+        Expect::redirect(302, store, routes::CALLBACK),
     )
     .await?;
     hop(
         user,
-        "store: GET /shopping-cart",
-        &landing,
+        Hop::StoreCallback,
+        follow(back.location)?,
         None,
-        Expect::page("cart"),
+        Expect::redirect(302, store, routes::CART),
     )
     .await?;
-    record_flow(user, "password login (store)", started);
-    run.logins.fetch_add(1, Ordering::Relaxed);
-    run.password_logins.fetch_add(1, Ordering::Relaxed);
+    hop(
+        user,
+        Hop::StoreCart,
+        To::route(store, routes::CART),
+        None,
+        Expect::page(&markers.cart),
+    )
+    .await?;
+    let state = state(user)?;
+    state
+        .recorder
+        .flow(Flow::PasswordLogin)
+        .record(started.elapsed(), state.pacer.interval());
+    state.live.login(true);
     Ok(())
 }
 
-/// `app_url/login` → IdP (SSO cookie: straight back, no form) → callback → landing page.
-/// Used for the store's relogin after expiry and the forums' first login.
-pub async fn sso_login(user: &mut GooseUser, app: App, flow: &'static str) -> TransactionResult {
-    let run = recorder::current();
-    let idp = run.settings.idp_url.clone();
-    let (base, landing_path, marker) = match app {
-        App::Store => (run.settings.store_url.clone(), "/shopping-cart", "cart"),
-        App::Forums => (run.settings.forums_url.clone(), "/posts", "posts"),
-    };
-    let names = app.hop_names();
-    let started = Instant::now();
-    let authorize_prefix = format!("{idp}/oauth2/authorize?");
-    let to_idp = hop(
-        user,
-        names.login,
-        &format!("{base}/login"),
-        None,
-        Expect::redirect(302, &authorize_prefix),
-    )
-    .await?;
-    let callback_prefix = format!("{base}/oauth-callback?");
-    let back = hop(
-        user,
-        "idp: GET /oauth2/authorize (sso)",
-        &to_idp.location.unwrap_or_default(),
-        None,
-        Expect::redirect(302, &callback_prefix),
-    )
-    .await?;
-    let landing = format!("{base}{landing_path}");
-    hop(
-        user,
-        names.callback,
-        &back.location.unwrap_or_default(),
-        None,
-        Expect::redirect(302, &landing),
-    )
-    .await?;
-    hop(user, names.landing, &landing, None, Expect::page(marker)).await?;
-    record_flow(user, flow, started);
-    run.logins.fetch_add(1, Ordering::Relaxed);
-    Ok(())
+/// The login form's body: the authorization request's (already encoded) parameters, then the
+/// credentials.
+fn login_form(query: &[u8], login_id: &str, password: &str) -> Bytes {
+    let mut body = BytesMut::with_capacity(query.len() + 64);
+    body.put_slice(query);
+    for (name, value) in [("loginId", login_id), ("password", password)] {
+        if !body.is_empty() {
+            body.put_u8(b'&');
+        }
+        body.put_slice(name.as_bytes());
+        body.put_u8(b'=');
+        for part in utf8_percent_encode(value, NON_ALPHANUMERIC) {
+            body.put_slice(part.as_bytes());
+        }
+    }
+    body.freeze()
 }
 
 /// The two apps.
@@ -134,38 +106,95 @@ pub enum App {
     Forums,
 }
 
-struct HopNames {
-    login: &'static str,
-    callback: &'static str,
-    landing: &'static str,
+/// An app's hops in an SSO login, its landing page and marker.
+struct SsoHops {
+    login: Hop,
+    callback: Hop,
+    landing: Hop,
+    landing_path: &'static str,
 }
 
 impl App {
-    fn hop_names(self) -> HopNames {
+    fn sso_hops(self) -> SsoHops {
         match self {
-            App::Store => HopNames {
-                login: "store: GET /login",
-                callback: "store: GET /oauth-callback",
-                landing: "store: GET /shopping-cart",
+            App::Store => SsoHops {
+                login: Hop::StoreLogin,
+                callback: Hop::StoreCallback,
+                landing: Hop::StoreCart,
+                landing_path: routes::CART,
             },
-            App::Forums => HopNames {
-                login: "forums: GET /login",
-                callback: "forums: GET /oauth-callback",
-                landing: "forums: GET /posts",
+            App::Forums => SsoHops {
+                login: Hop::ForumsLogin,
+                callback: Hop::ForumsCallback,
+                landing: Hop::ForumsPosts,
+                landing_path: routes::POSTS,
             },
         }
     }
 }
 
-/// Decoded `a=1&b=2` pairs.
-fn url_pairs(query: &str) -> Vec<(String, String)> {
-    reqwest::Url::parse(&format!("http://x/?{query}"))
-        .map(|url| {
-            url.query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
+/// `/login` at the app → IdP (SSO cookie: straight back, no form) → callback → landing page.
+/// Used for the store's relogin after expiry and the forums' first login.
+pub async fn sso_login(user: &mut GooseUser, app: App, flow: Flow) -> TransactionResult {
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    let origin = match app {
+        App::Store => run.targets.store,
+        App::Forums => run.targets.forums,
+    };
+    let marker = match app {
+        App::Store => &run.markers.cart,
+        App::Forums => &run.markers.posts,
+    };
+    let hops = app.sso_hops();
+    let started = Instant::now();
+    let to_idp = hop(
+        user,
+        hops.login,
+        To::route(origin, routes::LOGIN),
+        None,
+        Expect::redirect(302, run.targets.idp, idp::AUTHORIZE),
+    )
+    .await?;
+    let back = hop(
+        user,
+        Hop::IdpAuthorizeSso,
+        follow(to_idp.location)?,
+        None,
+        Expect::redirect(302, origin, routes::CALLBACK),
+    )
+    .await?;
+    hop(
+        user,
+        hops.callback,
+        follow(back.location)?,
+        None,
+        Expect::redirect(302, origin, hops.landing_path),
+    )
+    .await?;
+    hop(
+        user,
+        hops.landing,
+        To::route(origin, hops.landing_path),
+        None,
+        Expect::page(marker),
+    )
+    .await?;
+    let state = state(user)?;
+    state
+        .recorder
+        .flow(flow)
+        .record(started.elapsed(), state.pacer.interval());
+    state.live.login(false);
+    Ok(())
+}
+
+/// A checked redirect's target (a hop that expected a `Location` always has one).
+fn follow(location: Option<To>) -> Result<To, Box<TransactionError>> {
+    location.ok_or_else(|| {
+        Box::new(TransactionError::Custom(
+            "a checked redirect had no Location".into(),
+        ))
+    })
 }
 
 /// A login id for this user: users spread over the seeded directory.
@@ -174,22 +203,35 @@ pub fn login_id(user: &GooseUser, iteration: u64) -> String {
     format!("user{n}@example.com")
 }
 
-/// Starts an iteration: waits for the user's turn (open model) and counts it; returns its number.
-pub async fn begin_iteration(user: &mut GooseUser) -> u64 {
-    let run = recorder::current();
-    crate::browser::state(user).pacer.wait_turn(&run).await;
-    run.iterations.fetch_add(1, Ordering::Relaxed)
+/// Starts an iteration: waits for the user's turn (open model) and counts it. `false` when the
+/// run has ended: the transaction should do nothing.
+pub async fn begin_iteration(user: &mut GooseUser) -> Result<bool, Box<TransactionError>> {
+    let state = state(user)?;
+    if state.run.end.has_come() || state.wait_turn().await.is_err() {
+        tokio::time::sleep(AFTER_THE_END).await;
+        return Ok(false);
+    }
+    state.live.iteration();
+    Ok(true)
+}
+
+/// The number of iterations this user has begun.
+pub fn iterations(user: &mut GooseUser) -> Result<u64, Box<TransactionError>> {
+    Ok(state(user)?
+        .live
+        .iterations
+        .load(std::sync::atomic::Ordering::Relaxed))
 }
 
 /// `GET /shopping-cart`: the cart page (a session load and extension).
 pub async fn view_cart(user: &mut GooseUser) -> TransactionResult {
-    let cart = format!("{}/shopping-cart", recorder::current().settings.store_url);
+    let run = std::sync::Arc::clone(&state(user)?.run);
     hop(
         user,
-        "store: GET /shopping-cart",
-        &cart,
+        Hop::StoreCart,
+        To::route(run.targets.store, routes::CART),
         None,
-        Expect::page("cart"),
+        Expect::page(&run.markers.cart),
     )
     .await?;
     Ok(())
@@ -197,14 +239,13 @@ pub async fn view_cart(user: &mut GooseUser) -> TransactionResult {
 
 /// `POST /shopping-cart/items`: a cart write (a session save), answered 303 to the cart.
 pub async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
-    let cart = format!("{}/shopping-cart", recorder::current().settings.store_url);
-    let form = [("sku", "book-1"), ("quantity", "1")];
+    let store = state(user)?.run.targets.store;
     hop(
         user,
-        "store: POST /shopping-cart/items",
-        &format!("{cart}/items"),
-        Some(&form),
-        Expect::redirect(303, &cart),
+        Hop::StoreCartWrite,
+        To::route(store, routes::CART_ITEMS),
+        Some(Bytes::from_static(b"sku=book-1&quantity=1")),
+        Expect::redirect(303, store, routes::CART),
     )
     .await?;
     Ok(())
@@ -212,18 +253,32 @@ pub async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
 
 /// `POST /logout` at an app, answered 303 to its home.
 pub async fn app_logout(user: &mut GooseUser, app: App) -> TransactionResult {
-    let settings = &recorder::current().settings;
-    let (base, name) = match app {
-        App::Store => (settings.store_url.clone(), "store: POST /logout"),
-        App::Forums => (settings.forums_url.clone(), "forums: POST /logout"),
+    let targets = &state(user)?.run.targets;
+    let (origin, name) = match app {
+        App::Store => (targets.store, Hop::StoreLogout),
+        App::Forums => (targets.forums, Hop::ForumsLogout),
     };
     hop(
         user,
         name,
-        &format!("{base}/logout"),
-        Some(&[]),
-        Expect::redirect(303, &format!("{base}/")),
+        To::route(origin, routes::LOGOUT),
+        Some(Bytes::new()),
+        Expect::redirect(303, origin, routes::HOME),
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_login_form_keeps_the_query_and_encodes_the_credentials() {
+        let body = login_form(b"client_id=store&state=a%2Bb", "user1@example.com", "p&w");
+        assert_eq!(
+            &body[..],
+            b"client_id=store&state=a%2Bb&loginId=user1%40example%2Ecom&password=p%26w"
+        );
+    }
 }

@@ -3,69 +3,75 @@
 //! SSO relogin, forums SSO login, posts, logout everywhere.
 
 use super::flows::{
-    App, add_to_cart, app_logout, begin_iteration, login_id, password_login, sso_login, view_cart,
+    App, add_to_cart, app_logout, begin_iteration, iterations, login_id, password_login, sso_login,
+    view_cart,
 };
-use crate::browser::{Expect, hop, state};
-use crate::recorder;
+use crate::hop::{Expect, To, hop};
+use crate::names::{Flow, Hop};
+use crate::user::state;
 use goose::prelude::*;
+use mock_services::web::routes::{app as routes, idp};
 
 /// One journey.
 pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
-    let iteration = begin_iteration(user).await;
-    state(user).jar.clear();
-    let run = recorder::current();
-    let settings = &run.settings;
+    if !begin_iteration(user).await? {
+        return Ok(());
+    }
+    let iteration = iterations(user)?;
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    state(user)?.jar.clear();
     let login = login_id(user, iteration);
     password_login(user, &login).await?;
-    for _ in 0..settings.cart_reads {
+    for _ in 0..run.settings.cart_reads {
         view_cart(user).await?;
     }
     add_to_cart(user).await?;
 
     // 15–17: wait out the store's idle timeout; the next cart view bounces to /login and the
-    // IdP's SSO session logs the user in again without a password.
-    tokio::time::sleep(settings.expiry_wait).await;
-    let store = &settings.store_url;
+    // IdP's SSO session logs the user in again without a password. The run's end cuts the wait
+    // short, and the journey stops there.
+    if state(user)?.sleep(run.settings.expiry_wait).await.is_err() {
+        return Ok(());
+    }
+    let (store, forums) = (run.targets.store, run.targets.forums);
     hop(
         user,
-        "store: GET /shopping-cart (expired)",
-        &format!("{store}/shopping-cart"),
+        Hop::StoreCartExpired,
+        To::route(store, routes::CART),
         None,
-        Expect::redirect(302, &format!("{store}/login")),
+        Expect::redirect(302, store, routes::LOGIN),
     )
     .await?;
-    sso_login(user, App::Store, "sso relogin (store)").await?;
+    sso_login(user, App::Store, Flow::SsoRelogin).await?;
 
     // 18–29: the forums, logged in by SSO.
-    let forums = &settings.forums_url;
     hop(
         user,
-        "forums: GET /",
-        &format!("{forums}/"),
+        Hop::ForumsHome,
+        To::route(forums, routes::HOME),
         None,
-        Expect::page("login-link"),
+        Expect::page(&run.markers.login_link),
     )
     .await?;
-    sso_login(user, App::Forums, "sso login (forums)").await?;
+    sso_login(user, App::Forums, Flow::ForumsSsoLogin).await?;
     hop(
         user,
-        "forums: GET /posts",
-        &format!("{forums}/posts"),
+        Hop::ForumsPosts,
+        To::route(forums, routes::POSTS),
         None,
-        Expect::page("posts"),
+        Expect::page(&run.markers.posts),
     )
     .await?;
 
     // Logout at both apps and at the IdP.
     app_logout(user, App::Store).await?;
     app_logout(user, App::Forums).await?;
-    let idp = &settings.idp_url;
     hop(
         user,
-        "idp: GET /oauth2/logout",
-        &format!("{idp}/oauth2/logout"),
+        Hop::IdpLogout,
+        To::route(run.targets.idp, idp::LOGOUT),
         None,
-        Expect::page("logged-out"),
+        Expect::page(&run.markers.logged_out),
     )
     .await?;
     Ok(())

@@ -39,7 +39,7 @@ impl IntoResponse for AppError {
                 status,
                 Html(html::page(
                     &format!("{heading} · ssobench"),
-                    "error",
+                    crate::web::routes::markers::ERROR,
                     &format!(
                         "<h1>{}</h1><p id=\"error-description\">{}</p>",
                         html::escape(heading),

@@ -16,6 +16,7 @@ pub use error::AppError;
 pub use session::LoggedIn;
 
 use crate::session::{AnyStore, SessionPolicy};
+use crate::web::routes::app as routes;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -42,8 +43,16 @@ impl AppKind {
     /// Where a fresh login lands.
     pub fn landing_path(self) -> &'static str {
         match self {
-            AppKind::Store => "/shopping-cart",
-            AppKind::Forums => "/posts",
+            AppKind::Store => routes::CART,
+            AppKind::Forums => routes::POSTS,
+        }
+    }
+
+    /// The marker of the landing page.
+    pub fn landing_marker(self) -> &'static str {
+        match self {
+            AppKind::Store => crate::web::routes::markers::CART,
+            AppKind::Forums => crate::web::routes::markers::POSTS,
         }
     }
 
@@ -171,15 +180,15 @@ pub const PRELOGIN_LIFETIME: Duration = Duration::from_secs(600);
 /// The app's routes.
 pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
-        .route("/", get(pages::home))
-        .route("/login", get(login::start))
-        .route("/oauth-callback", get(login::callback))
-        .route("/logout", post(login::logout));
+        .route(routes::HOME, get(pages::home))
+        .route(routes::LOGIN, get(login::start))
+        .route(routes::CALLBACK, get(login::callback))
+        .route(routes::LOGOUT, post(login::logout));
     router = match state.settings().kind {
         AppKind::Store => router
-            .route("/shopping-cart", get(pages_store::cart))
-            .route("/shopping-cart/items", post(pages_store::add_item)),
-        AppKind::Forums => router.route("/posts", get(pages::posts)),
+            .route(routes::CART, get(pages_store::cart))
+            .route(routes::CART_ITEMS, post(pages_store::add_item)),
+        AppKind::Forums => router.route(routes::POSTS, get(pages::posts)),
     };
     router
         .layer(DefaultBodyLimit::max(crate::web::params::MAX_PARAMS_LEN))

@@ -2,6 +2,7 @@
 
 use super::{AppError, AppState, LoggedIn};
 use crate::web::html::{escape, page};
+use crate::web::routes::markers;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -12,8 +13,10 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     let current = state.current_session(&headers).await?;
     let body = match &current {
         None => format!(
-            "<h1>{}</h1><p><a id=\"login-link\" href=\"/login\">Log in</a></p>",
-            kind.title()
+            "<h1>{}</h1><p><a id=\"{}\" href=\"{}\">Log in</a></p>",
+            kind.title(),
+            markers::LOGIN_LINK,
+            crate::web::routes::app::LOGIN
         ),
         Some(logged_in) => format!(
             "<h1>{}</h1><p id=\"user\">Signed in as {}</p><p><a href=\"{}\">Continue</a></p>{}",
@@ -23,7 +26,7 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             LOGOUT_FORM
         ),
     };
-    let html = Html(page(&format!("{} · ssobench", kind.title()), "home", &body));
+    let html = Html(page(&format!("{} · ssobench", kind.title()), markers::HOME, &body));
     Ok(with_cookie(html, current.and_then(|c| c.set_cookie)))
 }
 
@@ -36,7 +39,7 @@ pub async fn posts(logged_in: LoggedIn) -> Response {
         LOGOUT_FORM
     );
     with_cookie(
-        Html(page("Posts · ssobench forums", "posts", &body)),
+        Html(page("Posts · ssobench forums", markers::POSTS, &body)),
         logged_in.set_cookie,
     )
 }

@@ -5,6 +5,7 @@ use super::pages::{LOGOUT_FORM, email, with_cookie};
 use super::{AppError, AppState, LoggedIn};
 use crate::session::{CartItem, SaveOutcome, SessionStore};
 use crate::web::html::{escape, page};
+use crate::web::routes::markers;
 use crate::web::params::Params;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -38,7 +39,7 @@ pub async fn cart(logged_in: LoggedIn) -> Response {
     );
     body.push_str(LOGOUT_FORM);
     with_cookie(
-        Html(page("Cart · ssobench store", "cart", &body)),
+        Html(page("Cart · ssobench store", markers::CART, &body)),
         logged_in.set_cookie,
     )
 }

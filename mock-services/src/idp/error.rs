@@ -66,7 +66,7 @@ impl IntoResponse for IdpError {
                 StatusCode::BAD_REQUEST,
                 Html(html::page(
                     "Error · ssobench IdP",
-                    "error",
+                    crate::web::routes::markers::ERROR,
                     &format!(
                         "<h1>Bad request</h1><p id=\"error-description\">{}</p>",
                         html::escape(&message)
@@ -78,7 +78,7 @@ impl IntoResponse for IdpError {
                 StatusCode::BAD_REQUEST,
                 Html(html::page(
                     "Error · ssobench IdP",
-                    "error",
+                    crate::web::routes::markers::ERROR,
                     &format!(
                         "<h1>Bad logout request</h1><p id=\"error-description\">{}</p>",
                         html::escape(&message)

@@ -27,6 +27,7 @@ pub use users::{PasswordHashing, User, UserDirectory};
 use crate::session::{
     AnyStore, DashMapStore, MemoryConfig, SessionId, SessionPolicy, SessionStore,
 };
+use crate::web::routes::idp as routes;
 use crate::web::{cookies, params::MAX_PARAMS_LEN};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -156,20 +157,20 @@ impl IdpState {
 pub fn router(state: IdpState) -> Router {
     Router::new()
         .route(
-            "/oauth2/authorize",
+            routes::AUTHORIZE,
             get(authorize::show).post(authorize::submit),
         )
-        .route("/oauth2/token", post(token::exchange))
+        .route(routes::TOKEN, post(token::exchange))
         .route(
-            "/oauth2/userinfo",
+            routes::USERINFO,
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route("/oauth2/logout", get(logout::logout).post(logout::logout))
+        .route(routes::LOGOUT, get(logout::logout).post(logout::logout))
         .route(
-            "/.well-known/openid-configuration",
+            routes::DISCOVERY,
             get(discovery::configuration),
         )
-        .route("/.well-known/jwks.json", get(discovery::jwks))
+        .route(routes::JWKS, get(discovery::jwks))
         .layer(DefaultBodyLimit::max(MAX_PARAMS_LEN))
         .with_state(state)
 }

@@ -2,6 +2,7 @@
 
 use super::authorize::AuthorizeRequest;
 use crate::web::html::{escape, page};
+use crate::web::routes::markers;
 use std::fmt::Write as _;
 
 /// The login form; the OAuth parameters ride along as hidden fields.
@@ -29,14 +30,14 @@ pub fn login_form(request: &AuthorizeRequest, error: Option<&str>) -> String {
          <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
          <button type=\"submit\">Log in</button></form>",
     );
-    page("Log in · ssobench IdP", "login-form", &body)
+    page("Log in · ssobench IdP", markers::LOGIN_FORM, &body)
 }
 
 /// Shown after logout when no redirect was asked for.
 pub fn logged_out() -> String {
     page(
         "Logged out · ssobench IdP",
-        "logged-out",
+        markers::LOGGED_OUT,
         "<h1>You are logged out</h1>",
     )
 }

@@ -3,3 +3,4 @@
 pub mod cookies;
 pub mod html;
 pub mod params;
+pub mod routes;

@@ -2,6 +2,7 @@
 //! journey, session fixation, stolen cookies under each policy, and broken logins.
 
 use crate::stack_support::{Browser, Stack, replay, store_login};
+use mock_services::session::SessionPolicy;
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -15,7 +16,7 @@ fn no_form(hops: &[crate::stack_support::Hop]) -> bool {
 
 /// SPEC steps 1–29 and logout.
 pub async fn whole_journey(backend: &str) {
-    let stack = Stack::start(backend, &["--idle-timeout", "1500ms"]).await;
+    let stack = Stack::start(backend, |c| c.apps.policy.idle = Duration::from_millis(1500)).await;
     let browser = Browser::new();
     // 1–2: home with a login link.
     let home = browser.get(&format!("{}/", stack.store())).await;
@@ -134,7 +135,7 @@ pub async fn whole_journey(backend: &str) {
 
 /// A session cookie held before login is not the one used after it, and stops working.
 pub async fn session_fixation(backend: &str) {
-    let stack = Stack::start(backend, &[]).await;
+    let stack = Stack::start(backend, |_| {}).await;
     let attacker = Browser::new();
     let planted = store_login(&attacker, &stack, "user2@example.com").await;
     let victim = Browser::with_cookie(&format!("ssobench_store_session={planted}"), stack.store());
@@ -159,10 +160,12 @@ pub async fn session_fixation(backend: &str) {
 
 /// Idle timeout alone: an attacker replaying the cookie keeps the session alive.
 pub async fn stolen_cookie_lives_under_idle_only(backend: &str) {
-    let stack = Stack::start(
-        backend,
-        &["--idle-timeout", "1s", "--absolute-timeout", "1h"],
-    )
+    let stack = Stack::start(backend, |c| {
+        c.apps.policy = SessionPolicy {
+            idle: Duration::from_secs(1),
+            absolute: Duration::from_secs(3600),
+        }
+    })
     .await;
     let cookie = format!(
         "ssobench_store_session={}",
@@ -188,10 +191,12 @@ pub async fn stolen_cookie_lives_under_idle_only(backend: &str) {
 
 /// An absolute timeout ends the session however busy the attacker keeps it.
 pub async fn stolen_cookie_stops_at_absolute_timeout(backend: &str) {
-    let stack = Stack::start(
-        backend,
-        &["--idle-timeout", "1s", "--absolute-timeout", "2s"],
-    )
+    let stack = Stack::start(backend, |c| {
+        c.apps.policy = SessionPolicy {
+            idle: Duration::from_secs(1),
+            absolute: Duration::from_secs(2),
+        }
+    })
     .await;
     let cookie = format!(
         "ssobench_store_session={}",
@@ -214,7 +219,7 @@ pub async fn stolen_cookie_stops_at_absolute_timeout(backend: &str) {
 
 /// Logout revokes the stolen cookie at once.
 pub async fn stolen_cookie_stops_at_logout(backend: &str) {
-    let stack = Stack::start(backend, &[]).await;
+    let stack = Stack::start(backend, |_| {}).await;
     let victim = Browser::new();
     let cookie = format!(
         "ssobench_store_session={}",
@@ -238,7 +243,7 @@ pub async fn stolen_cookie_stops_at_logout(backend: &str) {
 
 /// ID rotation: once the victim's session moves to a new ID, the stolen one is dead.
 pub async fn stolen_cookie_stops_at_rotation(backend: &str) {
-    let stack = Stack::start(backend, &["--rotate-every-requests", "2"]).await;
+    let stack = Stack::start(backend, |c| c.apps.rotation.every_requests = Some(2)).await;
     let victim = Browser::new();
     let stolen = store_login(&victim, &stack, "user8@example.com").await;
     let cart = format!("{}/shopping-cart", stack.store());
@@ -260,7 +265,7 @@ pub async fn stolen_cookie_stops_at_rotation(backend: &str) {
 
 /// State mismatch, no pre-login cookie, an IdP error and a replayed callback: clear 400s.
 pub async fn broken_logins_get_clear_4xx(backend: &str) {
-    let stack = Stack::start(backend, &[]).await;
+    let stack = Stack::start(backend, |_| {}).await;
     let browser = Browser::new();
     let hops = browser.walk(&format!("{}/login", stack.store())).await;
     let form = hops.last().expect("form");

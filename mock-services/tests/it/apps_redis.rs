@@ -3,7 +3,8 @@
 
 use crate::stack_support::{Browser, Stack, store_login};
 use crate::support::start_redis;
-use mock_services::serve::{ServeArgs, start};
+use mock_services::cli::{Backend, BackendArgs};
+use mock_services::stack::{Role, StackConfig, start};
 use reqwest::StatusCode;
 use std::time::Duration;
 
@@ -25,45 +26,33 @@ async fn a_session_created_on_one_store_instance_is_served_by_another() {
     let idp_addr = format!("127.0.0.1:{idp_port}");
     let idp_url = format!("http://{idp_addr}");
     let store_url = format!("http://{store_a}");
-    let common = [
-        "--backend",
-        "redis",
-        "--redis-url",
-        url.as_str(),
-        "--users",
-        "10",
-    ];
-    let with = |extra: &[&str]| -> ServeArgs {
-        ServeArgs::from_flags(common.iter().copied().chain(extra.iter().copied())).expect("flags")
+    let with = |configure: &dyn Fn(&mut StackConfig)| -> StackConfig {
+        let mut config = StackConfig::ephemeral(BackendArgs {
+            backend: Backend::Redis,
+            redis_url: Some(url.clone()),
+        });
+        config.idp.users = 10;
+        configure(&mut config);
+        config
     };
-    let idp = start(&with(&[
-        "--role",
-        "idp",
-        "--idp-addr",
-        &idp_addr,
-        "--store-url",
-        &store_url,
-    ]))
+    let idp = start(&with(&|c| {
+        c.role = Role::Idp;
+        c.idp.addr = idp_addr.parse().expect("address");
+        c.idp.store_url = store_url.clone();
+    }))
     .await
     .expect("idp");
-    let a = start(&with(&[
-        "--role",
-        "store",
-        "--store-addr",
-        &store_a,
-        "--idp-url",
-        &idp_url,
-    ]))
+    let a = start(&with(&|c| {
+        c.role = Role::Store;
+        c.apps.store_addr = store_a.parse().expect("address");
+        c.apps.idp_url = idp_url.clone();
+    }))
     .await
     .expect("store A");
-    let b = start(&with(&[
-        "--role",
-        "store",
-        "--store-addr",
-        "127.0.0.2:0",
-        "--idp-url",
-        &idp_url,
-    ]))
+    let b = start(&with(&|c| {
+        c.role = Role::Store;
+        c.apps.idp_url = idp_url.clone();
+    }))
     .await
     .expect("store B");
     let b_url = b.store_url.clone().expect("B url");
@@ -100,7 +89,7 @@ async fn a_session_created_on_one_store_instance_is_served_by_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_gives_503_and_the_apps_recover() {
-    let mut stack = Stack::start("redis", &[]).await;
+    let mut stack = Stack::start("redis", |_| {}).await;
     let browser = Browser::new();
     store_login(&browser, &stack, "user1@example.com").await;
     let cart = format!("{}/shopping-cart", stack.store());

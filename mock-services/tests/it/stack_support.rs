@@ -3,7 +3,8 @@
 
 use crate::support::start_redis;
 use mock_services::local_redis::LocalRedis;
-use mock_services::serve::{RunningStack, ServeArgs, start};
+use mock_services::cli::{Backend, BackendArgs};
+use mock_services::stack::{RunningStack, StackConfig, start};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
@@ -14,28 +15,17 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts IdP, store and forums on the given backend with extra flags (e.g. timeouts).
-    pub async fn start(backend: &str, extra: &[&str]) -> Stack {
+    /// Starts IdP, store and forums on free ports of the given backend, with the configuration
+    /// changed by `configure` (e.g. timeouts).
+    pub async fn start(backend: &str, configure: impl FnOnce(&mut StackConfig)) -> Stack {
         let redis = (backend == "redis").then(start_redis);
-        let mut flags = vec![
-            "--idp-addr",
-            "127.0.0.1:0",
-            "--store-addr",
-            "127.0.0.2:0",
-            "--forums-addr",
-            "127.0.0.3:0",
-            "--backend",
-            backend,
-            "--users",
-            "100",
-        ];
-        let url = redis.as_ref().map(LocalRedis::url);
-        if let Some(url) = &url {
-            flags.extend(["--redis-url", url.as_str()]);
-        }
-        flags.extend_from_slice(extra);
-        let args = ServeArgs::from_flags(flags).expect("flags");
-        let running = start(&args).await.expect("stack starts");
+        let mut config = StackConfig::ephemeral(BackendArgs {
+            backend: backend.parse_backend(),
+            redis_url: redis.as_ref().map(LocalRedis::url),
+        });
+        config.idp.users = 100;
+        configure(&mut config);
+        let running = start(&config).await.expect("stack starts");
         Stack { running, redis }
     }
 
@@ -49,6 +39,22 @@ impl Stack {
 
     pub fn idp(&self) -> &str {
         self.running.idp_url.as_deref().expect("idp url")
+    }
+}
+
+/// A backend named as the test matrix names it.
+trait ParseBackend {
+    fn parse_backend(&self) -> Backend;
+}
+
+impl ParseBackend for str {
+    fn parse_backend(&self) -> Backend {
+        match self {
+            "dashmap" => Backend::Dashmap,
+            "scc" => Backend::Scc,
+            "redis" => Backend::Redis,
+            other => panic!("unknown backend {other}"),
+        }
     }
 }
 

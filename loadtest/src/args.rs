@@ -1,0 +1,251 @@
+//! The load run's flags, and the parsers of their values.
+
+use mock_services::cli::BackendArgs;
+use mock_services::idp::{PasswordHashing, SigningAlgorithm};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The scenarios, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScenarioName {
+    Journey,
+    Cart,
+    CartView,
+    Stolen,
+}
+
+impl ScenarioName {
+    pub fn goose_name(self) -> &'static str {
+        match self {
+            ScenarioName::Journey => "login_sso_journey",
+            ScenarioName::Cart => "cart_browsing",
+            ScenarioName::CartView => "cart_view",
+            ScenarioName::Stolen => "stolen_session",
+        }
+    }
+}
+
+/// `name[:weight]`, e.g. `journey:2`.
+pub fn parse_scenario(text: &str) -> Result<(ScenarioName, usize), String> {
+    let (name, weight) = text.split_once(':').unwrap_or((text, "1"));
+    let scenario = match name {
+        "journey" | "login_sso_journey" => ScenarioName::Journey,
+        "cart" | "cart_browsing" => ScenarioName::Cart,
+        "cart-view" | "cart_view" => ScenarioName::CartView,
+        "stolen" | "stolen_session" => ScenarioName::Stolen,
+        other => {
+            return Err(format!(
+                "unknown scenario {other:?}: use journey, cart, cart-view or stolen"
+            ));
+        }
+    };
+    let weight: usize = weight
+        .parse()
+        .map_err(|_| format!("weight of {name} must be a whole number"))?;
+    if weight == 0 {
+        return Err(format!(
+            "weight of {name} must be at least 1 (leave the scenario out instead)"
+        ));
+    }
+    Ok((scenario, weight))
+}
+
+/// `MIN..MAX` (e.g. `100ms..1s`) or one duration: goose's pause after each transaction.
+pub fn parse_wait(text: &str) -> Result<(Duration, Duration), String> {
+    let (low, high) = text.split_once("..").unwrap_or((text, text));
+    let parse = |part: &str| {
+        humantime::parse_duration(part.trim()).map_err(|error| format!("{part:?}: {error}"))
+    };
+    let (low, high) = (parse(low)?, parse(high)?);
+    if low > high {
+        return Err(format!("{text:?}: the minimum is above the maximum"));
+    }
+    Ok((low, high))
+}
+
+/// `NAME=MS`: a p99 limit for a hop or flow.
+pub fn parse_p99_limit(text: &str) -> Result<(String, f64), String> {
+    let (name, ms) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=MS"))?;
+    let ms: f64 = ms
+        .parse()
+        .map_err(|_| format!("{text:?}: MS must be a number"))?;
+    Ok((name.to_owned(), ms))
+}
+
+/// Threads of one side by default: half the machine's cores each (at least one), so that on
+/// a small machine the generator and the stack each have a core of their own.
+pub fn default_threads() -> usize {
+    (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1)
+}
+
+/// The load run's flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Run against a store app already running on loopback (its base URL) instead of an
+    /// in-process stack; see --target-idp, --target-forums and --target-pid.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The IdP of --target.
+    #[arg(long, default_value = "http://127.0.0.1:9010")]
+    pub target_idp: String,
+    /// The forums app of --target.
+    #[arg(long, default_value = "http://127.0.0.3:9012")]
+    pub target_forums: String,
+    /// The process serving --target, whose CPU is then recorded as the stack's.
+    #[arg(long)]
+    pub target_pid: Option<u32>,
+    /// Concurrent simulated users.
+    #[arg(long, default_value_t = 32)]
+    pub users: usize,
+    /// Open model: target iterations per second across all users (each user paced at
+    /// users/rate). Without it the run is closed: each user starts its next iteration at once.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How long the measured run lasts (e.g. 30s, 2m; at most 1h).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub run_time: Duration,
+    /// Scenario and weight, repeatable: journey, cart, cart-view, stolen [default: journey:2
+    /// cart:2 stolen:1].
+    #[arg(long = "scenario", value_parser = parse_scenario)]
+    pub scenarios: Vec<(ScenarioName, usize)>,
+    /// Pause after each transaction, `MIN..MAX` or one duration (goose's wait time) [default:
+    /// none: each user goes on at once, or at its pace with --rate].
+    #[arg(long, value_parser = parse_wait)]
+    pub wait: Option<(Duration, Duration)>,
+    /// The store's session idle timeout (the in-process stack's, or --target's): the journey
+    /// waits it out to reach the SSO relogin.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub store_idle_timeout: Duration,
+    /// The store's session absolute timeout (in-process stack).
+    #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+    pub store_absolute_timeout: Duration,
+    /// Cart page views per journey (one cart write besides).
+    #[arg(long, default_value_t = 3)]
+    pub cart_reads: u32,
+    /// How long the stolen-session scenario keeps replaying one cookie.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub stolen_window: Duration,
+    /// Time between the attacker's replays.
+    #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub replay_interval: Duration,
+    /// Live sessions put in the store app's backend before the run (in-process only).
+    #[arg(long, default_value_t = 0)]
+    pub prefill_sessions: u64,
+    /// The in-process IdP's signing algorithm.
+    #[arg(long, value_enum, default_value_t = SigningAlgorithm::Rs256)]
+    pub signing_alg: SigningAlgorithm,
+    /// How the in-process IdP checks passwords (argon2 models a real IdP's CPU per login).
+    #[arg(long, value_enum, default_value_t = PasswordHashing::Plain)]
+    pub password_hash: PasswordHashing,
+    /// The seeded users' password (the in-process IdP's, or what --target's IdP expects).
+    #[arg(long, default_value = "password")]
+    pub user_password: String,
+    /// Every request's timeout (connect, send, answer).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// Worker threads of the generator's runtime [default: half the cores, at least 1].
+    #[arg(long)]
+    pub generator_threads: Option<usize>,
+    /// Worker threads of the in-process stack's runtime [default: half the cores, at least 1].
+    #[arg(long)]
+    pub stack_threads: Option<usize>,
+    /// Also feed every request to goose's own metrics and write goose's HTML and JSON reports
+    /// (costs the generator CPU per request; see the README).
+    #[arg(long)]
+    pub goose_reports: bool,
+    /// Exit non-zero when the share of failed requests exceeds this (0 to 1).
+    #[arg(long)]
+    pub max_error_rate: Option<f64>,
+    /// Exit non-zero when this hop's or flow's raw p99 exceeds MS milliseconds; repeatable.
+    #[arg(long = "max-p99", value_parser = parse_p99_limit)]
+    pub max_p99: Vec<(String, f64)>,
+    /// Where run directories go (one `<timestamp>/` per run) [default: the workspace's
+    /// `reports/` folder].
+    #[arg(long)]
+    pub reports_dir: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl RunArgs {
+    /// The scenario mix asked for, or the default one.
+    pub fn scenarios(&self) -> Vec<(ScenarioName, usize)> {
+        if self.scenarios.is_empty() {
+            vec![
+                (ScenarioName::Journey, 2),
+                (ScenarioName::Cart, 2),
+                (ScenarioName::Stolen, 1),
+            ]
+        } else {
+            self.scenarios.clone()
+        }
+    }
+
+    pub fn stack_threads(&self) -> usize {
+        self.stack_threads.unwrap_or_else(default_threads)
+    }
+
+    /// Checks what flags alone can tell, before anything starts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.run_time <= Duration::from_secs(3600),
+            "--run-time is at most 1h"
+        );
+        anyhow::ensure!(
+            self.run_time >= Duration::from_secs(1),
+            "--run-time is at least 1s"
+        );
+        anyhow::ensure!(self.users >= 1, "--users must be at least 1");
+        anyhow::ensure!(
+            self.request_timeout > Duration::ZERO && self.request_timeout <= Duration::from_secs(300),
+            "--request-timeout must be between 1ms and 5m"
+        );
+        if let Some(rate) = self.rate {
+            anyhow::ensure!(
+                rate > 0.0 && rate.is_finite(),
+                "--rate must be a positive number"
+            );
+        }
+        for (flag, threads) in [
+            ("--generator-threads", self.generator_threads),
+            ("--stack-threads", self.stack_threads),
+        ] {
+            anyhow::ensure!(
+                threads.is_none_or(|n| (1..=1024).contains(&n)),
+                "{flag} must be between 1 and 1024"
+            );
+        }
+        match &self.target {
+            Some(_) => {
+                anyhow::ensure!(
+                    self.prefill_sessions == 0,
+                    "--prefill-sessions needs the in-process stack (no --target)"
+                );
+                anyhow::ensure!(
+                    self.stack_threads.is_none(),
+                    "--stack-threads sizes the in-process stack; with --target the stack is another process"
+                );
+                if let Some(pid) = self.target_pid {
+                    anyhow::ensure!(
+                        pid != std::process::id(),
+                        "--target-pid {pid} is this process: name the process serving --target"
+                    );
+                    anyhow::ensure!(
+                        std::path::Path::new(&format!("/proc/{pid}/stat")).exists(),
+                        "--target-pid {pid}: no such process"
+                    );
+                }
+            }
+            None => anyhow::ensure!(
+                self.target_pid.is_none(),
+                "--target-pid names the process of --target; the in-process stack is measured by its threads"
+            ),
+        }
+        Ok(())
+    }
+}

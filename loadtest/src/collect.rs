@@ -1,0 +1,179 @@
+//! A load run's `results.json` contents, assembled from what was measured: rates over the
+//! configured run time, every hop and flow, the generator's own figures and its verdict.
+
+use crate::args::RunArgs;
+use crate::bound::{self, Evidence};
+use crate::environment;
+use crate::measure::Measured;
+use crate::recorder::percentiles;
+use crate::stack::Stack;
+use crate::timeline::{steady_cores, steady_rate};
+use reports::results::{
+    Calibration, GeneratorResults, LoadRunConfig, LoadRunResults, Pacing, SCHEMA_VERSION,
+    StolenSessionResults,
+};
+
+/// What the results are assembled from.
+#[derive(Debug)]
+pub struct Inputs<'a> {
+    pub args: &'a RunArgs,
+    pub stack: &'a Stack,
+    pub measured: &'a Measured,
+    pub started_at: jiff::Timestamp,
+    pub calibration: Option<Calibration>,
+    pub goose_reports: Vec<String>,
+}
+
+pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
+    let Inputs {
+        args,
+        stack,
+        measured,
+        started_at,
+        calibration,
+        goose_reports,
+    } = inputs;
+    let timeline = &measured.sampled.timeline;
+    let merged = &measured.merged;
+    let totals = &measured.totals;
+    let run_time = args.run_time;
+    let requests_per_second = steady_rate(timeline, run_time, |p| p.requests);
+    let achieved_rate = steady_rate(timeline, run_time, |p| p.iterations);
+    let generator_cpu_cores = steady_cores(timeline, run_time, |p| p.generator_cpu_cores);
+    let stack_cpu_cores = timeline
+        .iter()
+        .all(|p| p.stack_cpu_cores.is_some())
+        .then(|| steady_cores(timeline, run_time, |p| p.stack_cpu_cores.unwrap_or(0.0)))
+        .filter(|_| !timeline.is_empty());
+    let lag_us = percentiles(&measured.sampled.lag);
+    let logical_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let generator_bound = bound::judge(&Evidence {
+        logical_cpus,
+        generator_threads: measured.generator_threads,
+        generator_cpu_cores,
+        stack_threads: stack.threads(),
+        stack_cpu_cores,
+        lag_p99_us: lag_us.p99,
+        requests_per_second,
+        calibration: calibration.clone(),
+        target_rate: args.rate,
+        achieved_rate,
+    });
+    let stolen = merged
+        .stolen_usable
+        .as_deref()
+        .cloned()
+        .unwrap_or_default()
+        .row("stolen");
+    let to_ms = |p: reports::results::Percentiles| reports::results::Percentiles {
+        mean: p.mean / 1000.0,
+        p50: p.p50 / 1000.0,
+        p90: p.p90 / 1000.0,
+        p99: p.p99 / 1000.0,
+        p99_9: p.p99_9 / 1000.0,
+        max: p.max / 1000.0,
+    };
+    let in_process = matches!(stack, Stack::InProcess(_));
+    LoadRunResults {
+        schema_version: SCHEMA_VERSION,
+        kind: "load".into(),
+        started_at: started_at.to_string(),
+        config: LoadRunConfig {
+            backend: args.backend.backend.name().into(),
+            target: args.target.clone().unwrap_or_else(|| "in-process".into()),
+            users: args.users,
+            run_time_seconds: run_time.as_secs(),
+            scenarios: args
+                .scenarios()
+                .iter()
+                .map(|(name, weight)| (name.goose_name().to_owned(), *weight))
+                .collect(),
+            target_rate: args.rate,
+            store_idle_timeout_ms: millis(args.store_idle_timeout),
+            store_absolute_timeout_ms: millis(args.store_absolute_timeout),
+            prefill_sessions: args.prefill_sessions,
+            wait_ms: args
+                .wait
+                .map(|(low, high)| (millis(low), millis(high))),
+            cart_reads: args.cart_reads,
+            stolen_window_ms: millis(args.stolen_window),
+            replay_interval_ms: millis(args.replay_interval),
+            signing_algorithm: if in_process {
+                args.signing_alg.jws_name().to_owned()
+            } else {
+                "unknown (--target)".into()
+            },
+            password_hashing: if in_process {
+                format!("{:?}", args.password_hash).to_lowercase()
+            } else {
+                "unknown (--target)".into()
+            },
+            request_timeout_ms: millis(args.request_timeout),
+            goose_metrics: args.goose_reports,
+        },
+        environment: environment::capture(measured.generator_threads),
+        hops: merged
+            .hops()
+            .map(|(hop, latency)| latency.row(hop.name()))
+            .collect(),
+        flows: merged
+            .flows()
+            .map(|(flow, latency)| latency.row(flow.name()))
+            .collect(),
+        elapsed_seconds: measured.elapsed_seconds,
+        requests_total: totals.requests,
+        requests_per_second,
+        errors_total: totals.errors,
+        error_rate: if totals.requests == 0 {
+            0.0
+        } else {
+            totals.errors as f64 / totals.requests as f64
+        },
+        logins_per_second: steady_rate(timeline, run_time, |p| p.logins),
+        password_logins_per_second: steady_rate(timeline, run_time, |p| p.password_logins),
+        status_codes: totals.status_codes().collect(),
+        error_kinds: merged
+            .failures
+            .iter()
+            .map(|(failure, count)| (failure.to_string(), *count))
+            .collect(),
+        timeline: timeline.clone(),
+        pacing: Pacing {
+            target_rate: args.rate,
+            achieved_rate,
+            iterations: totals.iterations,
+            late: merged.late,
+            dropped: merged.dropped,
+        },
+        stolen_session: StolenSessionResults {
+            observations: stolen.count,
+            usable_ms: to_ms(stolen.raw_us),
+            window_ms: millis(args.stolen_window),
+            outlived_window: merged.stolen_outlived,
+            refused_after_logout: merged.stolen_refused_after_logout,
+            served_after_logout: merged.stolen_served_after_logout,
+        },
+        goose_reports,
+        generator: GeneratorResults {
+            threads: measured.generator_threads,
+            stack_threads: stack.threads(),
+            cpu_cores: generator_cpu_cores,
+            stack_cpu_cores,
+            stack_cpu_source: stack.cpu_source(),
+            requests_per_core: if generator_cpu_cores > 0.0 {
+                requests_per_second / generator_cpu_cores
+            } else {
+                0.0
+            },
+            lag_us,
+            calibration,
+            connections_opened: merged.client.connections_opened,
+            resent: merged.client.resent,
+        },
+        generator_bound,
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

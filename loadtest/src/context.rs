@@ -1,0 +1,142 @@
+//! What every user of a run shares: where the services are, how the scenarios behave, the page
+//! markers, the end of the run, and where measurements go. Built once per run and handed to the
+//! goose transactions (their closures capture it); nothing here is process-wide.
+
+use crate::http::{Marker, Origin, OriginError, OriginId, Origins};
+use crate::live::LiveRegistry;
+use crate::recorder::UserRecorder;
+use crate::stop::RunEnd;
+use hdrhistogram::sync::SyncHistogram;
+use mock_services::web::routes::markers;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+/// The services of a run, parsed once.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub origins: Origins,
+    pub idp: OriginId,
+    pub store: OriginId,
+    pub forums: OriginId,
+}
+
+impl Targets {
+    /// Parses the three base URLs; each must be loopback.
+    pub fn parse(idp: &str, store: &str, forums: &str) -> Result<Targets, OriginError> {
+        let mut origins = Origins::default();
+        let idp = origins.add(Origin::parse(idp)?);
+        let store = origins.add(Origin::parse(store)?);
+        let forums = origins.add(Origin::parse(forums)?);
+        Ok(Targets {
+            origins,
+            idp,
+            store,
+            forums,
+        })
+    }
+
+    /// One origin serving every role (calibration's trivial endpoint).
+    pub fn single(url: &str) -> Result<Targets, OriginError> {
+        let mut origins = Origins::default();
+        let only = origins.add(Origin::parse(url)?);
+        Ok(Targets {
+            origins,
+            idp: only,
+            store: only,
+            forums: only,
+        })
+    }
+
+    pub fn base(&self, origin: OriginId) -> &str {
+        &self.origins.get(origin).base
+    }
+}
+
+/// How the scenarios behave, fixed for a run.
+#[derive(Debug, Clone)]
+pub struct ScenarioSettings {
+    /// Each user's intended time between iterations (open model), or `None` (closed).
+    pub pacing_interval: Option<Duration>,
+    /// How long the journey waits for the store session to expire (its idle timeout + margin).
+    pub expiry_wait: Duration,
+    /// Cart page views per journey iteration (one cart write besides).
+    pub cart_reads: u32,
+    /// How long the stolen-session scenario keeps replaying a cookie.
+    pub stolen_window: Duration,
+    pub replay_interval: Duration,
+    /// Every request's timeout (connect, send, headers and body).
+    pub request_timeout: Duration,
+    /// Feed every hop to goose's own metrics (for its reports): costs an allocation per hop.
+    pub goose_metrics: bool,
+    /// The seeded users' password at the IdP.
+    pub password: String,
+}
+
+/// The page markers the scenarios check, each search prepared once.
+#[derive(Debug, Clone)]
+pub struct Markers {
+    pub login_link: Marker,
+    pub login_form: Marker,
+    pub cart: Marker,
+    pub posts: Marker,
+    pub logged_out: Marker,
+    /// `loadtest calibrate`'s trivial page.
+    pub calibration: Marker,
+}
+
+impl Default for Markers {
+    fn default() -> Self {
+        Markers {
+            login_link: Marker::new(markers::LOGIN_LINK),
+            login_form: Marker::new(markers::LOGIN_FORM),
+            cart: Marker::new(markers::CART),
+            posts: Marker::new(markers::POSTS),
+            logged_out: Marker::new(markers::LOGGED_OUT),
+            calibration: Marker::new(crate::scenarios::calibration::MARKER),
+        }
+    }
+}
+
+/// A run's shared context.
+#[derive(Debug)]
+pub struct RunContext {
+    pub targets: Targets,
+    pub settings: ScenarioSettings,
+    pub markers: Markers,
+    pub end: RunEnd,
+    pub live: LiveRegistry,
+    /// Every stopped user's measurements, merged.
+    merged: Mutex<UserRecorder>,
+}
+
+impl RunContext {
+    /// A context, and the per-second latency histogram its users' recorders feed.
+    pub fn new(targets: Targets, settings: ScenarioSettings) -> (Self, SyncHistogram<u64>) {
+        let (live, latency) = LiveRegistry::new();
+        let context = RunContext {
+            targets,
+            settings,
+            markers: Markers::default(),
+            end: RunEnd::default(),
+            live,
+            merged: Mutex::new(UserRecorder::default()),
+        };
+        (context, latency)
+    }
+
+    /// Adds a stopped user's measurements (once per user, never per request).
+    pub fn merge(&self, user: &UserRecorder) {
+        self.merged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .merge(user);
+    }
+
+    /// Everything merged so far.
+    pub fn merged(&self) -> UserRecorder {
+        self.merged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}

@@ -1,0 +1,292 @@
+//! [`hop`]: one request of a scenario — sent on the user's own connection with its cookies,
+//! checked (status, `Location`, page marker), timed into the user's histograms, and counted.
+//! A wrong answer is a failure under a stable key, never a latency sample and never a panic.
+
+use crate::context::RunContext;
+use crate::http::{HttpError, Marker, Method, OriginId, Outgoing, Reply};
+use crate::names::{Failure, Hop, Problem};
+use crate::recorder::micros;
+use crate::user::{UserState, state};
+use bytes::Bytes;
+use goose::prelude::*;
+use http::HeaderValue;
+use std::time::Duration;
+
+/// Where a request goes: an origin of the run and an origin-form path (`/path?query`).
+#[derive(Debug, Clone)]
+pub struct To {
+    pub origin: OriginId,
+    pub path: Bytes,
+}
+
+impl To {
+    /// A fixed route of `origin`.
+    pub fn route(origin: OriginId, path: &'static str) -> To {
+        To {
+            origin,
+            path: Bytes::from_static(path.as_bytes()),
+        }
+    }
+
+    /// The query string, without `?` (empty when there is none).
+    pub fn query(&self) -> &[u8] {
+        self.path
+            .iter()
+            .position(|&b| b == b'?')
+            .map_or(&[][..], |at| &self.path[at + 1..])
+    }
+}
+
+/// Where a redirect must point: an origin and the start of the path.
+#[derive(Debug, Clone, Copy)]
+pub struct Redirect {
+    pub origin: OriginId,
+    pub path_prefix: &'static str,
+}
+
+/// What a hop must answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect<'a> {
+    pub status: u16,
+    pub location: Option<Redirect>,
+    pub marker: Option<&'a Marker>,
+}
+
+impl<'a> Expect<'a> {
+    /// 200 with the page's marker.
+    pub fn page(marker: &'a Marker) -> Self {
+        Expect {
+            status: 200,
+            location: None,
+            marker: Some(marker),
+        }
+    }
+
+    /// A redirect to `origin` whose path starts with `path_prefix`.
+    pub fn redirect(status: u16, origin: OriginId, path_prefix: &'static str) -> Self {
+        Expect {
+            status,
+            location: Some(Redirect {
+                origin,
+                path_prefix,
+            }),
+            marker: None,
+        }
+    }
+}
+
+/// What a checked hop returned.
+#[derive(Debug)]
+pub struct Answer {
+    /// The `Location`, resolved to one of the run's origins.
+    pub location: Option<To>,
+    /// The body (for forms the scenario reads).
+    pub body: Bytes,
+}
+
+/// Sends one request (GET, or POST with `form`) from the user's browser, checks it, times it
+/// into `hop`.
+pub async fn hop(
+    user: &mut GooseUser,
+    hop: Hop,
+    to: To,
+    form: Option<Bytes>,
+    expect: Expect<'_>,
+) -> Result<Answer, Box<TransactionError>> {
+    let state = state(user)?;
+    let host = state.run.targets.origins.get(to.origin).cookie_host;
+    let outgoing = Outgoing {
+        method: if form.is_some() {
+            Method::Post
+        } else {
+            Method::Get
+        },
+        path: to.path,
+        cookie: state.jar.header(host),
+        form,
+    };
+    let UserState {
+        run,
+        browser,
+        jar,
+        ..
+    } = &mut *state;
+    let sent = browser
+        .send(&run.targets.origins, to.origin, &outgoing)
+        .await;
+    if let Ok(reply) = &sent {
+        jar.update(host, &reply.set_cookies);
+    }
+    let run = std::sync::Arc::clone(run);
+    let checked = check(&run, to.origin, sent, &expect);
+    settle(user, hop, checked).await
+}
+
+/// The attacker's request: the stolen `cookie`, from the attacker's own connection. Answers
+/// 200 (served) and 302 to `/login` (refused) are both expected; anything else is a failure.
+pub async fn replay(
+    user: &mut GooseUser,
+    to: To,
+    cookie: &HeaderValue,
+) -> Result<bool, Box<TransactionError>> {
+    let state = state(user)?;
+    let outgoing = Outgoing {
+        method: Method::Get,
+        path: to.path,
+        cookie: Some(cookie.clone()),
+        form: None,
+    };
+    let sent = state
+        .attacker
+        .send(&state.run.targets.origins, to.origin, &outgoing)
+        .await;
+    let served = matches!(&sent, Ok(reply) if reply.status == 200);
+    let expect = if served {
+        Expect::page(&state.run.markers.cart)
+    } else {
+        Expect::redirect(302, to.origin, mock_services::web::routes::app::LOGIN)
+    };
+    let run = std::sync::Arc::clone(&state.run);
+    let checked = check(&run, to.origin, sent, &expect);
+    settle(user, Hop::AttackerReplay, checked)
+        .await
+        .map(|_| served)
+}
+
+/// A hop's outcome before it is recorded.
+struct Checked {
+    elapsed: Option<Duration>,
+    status: Option<u16>,
+    outcome: Result<Answer, Problem>,
+}
+
+fn check(
+    run: &RunContext,
+    from: OriginId,
+    sent: Result<Reply, HttpError>,
+    expect: &Expect<'_>,
+) -> Checked {
+    let reply: Reply = match sent {
+        Ok(reply) => reply,
+        Err(error) => {
+            return Checked {
+                elapsed: None,
+                status: None,
+                outcome: Err(Problem::NoAnswer(error)),
+            };
+        }
+    };
+    let status = reply.status;
+    let location = reply
+        .location
+        .as_ref()
+        .map(|value| resolve(run, from, value));
+    let problem = if status != expect.status {
+        Some(Problem::Status {
+            got: status,
+            expected: expect.status,
+        })
+    } else if let Some(redirect) = expect.location {
+        match &location {
+            Some(Ok(to))
+                if to.origin == redirect.origin
+                    && to.path.starts_with(redirect.path_prefix.as_bytes()) =>
+            {
+                None
+            }
+            Some(Err(problem)) => Some(*problem),
+            _ => Some(Problem::Location),
+        }
+    } else if let Some(marker) = expect.marker
+        && !marker.is_in(&reply.body)
+    {
+        Some(Problem::Marker(marker.id()))
+    } else {
+        None
+    };
+    Checked {
+        elapsed: Some(reply.elapsed),
+        status: Some(status),
+        outcome: match problem {
+            Some(problem) => Err(problem),
+            None => Ok(Answer {
+                location: location.and_then(Result::ok),
+                body: reply.body,
+            }),
+        },
+    }
+}
+
+/// A `Location` as one of the run's origins and a path: relative to the request's origin, or
+/// absolute naming a known origin. Any other host is refused, so a redirect can never send
+/// load anywhere but the run's targets.
+fn resolve(run: &RunContext, from: OriginId, value: &Bytes) -> Result<To, Problem> {
+    let text = std::str::from_utf8(value).map_err(|_| Problem::Location)?;
+    let (origin, path) = if let Some(rest) = text.strip_prefix("http://") {
+        let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
+        let origin = run
+            .targets
+            .origins
+            .find(authority)
+            .ok_or(Problem::ForeignLocation)?;
+        (origin, path)
+    } else if text.starts_with('/') && !text.starts_with("//") {
+        (from, text)
+    } else {
+        return Err(Problem::Location);
+    };
+    // A request target is visible ASCII (RFC 9112 §3.2); anything else is a broken Location.
+    if !path.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Problem::Location);
+    }
+    Ok(To {
+        origin,
+        path: value.slice_ref(path.as_bytes()),
+    })
+}
+
+/// Records a hop's outcome (counts, latency, failure) and turns it into the transaction's
+/// result.
+async fn settle(
+    user: &mut GooseUser,
+    hop: Hop,
+    checked: Checked,
+) -> Result<Answer, Box<TransactionError>> {
+    let state = state(user)?;
+    match checked.status {
+        Some(status) => state.live.answered(status),
+        None => state.live.unanswered(),
+    }
+    let goose_metrics = state.run.settings.goose_metrics;
+    let result = match checked.outcome {
+        Ok(answer) => {
+            if let Some(elapsed) = checked.elapsed {
+                let interval = state.pacer.interval();
+                state.recorder.hop(hop).record(elapsed, interval);
+                state.record_live(micros(elapsed));
+            }
+            Ok(answer)
+        }
+        Err(problem) => {
+            let failure = Failure { hop, problem };
+            state.live.error();
+            state.recorder.hop(hop).error();
+            state.recorder.failure(failure);
+            Err(failure)
+        }
+    };
+    if goose_metrics {
+        // Goose's own tables, for its reports: opt-in, since each call allocates.
+        let message = result.as_ref().err().map(Failure::to_string);
+        user.record_custom_request_duration(
+            hop.method(),
+            hop.name(),
+            checked.elapsed.unwrap_or_default(),
+            result.is_ok(),
+            checked.status,
+            message.as_deref(),
+        )
+        .await?;
+    }
+    result.map_err(|failure| Box::new(TransactionError::Custom(failure.to_string())))
+}

@@ -1,0 +1,496 @@
+//! One simulated browser's connections: HTTP/1.1 keep-alive, one per origin, written and read
+//! by the user's own task — the request as one `write` of bytes prepared from a pre-parsed path,
+//! the answer read into a reused buffer and its head parsed with `httparse` (hyper's own
+//! parser).
+//!
+//! Why not hyper's client connection: it was the first version of this path, and on the cart
+//! hot path it spent about twice the generator CPU per request of this one (the hand-off
+//! between its sender and its connection future, header maps built for every request and
+//! answer, the body's channel); with it the generator reached 0.51× wrk's requests/s per core
+//! and a cart p50 1.63× wrk's, short of the 1.5× it had to meet. ARCHITECTURE.md keeps the
+//! figures.
+
+use super::origin::{Origin, OriginId, Origins};
+use bytes::{Buf as _, Bytes, BytesMut};
+use http::HeaderValue;
+use std::io::{ErrorKind, Write as _};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// A request's method: the scenarios only GET pages and POST forms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+}
+
+/// What to send: cheap to clone (shared bytes), so a request can be sent again.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub method: Method,
+    /// Origin-form: `/path?query`.
+    pub path: Bytes,
+    pub cookie: Option<HeaderValue>,
+    /// A urlencoded form (POST's body).
+    pub form: Option<Bytes>,
+}
+
+/// An answer, with the time from sending to its complete head (as goose times requests).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub location: Option<Bytes>,
+    /// Every `Set-Cookie` value, in order.
+    pub set_cookies: Vec<Bytes>,
+    pub body: Bytes,
+    pub elapsed: Duration,
+}
+
+/// Why a request got no answer. Stable kinds, so failures can be counted by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
+pub enum HttpError {
+    #[error("connection refused or failed")]
+    Connect,
+    #[error("timed out")]
+    Timeout,
+    #[error("connection closed before an answer")]
+    Closed,
+    #[error("malformed answer")]
+    Protocol,
+}
+
+/// Counts of what the connections did, merged into the run's results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    pub connections_opened: u64,
+    /// Requests sent again on a new connection because the server had closed the idle one.
+    pub resent: u64,
+}
+
+/// Headers an answer may carry that the client reads; more are skipped.
+const MAX_HEADERS: usize = 48;
+/// An answer's head may not exceed this.
+const MAX_HEAD: usize = 64 * 1024;
+/// An answer's body may not exceed this (the services' pages are a few kilobytes).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+/// A connection unused for this long is checked for a close by the server before it is used.
+const IDLE_CHECK: Duration = Duration::from_millis(50);
+const READ_CHUNK: usize = 16 * 1024;
+
+/// One keep-alive connection.
+#[derive(Debug)]
+struct Connection {
+    stream: TcpStream,
+    /// What was read and not yet consumed.
+    input: BytesMut,
+    /// The request being written (reused).
+    output: Vec<u8>,
+    last_used: Instant,
+    /// The last answer left the connection open for another request.
+    reusable: bool,
+}
+
+/// How an exchange failed.
+#[derive(Debug)]
+enum Failure {
+    /// The request could not be written: the connection was already closed.
+    NotSent,
+    /// The request was written, and the connection closed without a byte of answer.
+    ClosedUnanswered,
+    Error(HttpError),
+}
+
+impl Connection {
+    async fn open(origin: &Origin) -> Result<Connection, HttpError> {
+        let stream = TcpStream::connect(origin.addr)
+            .await
+            .map_err(|_| HttpError::Connect)?;
+        // Requests are small and answered at once: Nagle would hold them back.
+        let _ = stream.set_nodelay(true);
+        Ok(Connection {
+            stream,
+            input: BytesMut::with_capacity(READ_CHUNK),
+            output: Vec::with_capacity(1024),
+            last_used: Instant::now(),
+            reusable: true,
+        })
+    }
+
+    /// Whether a connection idle for a while was closed by the server meanwhile (one
+    /// non-blocking read: end of stream, or anything unasked for, means it cannot be used).
+    fn closed_while_idle(&mut self) -> bool {
+        if self.last_used.elapsed() < IDLE_CHECK {
+            return false;
+        }
+        let mut probe = [0u8; 1];
+        !matches!(self.stream.try_read(&mut probe), Err(error) if error.kind() == ErrorKind::WouldBlock)
+    }
+
+    async fn exchange(&mut self, origin: &Origin, outgoing: &Outgoing) -> Result<Reply, Failure> {
+        encode(&mut self.output, origin, outgoing);
+        let started = Instant::now();
+        self.stream
+            .write_all(&self.output)
+            .await
+            .map_err(|_| Failure::NotSent)?;
+        let head = self.read_head().await?;
+        let elapsed = started.elapsed();
+        let body = self.read_body(&head).await.map_err(Failure::Error)?;
+        self.last_used = Instant::now();
+        self.reusable = head.keep_alive && head.framing != Framing::UntilClose && self.input.is_empty();
+        Ok(Reply {
+            status: head.status,
+            location: head.location,
+            set_cookies: head.set_cookies,
+            body,
+            elapsed,
+        })
+    }
+
+    /// Reads more into `input`; `Ok(false)` at the end of the stream.
+    async fn fill(&mut self) -> std::io::Result<bool> {
+        if self.input.capacity() - self.input.len() < READ_CHUNK / 4 {
+            self.input.reserve(READ_CHUNK);
+        }
+        Ok(self.stream.read_buf(&mut self.input).await? > 0)
+    }
+
+    async fn read_head(&mut self) -> Result<Head, Failure> {
+        loop {
+            if !self.input.is_empty() {
+                match parse_head(&self.input) {
+                    Ok(Some((length, head))) => {
+                        let head_bytes = self.input.split_to(length).freeze();
+                        return Ok(head.resolve(&head_bytes));
+                    }
+                    Ok(None) if self.input.len() > MAX_HEAD => {
+                        return Err(Failure::Error(HttpError::Protocol));
+                    }
+                    Ok(None) => {}
+                    Err(()) => return Err(Failure::Error(HttpError::Protocol)),
+                }
+            }
+            let nothing_yet = self.input.is_empty();
+            match self.fill().await {
+                Ok(true) => {}
+                Ok(false) | Err(_) if nothing_yet => return Err(Failure::ClosedUnanswered),
+                Ok(false) | Err(_) => return Err(Failure::Error(HttpError::Closed)),
+            }
+        }
+    }
+
+    async fn read_body(&mut self, head: &Head) -> Result<Bytes, HttpError> {
+        match head.framing {
+            Framing::Empty => Ok(Bytes::new()),
+            Framing::Length(length) => {
+                if length > MAX_BODY {
+                    return Err(HttpError::Protocol);
+                }
+                while self.input.len() < length {
+                    if !self.fill().await.map_err(|_| HttpError::Closed)? {
+                        return Err(HttpError::Closed);
+                    }
+                }
+                Ok(self.input.split_to(length).freeze())
+            }
+            Framing::Chunked => {
+                let mut body = BytesMut::new();
+                loop {
+                    match dechunk(&mut self.input, &mut body) {
+                        Ok(true) => return Ok(body.freeze()),
+                        Ok(false) if body.len() > MAX_BODY => return Err(HttpError::Protocol),
+                        Ok(false) => {}
+                        Err(()) => return Err(HttpError::Protocol),
+                    }
+                    if !self.fill().await.map_err(|_| HttpError::Closed)? {
+                        return Err(HttpError::Closed);
+                    }
+                }
+            }
+            Framing::UntilClose => {
+                while self.fill().await.map_err(|_| HttpError::Closed)? {
+                    if self.input.len() > MAX_BODY {
+                        return Err(HttpError::Protocol);
+                    }
+                }
+                Ok(self.input.split().freeze())
+            }
+        }
+    }
+}
+
+/// Writes the request: request line, `Host`, `User-Agent`, the cookies, and a form.
+fn encode(output: &mut Vec<u8>, origin: &Origin, outgoing: &Outgoing) {
+    output.clear();
+    output.extend_from_slice(match outgoing.method {
+        Method::Get => b"GET ",
+        Method::Post => b"POST ",
+    });
+    output.extend_from_slice(&outgoing.path);
+    output.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    output.extend_from_slice(origin.authority.as_bytes());
+    output.extend_from_slice(b"\r\nUser-Agent: ssobench\r\n");
+    if let Some(cookie) = &outgoing.cookie {
+        output.extend_from_slice(b"Cookie: ");
+        output.extend_from_slice(cookie.as_bytes());
+        output.extend_from_slice(b"\r\n");
+    }
+    if let Some(form) = &outgoing.form {
+        output.extend_from_slice(
+            b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ",
+        );
+        // Writing into a Vec cannot fail.
+        let _ = write!(output, "{}\r\n\r\n", form.len());
+        output.extend_from_slice(form);
+    } else {
+        output.extend_from_slice(b"\r\n");
+    }
+}
+
+/// How an answer's body is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    Empty,
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// A parsed head, its header values as positions in the head's bytes.
+#[derive(Debug)]
+struct ParsedHead {
+    status: u16,
+    framing: Framing,
+    keep_alive: bool,
+    location: Option<(usize, usize)>,
+    set_cookies: Vec<(usize, usize)>,
+}
+
+/// A parsed head with its header values as shared bytes.
+#[derive(Debug)]
+struct Head {
+    status: u16,
+    framing: Framing,
+    keep_alive: bool,
+    location: Option<Bytes>,
+    set_cookies: Vec<Bytes>,
+}
+
+impl ParsedHead {
+    fn resolve(self, head: &Bytes) -> Head {
+        let slice = |(start, end): (usize, usize)| head.slice(start..end);
+        Head {
+            status: self.status,
+            framing: self.framing,
+            keep_alive: self.keep_alive,
+            location: self.location.map(slice),
+            set_cookies: self.set_cookies.into_iter().map(slice).collect(),
+        }
+    }
+}
+
+/// Parses an answer's head: `Ok(None)` until it is complete, `Err` when it is malformed.
+fn parse_head(input: &[u8]) -> Result<Option<(usize, ParsedHead)>, ()> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    let length = match response.parse(input) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    let status = response.code.ok_or(())?;
+    let base = input.as_ptr() as usize;
+    let position = |value: &[u8]| {
+        let start = value.as_ptr() as usize - base;
+        (start, start + value.len())
+    };
+    // HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 closes it.
+    let mut keep_alive = response.version == Some(1);
+    let mut content_length = None;
+    let mut chunked = false;
+    let mut location = None;
+    let mut set_cookies = Vec::new();
+    for header in response.headers.iter() {
+        let name = header.name;
+        if name.eq_ignore_ascii_case("content-length") {
+            let parsed: usize = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .ok_or(())?;
+            if content_length.is_some_and(|earlier| earlier != parsed) {
+                return Err(());
+            }
+            content_length = Some(parsed);
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = header
+                .value
+                .rsplit(|&b| b == b',')
+                .next()
+                .is_some_and(|last| last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if name.eq_ignore_ascii_case("connection") {
+            for option in header.value.split(|&b| b == b',') {
+                let option = option.trim_ascii();
+                if option.eq_ignore_ascii_case(b"close") {
+                    keep_alive = false;
+                } else if option.eq_ignore_ascii_case(b"keep-alive") {
+                    keep_alive = true;
+                }
+            }
+        } else if name.eq_ignore_ascii_case("location") {
+            location = Some(position(header.value));
+        } else if name.eq_ignore_ascii_case("set-cookie") {
+            set_cookies.push(position(header.value));
+        }
+    }
+    let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
+        Framing::Empty
+    } else if chunked {
+        Framing::Chunked
+    } else if let Some(length) = content_length {
+        if length == 0 {
+            Framing::Empty
+        } else {
+            Framing::Length(length)
+        }
+    } else {
+        Framing::UntilClose
+    };
+    Ok(Some((
+        length,
+        ParsedHead {
+            status,
+            framing,
+            keep_alive,
+            location,
+            set_cookies,
+        },
+    )))
+}
+
+/// Moves complete chunks from `input` to `body`; `Ok(true)` once the last chunk and the
+/// trailers are consumed.
+fn dechunk(input: &mut BytesMut, body: &mut BytesMut) -> Result<bool, ()> {
+    loop {
+        let Some(line_end) = input.windows(2).position(|pair| pair == b"\r\n") else {
+            return Ok(false);
+        };
+        let size_text = &input[..line_end];
+        let size_text = size_text
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default()
+            .trim_ascii();
+        let size = usize::from_str_radix(std::str::from_utf8(size_text).map_err(|_| ())?, 16)
+            .map_err(|_| ())?;
+        if size == 0 {
+            // Trailers end with an empty line.
+            let rest = &input[line_end + 2..];
+            if rest.starts_with(b"\r\n") {
+                input.advance(line_end + 4);
+                return Ok(true);
+            }
+            let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n") else {
+                return Ok(false);
+            };
+            input.advance(line_end + 2 + end + 4);
+            return Ok(true);
+        }
+        let needed = line_end + 2 + size + 2;
+        if input.len() < needed {
+            return Ok(false);
+        }
+        if &input[needed - 2..needed] != b"\r\n" {
+            return Err(());
+        }
+        body.extend_from_slice(&input[line_end + 2..line_end + 2 + size]);
+        input.advance(needed);
+    }
+}
+
+/// A browser's connections, one per origin, and the timeout every request gets.
+#[derive(Debug)]
+pub struct HttpClient {
+    connections: Vec<Option<Connection>>,
+    timeout: Duration,
+    pub stats: ClientStats,
+}
+
+impl HttpClient {
+    pub fn new(origins: usize, timeout: Duration) -> Self {
+        HttpClient {
+            connections: (0..origins).map(|_| None).collect(),
+            timeout,
+            stats: ClientStats::default(),
+        }
+    }
+
+    /// Sends one request to `origin`, within the timeout. A keep-alive connection the server
+    /// closed while idle is replaced, and the request sent again once on the new one.
+    pub async fn send(
+        &mut self,
+        origins: &Origins,
+        origin: OriginId,
+        outgoing: &Outgoing,
+    ) -> Result<Reply, HttpError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        match tokio::time::timeout_at(deadline, self.exchange(origins.get(origin), origin, outgoing))
+            .await
+        {
+            Ok(result) => result,
+            Err(_) => {
+                // A connection with a request in flight cannot be reused.
+                self.connections[usize::from(origin.0)] = None;
+                Err(HttpError::Timeout)
+            }
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        origin: &Origin,
+        id: OriginId,
+        outgoing: &Outgoing,
+    ) -> Result<Reply, HttpError> {
+        let slot = usize::from(id.0);
+        let mut resent = false;
+        loop {
+            let kept = self.connections[slot]
+                .take()
+                .filter(|_| !resent)
+                .and_then(|mut connection| (!connection.closed_while_idle()).then_some(connection));
+            let reused = kept.is_some();
+            let mut connection = match kept {
+                Some(connection) => connection,
+                None => {
+                    self.stats.connections_opened += 1;
+                    Connection::open(origin).await?
+                }
+            };
+            match connection.exchange(origin, outgoing).await {
+                Ok(reply) => {
+                    if connection.reusable {
+                        self.connections[slot] = Some(connection);
+                    }
+                    return Ok(reply);
+                }
+                // A reused connection the server had closed (the race a keep-alive timeout
+                // leaves): the request never reached the application, so it is sent once more
+                // on a new connection — always when it could not be written, and for a GET
+                // also when it was written but not a byte of answer came back.
+                Err(Failure::NotSent) if reused && !resent => {
+                    resent = true;
+                    self.stats.resent += 1;
+                }
+                Err(Failure::ClosedUnanswered)
+                    if reused && !resent && outgoing.method == Method::Get =>
+                {
+                    resent = true;
+                    self.stats.resent += 1;
+                }
+                Err(Failure::NotSent | Failure::ClosedUnanswered) => return Err(HttpError::Closed),
+                Err(Failure::Error(error)) => return Err(error),
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! One measured goose run: the run's context, the lag probe and the CPU meter, the sampler on
+//! its own thread, the attack, and the end of the run at ramp-up plus run time — then every
+//! user's measurements merged.
+
+use crate::attack::{self, AttackPlan, Kind, RAMP_UP};
+use crate::context::{RunContext, ScenarioSettings, Targets};
+use crate::cpu::{CpuMeter, CpuSides};
+use crate::lag;
+use crate::live::LiveTotals;
+use crate::recorder::{UserRecorder, histogram};
+use crate::timeline::{Sampled, Sampler, SamplerInputs};
+use anyhow::Context as _;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+/// What a measured run needs.
+#[derive(Debug)]
+pub struct Drive<'a> {
+    pub plan: AttackPlan<'a>,
+    pub kinds: Vec<(Kind, usize)>,
+    pub targets: Targets,
+    pub settings: ScenarioSettings,
+    pub cpu: CpuSides,
+    /// The store's live sessions, kept current by the stack (or never: [`crate::timeline::UNKNOWN`]).
+    pub sessions_alive: Arc<AtomicU64>,
+    pub progress: &'a indicatif::ProgressBar,
+}
+
+/// What a measured run saw.
+#[derive(Debug)]
+pub struct Measured {
+    /// Every user's measurements, merged.
+    pub merged: UserRecorder,
+    /// Every user's counters at the end.
+    pub totals: LiveTotals,
+    pub sampled: Sampled,
+    /// From the attack's start to its end, the drain included.
+    pub elapsed_seconds: f64,
+    /// Worker threads of the runtime the generator ran on.
+    pub generator_threads: usize,
+}
+
+/// Runs the attack on the current runtime (the generator's) and measures it.
+pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
+    let generator_threads = tokio::runtime::Handle::current().metrics().num_workers();
+    let (context, latency) = RunContext::new(drive.targets, drive.settings);
+    let run = Arc::new(context);
+    let lag = histogram().into_sync();
+    let probe = lag::spawn(lag.recorder());
+    let host = run.targets.base(run.targets.store).to_owned();
+    let attack = attack::build(&drive.plan, &drive.kinds, &run, &host)?;
+    let sampler = Sampler::start(SamplerInputs {
+        run: Arc::clone(&run),
+        latency,
+        lag,
+        cpu: CpuMeter::new(drive.cpu),
+        sessions_alive: drive.sessions_alive,
+        progress: drive.progress.clone(),
+        run_time: drive.plan.run_time,
+    })
+    .context("starting the sampler thread")?;
+    let started = Instant::now();
+    // Goose ends the run only between transactions; the run's end cuts every wait inside one.
+    let ender = run
+        .end
+        .end_at(tokio::time::Instant::now() + RAMP_UP + drive.plan.run_time);
+    let outcome = attack.execute().await;
+    run.end.end();
+    ender.abort();
+    probe.abort();
+    let elapsed_seconds = started.elapsed().as_secs_f64();
+    // Joining the sampler waits at most for its current refresh: off the runtime's threads.
+    let sampled = tokio::task::spawn_blocking(move || sampler.finish())
+        .await
+        .context("the sampler thread failed")?;
+    outcome.context("the goose run failed")?;
+    Ok(Measured {
+        merged: run.merged(),
+        totals: run.live.totals(),
+        sampled,
+        elapsed_seconds,
+        generator_threads,
+    })
+}

@@ -1,0 +1,289 @@
+//! What a run drives: the stack in this process on a runtime of its own (its own named worker
+//! threads, so its CPU and the generator's can be told apart), or a stack already running on
+//! loopback (`--target`, with `--target-pid` naming its process).
+
+use crate::args::RunArgs;
+use crate::context::Targets;
+use crate::cpu::CpuSides;
+use crate::timeline::UNKNOWN;
+use anyhow::Context as _;
+use mock_services::session::{AnyStore, SessionPolicy, SessionStore as _};
+use mock_services::stack::{RunningStack, StackConfig};
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// The name of every thread of an in-process stack's runtime (at most 15 bytes: Linux keeps
+/// no more of a thread's name). The CPU meter tells the sides apart by it.
+pub const STACK_THREAD_NAME: &str = "ssobench-stack";
+
+/// A runtime for a stack (or calibration's trivial server): named threads, shut down without
+/// blocking whoever drops it.
+#[derive(Debug)]
+pub struct StackRuntime {
+    runtime: Option<tokio::runtime::Runtime>,
+    threads: usize,
+}
+
+impl StackRuntime {
+    pub fn new(threads: usize) -> anyhow::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .thread_name(STACK_THREAD_NAME)
+            .enable_all()
+            .build()
+            .context("starting the stack's runtime")?;
+        Ok(StackRuntime {
+            runtime: Some(runtime),
+            threads,
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Runs `future` on the stack's threads and waits for it from the caller's runtime.
+    pub async fn run<F>(&self, future: F) -> anyhow::Result<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .context("the stack's runtime has shut down")?;
+        runtime
+            .spawn(future)
+            .await
+            .context("a task of the stack's runtime failed")
+    }
+
+    /// Spawns `future` on the stack's threads.
+    pub fn spawn<F>(&self, future: F) -> Option<tokio::task::JoinHandle<F::Output>>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.runtime.as_ref().map(|runtime| runtime.spawn(future))
+    }
+}
+
+impl Drop for StackRuntime {
+    fn drop(&mut self) {
+        // Dropping a runtime blocks on its tasks, which an async caller must not do.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// The whole stack in this process.
+#[derive(Debug)]
+pub struct InProcessStack {
+    runtime: StackRuntime,
+    running: Option<RunningStack>,
+    counter: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What the run drives.
+#[derive(Debug)]
+pub enum Stack {
+    InProcess(Box<InProcessStack>),
+    External {
+        idp: String,
+        store: String,
+        forums: String,
+        pid: Option<u32>,
+    },
+}
+
+impl Stack {
+    /// Starts the in-process stack the flags describe, or checks `--target`'s URLs.
+    pub async fn start(args: &RunArgs) -> anyhow::Result<Stack> {
+        let Some(target) = &args.target else {
+            let runtime = StackRuntime::new(args.stack_threads())?;
+            let config = stack_config(args);
+            let running = runtime
+                .run(async move { mock_services::stack::start(&config).await })
+                .await??;
+            return Ok(Stack::InProcess(Box::new(InProcessStack {
+                runtime,
+                running: Some(running),
+                counter: None,
+            })));
+        };
+        let stack = Stack::External {
+            idp: args.target_idp.trim_end_matches('/').to_owned(),
+            store: target.trim_end_matches('/').to_owned(),
+            forums: args.target_forums.trim_end_matches('/').to_owned(),
+            pid: args.target_pid,
+        };
+        stack.targets()?;
+        Ok(stack)
+    }
+
+    /// The services' origins, parsed (loopback only).
+    pub fn targets(&self) -> anyhow::Result<Targets> {
+        let (idp, store, forums) = match self {
+            Stack::InProcess(stack) => {
+                let running = stack.running()?;
+                let url = |url: &Option<String>| url.clone().unwrap_or_default();
+                (
+                    url(&running.idp_url),
+                    url(&running.store_url),
+                    url(&running.forums_url),
+                )
+            }
+            Stack::External {
+                idp, store, forums, ..
+            } => (idp.clone(), store.clone(), forums.clone()),
+        };
+        Targets::parse(&idp, &store, &forums).map_err(|error| {
+            anyhow::anyhow!("{error} (check --target, --target-idp and --target-forums)")
+        })
+    }
+
+    /// What counts as the stack's CPU.
+    pub fn cpu_sides(&self) -> CpuSides {
+        match self {
+            Stack::InProcess(stack) => CpuSides {
+                stack_thread_name: Some(STACK_THREAD_NAME),
+                stack_pids: stack
+                    .running
+                    .as_ref()
+                    .and_then(RunningStack::local_redis_pid)
+                    .into_iter()
+                    .collect(),
+            },
+            Stack::External { pid, .. } => CpuSides {
+                stack_thread_name: None,
+                stack_pids: pid.iter().copied().collect(),
+            },
+        }
+    }
+
+    /// What the stack's CPU figure covers, in words for the report.
+    pub fn cpu_source(&self) -> String {
+        match self {
+            Stack::InProcess(stack) => {
+                let redis = stack
+                    .running
+                    .as_ref()
+                    .and_then(RunningStack::local_redis_pid)
+                    .map_or(String::new(), |pid| {
+                        format!(" and the redis-server it started (pid {pid})")
+                    });
+                format!(
+                    "the in-process stack's {} runtime thread(s){redis}",
+                    stack.runtime.threads()
+                )
+            }
+            Stack::External { pid: Some(pid), .. } => format!("process {pid} (--target-pid)"),
+            Stack::External { pid: None, .. } => {
+                "unknown: give --target-pid to record the stack's CPU".into()
+            }
+        }
+    }
+
+    /// Worker threads of the in-process stack's runtime.
+    pub fn threads(&self) -> Option<usize> {
+        match self {
+            Stack::InProcess(stack) => Some(stack.runtime.threads()),
+            Stack::External { .. } => None,
+        }
+    }
+
+    /// The store app's session store, in-process only.
+    pub fn store_sessions(&self) -> Option<AnyStore> {
+        match self {
+            Stack::InProcess(stack) => stack
+                .running
+                .as_ref()
+                .and_then(|running| running.store.as_ref())
+                .map(|store| store.sessions().clone()),
+            Stack::External { .. } => None,
+        }
+    }
+
+    /// Creates `count` live sessions in the store's backend, on the stack's threads.
+    pub async fn prefill(&self, count: u64) -> anyhow::Result<()> {
+        if count == 0 {
+            return Ok(());
+        }
+        let (Stack::InProcess(stack), Some(store)) = (self, self.store_sessions()) else {
+            anyhow::bail!("--prefill-sessions needs the in-process stack (no --target)");
+        };
+        let started = Instant::now();
+        let count = usize::try_from(count)?;
+        stack
+            .runtime
+            .run(async move { mock_services::session::prefill(&store, count, 64).await })
+            .await??;
+        eprintln!("prefilled {count} sessions in {:.2?}", started.elapsed());
+        Ok(())
+    }
+
+    /// Keeps `alive` at the store's live-session count, beside the sampler and on the stack's
+    /// threads. In memory that is cheap and runs every second; on Redis it is a SCAN over the
+    /// keyspace on the app's own connection, which competes with the measured traffic, so it
+    /// runs every five seconds there.
+    pub fn count_sessions(&mut self, alive: &Arc<AtomicU64>) {
+        let store = self.store_sessions();
+        let Stack::InProcess(stack) = self else {
+            return;
+        };
+        let Some(store) = store else {
+            return;
+        };
+        let alive = Arc::clone(alive);
+        stack.counter = stack.runtime.spawn(async move {
+            let every = if store.backend_name() == "redis" {
+                Duration::from_secs(5)
+            } else {
+                Duration::from_secs(1)
+            };
+            loop {
+                let count = store.live_count().await.unwrap_or(UNKNOWN);
+                alive.store(count, Ordering::Relaxed);
+                tokio::time::sleep(every).await;
+            }
+        });
+    }
+
+    /// Stops the in-process stack (in-flight requests finish) and its runtime.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let Stack::InProcess(mut stack) = self else {
+            return Ok(());
+        };
+        if let Some(counter) = stack.counter.take() {
+            counter.abort();
+        }
+        if let Some(running) = stack.running.take() {
+            stack.runtime.run(running.shutdown()).await??;
+        }
+        Ok(())
+    }
+}
+
+impl InProcessStack {
+    fn running(&self) -> anyhow::Result<&RunningStack> {
+        self.running
+            .as_ref()
+            .context("the in-process stack has shut down")
+    }
+}
+
+/// The in-process stack the run's flags describe: every service on a free loopback port.
+pub fn stack_config(args: &RunArgs) -> StackConfig {
+    let mut config = StackConfig::ephemeral(args.backend.clone());
+    config.apps.policy = SessionPolicy {
+        idle: args.store_idle_timeout,
+        absolute: args.store_absolute_timeout,
+    };
+    config.idp.signing_alg = args.signing_alg;
+    config.idp.password_hash = args.password_hash;
+    config.idp.user_password = args.user_password.clone();
+    config
+}

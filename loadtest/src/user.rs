@@ -1,0 +1,123 @@
+//! One goose user's state: its browser (connections and cookies), an attacker's connections for
+//! the stolen-session scenario, its measurements and its pacing. Installed when the user starts;
+//! merged into the run when it stops.
+
+use crate::context::RunContext;
+use crate::http::{CookieJar, HttpClient};
+use crate::live::LiveCounters;
+use crate::pacing::Pacer;
+use crate::recorder::UserRecorder;
+use crate::stop::Ended;
+use goose::prelude::*;
+use hdrhistogram::sync::Recorder;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Waits at least this long hand the user's per-second latencies over before sleeping, so
+/// they count in the second they happened in, not when the user wakes.
+const LONG_WAIT: Duration = Duration::from_millis(100);
+
+/// A goose user's state (goose keeps it as session data).
+#[derive(Debug)]
+pub struct UserState {
+    pub run: Arc<RunContext>,
+    pub browser: HttpClient,
+    pub jar: CookieJar,
+    /// Another client, without the browser's cookies: the stolen-session attacker.
+    pub attacker: HttpClient,
+    pub recorder: UserRecorder,
+    pub live: Arc<LiveCounters>,
+    /// This user's per-second hop latencies; `None` while it sleeps through a long wait.
+    live_latency: Option<Recorder<u64>>,
+    pub pacer: Pacer,
+    /// Cart writes on the current session (cart_browsing starts over before the cart is full).
+    pub cart_writes: u32,
+}
+
+impl Clone for UserState {
+    /// Goose requires session data to be `Clone` (it never clones it during a run). A clone is a
+    /// new browser for the same run: connections cannot be shared, so it starts without them.
+    fn clone(&self) -> Self {
+        UserState::new(Arc::clone(&self.run))
+    }
+}
+
+impl UserState {
+    pub fn new(run: Arc<RunContext>) -> Self {
+        let origins = run.targets.origins.len();
+        let timeout = run.settings.request_timeout;
+        UserState {
+            browser: HttpClient::new(origins, timeout),
+            jar: CookieJar::new(run.targets.origins.cookie_hosts()),
+            attacker: HttpClient::new(origins, timeout),
+            recorder: UserRecorder::default(),
+            live: run.live.join(),
+            live_latency: None,
+            pacer: Pacer::new(run.settings.pacing_interval),
+            cart_writes: 0,
+            run,
+        }
+    }
+
+    /// Records one hop's latency for the per-second figures.
+    pub fn record_live(&mut self, micros: u64) {
+        let _ = self
+            .live_latency
+            .get_or_insert_with(|| self.run.live.latency_recorder())
+            .record(micros);
+    }
+
+    /// Sleeps `duration`, or less if the run ends first. A long sleep first hands this user's
+    /// per-second latencies over (a recorder left holding them would report them late).
+    pub async fn sleep(&mut self, duration: Duration) -> Result<(), Ended> {
+        if duration >= LONG_WAIT {
+            self.live_latency = None;
+        }
+        self.run.end.sleep(duration).await
+    }
+
+    /// Waits for this user's next paced slot (open model), handing latencies over first when
+    /// the wait is long.
+    pub async fn wait_turn(&mut self) -> Result<(), Ended> {
+        if self.pacer.until_next() >= LONG_WAIT {
+            self.live_latency = None;
+        }
+        let end = self.run.end.clone();
+        self.pacer.wait_turn(&end).await
+    }
+
+    /// What this user measured, with its pacing and connection counts.
+    fn finished_recorder(&mut self) -> UserRecorder {
+        let mut recorder = std::mem::take(&mut self.recorder);
+        recorder.late = self.pacer.late;
+        recorder.dropped = self.pacer.dropped;
+        recorder.client.connections_opened =
+            self.browser.stats.connections_opened + self.attacker.stats.connections_opened;
+        recorder.client.resent = self.browser.stats.resent + self.attacker.stats.resent;
+        recorder
+    }
+}
+
+/// On start: give the user its browser and state for `run`.
+pub fn install(user: &mut GooseUser, run: &Arc<RunContext>) {
+    user.set_session_data(UserState::new(Arc::clone(run)));
+}
+
+/// On stop: hand this user's measurements to the run.
+pub async fn flush(user: &mut GooseUser) -> TransactionResult {
+    if let Some(state) = user.get_session_data_mut::<UserState>() {
+        let recorder = state.finished_recorder();
+        state.live_latency = None;
+        state.run.merge(&recorder);
+    }
+    Ok(())
+}
+
+/// The user's state; every scenario installs it first (its on-start transaction).
+pub fn state(user: &mut GooseUser) -> Result<&mut UserState, Box<TransactionError>> {
+    user.get_session_data_mut::<UserState>().ok_or_else(|| {
+        Box::new(TransactionError::Custom(
+            "user state missing: the scenario's on-start transaction did not run".into(),
+        ))
+    })
+}

@@ -1,0 +1,366 @@
+//! The stack as typed configuration: which services run, where, on which session backend and with
+//! which settings ([`StackConfig`]), and [`start`], which binds and serves them in this process.
+//!
+//! `serve`'s flags build a `StackConfig`; the load runner and the tests build one directly, so no
+//! caller writes flags as strings to parse them back.
+
+use crate::app::{self, AppKind, AppSettings, AppState, PRELOGIN_LIFETIME, RotationPolicy};
+use crate::cli::{Backend, BackendArgs, ResolvedBackend};
+use crate::idp::{
+    self, Client, ClientRegistry, IdpSettings, IdpState, PasswordHashing, SigningAlgorithm,
+    SigningKeys, UserDirectory,
+};
+use crate::session::{SessionPolicy, build_store};
+use anyhow::Context as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// Which services one process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// IdP, store and forums together.
+    All,
+    Idp,
+    Store,
+    Forums,
+}
+
+/// Everything a stack needs to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackConfig {
+    pub role: Role,
+    pub backend: BackendArgs,
+    pub idp: IdpConfig,
+    pub apps: AppsConfig,
+    /// Mark every cookie `Secure` (only behind HTTPS; plain-HTTP loopback runs leave it off).
+    pub secure_cookies: bool,
+}
+
+/// The IdP's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdpConfig {
+    /// Where the IdP listens (loopback only; port 0 picks a free one).
+    pub addr: SocketAddr,
+    /// Issuer URL in tokens and discovery; `None`: `http://<bound address>`.
+    pub issuer: Option<String>,
+    /// Base URLs of the apps, for the pre-registered clients' redirect URIs (when the apps run
+    /// in this process, their bound addresses are used instead).
+    pub store_url: String,
+    pub forums_url: String,
+    /// Clients besides `store` and `forums`.
+    pub extra_clients: Vec<Client>,
+    /// Client ids that must use PKCE (`store` and `forums` always do).
+    pub require_pkce: Vec<String>,
+    /// Seeded users `user1@example.com` … `user<N>@example.com`.
+    pub users: u64,
+    pub user_password: String,
+    pub password_hash: PasswordHashing,
+    pub signing_alg: SigningAlgorithm,
+    pub code_lifetime: Duration,
+    pub access_token_lifetime: Duration,
+    pub refresh_token_lifetime: Duration,
+    /// The SSO session's idle and absolute timeouts.
+    pub sso_policy: SessionPolicy,
+}
+
+/// The apps' settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppsConfig {
+    pub store_addr: SocketAddr,
+    pub forums_addr: SocketAddr,
+    /// The IdP, for a process that runs an app without the IdP.
+    pub idp_url: String,
+    /// App session idle (sliding) and absolute timeouts.
+    pub policy: SessionPolicy,
+    pub rotation: RotationPolicy,
+}
+
+/// The three loopback addresses: each service is its own cookie host, as separate domains are.
+pub const IDP_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
+pub const STORE_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+pub const FORUMS_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
+
+impl Default for StackConfig {
+    /// `serve`'s defaults: all three services on their fixed ports, DashMap sessions.
+    fn default() -> Self {
+        StackConfig {
+            role: Role::All,
+            backend: BackendArgs {
+                backend: Backend::Dashmap,
+                redis_url: None,
+            },
+            idp: IdpConfig {
+                addr: SocketAddr::new(IpAddr::V4(IDP_IP), 9010),
+                issuer: None,
+                store_url: "http://127.0.0.2:9011".into(),
+                forums_url: "http://127.0.0.3:9012".into(),
+                extra_clients: Vec::new(),
+                require_pkce: Vec::new(),
+                users: 10_000,
+                user_password: "password".into(),
+                password_hash: PasswordHashing::Plain,
+                signing_alg: SigningAlgorithm::Rs256,
+                code_lifetime: Duration::from_secs(30),
+                access_token_lifetime: Duration::from_secs(900),
+                refresh_token_lifetime: Duration::from_secs(8 * 3600),
+                sso_policy: SessionPolicy {
+                    idle: Duration::from_secs(3600),
+                    absolute: Duration::from_secs(24 * 3600),
+                },
+            },
+            apps: AppsConfig {
+                store_addr: SocketAddr::new(IpAddr::V4(STORE_IP), 9011),
+                forums_addr: SocketAddr::new(IpAddr::V4(FORUMS_IP), 9012),
+                idp_url: "http://127.0.0.1:9010".into(),
+                policy: SessionPolicy::default(),
+                rotation: RotationPolicy::default(),
+            },
+            secure_cookies: false,
+        }
+    }
+}
+
+impl StackConfig {
+    /// The whole stack on free ports of the three loopback addresses (for load runs and tests).
+    pub fn ephemeral(backend: BackendArgs) -> Self {
+        let mut config = StackConfig {
+            backend,
+            ..StackConfig::default()
+        };
+        config.idp.addr.set_port(0);
+        config.apps.store_addr.set_port(0);
+        config.apps.forums_addr.set_port(0);
+        config
+    }
+}
+
+/// Services running in this process.
+#[derive(Debug)]
+pub struct RunningStack {
+    pub idp_url: Option<String>,
+    pub store_url: Option<String>,
+    pub forums_url: Option<String>,
+    pub idp: Option<IdpState>,
+    pub store: Option<AppState>,
+    pub forums: Option<AppState>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    backend: ResolvedBackend,
+}
+
+impl RunningStack {
+    /// The base URLs, one per line, IdP first.
+    pub fn urls(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("idp", &self.idp_url),
+            ("store", &self.store_url),
+            ("forums", &self.forums_url),
+        ]
+        .into_iter()
+        .filter_map(|(name, url)| url.as_deref().map(|url| (name, url)))
+        .collect()
+    }
+
+    /// The process id of the `redis-server` this stack started, if it started one.
+    pub fn local_redis_pid(&self) -> Option<u32> {
+        self.backend.local_redis_pid()
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for the servers.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        for server in self.servers {
+            server.await??;
+        }
+        Ok(())
+    }
+}
+
+/// Refuses any address but loopback: ssobench's services are load-test targets.
+pub fn require_loopback(address: SocketAddr, what: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        address.ip().is_loopback(),
+        "{what} {address}: ssobench only listens on loopback (127.0.0.0/8 or [::1])"
+    );
+    Ok(())
+}
+
+/// The two pre-registered clients for app base URLs.
+pub fn default_clients(store_url: &str, forums_url: &str) -> Vec<Client> {
+    let app = |id: &str, base: &str| {
+        let base = base.trim_end_matches('/');
+        Client {
+            id: id.to_owned(),
+            secret: format!("{id}-secret"),
+            redirect_uris: vec![format!("{base}/oauth-callback")],
+            post_logout_redirect_uris: vec![format!("{base}/")],
+            require_pkce: true,
+        }
+    };
+    vec![app("store", store_url), app("forums", forums_url)]
+}
+
+/// Builds the IdP's state; `issuer` is the URL it is reached at and the apps' base URLs are
+/// where the pre-registered clients redirect.
+pub async fn build_idp(
+    config: &StackConfig,
+    backend: &ResolvedBackend,
+    issuer: &str,
+    store_url: &str,
+    forums_url: &str,
+) -> anyhow::Result<IdpState> {
+    let idp = &config.idp;
+    let mut clients = default_clients(store_url, forums_url);
+    clients.extend(idp.extra_clients.iter().cloned());
+    for id in &idp.require_pkce {
+        let client = clients
+            .iter_mut()
+            .find(|client| &client.id == id)
+            .with_context(|| format!("--require-pkce {id}: no such client"))?;
+        client.require_pkce = true;
+    }
+    let users = UserDirectory::new(idp.users, &idp.user_password, idp.password_hash)
+        .map_err(anyhow::Error::msg)?;
+    let keys = SigningKeys::generate(idp.signing_alg)?;
+    let sso = build_store(&backend.store_config("ssobench:idp:sso:"), idp.sso_policy)
+        .await
+        .context("building the SSO session store")?;
+    let mut settings = IdpSettings::new(issuer);
+    settings.code_lifetime = idp.code_lifetime;
+    settings.access_token_lifetime = idp.access_token_lifetime;
+    settings.refresh_token_lifetime = idp.refresh_token_lifetime;
+    settings.secure_cookies = config.secure_cookies;
+    Ok(IdpState::new(
+        settings,
+        ClientRegistry::new(clients),
+        users,
+        keys,
+        sso,
+    ))
+}
+
+/// Builds one app's state.
+pub async fn build_app(
+    kind: AppKind,
+    config: &StackConfig,
+    backend: &ResolvedBackend,
+    base_url: &str,
+    idp_url: &str,
+) -> anyhow::Result<AppState> {
+    let mut settings = AppSettings::new(kind, base_url, idp_url);
+    settings.policy = config.apps.policy;
+    settings.rotation = config.apps.rotation;
+    settings.secure_cookies = config.secure_cookies;
+    let name = kind.name();
+    let sessions = build_store(
+        &backend.store_config(&format!("ssobench:{name}:session:")),
+        settings.policy,
+    )
+    .await
+    .with_context(|| format!("building the {name} session store"))?;
+    let prelogin_policy = SessionPolicy {
+        idle: PRELOGIN_LIFETIME,
+        absolute: PRELOGIN_LIFETIME,
+    };
+    let prelogins = build_store(
+        &backend.store_config(&format!("ssobench:{name}:prelogin:")),
+        prelogin_policy,
+    )
+    .await
+    .with_context(|| format!("building the {name} pre-login store"))?;
+    Ok(AppState::new(settings, sessions, prelogins)?)
+}
+
+async fn bind(
+    address: SocketAddr,
+    what: &str,
+) -> anyhow::Result<(tokio::net::TcpListener, String)> {
+    require_loopback(address, what)?;
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("{what} {address}: cannot listen there"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, url))
+}
+
+/// Starts the services `config.role` names, in this process (on the runtime this is called
+/// from), and returns once they listen.
+pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
+    let backend = config.backend.resolve()?;
+    let runs = |role: Role| config.role == Role::All || config.role == role;
+    let idp_bound = if runs(Role::Idp) {
+        Some(bind(config.idp.addr, "the IdP's address").await?)
+    } else {
+        None
+    };
+    let store_bound = if runs(Role::Store) {
+        Some(bind(config.apps.store_addr, "the store's address").await?)
+    } else {
+        None
+    };
+    let forums_bound = if runs(Role::Forums) {
+        Some(bind(config.apps.forums_addr, "the forums' address").await?)
+    } else {
+        None
+    };
+
+    // With everything in one process the services point at each other's real addresses.
+    let idp_url = match &idp_bound {
+        Some((_, url)) => config.idp.issuer.clone().unwrap_or_else(|| url.clone()),
+        None => config.apps.idp_url.trim_end_matches('/').to_owned(),
+    };
+    let store_url = store_bound
+        .as_ref()
+        .map_or(config.idp.store_url.clone(), |(_, url)| url.clone());
+    let forums_url = forums_bound
+        .as_ref()
+        .map_or(config.idp.forums_url.clone(), |(_, url)| url.clone());
+
+    let (shutdown, watcher) = tokio::sync::watch::channel(false);
+    let mut servers = Vec::new();
+    let mut serve = |listener: tokio::net::TcpListener, router: axum::Router| {
+        let mut watcher = watcher.clone();
+        servers.push(tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = watcher.wait_for(|stop| *stop).await;
+                })
+                .await
+        }));
+    };
+    let mut idp_state = None;
+    if let Some((listener, _)) = idp_bound {
+        let state = build_idp(config, &backend, &idp_url, &store_url, &forums_url).await?;
+        serve(listener, idp::router(state.clone()));
+        idp_state = Some(state);
+    }
+    let mut store_state = None;
+    if let Some((_, url)) = &store_bound {
+        store_state = Some(build_app(AppKind::Store, config, &backend, url, &idp_url).await?);
+    }
+    let mut forums_state = None;
+    if let Some((_, url)) = &forums_bound {
+        forums_state = Some(build_app(AppKind::Forums, config, &backend, url, &idp_url).await?);
+    }
+    if let (Some((listener, _)), Some(state)) = (store_bound, &store_state) {
+        serve(listener, app::router(state.clone()));
+    }
+    if let (Some((listener, _)), Some(state)) = (forums_bound, &forums_state) {
+        serve(listener, app::router(state.clone()));
+    }
+    Ok(RunningStack {
+        idp_url: idp_state.as_ref().map(|_| idp_url.clone()),
+        store_url: store_state
+            .as_ref()
+            .map(|state| state.settings().base_url.clone()),
+        forums_url: forums_state
+            .as_ref()
+            .map(|state| state.settings().base_url.clone()),
+        idp: idp_state,
+        store: store_state,
+        forums: forums_state,
+        shutdown,
+        servers,
+        backend,
+    })
+}
