@@ -202,7 +202,8 @@ impl RunArgs {
         );
         anyhow::ensure!(self.users >= 1, "--users must be at least 1");
         anyhow::ensure!(
-            self.request_timeout > Duration::ZERO && self.request_timeout <= Duration::from_secs(300),
+            self.request_timeout > Duration::ZERO
+                && self.request_timeout <= Duration::from_secs(300),
             "--request-timeout must be between 1ms and 5m"
         );
         if let Some(rate) = self.rate {

@@ -36,9 +36,8 @@ pub enum Kind {
     Calibration,
 }
 
-type Step = for<'r> fn(
-    &'r mut GooseUser,
-) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + 'r>>;
+type Step =
+    for<'r> fn(&'r mut GooseUser) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + 'r>>;
 
 /// A transaction from a plain `async fn(&mut GooseUser)`.
 macro_rules! tx {
@@ -62,7 +61,9 @@ fn install(run: &Arc<RunContext>, then: Option<Step>) -> Transaction {
     .set_on_start()
 }
 
-fn login_at_start(user: &mut GooseUser) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
+fn login_at_start(
+    user: &mut GooseUser,
+) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + '_>> {
     Box::pin(cart_browsing::start(user))
 }
 
@@ -96,7 +97,9 @@ pub fn build(
     let mut attack = GooseAttack::initialize_with_config(config)?
         // One client shared by every user: goose would otherwise build a reqwest client (and
         // its pool) per user, which no request of this run goes through.
-        .set_client_builder_without_cookies(goose::client::GooseClientBuilder::new().without_cookies())?;
+        .set_client_builder_without_cookies(
+            goose::client::GooseClientBuilder::new().without_cookies(),
+        )?;
     for (kind, weight) in scenarios {
         let name = match kind {
             Kind::Load(name) => name.goose_name(),

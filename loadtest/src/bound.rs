@@ -115,7 +115,9 @@ pub fn judge(evidence: &Evidence) -> GeneratorBound {
                         "the stack used {cores:.2} cores of the {capacity} its {threads} thread(s) can use"
                     ),
                 ),
-                format!("The stack's CPU was the limit: it used {cores:.2} of its {capacity} core(s), while {sides}."),
+                format!(
+                    "The stack's CPU was the limit: it used {cores:.2} of its {capacity} core(s), while {sides}."
+                ),
             );
         }
     }
@@ -219,7 +221,12 @@ mod tests {
         busy.generator_cpu_cores = 0.95;
         check(&busy, true, "generator", &["generator_cpu"]);
         busy.lag_p99_us = 12_000.0;
-        check(&busy, true, "generator", &["generator_cpu", "generator_lag"]);
+        check(
+            &busy,
+            true,
+            "generator",
+            &["generator_cpu", "generator_lag"],
+        );
         let mut lagging = evidence();
         lagging.lag_p99_us = 6_000.0;
         check(&lagging, true, "generator", &["generator_lag"]);

@@ -128,7 +128,11 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
         server_cpu_cores: timeline
             .iter()
             .all(|p| p.stack_cpu_cores.is_some())
-            .then(|| steady_cores(timeline, args.run_time, |p| p.stack_cpu_cores.unwrap_or(0.0))),
+            .then(|| {
+                steady_cores(timeline, args.run_time, |p| {
+                    p.stack_cpu_cores.unwrap_or(0.0)
+                })
+            }),
     })
 }
 

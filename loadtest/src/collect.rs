@@ -92,9 +92,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             store_idle_timeout_ms: millis(args.store_idle_timeout),
             store_absolute_timeout_ms: millis(args.store_absolute_timeout),
             prefill_sessions: args.prefill_sessions,
-            wait_ms: args
-                .wait
-                .map(|(low, high)| (millis(low), millis(high))),
+            wait_ms: args.wait.map(|(low, high)| (millis(low), millis(high))),
             cart_reads: args.cart_reads,
             stolen_window_ms: millis(args.stolen_window),
             replay_interval_ms: millis(args.replay_interval),

@@ -106,10 +106,7 @@ pub async fn hop(
         form,
     };
     let UserState {
-        run,
-        browser,
-        jar,
-        ..
+        run, browser, jar, ..
     } = &mut *state;
     let sent = browser
         .send(&run.targets.origins, to.origin, &outgoing)

@@ -117,7 +117,10 @@ impl Flow {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Problem {
     NoAnswer(HttpError),
-    Status { got: u16, expected: u16 },
+    Status {
+        got: u16,
+        expected: u16,
+    },
     /// The `Location` was missing or pointed elsewhere than the flow goes.
     Location,
     /// The `Location` named a host that is not one of the run's targets (never followed).
@@ -145,7 +148,10 @@ impl fmt::Display for Failure {
             }
             Problem::Location => write!(f, "{hop}: Location not where the flow goes"),
             Problem::ForeignLocation => {
-                write!(f, "{hop}: Location names a host outside the run (not followed)")
+                write!(
+                    f,
+                    "{hop}: Location names a host outside the run (not followed)"
+                )
             }
             Problem::Marker(id) => write!(f, "{hop}: page marker {id} missing"),
             Problem::ServedAfterLogout => write!(f, "{hop}: cookie still served after logout"),

@@ -36,8 +36,9 @@ impl Pacer {
 
     /// How long until this user's next slot (zero in a closed run or when already due).
     pub fn until_next(&self) -> Duration {
-        self.next
-            .map_or(Duration::ZERO, |next| next.saturating_duration_since(Instant::now()))
+        self.next.map_or(Duration::ZERO, |next| {
+            next.saturating_duration_since(Instant::now())
+        })
     }
 
     /// Waits for this user's next slot (closed model: returns at once), or until the run ends.

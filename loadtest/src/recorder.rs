@@ -290,7 +290,9 @@ mod tests {
             .record(Duration::from_secs(1), Some(Duration::from_millis(10)));
         paced.late = 2;
         let mut closed = UserRecorder::default();
-        closed.hop(Hop::StoreCart).record(Duration::from_millis(3), None);
+        closed
+            .hop(Hop::StoreCart)
+            .record(Duration::from_millis(3), None);
         closed.hop(Hop::StoreHome).error();
         let failure = Failure {
             hop: Hop::StoreHome,

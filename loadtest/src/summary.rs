@@ -88,7 +88,13 @@ pub fn print_calibration(calibrated: &Calibrated) {
         calibration.users,
         calibrated
             .server_cpu_cores
-            .map_or(String::new(), |cores| format!("; the trivial server used {cores:.2} cores"))
+            .map_or(String::new(), |cores| format!(
+                "; the trivial server used {cores:.2} cores"
+            ))
     );
-    println!("kept for machine {}: {}", calibration.machine, calibrated.file.display());
+    println!(
+        "kept for machine {}: {}",
+        calibration.machine,
+        calibrated.file.display()
+    );
 }

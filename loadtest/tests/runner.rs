@@ -1,11 +1,12 @@
-//! The load runner end to end: short runs against the in-process stack on every backend, and a
-//! deliberately wrong server whose answers must count as failures.
+//! The load runner end to end: short runs against the in-process stack on every backend, a
+//! deliberately wrong server whose answers must count as failures, runs that must stop on time,
+//! and runs whose own verdict must name what limited them.
 
-use loadtest::run::{
-    RunArgs, ScenarioName, check_thresholds, execute, parse_p99_limit, parse_scenario, parse_wait,
-};
+use loadtest::args::{RunArgs, ScenarioName, parse_p99_limit, parse_scenario, parse_wait};
+use loadtest::run::execute;
 use mock_services::cli::{Backend, BackendArgs};
-use std::time::Duration;
+use mock_services::idp::{PasswordHashing, SigningAlgorithm};
+use std::time::{Duration, Instant};
 
 /// Goose keeps process-wide state: runs in one process go one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -19,6 +20,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         target: None,
         target_idp: "http://127.0.0.1:9010".into(),
         target_forums: "http://127.0.0.3:9012".into(),
+        target_pid: None,
         users: 6,
         rate: None,
         wait: None,
@@ -31,7 +33,13 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         stolen_window: Duration::from_millis(500),
         replay_interval: Duration::from_millis(100),
         prefill_sessions: 1_000,
-        signing_alg: "es256".into(),
+        signing_alg: SigningAlgorithm::Es256,
+        password_hash: PasswordHashing::Plain,
+        user_password: "password".into(),
+        request_timeout: Duration::from_secs(10),
+        generator_threads: None,
+        stack_threads: None,
+        goose_reports: false,
         max_error_rate: Some(0.0),
         max_p99: Vec::new(),
         reports_dir: Some(reports_dir.to_path_buf()),
@@ -65,10 +73,13 @@ const FLOWS: &[&str] = &[
     "sso login (forums)",
 ];
 
-async fn short_run(backend: Backend) {
+/// A short run of the default mix; with `goose_reports`, goose's own reports are written too.
+async fn short_run(backend: Backend, goose_reports: bool) {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let outcome = execute(&args(backend, dir.path())).await.expect("run");
+    let mut run = args(backend, dir.path());
+    run.goose_reports = goose_reports;
+    let outcome = execute(&run).await.expect("run");
     let results = &outcome.results;
     assert_eq!(results.errors_total, 0, "{:?}", results.error_kinds);
     assert!(outcome.violations.is_empty(), "{:?}", outcome.violations);
@@ -105,12 +116,37 @@ async fn short_run(backend: Backend) {
         "the prefilled sessions show in the timeline: {:?}",
         results.timeline[0]
     );
-    // The file on disk is the same, and goose's reports are beside it.
+    // The file on disk is the same, and goose's reports are beside it when asked for.
     let read = reports::results::read_load(&outcome.run_dir).expect("results.json parses");
     assert_eq!(&read, results);
+    assert_eq!(
+        results.goose_reports.len(),
+        if goose_reports { 2 } else { 0 }
+    );
     for report in &results.goose_reports {
         assert!(outcome.run_dir.join(report).is_file(), "{report}");
     }
+    assert_eq!(
+        outcome.run_dir.join("goose-report.html").is_file(),
+        goose_reports
+    );
+    // The generator watched itself: its CPU and the stack's, by side, and its timer lag.
+    let generator = &results.generator;
+    assert!(generator.cpu_cores > 0.0, "{generator:?}");
+    assert!(
+        generator.stack_cpu_cores.is_some_and(|cores| cores > 0.0),
+        "{generator:?}"
+    );
+    assert!(generator.lag_us.p50 > 0.0 && generator.lag_us.p50 <= generator.lag_us.max);
+    assert!(generator.requests_per_core > 0.0);
+    assert!(generator.connections_opened > 0);
+    assert!(
+        results
+            .timeline
+            .iter()
+            .all(|p| p.generator_cpu_cores >= 0.0 && p.stack_cpu_cores.is_some())
+    );
+    assert!(!results.generator_bound.verdict.is_empty());
     // The run rendered its own report, whose timeline matches the per-second counters.
     assert_eq!(outcome.report, outcome.run_dir.join("index.html"));
     let page = std::fs::read_to_string(&outcome.report).expect("index.html");
@@ -146,6 +182,7 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
     let mut run = args(Backend::Dashmap, dir.path());
     run.run_time = Duration::from_secs(2);
     run.prefill_sessions = 0;
+    run.goose_reports = true;
     let matrix = loadtest::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap, Backend::Scc],
         run,
@@ -171,17 +208,17 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_run_on_dashmap() {
-    short_run(Backend::Dashmap).await;
+    short_run(Backend::Dashmap, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_run_on_scc() {
-    short_run(Backend::Scc).await;
+    short_run(Backend::Scc, false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_run_on_redis() {
-    short_run(Backend::Redis).await;
+    short_run(Backend::Redis, true).await;
 }
 
 /// A "store" whose home page lacks the login link: every journey's first hop must fail.
@@ -213,7 +250,7 @@ async fn a_missing_page_marker_counts_as_a_failure() {
         results
             .error_kinds
             .keys()
-            .any(|kind| kind.contains("page marker login-link missing")),
+            .any(|kind| kind == "store: GET /: page marker login-link missing"),
         "{:?}",
         results.error_kinds
     );
@@ -266,8 +303,6 @@ fn a_non_loopback_target_is_refused() {
     run.target = Some("http://192.0.2.10:8080".into());
     let error = runtime.block_on(execute(&run)).expect_err("must refuse");
     assert!(error.to_string().contains("loopback"), "{error}");
-    // The thresholds helper reports a --max-p99 naming nothing that ran.
-    let _ = check_thresholds;
 }
 
 #[tokio::test]
@@ -316,6 +351,10 @@ fn rates_divide_by_the_time_the_samples_span() {
             p99_us: 0.0,
             p99_9_us: 0.0,
             status_codes: Default::default(),
+            generator_cpu_cores: 0.0,
+            stack_cpu_cores: None,
+            lag_p99_us: 0.0,
+            lag_max_us: 0.0,
         };
     // Three samples that took 4 s between them (one arrived late), then a drain sample.
     let timeline = [
@@ -324,10 +363,207 @@ fn rates_divide_by_the_time_the_samples_span() {
         point(3, 4.0, 100),
         point(4, 5.0, 7),
     ];
-    let rate = loadtest::run::steady_rate(&timeline, Duration::from_secs(3), |p| p.requests);
+    let rate = loadtest::timeline::steady_rate(&timeline, Duration::from_secs(3), |p| p.requests);
     assert_eq!(rate, 500.0 / 4.0);
     assert_eq!(
-        loadtest::run::steady_rate(&[], Duration::from_secs(3), |p| p.requests),
+        loadtest::timeline::steady_rate(&[], Duration::from_secs(3), |p| p.requests),
         0.0
     );
+}
+
+/// The journey waiting out a 30-minute idle timeout and an attacker replaying every 10 minutes
+/// must still end with the run: within ramp-up, run time and one request timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_with_long_waits_inside_transactions_stop_on_time() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.prefill_sessions = 0;
+    run.users = 4;
+    run.run_time = Duration::from_secs(2);
+    run.scenarios = vec![(ScenarioName::Journey, 1), (ScenarioName::Stolen, 1)];
+    run.store_idle_timeout = Duration::from_secs(30 * 60);
+    run.stolen_window = Duration::from_secs(30 * 60);
+    run.replay_interval = Duration::from_secs(10 * 60);
+    run.request_timeout = Duration::from_secs(5);
+    let bound = loadtest::attack::RAMP_UP + run.run_time + run.request_timeout;
+    let started = Instant::now();
+    let outcome = execute(&run).await.expect("run");
+    assert!(
+        outcome.results.elapsed_seconds <= bound.as_secs_f64(),
+        "the attack took {:.1} s, more than {bound:?}",
+        outcome.results.elapsed_seconds
+    );
+    // Stack start, report and the rest of the run's own work on top.
+    assert!(
+        started.elapsed() < bound + Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    // The journeys did start (and then waited): the wait was really inside a transaction.
+    assert!(
+        outcome.results.pacing.iterations >= 4,
+        "{:?}",
+        outcome.results.pacing
+    );
+    assert_eq!(
+        outcome.results.errors_total, 0,
+        "{:?}",
+        outcome.results.error_kinds
+    );
+
+    // An open-model run whose users wait minutes for their first slot ends on time too.
+    let mut paced = args(Backend::Dashmap, dir.path());
+    paced.prefill_sessions = 0;
+    paced.users = 4;
+    paced.run_time = Duration::from_secs(2);
+    paced.rate = Some(0.01);
+    paced.scenarios = vec![(ScenarioName::Cart, 1)];
+    paced.request_timeout = Duration::from_secs(5);
+    let outcome = execute(&paced).await.expect("run");
+    assert!(
+        outcome.results.elapsed_seconds <= bound.as_secs_f64(),
+        "the paced attack took {:.1} s",
+        outcome.results.elapsed_seconds
+    );
+}
+
+/// A generator starved on purpose (64 users on one worker thread that something else keeps
+/// busy) must call its own run generator-bound, in its results, its summary and its report.
+#[test]
+fn a_starved_generator_calls_its_run_generator_bound() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let outcome = runtime.block_on(async {
+        let _serial = SERIAL.lock().await;
+        // Holds the generator's only thread 20 ms at a time.
+        let hog = tokio::spawn(async {
+            loop {
+                let started = Instant::now();
+                while started.elapsed() < Duration::from_millis(20) {
+                    std::hint::black_box(0u64);
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+        let mut run = args(Backend::Dashmap, dir.path());
+        run.prefill_sessions = 0;
+        run.users = 64;
+        run.run_time = Duration::from_secs(3);
+        run.scenarios = vec![(ScenarioName::CartView, 1)];
+        run.max_error_rate = None;
+        let outcome = execute(&run).await.expect("run");
+        hog.abort();
+        outcome
+    });
+    let results = &outcome.results;
+    let judged = &results.generator_bound;
+    assert!(judged.bound, "{judged:?}");
+    assert_eq!(judged.limit, "generator");
+    let rules: Vec<&str> = judged.reasons.iter().map(|r| r.rule.as_str()).collect();
+    assert!(
+        rules.contains(&"generator_cpu") && rules.contains(&"generator_lag"),
+        "{rules:?}"
+    );
+    assert!(results.generator.threads == 1, "{:?}", results.generator);
+    assert!(results.generator.lag_us.p99 > 5_000.0);
+    let page = std::fs::read_to_string(&outcome.report).expect("index.html");
+    assert!(page.contains("Generator-bound"), "the report says so");
+    assert!(outcome.run_dir.join("charts/cpu.png").is_file());
+}
+
+/// A stack stalled by its backend (Redis stopped mid-run) is the limit: the generator idles
+/// with a low timer lag, and the run's verdict says the stack's response time was the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stack_stalled_by_its_backend_is_called_the_limit() {
+    let _serial = SERIAL.lock().await;
+    let redis = mock_services::local_redis::LocalRedis::start().expect("redis-server");
+    let pid = redis.pid().expect("pid").to_string();
+    let signal = |name: &str| {
+        let status = std::process::Command::new("kill")
+            .args([name, pid.as_str()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    };
+    /// Resumes Redis however the test ends.
+    struct Resume(String);
+    impl Drop for Resume {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill")
+                .args(["-CONT", self.0.as_str()])
+                .status();
+        }
+    }
+    let _resume = Resume(pid.clone());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut run = args(Backend::Redis, dir.path());
+    run.backend.redis_url = Some(redis.url());
+    run.prefill_sessions = 0;
+    run.users = 16;
+    run.run_time = Duration::from_secs(4);
+    run.scenarios = vec![(ScenarioName::CartView, 1)];
+    run.stack_threads = Some(1);
+    run.max_error_rate = None;
+    let stall = {
+        let pid = pid.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(1500));
+            let _ = std::process::Command::new("kill")
+                .args(["-STOP", pid.as_str()])
+                .status();
+        })
+    };
+    let outcome = execute(&run).await.expect("run");
+    stall.join().expect("stall thread");
+    signal("-CONT");
+    let judged = &outcome.results.generator_bound;
+    assert!(!judged.bound, "{judged:?}");
+    assert_eq!(judged.limit, "stack", "{judged:?}");
+    assert_eq!(judged.reasons[0].rule, "stack_latency", "{judged:?}");
+    assert!(outcome.results.generator.lag_us.p99 < 5_000.0);
+    assert!(
+        outcome.results.status_codes.contains_key("503"),
+        "the stalled store answered 503: {:?}",
+        outcome.results.status_codes
+    );
+}
+
+/// `calibrate` measures the generator's ceiling, keeps it for this machine, and later runs show
+/// it beside their own figures.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn calibration_is_kept_and_shown_beside_later_runs() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let calibrated = loadtest::calibrate::execute(&loadtest::calibrate::CalibrateArgs {
+        users: 8,
+        run_time: Duration::from_secs(2),
+        server_threads: Some(1),
+        reports_dir: Some(dir.path().to_path_buf()),
+        quiet: true,
+    })
+    .await
+    .expect("calibrate");
+    let calibration = &calibrated.calibration;
+    assert!(calibration.requests_per_core > 0.0, "{calibration:?}");
+    assert_eq!(calibration.generator_threads, 1);
+    assert!(calibrated.file.starts_with(dir.path().join("calibration")));
+    assert_eq!(
+        loadtest::calibrate::load(dir.path()).as_ref(),
+        Some(calibration)
+    );
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.prefill_sessions = 0;
+    run.run_time = Duration::from_secs(1);
+    let outcome = execute(&run).await.expect("run");
+    assert_eq!(
+        outcome.results.generator.calibration.as_ref(),
+        Some(calibration)
+    );
+    let page = std::fs::read_to_string(&outcome.report).expect("index.html");
+    assert!(page.contains("calibrated ceiling"), "the report shows it");
 }

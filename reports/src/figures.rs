@@ -17,6 +17,8 @@ pub fn load_figures(report: &Report) -> Vec<Figure> {
     figures.extend(hop_bars(report));
     figures.extend(sessions_alive(report));
     figures.extend(errors_over_time(report));
+    figures.push(cpu_over_time(report));
+    figures.push(lag_over_time(report));
     figures
 }
 
@@ -287,6 +289,65 @@ fn hop_bars(report: &Report) -> Vec<Figure> {
             }),
         })
         .collect()
+}
+
+/// The load generator's CPU and the stack's, each second, per run.
+fn cpu_over_time(report: &Report) -> Figure {
+    let mut series = Vec::new();
+    for (index, run) in report.runs.iter().enumerate() {
+        let timeline = &run.results.timeline;
+        series.push(Series {
+            name: format!("{}: generator", run.label),
+            color: palette(2 * index),
+            points: timeline
+                .iter()
+                .map(|p| (p.second as f64, p.generator_cpu_cores))
+                .collect(),
+        });
+        let stack: Vec<(f64, f64)> = timeline
+            .iter()
+            .filter_map(|p| Some((p.second as f64, p.stack_cpu_cores?)))
+            .collect();
+        if !stack.is_empty() {
+            series.push(Series {
+                name: format!("{}: stack", run.label),
+                color: palette(2 * index + 1),
+                points: stack,
+            });
+        }
+    }
+    Figure {
+        stem: "cpu".into(),
+        title: "CPU: load generator and stack".into(),
+        description: "CPU cores used in each second by the load generator (every thread of the                       load runner outside the stack's runtime) and by the stack (the in-process                       stack's threads and a redis-server the run started, or the process given                       with --target-pid). A generator near its threads' cores sets the pace                       itself."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "CPU (cores)".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series,
+            legend: Legend::LowerRight,
+        }),
+    }
+}
+
+/// How late the generator's 1 ms timer woke, each second.
+fn lag_over_time(report: &Report) -> Figure {
+    Figure {
+        stem: "generator-lag".into(),
+        title: "Load generator timer lag (p99)".into(),
+        description: "How late a 1 ms sleep on the generator's runtime woke, 99th percentile of                       each second (log scale). Above 5 ms the generator sends its own requests                       late, and the latencies it reports include its own delay."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "timer lag p99 (ms)".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Log,
+            series: timeline_series(report, |p| (p.lag_p99_us > 0.0).then_some(p.lag_p99_us / 1000.0)),
+            legend: Legend::UpperRight,
+        }),
+    }
 }
 
 fn sessions_alive(report: &Report) -> Option<Figure> {

@@ -93,6 +93,8 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
         }
     }
     if !report.runs.is_empty() {
+        html.push_str("<h2 id=\"generator\">Load generator</h2>\n");
+        html.push_str(&generator_table(report));
         html.push_str("<h2>Every hop and flow</h2>\n");
         html.push_str(&latency_table(report));
         html.push_str("<h2>Stolen session, status codes and errors</h2>\n");
@@ -353,6 +355,102 @@ fn latency_table(report: &Report) -> String {
     html
 }
 
+/// The generator's own figures: its CPU and the stack's, its timer lag, this machine's
+/// calibrated ceiling, and what limited each run.
+fn generator_table(report: &Report) -> String {
+    let mut table = RunTable::new(report, " id=\"generator-figures\"");
+    table.row(
+        "what limited the run",
+        each(report, |r| r.generator_bound.limit.clone()),
+    );
+    table.row(
+        "generator-bound",
+        each(report, |r| {
+            if r.generator_bound.bound {
+                "yes".into()
+            } else {
+                "no".into()
+            }
+        }),
+    );
+    table.row(
+        "threads: generator / stack",
+        each(report, |r| {
+            format!(
+                "{} / {}",
+                r.generator.threads,
+                r.generator
+                    .stack_threads
+                    .map_or("–".into(), |n| n.to_string())
+            )
+        }),
+    );
+    table.row(
+        "CPU cores: generator",
+        each(report, |r| format!("{:.2}", r.generator.cpu_cores)),
+    );
+    table.row(
+        "CPU cores: stack",
+        each(report, |r| {
+            r.generator
+                .stack_cpu_cores
+                .map_or("unknown".into(), |cores| format!("{cores:.2}"))
+        }),
+    );
+    table.row(
+        "stack CPU covers",
+        each(report, |r| r.generator.stack_cpu_source.clone()),
+    );
+    table.row(
+        "requests/s per generator core",
+        each(report, |r| rate(r.generator.requests_per_core)),
+    );
+    table.row(
+        "timer lag p50 / p99 / max (ms)",
+        each(report, |r| {
+            let lag = &r.generator.lag_us;
+            format!("{} / {} / {}", ms(lag.p50), ms(lag.p99), ms(lag.max))
+        }),
+    );
+    table.row(
+        "this machine's calibrated ceiling (requests/s per generator core)",
+        each(report, |r| match &r.generator.calibration {
+            Some(calibration) => format!(
+                "{} (calibrated {})",
+                rate(calibration.requests_per_core),
+                timestamp(&calibration.measured_at)
+            ),
+            None => "not calibrated: run `loadtest calibrate` once on this machine".into(),
+        }),
+    );
+    table.row(
+        "connections opened; requests resent after an idle close",
+        each(report, |r| {
+            format!(
+                "{}; {}",
+                count(r.generator.connections_opened),
+                count(r.generator.resent)
+            )
+        }),
+    );
+    let mut html = table.finish();
+    html.push_str("<ul class=\"verdict\">\n");
+    for run in &report.runs {
+        let _ = writeln!(
+            html,
+            "<li>{}: {}</li>",
+            escape(&run.label),
+            escape(&run.results.generator_bound.verdict)
+        );
+    }
+    html.push_str(
+        "</ul>\n<p class=\"sub\">A run is generator-bound when the generator used at \
+                   least 90% of its threads' CPU, or its timer lag p99 exceeded 5 ms, or its \
+                   requests/s reached 90% of this machine's calibrated ceiling.</p>\n",
+    );
+    html
+}
+
 fn outcomes_table(report: &Report) -> String {
     let mut table = RunTable::new(report, "");
     table.row(
@@ -486,8 +584,23 @@ fn config_table(report: &Report) -> String {
         }),
     );
     table.row(
-        "signing algorithm",
-        each(report, |r| r.config.signing_algorithm.clone()),
+        "signing algorithm; password hashing",
+        each(report, |r| {
+            format!(
+                "{}; {}",
+                r.config.signing_algorithm, r.config.password_hashing
+            )
+        }),
+    );
+    table.row(
+        "request timeout (ms); goose metrics",
+        each(report, |r| {
+            format!(
+                "{}; {}",
+                r.config.request_timeout_ms,
+                if r.config.goose_metrics { "on" } else { "off" }
+            )
+        }),
     );
     environment_rows(
         &mut table,

@@ -23,9 +23,27 @@ pub fn verdict(report: &Report) -> Vec<String> {
         sentences.extend(comparison(runs));
     }
     for run in runs {
+        sentences.extend(limit(run, runs.len() == 1));
         sentences.extend(problems(run));
     }
     sentences
+}
+
+/// What limited a run, in the run's own words: always for a single run; in a comparison only
+/// when the generator was the limit, since then the figures compare load generators, not
+/// backends.
+fn limit(run: &Run, single: bool) -> Option<String> {
+    let judged = &run.results.generator_bound;
+    if single {
+        Some(judged.verdict.clone())
+    } else if judged.bound {
+        Some(format!(
+            "{}'s run was generator-bound, so its figures are the load generator's limit, not the backend's: {}",
+            run.label, judged.verdict
+        ))
+    } else {
+        None
+    }
 }
 
 /// Settings that make two runs incomparable when they differ (the backend aside).
@@ -57,6 +75,12 @@ fn differences(runs: &[Run]) -> Vec<String> {
             a.signing_algorithm == b.signing_algorithm,
         );
         check("target", a.target == b.target);
+        check(
+            "runtime threads",
+            run.results.generator.threads == first.generator.threads
+                && run.results.generator.stack_threads == first.generator.stack_threads,
+        );
+        check("password hashing", a.password_hashing == b.password_hashing);
         let (a, b) = (&first.environment, &run.results.environment);
         check(
             "machine",

@@ -138,7 +138,8 @@ impl Connection {
         let elapsed = started.elapsed();
         let body = self.read_body(&head).await.map_err(Failure::Error)?;
         self.last_used = Instant::now();
-        self.reusable = head.keep_alive && head.framing != Framing::UntilClose && self.input.is_empty();
+        self.reusable =
+            head.keep_alive && head.framing != Framing::UntilClose && self.input.is_empty();
         Ok(Reply {
             status: head.status,
             location: head.location,
@@ -434,8 +435,11 @@ impl HttpClient {
         outgoing: &Outgoing,
     ) -> Result<Reply, HttpError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
-        match tokio::time::timeout_at(deadline, self.exchange(origins.get(origin), origin, outgoing))
-            .await
+        match tokio::time::timeout_at(
+            deadline,
+            self.exchange(origins.get(origin), origin, outgoing),
+        )
+        .await
         {
             Ok(result) => result,
             Err(_) => {
@@ -492,5 +496,207 @@ impl HttpClient {
                 Err(Failure::Error(error)) => return Err(error),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// How the test server treats each connection.
+    #[derive(Debug, Clone, Copy)]
+    enum Server {
+        /// Answers every request on the connection, keeping it open.
+        KeepAlive,
+        /// Answers one request, then closes without saying so (as an idle timeout does).
+        CloseAfterOne,
+        /// Reads requests and never answers.
+        Silent,
+    }
+
+    /// A loopback server answering `answer` to every request; returns its origin.
+    async fn serve(mode: Server, answer: &'static [u8]) -> (Origins, OriginId) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    loop {
+                        let Ok(read) = socket.read(&mut buffer).await else {
+                            return;
+                        };
+                        if read == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buffer[..read]);
+                        // Requests without a body end at the blank line; forms carry 7 bytes.
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&seen[..end]).to_string();
+                            let body = if head.contains("Content-Length: 7") {
+                                7
+                            } else {
+                                0
+                            };
+                            if seen.len() < end + 4 + body {
+                                break;
+                            }
+                            seen.drain(..end + 4 + body);
+                            match mode {
+                                Server::Silent => {}
+                                Server::KeepAlive => {
+                                    let _ = socket.write_all(answer).await;
+                                }
+                                Server::CloseAfterOne => {
+                                    let _ = socket.write_all(answer).await;
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let mut origins = Origins::default();
+        let id = origins.add(Origin::parse(&url).expect("origin"));
+        (origins, id)
+    }
+
+    fn get(path: &'static str) -> Outgoing {
+        Outgoing {
+            method: Method::Get,
+            path: Bytes::from_static(path.as_bytes()),
+            cookie: Some(HeaderValue::from_static("a=1")),
+            form: None,
+        }
+    }
+
+    const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nSet-Cookie: s=1; Path=/\r\nSet-Cookie: t=2\r\n\r\nok";
+
+    #[tokio::test]
+    async fn one_connection_serves_many_requests() {
+        let (origins, id) = serve(Server::KeepAlive, OK).await;
+        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        for _ in 0..5 {
+            let reply = client.send(&origins, id, &get("/x")).await.expect("reply");
+            assert_eq!(reply.status, 200);
+            assert_eq!(&reply.body[..], b"ok");
+            assert_eq!(reply.set_cookies.len(), 2);
+        }
+        assert_eq!(client.stats.connections_opened, 1);
+        assert_eq!(client.stats.resent, 0);
+    }
+
+    #[tokio::test]
+    async fn a_connection_the_server_closed_is_replaced_and_the_request_sent_again() {
+        let (origins, id) = serve(Server::CloseAfterOne, OK).await;
+        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        // Back to back: the close races the next request, which is sent again on a new one.
+        for _ in 0..3 {
+            let reply = client.send(&origins, id, &get("/x")).await.expect("reply");
+            assert_eq!(reply.status, 200);
+        }
+        assert_eq!(client.stats.connections_opened, 3);
+        // After an idle gap, the close is seen before sending: a form goes out once, on a new
+        // connection.
+        tokio::time::sleep(IDLE_CHECK * 2).await;
+        let form = Outgoing {
+            method: Method::Post,
+            form: Some(Bytes::from_static(b"a=1&b=2")),
+            ..get("/form")
+        };
+        let reply = client.send(&origins, id, &form).await.expect("reply");
+        assert_eq!(reply.status, 200);
+        assert_eq!(client.stats.connections_opened, 4);
+    }
+
+    #[tokio::test]
+    async fn a_silent_server_times_out_and_a_missing_one_refuses() {
+        let (origins, id) = serve(Server::Silent, OK).await;
+        let mut client = HttpClient::new(1, Duration::from_millis(200));
+        let started = Instant::now();
+        assert_eq!(
+            client.send(&origins, id, &get("/")).await.err(),
+            Some(HttpError::Timeout)
+        );
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let mut nowhere = Origins::default();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let id = nowhere.add(Origin::parse(&format!("http://127.0.0.1:{port}")).expect("origin"));
+        assert_eq!(
+            client.send(&nowhere, id, &get("/")).await.err(),
+            Some(HttpError::Connect)
+        );
+    }
+
+    #[tokio::test]
+    async fn chunked_and_close_delimited_bodies_are_read_whole() {
+        let chunked: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nTrailer: t\r\n\r\n";
+        let (origins, id) = serve(Server::KeepAlive, chunked).await;
+        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        for _ in 0..2 {
+            let reply = client.send(&origins, id, &get("/")).await.expect("reply");
+            assert_eq!(&reply.body[..], b"Wikipedia");
+        }
+        assert_eq!(
+            client.stats.connections_opened, 1,
+            "chunked keeps the connection"
+        );
+        let until_close: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it";
+        let (origins, id) = serve(Server::CloseAfterOne, until_close).await;
+        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        let reply = client.send(&origins, id, &get("/")).await.expect("reply");
+        assert_eq!(&reply.body[..], b"all of it");
+        let reply = client.send(&origins, id, &get("/")).await.expect("reply");
+        assert_eq!(reply.status, 200);
+        assert_eq!(
+            client.stats.resent, 0,
+            "a closed connection is never reused"
+        );
+        assert_eq!(client.stats.connections_opened, 2);
+    }
+
+    #[test]
+    fn requests_are_written_as_http_1_1_with_host_cookie_and_form() {
+        let origin = Origin::parse("http://127.0.0.2:9011").expect("origin");
+        let mut output = Vec::new();
+        encode(
+            &mut output,
+            &origin,
+            &Outgoing {
+                method: Method::Post,
+                path: Bytes::from_static(b"/shopping-cart/items"),
+                cookie: Some(HeaderValue::from_static("s=abc")),
+                form: Some(Bytes::from_static(b"sku=a&quantity=1")),
+            },
+        );
+        assert_eq!(
+            String::from_utf8(output).expect("ascii"),
+            "POST /shopping-cart/items HTTP/1.1\r\nHost: 127.0.0.2:9011\r\nUser-Agent: ssobench\r\n\
+             Cookie: s=abc\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: 16\r\n\r\nsku=a&quantity=1"
+        );
+    }
+
+    #[test]
+    fn malformed_answers_are_refused() {
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
+        assert!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n")
+                .is_err()
+        );
+        assert!(parse_head(b"garbage\r\n\r\n").is_err());
+        assert!(matches!(
+            parse_head(b"HTTP/1.1 200 OK\r\nContent-"),
+            Ok(None)
+        ));
+        let mut input = BytesMut::from(&b"zz\r\n"[..]);
+        assert!(dechunk(&mut input, &mut BytesMut::new()).is_err());
     }
 }

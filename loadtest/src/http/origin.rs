@@ -115,7 +115,12 @@ impl Origins {
     pub fn find(&self, authority: &str) -> Option<OriginId> {
         self.all
             .iter()
-            .position(|origin| origin.authority.as_bytes().eq_ignore_ascii_case(authority.as_bytes()))
+            .position(|origin| {
+                origin
+                    .authority
+                    .as_bytes()
+                    .eq_ignore_ascii_case(authority.as_bytes())
+            })
             .and_then(|index| u8::try_from(index).ok())
             .map(OriginId)
     }

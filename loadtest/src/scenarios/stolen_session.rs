@@ -29,7 +29,11 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     let window = run.settings.stolen_window;
     let mut usable_for = None;
     while stolen_at.elapsed() < window {
-        if state(user)?.sleep(run.settings.replay_interval).await.is_err() {
+        if state(user)?
+            .sleep(run.settings.replay_interval)
+            .await
+            .is_err()
+        {
             return Ok(());
         }
         if !replay(user, To::route(store, routes::CART), &cookie).await? {

@@ -26,7 +26,11 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<R
             LOGOUT_FORM
         ),
     };
-    let html = Html(page(&format!("{} · ssobench", kind.title()), markers::HOME, &body));
+    let html = Html(page(
+        &format!("{} · ssobench", kind.title()),
+        markers::HOME,
+        &body,
+    ));
     Ok(with_cookie(html, current.and_then(|c| c.set_cookie)))
 }
 

@@ -166,10 +166,7 @@ pub fn router(state: IdpState) -> Router {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route(routes::LOGOUT, get(logout::logout).post(logout::logout))
-        .route(
-            routes::DISCOVERY,
-            get(discovery::configuration),
-        )
+        .route(routes::DISCOVERY, get(discovery::configuration))
         .route(routes::JWKS, get(discovery::jwks))
         .layer(DefaultBodyLimit::max(MAX_PARAMS_LEN))
         .with_state(state)

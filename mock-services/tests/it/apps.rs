@@ -16,7 +16,10 @@ fn no_form(hops: &[crate::stack_support::Hop]) -> bool {
 
 /// SPEC steps 1–29 and logout.
 pub async fn whole_journey(backend: &str) {
-    let stack = Stack::start(backend, |c| c.apps.policy.idle = Duration::from_millis(1500)).await;
+    let stack = Stack::start(backend, |c| {
+        c.apps.policy.idle = Duration::from_millis(1500)
+    })
+    .await;
     let browser = Browser::new();
     // 1–2: home with a login link.
     let home = browser.get(&format!("{}/", stack.store())).await;

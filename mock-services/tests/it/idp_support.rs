@@ -13,8 +13,8 @@ use mock_services::idp::{
     SigningKeys, UserDirectory,
 };
 use mock_services::local_redis::LocalRedis;
-use mock_services::stack::default_clients;
 use mock_services::session::{MemoryConfig, SessionPolicy, StoreConfig, build_store};
+use mock_services::stack::default_clients;
 use mock_services::web::params::encode;
 use std::time::Duration;
 use tower::ServiceExt as _;

@@ -2,8 +2,8 @@
 //! redirects on its own, so each hop is seen and checked.
 
 use crate::support::start_redis;
-use mock_services::local_redis::LocalRedis;
 use mock_services::cli::{Backend, BackendArgs};
+use mock_services::local_redis::LocalRedis;
 use mock_services::stack::{RunningStack, StackConfig, start};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
