@@ -121,6 +121,7 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
     };
     let reports_dir = args.reports_dir.clone().unwrap_or_else(default_reports_dir);
     let file = save(&reports_dir, &calibration)?;
+    let file = file.canonicalize().unwrap_or(file);
     Ok(Calibrated {
         calibration,
         file,

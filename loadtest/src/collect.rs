@@ -48,10 +48,12 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
     let lag_us = percentiles(&measured.sampled.lag);
     let logical_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let generator_bound = bound::judge(&Evidence {
+        in_process: matches!(stack, Stack::InProcess(_)),
         logical_cpus,
         generator_threads: measured.generator_threads,
         generator_cpu_cores,
         stack_threads: stack.threads(),
+        stack_processes: stack.cpu_sides().stack_pids.len(),
         stack_cpu_cores,
         lag_p99_us: lag_us.p99,
         requests_per_second,

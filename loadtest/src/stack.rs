@@ -7,6 +7,7 @@ use crate::context::Targets;
 use crate::cpu::CpuSides;
 use crate::timeline::UNKNOWN;
 use anyhow::Context as _;
+use mock_services::cli::Backend;
 use mock_services::session::{AnyStore, SessionPolicy, SessionStore as _};
 use mock_services::stack::{RunningStack, StackConfig};
 use std::future::Future;
@@ -239,7 +240,7 @@ impl Stack {
         };
         let alive = Arc::clone(alive);
         stack.counter = stack.runtime.spawn(async move {
-            let every = if store.backend_name() == "redis" {
+            let every = if store.backend_name() == Backend::Redis.name() {
                 Duration::from_secs(5)
             } else {
                 Duration::from_secs(1)

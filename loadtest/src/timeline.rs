@@ -88,7 +88,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
         let now = inputs.run.live.totals();
         let cpu = inputs.cpu.read();
         inputs.latency.refresh_timeout(REFRESH_WAIT);
-        inputs.lag.refresh_timeout(Duration::ZERO);
+        inputs.lag.refresh_timeout(REFRESH_WAIT);
         let hops = percentiles(&inputs.latency);
         let lag = percentiles(&inputs.lag);
         let _ = lag_all.add(&*inputs.lag);
