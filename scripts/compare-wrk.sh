@@ -18,27 +18,15 @@ backend=${3:-dashmap}
 case "$backend" in dashmap|scc|redis) ;; *) echo "backend must be dashmap, scc or redis" >&2; exit 2 ;; esac
 [ "$seconds" -ge 4 ] || { echo "SECONDS must be at least 4" >&2; exit 2; }
 
-if ! command -v wrk >/dev/null 2>&1; then
-  if [ "$(id -u)" -eq 0 ]; then sudo=(); elif command -v sudo >/dev/null 2>&1; then sudo=(sudo); else
-    echo "wrk is missing: install it with apt-get install wrk" >&2; exit 1
-  fi
-  echo "Installing wrk (Debian package) ..." >&2
-  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq wrk >/dev/null
-fi
+. scripts/lib/stack.sh
+ensure_wrk
 [ "$backend" = redis ] && scripts/ensure-redis.sh
 
 cargo build --release -q -p mock-services -p loadtest
 work=$(mktemp -d)
 stack_pid=
 trap 'if [ -n "$stack_pid" ]; then kill "$stack_pid" 2>/dev/null || true; wait "$stack_pid" 2>/dev/null || true; fi; rm -rf "$work"' EXIT
-target/release/mock-services serve --backend "$backend" \
-  --idp-addr 127.0.0.1:0 --store-addr 127.0.0.2:0 --forums-addr 127.0.0.3:0 >"$work/urls" 2>"$work/log" &
-stack_pid=$!
-for _ in $(seq 100); do grep -q '^forums ' "$work/urls" 2>/dev/null && break; sleep 0.1; done
-grep -q '^forums ' "$work/urls" || { echo "the stack did not start:" >&2; cat "$work/log" >&2; exit 1; }
-idp=$(awk '$1 == "idp" {print $2}' "$work/urls")
-store=$(awk '$1 == "store" {print $2}' "$work/urls")
-forums=$(awk '$1 == "forums" {print $2}' "$work/urls")
+start_stack "$backend" "$work"
 
 # CPU seconds (user + system, all threads, exited ones included) of a process, from /proc.
 cpu_seconds() {
@@ -46,14 +34,8 @@ cpu_seconds() {
 }
 now() { date +%s.%N; }
 
-# wrk needs a session: log in as a browser would (wrk-cart.sh does the same).
-jar="$work/jar"
-authorize=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$store/login")
-callback=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' \
-  --data "${authorize#*\?}&loginId=user1%40example.com&password=password" "$idp/oauth2/authorize")
-curl -sf -c "$jar" -b "$jar" -o /dev/null "$callback"
-session=$(awk '$6 == "ssobench_store_session" {print $7}' "$jar")
-[ -n "$session" ] || { echo "login failed: no session cookie" >&2; exit 1; }
+# wrk needs a session: log in as a browser would.
+session=$(login_session "$work")
 
 echo "GET $store/shopping-cart, $users connections, ${seconds}s each, backend $backend, $(nproc) cores:" \
   "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"

@@ -116,7 +116,9 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
         requests_per_second,
         generator_threads: measured.generator_threads,
         users: args.users,
-        measured_at: jiff::Timestamp::now().to_string(),
+        measured_at: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
         machine: machine_key(),
     };
     let reports_dir = args.reports_dir.clone().unwrap_or_else(default_reports_dir);

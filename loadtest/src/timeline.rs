@@ -150,6 +150,16 @@ fn status_delta(before: &LiveTotals, now: &LiveTotals) -> BTreeMap<String, u64> 
         .collect()
 }
 
+/// The timeline's first `run_time` samples and the time they span (`None` when they span none).
+fn steady_window(
+    timeline: &[TimelinePoint],
+    run_time: Duration,
+) -> Option<(&[TimelinePoint], f64)> {
+    let samples = &timeline[..(run_time.as_secs() as usize).min(timeline.len())];
+    let span = samples.last()?.elapsed_seconds;
+    (span > 0.0).then_some((samples, span))
+}
+
 /// Rate over the configured run time: the counts of the timeline's first `run_time` samples
 /// divided by the time those samples actually span (measured, not assumed to be one second
 /// each). The drain at the end, when goose lets in-flight iterations finish, is left out.
@@ -158,25 +168,9 @@ pub fn steady_rate(
     run_time: Duration,
     value: impl Fn(&TimelinePoint) -> u64,
 ) -> f64 {
-    steady_mean(timeline, run_time, |point| value(point) as f64)
-}
-
-/// The mean over the configured run time of a per-second quantity given as an amount per
-/// sample (`amount`): the sum of the first `run_time` samples over the time they span.
-pub fn steady_mean(
-    timeline: &[TimelinePoint],
-    run_time: Duration,
-    amount: impl Fn(&TimelinePoint) -> f64,
-) -> f64 {
-    let samples = (run_time.as_secs() as usize).min(timeline.len());
-    let Some(last) = samples.checked_sub(1).and_then(|i| timeline.get(i)) else {
-        return 0.0;
-    };
-    let span = last.elapsed_seconds;
-    if span <= 0.0 {
-        return 0.0;
-    }
-    timeline.iter().take(samples).map(amount).sum::<f64>() / span
+    steady_window(timeline, run_time).map_or(0.0, |(samples, span)| {
+        samples.iter().map(|point| value(point) as f64).sum::<f64>() / span
+    })
 }
 
 /// CPU cores a side used over the configured run time: each of the first `run_time` samples'
@@ -186,18 +180,53 @@ pub fn steady_cores(
     run_time: Duration,
     cores: impl Fn(&TimelinePoint) -> f64,
 ) -> f64 {
-    let samples = (run_time.as_secs() as usize).min(timeline.len());
-    let Some(last) = samples.checked_sub(1).and_then(|i| timeline.get(i)) else {
-        return 0.0;
-    };
-    if last.elapsed_seconds <= 0.0 {
-        return 0.0;
+    steady_window(timeline, run_time).map_or(0.0, |(samples, span)| {
+        let mut previous = 0.0;
+        let mut used = 0.0;
+        for point in samples {
+            used += cores(point) * (point.elapsed_seconds - previous);
+            previous = point.elapsed_seconds;
+        }
+        used / span
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(second: u64, elapsed_seconds: f64, generator_cpu_cores: f64) -> TimelinePoint {
+        TimelinePoint {
+            second,
+            elapsed_seconds,
+            requests: second * 10,
+            errors: 0,
+            logins: 0,
+            password_logins: 0,
+            iterations: 0,
+            store_sessions_alive: None,
+            p50_us: 0.0,
+            p90_us: 0.0,
+            p99_us: 0.0,
+            p99_9_us: 0.0,
+            status_codes: BTreeMap::new(),
+            generator_cpu_cores,
+            stack_cpu_cores: None,
+            lag_p99_us: 0.0,
+            lag_max_us: 0.0,
+        }
     }
-    let mut previous = 0.0;
-    let mut used = 0.0;
-    for point in timeline.iter().take(samples) {
-        used += cores(point) * (point.elapsed_seconds - previous);
-        previous = point.elapsed_seconds;
+
+    #[test]
+    fn cores_are_weighted_by_the_time_each_sample_spans() {
+        // One core for the first second, half a core for the next two; the drain is left out.
+        let timeline = [point(1, 1.0, 1.0), point(2, 3.0, 0.5), point(3, 4.0, 2.0)];
+        let cores = steady_cores(&timeline, Duration::from_secs(2), |p| p.generator_cpu_cores);
+        assert!((cores - 2.0 / 3.0).abs() < 1e-9, "{cores}");
+        assert_eq!(
+            steady_rate(&timeline, Duration::from_secs(2), |p| p.requests),
+            30.0 / 3.0
+        );
+        assert_eq!(steady_cores(&[], Duration::from_secs(2), |_| 1.0), 0.0);
     }
-    used / last.elapsed_seconds
 }

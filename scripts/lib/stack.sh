@@ -1,0 +1,41 @@
+# Shared by the measurement scripts (sourced, not run): install wrk, start the whole stack as
+# one `mock-services serve` process on free loopback ports, and log a user in as a browser would.
+
+# Installs wrk (Debian package) when it is missing.
+ensure_wrk() {
+  command -v wrk >/dev/null 2>&1 && return 0
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "wrk is missing: install it with apt-get install wrk" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  echo "Installing wrk (Debian package) ..." >&2
+  "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq wrk >/dev/null
+}
+
+# start_stack BACKEND WORKDIR: starts `target/release/mock-services serve` in the background and
+# sets stack_pid, idp, store and forums. The caller stops it (kill "$stack_pid").
+start_stack() {
+  local backend=$1 work=$2
+  target/release/mock-services serve --backend "$backend" \
+    --idp-addr 127.0.0.1:0 --store-addr 127.0.0.2:0 --forums-addr 127.0.0.3:0 >"$work/urls" 2>"$work/log" &
+  stack_pid=$!
+  for _ in $(seq 100); do grep -q '^forums ' "$work/urls" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^forums ' "$work/urls" || { echo "the stack did not start:" >&2; cat "$work/log" >&2; exit 1; }
+  idp=$(awk '$1 == "idp" {print $2}' "$work/urls")
+  store=$(awk '$1 == "store" {print $2}' "$work/urls")
+  forums=$(awk '$1 == "forums" {print $2}' "$work/urls")
+}
+
+# login_session WORKDIR: logs user1 in at the store, hop by hop (/login → IdP, whose query carries
+# the form's fields → password POST → callback), and prints the store's session cookie value.
+login_session() {
+  local jar=$1/jar authorize callback session
+  authorize=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$store/login")
+  callback=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' \
+    --data "${authorize#*\?}&loginId=user1%40example.com&password=password" "$idp/oauth2/authorize")
+  curl -sf -c "$jar" -b "$jar" -o /dev/null "$callback"
+  session=$(awk '$6 == "ssobench_store_session" {print $7}' "$jar")
+  [ -n "$session" ] || { echo "login failed: no session cookie" >&2; exit 1; }
+  echo "$session"
+}
