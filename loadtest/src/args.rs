@@ -105,9 +105,17 @@ pub struct RunArgs {
     /// users/rate). Without it the run is closed: each user starts its next iteration at once.
     #[arg(long)]
     pub rate: Option<f64>,
-    /// How long the measured run lasts (e.g. 30s, 2m; at most 1h).
-    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
-    pub run_time: Duration,
+    /// How long the measured run lasts (e.g. 30s, 2m; at most 1h) [default: 30s; in `matrix`,
+    /// 10s per repetition].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub run_time: Option<Duration>,
+    /// Unmeasured load on the same stack before the measured run, in whole seconds [default:
+    /// none; in `matrix`, 2s per run].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub warm_up: Option<Duration>,
+    /// This run's turn among repetitions (set by `matrix`).
+    #[arg(skip = 1u32)]
+    pub repetition: u32,
     /// Scenario and weight, repeatable: journey, cart, cart-view, stolen [default: journey:2
     /// cart:2 stolen:1].
     #[arg(long = "scenario", value_parser = parse_scenario)]
@@ -172,7 +180,20 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// A load run's measured time when none is given.
+pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(30);
+
 impl RunArgs {
+    /// The measured run time.
+    pub fn run_time(&self) -> Duration {
+        self.run_time.unwrap_or(DEFAULT_RUN_TIME)
+    }
+
+    /// The unmeasured warm-up before the measured run (zero: none).
+    pub fn warm_up(&self) -> Duration {
+        self.warm_up.unwrap_or(Duration::ZERO)
+    }
+
     /// The scenario mix asked for, or the default one.
     pub fn scenarios(&self) -> Vec<(ScenarioName, usize)> {
         if self.scenarios.is_empty() {
@@ -193,12 +214,16 @@ impl RunArgs {
     /// Checks what flags alone can tell, before anything starts.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            self.run_time <= Duration::from_secs(3600),
+            self.run_time() <= Duration::from_secs(3600),
             "--run-time is at most 1h"
         );
         anyhow::ensure!(
-            self.run_time >= Duration::from_secs(1),
+            self.run_time() >= Duration::from_secs(1),
             "--run-time is at least 1s"
+        );
+        anyhow::ensure!(
+            self.warm_up() <= Duration::from_secs(600) && self.warm_up().subsec_nanos() == 0,
+            "--warm-up takes whole seconds, at most 10m"
         );
         anyhow::ensure!(self.users >= 1, "--users must be at least 1");
         anyhow::ensure!(

@@ -36,7 +36,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
     let timeline = &measured.sampled.timeline;
     let merged = &measured.merged;
     let totals = &measured.totals;
-    let run_time = args.run_time;
+    let run_time = args.run_time();
     let requests_per_second = steady_rate(timeline, run_time, |p| p.requests);
     let achieved_rate = steady_rate(timeline, run_time, |p| p.iterations);
     let generator_cpu_cores = steady_cores(timeline, run_time, |p| p.generator_cpu_cores);
@@ -110,6 +110,8 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             },
             request_timeout_ms: millis(args.request_timeout),
             goose_metrics: args.goose_reports,
+            repetition: args.repetition,
+            warm_up_ms: millis(args.warm_up()),
         },
         environment: environment::capture(measured.generator_threads),
         hops: merged

@@ -68,11 +68,7 @@ fn main() -> anyhow::Result<()> {
             }
             Some(Command::Matrix(args)) => {
                 let outcome = matrix::execute(&args).await?;
-                for run in &outcome.runs {
-                    println!("== {}", run.results.config.backend);
-                    loadtest::summary::print(&run.results);
-                }
-                println!("comparison report: {}", outcome.report.display());
+                loadtest::summary::print_matrix(&outcome);
                 let violations: Vec<String> = outcome
                     .runs
                     .iter()

@@ -49,7 +49,7 @@ pub async fn execute(args: &RunArgs) -> anyhow::Result<RunOutcome> {
         .clone()
         .unwrap_or_else(default_reports_dir)
         .join(timestamp());
-    let progress = progress_bar(args.run_time.as_secs(), args.quiet);
+    let progress = progress_bar((args.warm_up() + args.run_time()).as_secs(), args.quiet);
     progress.set_prefix(args.backend.backend.name());
     let outcome = execute_in(args, &run_dir, &progress).await;
     progress.finish_and_clear();
@@ -90,18 +90,39 @@ pub async fn execute_in(
         .canonicalize()
         .unwrap_or_else(|_| run_dir.to_owned());
 
-    let scenarios = args.scenarios();
+    let kinds: Vec<(Kind, usize)> = args
+        .scenarios()
+        .iter()
+        .map(|(name, weight)| (Kind::Load(*name), *weight))
+        .collect();
+    if !args.warm_up().is_zero() {
+        // The same load, unmeasured: connections, caches and the store warm up, and what it
+        // measured is dropped.
+        measure::drive(Drive {
+            plan: AttackPlan {
+                users: args.users,
+                run_time: args.warm_up(),
+                wait: args.wait,
+                goose_reports: None,
+            },
+            kinds: kinds.clone(),
+            targets: targets.clone(),
+            settings: scenario_settings(args),
+            cpu: stack.cpu_sides(),
+            sessions_alive: Arc::clone(&sessions_alive),
+            progress,
+        })
+        .await
+        .context("the warm-up")?;
+    }
     let measured = measure::drive(Drive {
         plan: AttackPlan {
             users: args.users,
-            run_time: args.run_time,
+            run_time: args.run_time(),
             wait: args.wait,
             goose_reports: args.goose_reports.then_some(run_dir.as_path()),
         },
-        kinds: scenarios
-            .iter()
-            .map(|(name, weight)| (Kind::Load(*name), *weight))
-            .collect(),
+        kinds,
         targets,
         settings: scenario_settings(args),
         cpu: stack.cpu_sides(),

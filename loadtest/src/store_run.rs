@@ -27,14 +27,59 @@ pub struct StoreArgs {
     /// Live sessions put in the store before the run; lookups pick among them at random.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
     pub prefill_sessions: u64,
+    /// Runs of this backend, one after another (1 to 20), each on a fresh store; with more than
+    /// one, each goes to `<timestamp>/<repetition>/` and the report at the top gives medians
+    /// with intervals.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
     /// Where run directories go (one `<timestamp>/` per run) [default: the workspace's
     /// `reports/` folder].
     #[arg(long)]
     pub reports_dir: Option<PathBuf>,
 }
 
-/// Runs the store-level load.
+/// Runs the store-level load (`--repeat` times), writes each run's results and report, and,
+/// for several, a report over all of them.
 pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
+    let root = args
+        .reports_dir
+        .clone()
+        .unwrap_or_else(crate::run::default_reports_dir)
+        .join(crate::run::timestamp());
+    let mut failed = 0;
+    let mut dirs = Vec::new();
+    for repetition in 1..=args.repeat {
+        let run_dir = if args.repeat == 1 {
+            root.clone()
+        } else {
+            root.join(repetition.to_string())
+        };
+        let (run_dir, results) = one(&args, repetition, &run_dir, worker_threads).await?;
+        failed += results.total_errors;
+        dirs.push(run_dir);
+    }
+    if args.repeat > 1 {
+        let root = root.canonicalize().unwrap_or(root);
+        let report =
+            reports::render::render_comparison(&dirs, reports::render::criterion_or_warn(), &root)
+                .with_context(|| format!("rendering the report in {}", root.display()))?;
+        println!(
+            "report over {} repetitions: {}",
+            args.repeat,
+            report.display()
+        );
+    }
+    anyhow::ensure!(failed == 0, "{failed} operations failed");
+    Ok(())
+}
+
+/// One run on a fresh store, into `run_dir`.
+async fn one(
+    args: &StoreArgs,
+    repetition: u32,
+    run_dir: &std::path::Path,
+    worker_threads: usize,
+) -> anyhow::Result<(PathBuf, StoreRunResults)> {
     let started_at = jiff::Timestamp::now();
     let chosen = args.backend.choose("ssobench:loadtest:")?;
     let policy = SessionPolicy::default();
@@ -86,6 +131,7 @@ pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
             mix: Mix::READ_HEAVY.as_pairs(),
             idle_timeout_ms: policy.idle_millis(),
             absolute_timeout_ms: policy.absolute_millis(),
+            repetition,
         },
         environment: environment::capture(worker_threads),
         operations: tally.rows(),
@@ -96,12 +142,8 @@ pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
         operations_per_second: tally.total_operations() as f64 / elapsed,
         live_sessions_at_end: store.live_count().await?,
     };
-    let run_dir = args
-        .reports_dir
-        .unwrap_or_else(crate::run::default_reports_dir)
-        .join(started_at.strftime("%Y%m%dT%H%M%SZ").to_string());
-    std::fs::create_dir_all(&run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
-    let run_dir = run_dir.canonicalize().unwrap_or(run_dir);
+    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    let run_dir = run_dir.canonicalize().unwrap_or(run_dir.to_owned());
     reports::results::write(&run_dir, &results)?;
     let report = reports::render::render_store_run(&run_dir, &results)
         .with_context(|| format!("rendering the report in {}", run_dir.display()))?;
@@ -112,12 +154,7 @@ pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
     );
     println!("report: {}", report.display());
     drop(chosen);
-    anyhow::ensure!(
-        results.total_errors == 0,
-        "{} operations failed",
-        results.total_errors
-    );
-    Ok(())
+    Ok((run_dir, results))
 }
 
 /// Prints elapsed time and operations/s once a second for the run's length; returns the

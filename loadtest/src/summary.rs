@@ -1,6 +1,7 @@
 //! The short summary a run (or a calibration) prints.
 
 use crate::calibrate::Calibrated;
+use crate::matrix::MatrixOutcome;
 use reports::results::LoadRunResults;
 
 /// Prints the headline figures and the per-hop and per-flow table.
@@ -97,4 +98,34 @@ pub fn print_calibration(calibrated: &Calibrated) {
         calibration.machine,
         calibrated.file.display()
     );
+}
+
+/// Prints a matrix: one line per run, then the comparison's verdict and where its report is.
+pub fn print_matrix(outcome: &MatrixOutcome) {
+    for run in &outcome.runs {
+        let r = &run.results;
+        println!(
+            "{} #{}: {:.0} req/s, {:.1} logins/s, {} errors ({:.3}%); limit: {}",
+            r.config.backend,
+            r.config.repetition,
+            r.requests_per_second,
+            r.logins_per_second,
+            r.errors_total,
+            r.error_rate * 100.0,
+            r.generator_bound.limit
+        );
+    }
+    let report = reports::report::Report::from_results(
+        outcome
+            .runs
+            .iter()
+            .map(|run| (run.run_dir.clone(), run.results.clone()))
+            .collect(),
+        None,
+    );
+    println!("verdict:");
+    for sentence in reports::verdict::verdict(&report) {
+        println!("  - {sentence}");
+    }
+    println!("comparison report: {}", outcome.report.display());
 }

@@ -24,7 +24,9 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         users: 6,
         rate: None,
         wait: None,
-        run_time: Duration::from_secs(3),
+        run_time: Some(Duration::from_secs(3)),
+        warm_up: None,
+        repetition: 1,
         scenarios: Vec::new(),
         // Long enough that the prefilled sessions are still alive at the first timeline sample.
         store_idle_timeout: Duration::from_secs(2),
@@ -180,30 +182,64 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let mut run = args(Backend::Dashmap, dir.path());
-    run.run_time = Duration::from_secs(2);
+    run.run_time = Some(Duration::from_secs(2));
+    run.warm_up = Some(Duration::from_secs(1));
     run.prefill_sessions = 0;
     run.goose_reports = true;
     let matrix = loadtest::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap, Backend::Scc],
+        repeat: 2,
         run,
     };
     let outcome = loadtest::matrix::execute(&matrix).await.expect("matrix");
     assert_eq!(outcome.report, outcome.dir.join("index.html"));
-    let backends: Vec<&str> = outcome
+    // Interleaved: the second repetition starts with the other backend.
+    let order: Vec<(&str, u32)> = outcome
         .runs
         .iter()
-        .map(|run| run.results.config.backend.as_str())
+        .map(|run| {
+            (
+                run.results.config.backend.as_str(),
+                run.results.config.repetition,
+            )
+        })
         .collect();
-    assert_eq!(backends, ["dashmap", "scc"]);
+    assert_eq!(
+        order,
+        [("dashmap", 1), ("scc", 1), ("scc", 2), ("dashmap", 2)]
+    );
     for run in &outcome.runs {
         assert!(run.report.is_file(), "each run renders its own report too");
         assert_eq!(run.results.errors_total, 0, "{:?}", run.results.error_kinds);
+        assert_eq!(
+            run.results.config.warm_up_ms, 1_000,
+            "the warm-up is recorded"
+        );
+        assert_eq!(run.results.config.run_time_seconds, 2);
+        assert!(
+            run.run_dir.ends_with(format!(
+                "{}/{}",
+                run.results.config.backend, run.results.config.repetition
+            )),
+            "{}",
+            run.run_dir.display()
+        );
     }
     let page = std::fs::read_to_string(&outcome.report).expect("index.html");
-    assert!(page.contains("<th>dashmap</th><th>scc</th>"), "{page}");
-    assert!(page.contains("href=\"dashmap/goose-report.html\""));
-    assert!(page.contains("href=\"scc/goose-report.html\""));
+    // Medians per backend, then every repetition.
+    assert!(
+        page.contains("<table id=\"summary\">\n<thead><tr><th></th><th>dashmap</th><th>scc</th>"),
+        "{page}"
+    );
+    assert!(page.contains("<th>dashmap #1</th>"), "{page}");
+    assert!(page.contains("href=\"dashmap/1/goose-report.html\""));
+    assert!(page.contains("href=\"scc/2/goose-report.html\""));
+    assert!(
+        page.contains("95% confidence"),
+        "two pairs give an interval: {page}"
+    );
     assert!(outcome.dir.join("charts/hops-p99.png").is_file());
+    assert!(outcome.dir.join("charts/spread-throughput.png").is_file());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -242,7 +278,7 @@ async fn a_missing_page_marker_counts_as_a_failure() {
     run.prefill_sessions = 0;
     run.scenarios = vec![(ScenarioName::Journey, 1)];
     run.users = 2;
-    run.run_time = Duration::from_secs(2);
+    run.run_time = Some(Duration::from_secs(2));
     let outcome = execute(&run).await.expect("run");
     let results = &outcome.results;
     assert!(results.errors_total > 0);
@@ -310,6 +346,7 @@ async fn the_matrix_refuses_a_backend_twice_and_a_target() {
     let dir = tempfile::tempdir().expect("temp dir");
     let matrix = loadtest::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap, Backend::Scc, Backend::Dashmap],
+        repeat: 1,
         run: args(Backend::Dashmap, dir.path()),
     };
     let error = loadtest::matrix::execute(&matrix).await.expect_err("twice");
@@ -318,6 +355,7 @@ async fn the_matrix_refuses_a_backend_twice_and_a_target() {
     run.target = Some("http://127.0.0.1:9".into());
     let matrix = loadtest::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap],
+        repeat: 1,
         run,
     };
     let error = loadtest::matrix::execute(&matrix)
@@ -380,13 +418,13 @@ async fn runs_with_long_waits_inside_transactions_stop_on_time() {
     let mut run = args(Backend::Dashmap, dir.path());
     run.prefill_sessions = 0;
     run.users = 4;
-    run.run_time = Duration::from_secs(2);
+    run.run_time = Some(Duration::from_secs(2));
     run.scenarios = vec![(ScenarioName::Journey, 1), (ScenarioName::Stolen, 1)];
     run.store_idle_timeout = Duration::from_secs(30 * 60);
     run.stolen_window = Duration::from_secs(30 * 60);
     run.replay_interval = Duration::from_secs(10 * 60);
     run.request_timeout = Duration::from_secs(5);
-    let bound = loadtest::attack::RAMP_UP + run.run_time + run.request_timeout;
+    let bound = loadtest::attack::RAMP_UP + run.run_time() + run.request_timeout;
     let started = Instant::now();
     let outcome = execute(&run).await.expect("run");
     assert!(
@@ -416,7 +454,7 @@ async fn runs_with_long_waits_inside_transactions_stop_on_time() {
     let mut paced = args(Backend::Dashmap, dir.path());
     paced.prefill_sessions = 0;
     paced.users = 4;
-    paced.run_time = Duration::from_secs(2);
+    paced.run_time = Some(Duration::from_secs(2));
     paced.rate = Some(0.01);
     paced.scenarios = vec![(ScenarioName::Cart, 1)];
     paced.request_timeout = Duration::from_secs(5);
@@ -453,7 +491,7 @@ fn a_starved_generator_calls_its_run_generator_bound() {
         let mut run = args(Backend::Dashmap, dir.path());
         run.prefill_sessions = 0;
         run.users = 64;
-        run.run_time = Duration::from_secs(3);
+        run.run_time = Some(Duration::from_secs(3));
         run.scenarios = vec![(ScenarioName::CartView, 1)];
         run.max_error_rate = None;
         let outcome = execute(&run).await.expect("run");
@@ -505,7 +543,7 @@ async fn a_stack_stalled_by_its_backend_is_called_the_limit() {
     run.backend.redis_url = Some(redis.url());
     run.prefill_sessions = 0;
     run.users = 16;
-    run.run_time = Duration::from_secs(4);
+    run.run_time = Some(Duration::from_secs(4));
     run.scenarios = vec![(ScenarioName::CartView, 1)];
     run.stack_threads = Some(1);
     run.max_error_rate = None;
@@ -558,7 +596,7 @@ async fn calibration_is_kept_and_shown_beside_later_runs() {
     );
     let mut run = args(Backend::Dashmap, dir.path());
     run.prefill_sessions = 0;
-    run.run_time = Duration::from_secs(1);
+    run.run_time = Some(Duration::from_secs(1));
     let outcome = execute(&run).await.expect("run");
     assert_eq!(
         outcome.results.generator.calibration.as_ref(),
@@ -566,4 +604,41 @@ async fn calibration_is_kept_and_shown_beside_later_runs() {
     );
     let page = std::fs::read_to_string(&outcome.report).expect("index.html");
     assert!(page.contains("calibrated ceiling"), "the report shows it");
+}
+
+/// `loadtest store --repeat 2`: each repetition on a fresh store in its own folder, and a report
+/// over both with medians and intervals.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    loadtest::store_run::run(
+        loadtest::store_run::StoreArgs {
+            backend: BackendArgs {
+                backend: Backend::Scc,
+                redis_url: None,
+            },
+            duration: 1,
+            tasks: 4,
+            prefill_sessions: 1_000,
+            repeat: 2,
+            reports_dir: Some(dir.path().to_path_buf()),
+        },
+        2,
+    )
+    .await
+    .expect("store runs");
+    let root = std::fs::read_dir(dir.path())
+        .expect("reports dir")
+        .next()
+        .expect("one run folder")
+        .expect("entry")
+        .path();
+    for repetition in [1, 2] {
+        let results = reports::results::read(&root.join(repetition.to_string())).expect("results");
+        assert_eq!(results.config.repetition, repetition);
+        assert!(results.total_operations > 0);
+    }
+    let page = std::fs::read_to_string(root.join("index.html")).expect("report");
+    assert!(page.contains("<table id=\"summary\">"), "{page}");
+    assert!(page.contains("scc over 2 repetitions: median"), "{page}");
 }

@@ -1,4 +1,4 @@
-//! Chart drawing with plotters: line and grouped-bar charts, each written as PNG and SVG.
+//! Chart drawing with plotters: line, grouped-bar and dot charts, each written as PNG and SVG.
 //!
 //! Text is set in DejaVu Sans, embedded in the binary and registered with plotters' ab_glyph
 //! renderer, so charts look the same on any machine and need no system fonts or fontconfig.
@@ -32,6 +32,24 @@ pub struct Figure {
 pub enum Chart {
     Lines(LineChart),
     Bars(BarChart),
+    Dots(DotChart),
+}
+
+/// One row per group; each value a dot, the median a tick, its interval a line: how
+/// repetitions spread.
+#[derive(Debug, Clone)]
+pub struct DotChart {
+    pub value_label: String,
+    pub rows: Vec<DotRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DotRow {
+    pub name: String,
+    pub color: RGBColor,
+    pub values: Vec<f64>,
+    pub median: f64,
+    pub interval: Option<(f64, f64)>,
 }
 
 /// Series of (x, y) points on shared axes.
@@ -97,6 +115,7 @@ impl Figure {
                 let band = legend_band(&bars.groups);
                 (WIDTH, (band + 82 + rows * per_row).max(280))
             }
+            Chart::Dots(dots) => (WIDTH, 150 + 56 * dots.rows.len().max(1) as u32),
         }
     }
 
@@ -128,6 +147,7 @@ impl Figure {
         match &self.chart {
             Chart::Lines(lines) => draw_lines(root, &self.title, lines),
             Chart::Bars(bars) => draw_bars(root, &self.title, bars),
+            Chart::Dots(dots) => draw_dots(root, &self.title, dots),
         }
     }
 }
@@ -483,6 +503,93 @@ where
                 value_style.clone(),
             ))?;
         }
+    }
+    Ok(())
+}
+
+fn draw_dots<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    chart: &DotChart,
+) -> DrawResult<DB> {
+    let values = || {
+        chart
+            .rows
+            .iter()
+            .flat_map(|row| row.values.iter().copied())
+            .filter(|v| v.is_finite())
+    };
+    if values().count() == 0 {
+        return draw_empty(root, title);
+    }
+    let low = values().fold(f64::INFINITY, f64::min);
+    let high = values().fold(f64::NEG_INFINITY, f64::max);
+    // Around the values rather than from zero: the spread is what this chart shows.
+    let margin = ((high - low) * 0.15).max(high.abs() * 0.02).max(1e-9);
+    let (low, high) = (low - margin, high + margin);
+    let rows = chart.rows.len();
+    let longest = chart
+        .rows
+        .iter()
+        .map(|row| row.name.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    let (width, _) = root.dim_in_pixel();
+    root.draw(&Text::new(
+        title.to_owned(),
+        (width as i32 / 2, 22),
+        (FONT, 22)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    let (_, body) = root.split_vertically(44);
+    let mut context = ChartBuilder::on(&body)
+        .margin(14)
+        .margin_top(4)
+        .x_label_area_size(46)
+        .y_label_area_size((longest * 8 + 16).clamp(60, 380))
+        .build_cartesian_2d(low..high, 0.0..rows as f64)?;
+    context
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(0)
+        .x_desc(chart.value_label.as_str())
+        .x_label_formatter(&|x: &f64| number_label(*x))
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    let label_style = (FONT, 14)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Right, VPos::Center));
+    for (index, row) in chart.rows.iter().enumerate() {
+        let centre = (rows - index) as f64 - 0.5;
+        let (left, y) = context.backend_coord(&(low, centre));
+        root.draw(&Text::new(
+            row.name.clone(),
+            (left - 8, y),
+            label_style.clone(),
+        ))?;
+        if let Some((from, to)) = row.interval {
+            context.draw_series(std::iter::once(PathElement::new(
+                vec![(from, centre), (to, centre)],
+                row.color.stroke_width(2),
+            )))?;
+        }
+        if row.median.is_finite() {
+            context.draw_series(std::iter::once(PathElement::new(
+                vec![(row.median, centre - 0.3), (row.median, centre + 0.3)],
+                BLACK.stroke_width(3),
+            )))?;
+        }
+        context.draw_series(
+            row.values
+                .iter()
+                .filter(|v| v.is_finite())
+                .map(|&value| Circle::new((value, centre), 7, row.color.filled())),
+        )?;
     }
     Ok(())
 }

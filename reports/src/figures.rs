@@ -8,7 +8,15 @@ use crate::results::{LatencyRow, TimelinePoint};
 
 /// The charts of the load runs, in the order the report shows them.
 pub fn load_figures(report: &Report) -> Vec<Figure> {
-    let mut figures = vec![requests_per_second(report)];
+    let observations = crate::verdict::observations(report);
+    let mut figures = Vec::new();
+    if crate::compare::repeated(&observations) {
+        figures.extend(crate::compare::spread_figures(
+            &observations,
+            &crate::verdict::terms(report),
+        ));
+    }
+    figures.push(requests_per_second(report));
     if report.runs.len() > 1 {
         figures.push(p99_over_time(report));
     }

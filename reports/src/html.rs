@@ -67,6 +67,14 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
     html.push_str(&verdict_list(&verdict(report)));
     if !report.runs.is_empty() {
         html.push_str("<h2>Headline</h2>\n");
+        let observations = crate::verdict::observations(report);
+        if crate::compare::repeated(&observations) {
+            html.push_str(&summary_table(
+                &crate::compare::summary_rows(&observations, &crate::verdict::terms(report)),
+                &observations,
+            ));
+            html.push_str("<h3>Every repetition</h3>\n");
+        }
         html.push_str(&headline_table(report));
     }
     if !sections.load.is_empty() {
@@ -288,6 +296,28 @@ pub fn headline_table(report: &Report) -> String {
         }
     }
     table.finish()
+}
+
+/// A comparison's summary table: one column per backend, each cell a median with its interval.
+pub(crate) fn summary_table(
+    rows: &[(String, Vec<String>)],
+    observations: &[crate::compare::Observation],
+) -> String {
+    let groups = crate::compare::groups(observations);
+    let mut table = RunTable::with_labels(
+        groups.iter().map(|group| group.name.as_str()),
+        " id=\"summary\"",
+    );
+    for (name, cells) in rows {
+        table.row(name, cells.clone());
+    }
+    let mut html = table.finish();
+    html.push_str(
+        "<p class=\"sub\">Medians over each backend's repetitions; the interval is the range \
+         of order statistics that covers the true median at the confidence shown (75% with \
+         three repetitions, 94% with five), whatever the distribution.</p>\n",
+    );
+    html
 }
 
 /// Every hop and flow of every run, raw and corrected.

@@ -5,6 +5,7 @@
 
 pub mod axis;
 pub mod chart;
+pub mod compare;
 pub mod criterion;
 pub mod figures;
 pub mod format;
@@ -12,5 +13,6 @@ pub mod html;
 pub mod render;
 pub mod report;
 pub mod results;
+pub mod stats;
 pub mod store_report;
 pub mod verdict;

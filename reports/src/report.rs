@@ -42,11 +42,11 @@ impl Report {
         runs: Vec<(PathBuf, LoadRunResults)>,
         criterion: Option<CriterionResults>,
     ) -> Self {
-        let backends: Vec<&str> = runs
+        let keys: Vec<(&str, u32)> = runs
             .iter()
-            .map(|(_, r)| r.config.backend.as_str())
+            .map(|(_, r)| (r.config.backend.as_str(), r.config.repetition))
             .collect();
-        let labels = labels(&backends);
+        let labels = labels(&keys);
         let runs = runs
             .into_iter()
             .zip(labels)
@@ -59,8 +59,8 @@ impl Report {
         Report { runs, criterion }
     }
 
-    /// The run's colour in every chart: fixed per backend when each backend appears once, so a
-    /// reader learns it once; by position otherwise.
+    /// The run's colour in every chart: fixed per backend, so a reader learns it once (the
+    /// repetitions of one backend share it).
     pub fn color(&self, index: usize) -> RGBColor {
         let backends: Vec<&str> = self
             .runs
@@ -71,31 +71,32 @@ impl Report {
     }
 }
 
-/// How a report names its runs: by backend, numbered in order when a backend appears twice.
-pub fn labels(backends: &[&str]) -> Vec<String> {
-    backends
-        .iter()
+/// How a report names its runs, from (backend, repetition): by backend alone when each appears
+/// once; with the repetition (`dashmap #2`) when a backend repeats; with the position when
+/// repetitions collide too (runs made separately, each its own repetition 1).
+pub fn labels(keys: &[(&str, u32)]) -> Vec<String> {
+    let count = |key: &(&str, u32), same: fn(&(&str, u32), &(&str, u32)) -> bool| {
+        keys.iter().filter(|other| same(key, other)).count()
+    };
+    keys.iter()
         .enumerate()
-        .map(|(index, backend)| {
-            if backends.iter().filter(|b| *b == backend).count() > 1 {
-                format!("{backend} #{}", index + 1)
+        .map(|(index, key)| {
+            if count(key, |a, b| a.0 == b.0) == 1 {
+                key.0.to_owned()
+            } else if count(key, |a, b| a == b) == 1 {
+                format!("{} #{}", key.0, key.1)
             } else {
-                (*backend).to_owned()
+                format!("{} #{}", key.0, index + 1)
             }
         })
         .collect()
 }
 
-/// A run's colour: fixed per backend when each backend appears once, so a reader learns it
-/// once; by position otherwise.
+/// A run's colour: fixed per backend, so a reader learns it once.
 pub fn run_color(backends: &[&str], index: usize) -> RGBColor {
-    let unique = backends
-        .iter()
-        .all(|b| backends.iter().filter(|other| *other == b).count() == 1);
-    match backends.get(index) {
-        Some(backend) if unique => backend_color(backend, index),
-        _ => palette(index),
-    }
+    backends
+        .get(index)
+        .map_or(palette(index), |backend| backend_color(backend, index))
 }
 
 /// The colour a backend always gets.

@@ -41,6 +41,8 @@ pub struct StoreRunConfig {
     pub mix: Vec<(String, u32)>,
     pub idle_timeout_ms: u64,
     pub absolute_timeout_ms: u64,
+    /// This run's turn among repetitions of the same settings (1-based; 1 for a lone run).
+    pub repetition: u32,
 }
 
 /// Settings that move the numbers, recorded with every result.
@@ -237,6 +239,10 @@ pub struct LoadRunConfig {
     pub request_timeout_ms: u64,
     /// Whether goose's own metrics and reports were on (`--goose-reports`).
     pub goose_metrics: bool,
+    /// This run's turn among repetitions of the same settings (1-based; 1 for a lone run).
+    pub repetition: u32,
+    /// Unmeasured load on the same stack before the measured run, milliseconds.
+    pub warm_up_ms: u64,
 }
 
 /// One hop's or flow's latency, raw and corrected for coordinated omission.
@@ -396,6 +402,7 @@ mod tests {
                 mix: vec![("load_and_extend".into(), 950)],
                 idle_timeout_ms: 1_800_000,
                 absolute_timeout_ms: 28_800_000,
+                repetition: 1,
             },
             environment: Environment {
                 cpu_model: "test cpu".into(),

@@ -3,15 +3,15 @@
 //! and a verdict, on the same page layout as load-run reports.
 
 use crate::chart::{Axis, BarChart, Chart, Figure, Legend, LineChart, Scale, Series};
+use crate::compare::{self, Observation, Terms};
 use crate::criterion::CriterionResults;
-use crate::format::{count, escape, percent, rate, ratio};
+use crate::format::{count, escape, percent, rate};
 use crate::html::{
     RunTable, bench_section, document_start, environment_rows, figure_html, link, started_range,
-    verdict_list,
+    summary_table, verdict_list,
 };
 use crate::report::{labels, run_color};
 use crate::results::{RESULTS_FILE, StoreRunResults};
-use crate::verdict::NOISE;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -38,11 +38,11 @@ impl StoreReport {
         runs: Vec<(PathBuf, StoreRunResults)>,
         criterion: Option<CriterionResults>,
     ) -> Self {
-        let backends: Vec<&str> = runs
+        let keys: Vec<(&str, u32)> = runs
             .iter()
-            .map(|(_, r)| r.config.backend.as_str())
+            .map(|(_, r)| (r.config.backend.as_str(), r.config.repetition))
             .collect();
-        let labels = labels(&backends);
+        let labels = labels(&keys);
         let runs = runs
             .into_iter()
             .zip(labels)
@@ -93,7 +93,13 @@ pub fn figures(report: &StoreReport) -> Vec<Figure> {
         .enumerate()
         .map(|(index, run)| (run.label.clone(), report.color(index)))
         .collect();
-    let mut figures = vec![Figure {
+    let observations = observations(report);
+    let mut figures = if compare::repeated(&observations) {
+        compare::spread_figures(&observations, &terms())
+    } else {
+        Vec::new()
+    };
+    figures.push(Figure {
         stem: "operations-per-second".into(),
         title: "Store operations per second".into(),
         description: "Operations completed in each second of the run, all kinds of the mix \
@@ -122,7 +128,7 @@ pub fn figures(report: &StoreReport) -> Vec<Figure> {
                 .collect(),
             legend: Legend::LowerRight,
         }),
-    }];
+    });
     let operations = report.operations();
     type Pick = fn(&crate::results::Percentiles) -> f64;
     let stats: [(&str, Pick); 2] = [("p50", |p| p.p50), ("p99", |p| p.p99)];
@@ -154,49 +160,70 @@ pub fn figures(report: &StoreReport) -> Vec<Figure> {
     figures
 }
 
+/// How the store report names what it compares.
+pub fn terms() -> Terms {
+    Terms {
+        throughput: "operations/s",
+        verb: "completed",
+        units: "operations",
+        latency: Some(format!("p99 of {HOT_OPERATION}")),
+        show_latency: |value| format!("{} µs", us(value)),
+        repeat_hint: "Run `loadtest store --repeat 3` (or more) per backend for intervals.",
+    }
+}
+
+/// The runs as the comparison core sees them.
+pub fn observations(report: &StoreReport) -> Vec<Observation> {
+    let mut observations: Vec<Observation> = report
+        .runs
+        .iter()
+        .map(|run| {
+            let r = &run.results;
+            let (c, e) = (&r.config, &r.environment);
+            let settings = [
+                ("tasks", c.tasks.to_string()),
+                ("duration", c.duration_seconds.to_string()),
+                ("prefilled sessions", c.prefill_sessions.to_string()),
+                ("operation mix", format!("{:?}", c.mix)),
+                (
+                    "timeouts",
+                    format!("{} / {}", c.idle_timeout_ms, c.absolute_timeout_ms),
+                ),
+                ("runtime threads", e.tokio_worker_threads.to_string()),
+                ("machine", format!("{} / {}", e.cpu_model, e.logical_cpus)),
+                ("build profile", e.build_profile.clone()),
+                (
+                    "allocator, hasher, shards",
+                    format!("{} / {} / {}", e.allocator, e.hasher, e.dashmap_shards),
+                ),
+                ("version", e.ssobench_version.clone()),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+            Observation {
+                group: c.backend.clone(),
+                repetition: c.repetition,
+                throughput: r.operations_per_second,
+                logins: None,
+                latency_p99_us: report.latency(run, HOT_OPERATION).map(|p| p.p99),
+                error_rate: error_share(r),
+                settings,
+            }
+        })
+        .collect();
+    crate::verdict::renumber_colliding_repetitions(&mut observations);
+    observations
+}
+
 /// Plain sentences computed from the store-level results.
 pub fn verdict(report: &StoreReport) -> Vec<String> {
     let runs = &report.runs;
     let Some(first) = runs.first() else {
         return vec!["No runs to compare.".into()];
     };
-    let mut sentences = Vec::new();
-    let mut differing: Vec<&str> = Vec::new();
-    for run in &runs[1..] {
-        let (a, b) = (&first.results, &run.results);
-        for (name, same) in [
-            ("tasks", a.config.tasks == b.config.tasks),
-            (
-                "duration",
-                a.config.duration_seconds == b.config.duration_seconds,
-            ),
-            (
-                "prefilled sessions",
-                a.config.prefill_sessions == b.config.prefill_sessions,
-            ),
-            ("operation mix", a.config.mix == b.config.mix),
-            (
-                "machine",
-                a.environment.cpu_model == b.environment.cpu_model
-                    && a.environment.logical_cpus == b.environment.logical_cpus,
-            ),
-            (
-                "build profile",
-                a.environment.build_profile == b.environment.build_profile,
-            ),
-        ] {
-            if !same && !differing.contains(&name) {
-                differing.push(name);
-            }
-        }
-    }
-    if !differing.is_empty() {
-        sentences.push(format!(
-            "These runs differ in {}: the comparison below is not like for like.",
-            differing.join(", ")
-        ));
-    }
-    let hot_p99 = |run: &StoreRun| report.latency(run, HOT_OPERATION).map(|p| p.p99);
+    let observations = observations(report);
+    let mut sentences: Vec<String> = compare::differences(&observations).into_iter().collect();
     if runs.len() == 1 {
         let r = &first.results;
         sentences.push(format!(
@@ -218,50 +245,7 @@ pub fn verdict(report: &StoreReport) -> Vec<String> {
             ));
         }
     } else {
-        let mut by_rate: Vec<&StoreRun> = runs.iter().collect();
-        by_rate.sort_by(|a, b| {
-            b.results
-                .operations_per_second
-                .total_cmp(&a.results.operations_per_second)
-        });
-        let best = by_rate[0];
-        let best_rate = best.results.operations_per_second;
-        for other in &by_rate[1..] {
-            let other_rate = other.results.operations_per_second;
-            if other_rate <= 0.0 {
-                sentences.push(format!("{} completed no operations.", other.label));
-                continue;
-            }
-            let factor = best_rate / other_rate;
-            let latency = match (hot_p99(best), hot_p99(other)) {
-                (Some(mine), Some(theirs)) => format!(
-                    "; p99 of {HOT_OPERATION}: {} vs {} µs",
-                    us(mine),
-                    us(theirs)
-                ),
-                _ => String::new(),
-            };
-            sentences.push(if factor - 1.0 < NOISE {
-                format!(
-                    "{} and {} completed about the same ({} vs {} operations/s, within {:.0}%: \
-                     a tie){latency}.",
-                    best.label,
-                    other.label,
-                    rate(best_rate),
-                    rate(other_rate),
-                    NOISE * 100.0
-                )
-            } else {
-                format!(
-                    "{} completed {} the operations of {} ({} vs {} operations/s){latency}.",
-                    best.label,
-                    ratio(factor),
-                    other.label,
-                    rate(best_rate),
-                    rate(other_rate)
-                )
-            });
-        }
+        sentences.extend(compare::verdict(&observations, &terms()));
     }
     for run in runs {
         if run.results.total_errors > 0 {
@@ -322,6 +306,14 @@ pub fn page(
     );
     html.push_str(&verdict_list(&verdict(report)));
     html.push_str("<h2>Headline</h2>\n");
+    let observations = observations(report);
+    if compare::repeated(&observations) {
+        html.push_str(&summary_table(
+            &compare::summary_rows(&observations, &terms()),
+            &observations,
+        ));
+        html.push_str("<h3>Every repetition</h3>\n");
+    }
     let mut table = RunTable::with_labels(labels.iter().copied(), " id=\"headline\"");
     let each = |cell: &dyn Fn(&StoreRunResults) -> String| -> Vec<String> {
         report.runs.iter().map(|run| cell(&run.results)).collect()

@@ -1,26 +1,30 @@
-//! The report's verdict: a few plain sentences computed from the results — who served more,
-//! at what p99, whether the runs are comparable at all, and what went wrong.
+//! The load report's verdict: a few plain sentences computed from the results — whether the
+//! runs are comparable, who served more and how sure that is (the comparison core in
+//! `compare.rs`, shared with store-level reports), what limited each run, and what went wrong.
 
-use crate::format::{count, ms, percent, rate, ratio};
+use crate::compare::{self, Observation, Terms};
+use crate::format::{count, ms, percent, rate};
 use crate::report::{Report, Run};
 use crate::results::LatencyRow;
 
-/// Differences smaller than this share are called a tie: on a shared 2-core machine, runs of
-/// the same build differ by a few percent from one to the next.
-pub const NOISE: f64 = 0.05;
+pub use crate::compare::FAILING;
+
+/// How far below its target rate an open-model run may fall before the verdict says it
+/// missed its pace.
+pub const PACE_SHORTFALL: f64 = 0.05;
 
 /// The verdict, one sentence per entry.
 pub fn verdict(report: &Report) -> Vec<String> {
-    let mut sentences = Vec::new();
     let runs = &report.runs;
     if runs.is_empty() {
         return vec!["No runs to compare.".into()];
     }
-    sentences.extend(differences(runs));
+    let observations = observations(report);
+    let mut sentences: Vec<String> = compare::differences(&observations).into_iter().collect();
     if runs.len() == 1 {
         sentences.extend(single(&runs[0]));
     } else {
-        sentences.extend(comparison(runs));
+        sentences.extend(compare::verdict(&observations, &terms(report)));
     }
     for run in runs {
         sentences.extend(limit(run, runs.len() == 1));
@@ -46,62 +50,116 @@ fn limit(run: &Run, single: bool) -> Option<String> {
     }
 }
 
-/// Settings that make two runs incomparable when they differ (the backend aside).
-fn differences(runs: &[Run]) -> Vec<String> {
-    let first = &runs[0].results;
-    let mut differing = Vec::new();
-    let mut check = |name: &str, same: bool| {
-        if !same {
-            differing.push(name.to_owned());
-        }
-    };
-    for run in &runs[1..] {
-        let (a, b) = (&first.config, &run.results.config);
-        check("users", a.users == b.users);
-        check("run time", a.run_time_seconds == b.run_time_seconds);
-        check("scenario mix", a.scenarios == b.scenarios);
-        check("target rate", a.target_rate == b.target_rate);
-        check(
-            "store timeouts",
-            a.store_idle_timeout_ms == b.store_idle_timeout_ms
-                && a.store_absolute_timeout_ms == b.store_absolute_timeout_ms,
-        );
-        check(
-            "prefilled sessions",
-            a.prefill_sessions == b.prefill_sessions,
-        );
-        check(
-            "signing algorithm",
-            a.signing_algorithm == b.signing_algorithm,
-        );
-        check("target", a.target == b.target);
-        check(
-            "runtime threads",
-            run.results.generator.threads == first.generator.threads
-                && run.results.generator.stack_threads == first.generator.stack_threads,
-        );
-        check("password hashing", a.password_hashing == b.password_hashing);
-        let (a, b) = (&first.environment, &run.results.environment);
-        check(
-            "machine",
-            a.cpu_model == b.cpu_model && a.logical_cpus == b.logical_cpus,
-        );
-        check("build profile", a.build_profile == b.build_profile);
+/// How the load report names what it compares.
+pub fn terms(report: &Report) -> Terms {
+    let latency = busiest_common_hop(&report.runs).map(|hop| {
+        let kind = if open_model(report) {
+            "corrected p99"
+        } else {
+            "p99"
+        };
+        format!("{kind} on {hop}")
+    });
+    Terms {
+        throughput: "requests/s",
+        verb: "served",
+        units: "requests",
+        latency,
+        show_latency: |us| format!("{} ms", ms(us)),
+        repeat_hint: "Run `loadtest matrix --repeat 3` (or more) for intervals.",
     }
-    differing.dedup();
-    let mut unique = Vec::new();
-    for name in differing {
-        if !unique.contains(&name) {
-            unique.push(name);
+}
+
+fn open_model(report: &Report) -> bool {
+    report
+        .runs
+        .iter()
+        .any(|run| run.results.config.target_rate.is_some())
+}
+
+/// The runs as the comparison core sees them: grouped by backend, paired by repetition, with
+/// every setting that must match for a like-for-like comparison.
+pub fn observations(report: &Report) -> Vec<Observation> {
+    let hop = busiest_common_hop(&report.runs);
+    let mut observations: Vec<Observation> = report
+        .runs
+        .iter()
+        .map(|run| {
+            let r = &run.results;
+            let (c, e) = (&r.config, &r.environment);
+            let settings = [
+                ("users", c.users.to_string()),
+                ("run time", c.run_time_seconds.to_string()),
+                ("warm-up", c.warm_up_ms.to_string()),
+                ("scenario mix", format!("{:?}", c.scenarios)),
+                ("target rate", format!("{:?}", c.target_rate)),
+                ("wait", format!("{:?}", c.wait_ms)),
+                ("cart reads", c.cart_reads.to_string()),
+                (
+                    "stolen-session window",
+                    format!("{} / {}", c.stolen_window_ms, c.replay_interval_ms),
+                ),
+                (
+                    "store timeouts",
+                    format!(
+                        "{} / {}",
+                        c.store_idle_timeout_ms, c.store_absolute_timeout_ms
+                    ),
+                ),
+                ("prefilled sessions", c.prefill_sessions.to_string()),
+                ("signing algorithm", c.signing_algorithm.clone()),
+                ("password hashing", c.password_hashing.clone()),
+                ("request timeout", c.request_timeout_ms.to_string()),
+                ("goose metrics", c.goose_metrics.to_string()),
+                ("target", c.target.clone()),
+                (
+                    "runtime threads",
+                    format!("{} / {:?}", r.generator.threads, r.generator.stack_threads),
+                ),
+                ("machine", format!("{} / {}", e.cpu_model, e.logical_cpus)),
+                ("build profile", e.build_profile.clone()),
+                (
+                    "allocator, hasher, shards",
+                    format!("{} / {} / {}", e.allocator, e.hasher, e.dashmap_shards),
+                ),
+                ("version", e.ssobench_version.clone()),
+            ]
+            .into_iter()
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect();
+            Observation {
+                group: c.backend.clone(),
+                repetition: c.repetition,
+                throughput: r.requests_per_second,
+                logins: Some(r.logins_per_second),
+                latency_p99_us: hop.as_deref().and_then(|hop| hop_p99(run, hop)),
+                error_rate: r.error_rate,
+                settings,
+            }
+        })
+        .collect();
+    renumber_colliding_repetitions(&mut observations);
+    observations
+}
+
+/// Runs made separately are each repetition 1; when one backend has such repeats, they are
+/// numbered in the order given, so that each still pairs with one run of the others.
+pub fn renumber_colliding_repetitions(observations: &mut [Observation]) {
+    let names: Vec<String> = observations.iter().map(|o| o.group.clone()).collect();
+    for name in names {
+        let mut seen = Vec::new();
+        let collide = observations.iter().filter(|o| o.group == name).any(|o| {
+            let repeated = seen.contains(&o.repetition);
+            seen.push(o.repetition);
+            repeated
+        });
+        if collide {
+            let mut turn = 0;
+            for observation in observations.iter_mut().filter(|o| o.group == name) {
+                turn += 1;
+                observation.repetition = turn;
+            }
         }
-    }
-    if unique.is_empty() {
-        Vec::new()
-    } else {
-        vec![format!(
-            "These runs differ in {}: the comparison below is not like for like.",
-            unique.join(", ")
-        )]
     }
 }
 
@@ -146,7 +204,7 @@ fn slowest(rows: &[LatencyRow]) -> Option<&LatencyRow> {
 
 /// The hop all runs served, with samples in each, most often in total: the fairest single
 /// latency to compare runs on.
-fn busiest_common_hop(runs: &[Run]) -> Option<String> {
+pub fn busiest_common_hop(runs: &[Run]) -> Option<String> {
     let sample_count = |run: &Run, name: &str| {
         run.results
             .hops
@@ -170,7 +228,7 @@ fn busiest_common_hop(runs: &[Run]) -> Option<String> {
 /// A hop's p99: corrected for coordinated omission in an open-model run (where the raw
 /// figure hides the requests a stall kept from being sent), raw in a closed one (where the two
 /// are equal).
-fn hop_p99(run: &Run, name: &str) -> Option<f64> {
+pub fn hop_p99(run: &Run, name: &str) -> Option<f64> {
     run.results
         .hops
         .iter()
@@ -182,115 +240,6 @@ fn hop_p99(run: &Run, name: &str) -> Option<f64> {
                 hop.raw_us.p99
             }
         })
-}
-
-/// Above this share of failed requests a run's throughput describes a failing system, and the
-/// verdict names no winner against it.
-pub const FAILING: f64 = 0.01;
-
-fn comparison(runs: &[Run]) -> Vec<String> {
-    let mut sentences = Vec::new();
-    let mut by_rate: Vec<&Run> = runs.iter().collect();
-    by_rate.sort_by(|a, b| {
-        b.results
-            .requests_per_second
-            .total_cmp(&a.results.requests_per_second)
-    });
-    let best = by_rate[0];
-    let best_rate = best.results.requests_per_second;
-    if best_rate <= 0.0 {
-        return vec!["No run answered any request: there is nothing to compare.".into()];
-    }
-    let hop = busiest_common_hop(runs);
-    let p99 = |run: &Run| hop.as_deref().and_then(|hop| hop_p99(run, hop));
-    let p99_name = if runs
-        .iter()
-        .any(|run| run.results.config.target_rate.is_some())
-    {
-        "corrected p99"
-    } else {
-        "p99"
-    };
-    for other in &by_rate[1..] {
-        let other_rate = other.results.requests_per_second;
-        if other_rate <= 0.0 {
-            sentences.push(format!("{} answered no requests.", other.label));
-            continue;
-        }
-        if let Some(failing) = [best, *other]
-            .into_iter()
-            .find(|run| run.results.error_rate > FAILING)
-        {
-            sentences.push(format!(
-                "{} against {}: no winner, because {} failed {} of its requests (more than \
-                 {:.0}%), so its requests/s counts failures.",
-                best.label,
-                other.label,
-                failing.label,
-                percent(failing.results.error_rate),
-                FAILING * 100.0
-            ));
-            continue;
-        }
-        let factor = best_rate / other_rate;
-        let latency = match (p99(best), p99(other), &hop) {
-            (Some(mine), Some(theirs), Some(hop)) => Some((mine, theirs, hop)),
-            _ => None,
-        };
-        let sentence = if factor - 1.0 < NOISE {
-            let tail = latency.map_or(String::new(), |(mine, theirs, hop)| {
-                format!("; {p99_name} on {hop}: {} vs {} ms", ms(mine), ms(theirs))
-            });
-            format!(
-                "{} and {} served about the same ({} vs {} requests/s, within {:.0}%, which \
-                 is run-to-run noise on a shared machine: a tie){tail}.",
-                best.label,
-                other.label,
-                rate(best_rate),
-                rate(other_rate),
-                NOISE * 100.0
-            )
-        } else {
-            let head = format!(
-                "{} served {} the requests of {} ({} vs {} requests/s)",
-                best.label,
-                ratio(factor),
-                other.label,
-                rate(best_rate),
-                rate(other_rate)
-            );
-            match latency {
-                Some((mine, theirs, hop)) if mine <= theirs * (1.0 + NOISE) => format!(
-                    "{head} at an equal or lower {p99_name} on {hop} ({} vs {} ms).",
-                    ms(mine),
-                    ms(theirs)
-                ),
-                Some((mine, theirs, hop)) => format!(
-                    "{head}, but at a higher {p99_name} on {hop} ({} vs {} ms): a trade-off, not a \
-                     clear win.",
-                    ms(mine),
-                    ms(theirs)
-                ),
-                None => format!("{head}."),
-            }
-        };
-        sentences.push(sentence);
-    }
-    let mut by_logins: Vec<&Run> = runs.iter().collect();
-    by_logins.sort_by(|a, b| {
-        b.results
-            .logins_per_second
-            .total_cmp(&a.results.logins_per_second)
-    });
-    sentences.push(format!(
-        "Logins/s: {}.",
-        by_logins
-            .iter()
-            .map(|run| format!("{} {}", run.label, rate(run.results.logins_per_second)))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-    sentences
 }
 
 fn problems(run: &Run) -> Vec<String> {
@@ -324,7 +273,7 @@ fn problems(run: &Run) -> Vec<String> {
         ));
     }
     if let Some(target) = r.pacing.target_rate
-        && r.pacing.achieved_rate < target * (1.0 - NOISE)
+        && r.pacing.achieved_rate < target * (1.0 - PACE_SHORTFALL)
     {
         sentences.push(format!(
             "{}: asked for {} iterations/s, achieved {} ({} late, {} dropped): the load \

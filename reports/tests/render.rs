@@ -154,18 +154,139 @@ fn the_verdict_is_computed_from_the_figures() {
     let root = scratch();
     let sentences = reports::verdict::verdict(&comparison(root.path()));
     let text = sentences.join("\n");
-    // 30,000 vs 29,500 requests/s is within 5%: a tie, not a win.
+    // One run per backend: ratios, but no interval and so no winner, and it says why.
     assert!(
-        text.contains("dashmap and scc served about the same"),
+        text.contains("With one repetition of a backend there is no spread to judge"),
         "{text}"
     );
     // 30,000 / 15,000 requests/s = 2.00×; cart p99 0.4 ms against 0.8 ms.
     assert!(
-        text.contains("dashmap served 2.00× the requests of redis (30,000 vs 15,000 requests/s) at an equal or lower p99 on store: GET /shopping-cart (0.400 vs 0.800 ms)"),
+        text.contains(
+            "dashmap served 2.00× the requests of redis (median 30,000 vs 15,000 requests/s, \
+             one pair of runs: no interval, so no winner); p99 on store: GET /shopping-cart: \
+             median 0.400 ms vs 0.800 ms."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("dashmap served 1.02× the requests of scc (median 30,000 vs 29,500"),
         "{text}"
     );
     assert!(text.contains("redis: 12 of "), "{text}");
     assert!(!text.contains("not like for like"), "{text}");
+}
+
+/// The fixture of `backend` as repetitions 1, 2, 3… serving `rates` requests/s, with the cart
+/// p99 falling as the rate rises.
+fn repetitions(
+    root: &Path,
+    backend: &str,
+    rates: &[f64],
+) -> Vec<(PathBuf, results::LoadRunResults)> {
+    let fixture = results::read_load(&root.join(backend)).expect("fixture");
+    rates
+        .iter()
+        .enumerate()
+        .map(|(index, rate)| {
+            let mut run = fixture.clone();
+            run.config.repetition = u32::try_from(index + 1).expect("small");
+            run.requests_per_second = *rate;
+            for hop in &mut run.hops {
+                hop.raw_us.p99 = 1e10 / rate;
+            }
+            (root.join(backend), run)
+        })
+        .collect()
+}
+
+#[test]
+fn repetitions_name_a_winner_only_when_the_interval_excludes_one() {
+    let root = scratch();
+    let mut runs = repetitions(root.path(), "dashmap", &[30_000.0, 31_000.0, 29_500.0]);
+    runs.extend(repetitions(
+        root.path(),
+        "scc",
+        &[30_500.0, 29_000.0, 30_200.0],
+    ));
+    runs.extend(repetitions(
+        root.path(),
+        "redis",
+        &[15_000.0, 15_400.0, 14_800.0],
+    ));
+    for run in &mut runs {
+        run.1.errors_total = 0;
+        run.1.error_rate = 0.0;
+    }
+    let report = Report::from_results(runs, None);
+    let text = reports::verdict::verdict(&report).join("\n");
+    // dashmap against scc: ratios 0.98, 1.07, 0.98: the interval spans 1.
+    assert!(
+        text.contains("the requests of scc (95% confidence; median 30,000 vs 30,200 requests/s): no measurable difference")
+            || text.contains("the requests of dashmap (95% confidence; median 30,200 vs 30,000 requests/s): no measurable difference"),
+        "{text}"
+    );
+    // against redis: ratios 2.00, 2.01, 1.99: a winner, with its interval, at a lower p99.
+    let winner = text
+        .lines()
+        .find(|line| line.contains("the requests of redis"))
+        .expect("a sentence on redis");
+    // scc's median (30,200) is the highest, so it is the one compared with redis.
+    assert!(
+        winner.starts_with("scc served 1.98× (1.77–2.22×) the requests of redis (95% confidence"),
+        "{winner}"
+    );
+    assert!(
+        winner.contains("at a lower p99 on store: GET /shopping-cart"),
+        "{winner}"
+    );
+    assert!(!winner.contains("no measurable difference"), "{winner}");
+    assert!(!text.contains("With one repetition"), "{text}");
+    // The page shows the medians and every repetition, and the spread charts.
+    let out = root.path().join("repeated");
+    let index = render::render(&report, &out).expect("render");
+    let html = std::fs::read_to_string(index).expect("index");
+    assert!(html.contains("<table id=\"summary\">"), "{html}");
+    assert!(html.contains("<td>30,000 (29,500–31,000)</td>"), "{html}");
+    assert!(html.contains("<td>75%</td>"), "{html}");
+    assert!(
+        html.contains("dashmap #3"),
+        "every repetition has its column"
+    );
+    for stem in ["spread-throughput", "spread-logins", "spread-latency"] {
+        assert!(
+            out.join(CHARTS_DIR).join(format!("{stem}.png")).is_file(),
+            "{stem}"
+        );
+    }
+}
+
+#[test]
+fn a_failing_store_backend_is_never_called_the_winner() {
+    let root = scratch();
+    let mut runs = Vec::new();
+    for (backend, ops, failed) in [
+        ("store-dashmap", 100_000.0, 0),
+        ("store-redis", 900_000.0, 50_000),
+    ] {
+        let fixture = results::read(&root.path().join(backend)).expect("fixture");
+        for repetition in 1..=3 {
+            let mut run = fixture.clone();
+            run.config.repetition = repetition;
+            run.operations_per_second = ops + f64::from(repetition);
+            run.total_operations = 1_000_000;
+            run.total_errors = failed;
+            runs.push((root.path().join(backend), run));
+        }
+    }
+    let report = reports::store_report::StoreReport::from_results(runs, None);
+    let text = reports::store_report::verdict(&report).join("\n");
+    assert!(
+        text.contains(
+            "redis against dashmap: no winner, because redis failed 5.0% of its operations"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("redis completed"), "{text}");
 }
 
 #[test]
@@ -259,8 +380,9 @@ fn store_level_runs_render_their_own_comparison() {
     // 2.8 M against 140 k operations/s is 20×; p99 of the lookup 4 µs against 900 µs.
     assert!(
         html.contains(
-            "dashmap completed 20× the operations of redis (2,800,000 vs 140,000 \
-             operations/s); p99 of load_and_extend: 4.00 vs 900 µs."
+            "dashmap completed 20× the operations of redis (median 2,800,000 vs 140,000 \
+             operations/s, one pair of runs: no interval, so no winner); p99 of \
+             load_and_extend: median 4.00 µs vs 900 µs."
         ),
         "{html}"
     );
@@ -326,9 +448,7 @@ fn open_model_runs_are_compared_on_the_corrected_p99() {
     }
     let text = reports::verdict::verdict(&report).join("\n");
     assert!(
-        text.contains(
-            "at an equal or lower corrected p99 on store: GET /shopping-cart (4.00 vs 8.00 ms)"
-        ),
+        text.contains("corrected p99 on store: GET /shopping-cart: median 4.00 ms vs 8.00 ms"),
         "{text}"
     );
 }
