@@ -440,6 +440,62 @@ pub fn summary_rows(observations: &[Observation], terms: &Terms) -> Vec<(String,
     rows
 }
 
+/// Every pair of backends (the higher median throughput first) and the ratios of each compared
+/// figure with their intervals: the table under a comparison's summary.
+pub fn ratio_rows(observations: &[Observation], terms: &Terms) -> Vec<(String, Vec<String>)> {
+    let groups = groups(observations);
+    let mut ordered: Vec<&Group<'_>> = groups.iter().collect();
+    ordered.sort_by(|a, b| {
+        b.median(Measure::Throughput)
+            .total_cmp(&a.median(Measure::Throughput))
+    });
+    let mut measures = vec![Measure::Throughput];
+    if observations.iter().all(|o| o.logins.is_some()) {
+        measures.push(Measure::Logins);
+    }
+    if terms.latency.is_some() {
+        measures.push(Measure::LatencyP99);
+    }
+    let mut rows = Vec::new();
+    for (index, first) in ordered.iter().enumerate() {
+        for second in &ordered[index + 1..] {
+            rows.push((
+                format!("{} ÷ {}", first.name, second.name),
+                measures
+                    .iter()
+                    .map(|&measure| {
+                        ratio_between(first, second, measure).map_or("–".into(), |r| {
+                            let verdict = if r.above_one() {
+                                ", higher"
+                            } else if r.below_one() {
+                                ", lower"
+                            } else if r.interval.is_some() {
+                                ", no measurable difference"
+                            } else {
+                                ""
+                            };
+                            format!("{}{verdict}", ratio_text(&r))
+                        })
+                    })
+                    .collect(),
+            ));
+        }
+    }
+    rows
+}
+
+/// The column names of [`ratio_rows`].
+pub fn ratio_columns(observations: &[Observation], terms: &Terms) -> Vec<String> {
+    let mut columns = vec![terms.throughput.to_owned()];
+    if observations.iter().all(|o| o.logins.is_some()) {
+        columns.push("logins/s".into());
+    }
+    if let Some(name) = &terms.latency {
+        columns.push(name.clone());
+    }
+    columns
+}
+
 /// Each compared figure as a dot per repetition, one row per backend, with the median and
 /// its interval: the spread a verdict rests on.
 pub fn spread_figures(observations: &[Observation], terms: &Terms) -> Vec<Figure> {
@@ -638,5 +694,20 @@ mod tests {
         assert_eq!(confidence.1, ["75%"]);
         check(&runs, &["dashmap over 3 repetitions: median 31,000"]);
         assert_eq!(spread_figures(&runs, &terms()).len(), 3);
+        let mut two = runs.to_vec();
+        two.extend([
+            observe("redis", 1, 15_000.0, 0.0),
+            observe("redis", 2, 16_000.0, 0.0),
+            observe("redis", 3, 15_500.0, 0.0),
+        ]);
+        let ratios = ratio_rows(&two, &terms());
+        assert_eq!(ratios.len(), 1);
+        assert_eq!(ratios[0].0, "dashmap ÷ redis");
+        assert!(ratios[0].1[0].ends_with(", higher"), "{ratios:?}");
+        assert!(ratios[0].1[2].ends_with(", lower"), "{ratios:?}");
+        assert_eq!(
+            ratio_columns(&two, &terms()),
+            ["requests/s", "logins/s", "p99 on cart"]
+        );
     }
 }

@@ -6,17 +6,19 @@ use crate::criterion::CriterionResults;
 use crate::report::{Report, backend_color, palette, slug};
 use crate::results::{LatencyRow, TimelinePoint};
 
+/// The spread of a comparison with repetitions (none otherwise).
+pub fn spread_figures(report: &Report) -> Vec<Figure> {
+    let observations = crate::verdict::observations(report);
+    if crate::compare::repeated(&observations) {
+        crate::compare::spread_figures(&observations, &crate::verdict::terms(report))
+    } else {
+        Vec::new()
+    }
+}
+
 /// The charts of the load runs, in the order the report shows them.
 pub fn load_figures(report: &Report) -> Vec<Figure> {
-    let observations = crate::verdict::observations(report);
-    let mut figures = Vec::new();
-    if crate::compare::repeated(&observations) {
-        figures.extend(crate::compare::spread_figures(
-            &observations,
-            &crate::verdict::terms(report),
-        ));
-    }
-    figures.push(requests_per_second(report));
+    let mut figures = vec![requests_per_second(report)];
     if report.runs.len() > 1 {
         figures.push(p99_over_time(report));
     }

@@ -15,6 +15,9 @@ use std::path::Path;
 /// The charts of a report, grouped as the page shows them.
 #[derive(Debug, Default)]
 pub struct Sections {
+    /// Every repetition's figures by backend, shown beside the headline (comparisons with
+    /// repetitions only).
+    pub spread: Vec<Figure>,
     pub load: Vec<Figure>,
     pub flow_spectra: Vec<Figure>,
     pub hop_spectra: Vec<Figure>,
@@ -69,9 +72,10 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
         html.push_str("<h2>Headline</h2>\n");
         let observations = crate::verdict::observations(report);
         if crate::compare::repeated(&observations) {
-            html.push_str(&summary_table(
-                &crate::compare::summary_rows(&observations, &crate::verdict::terms(report)),
+            html.push_str(&comparison_section(
                 &observations,
+                &crate::verdict::terms(report),
+                &sections.spread,
             ));
             html.push_str("<h3>Every repetition</h3>\n");
         }
@@ -296,6 +300,36 @@ pub fn headline_table(report: &Report) -> String {
         }
     }
     table.finish()
+}
+
+/// A comparison with repetitions: the medians, the ratios between backends, and the spread.
+pub(crate) fn comparison_section(
+    observations: &[crate::compare::Observation],
+    terms: &crate::compare::Terms,
+    spread: &[Figure],
+) -> String {
+    let mut html = summary_table(
+        &crate::compare::summary_rows(observations, terms),
+        observations,
+    );
+    let ratios = crate::compare::ratio_rows(observations, terms);
+    if !ratios.is_empty() {
+        let columns = crate::compare::ratio_columns(observations, terms);
+        let mut table = RunTable::with_labels(columns.iter().map(String::as_str), " id=\"ratios\"");
+        for (pair, cells) in &ratios {
+            table.row(pair, cells.clone());
+        }
+        html.push_str(&table.finish());
+        html.push_str(
+            "<p class=\"sub\">Each ratio is the geometric mean of the two backends' \
+             per-repetition ratios, with a 95% interval (Student's t on their logarithms); \
+             \"higher\" or \"lower\" only when the interval excludes 1.</p>\n",
+        );
+    }
+    for figure in spread {
+        html.push_str(&figure_html(figure));
+    }
+    html
 }
 
 /// A comparison's summary table: one column per backend, each cell a median with its interval.

@@ -64,6 +64,7 @@ pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
     let charts = charts_dir(out_dir)?;
     let (flow_spectra, hop_spectra) = figures::spectrum_figures(report);
     let sections = Sections {
+        spread: figures::spread_figures(report),
         load: figures::load_figures(report),
         flow_spectra,
         hop_spectra,
@@ -74,8 +75,9 @@ pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
             .unwrap_or_default(),
     };
     for figure in sections
-        .load
+        .spread
         .iter()
+        .chain(&sections.load)
         .chain(&sections.flow_spectra)
         .chain(&sections.hop_spectra)
         .chain(&sections.bench)

@@ -7,8 +7,8 @@ use crate::compare::{self, Observation, Terms};
 use crate::criterion::CriterionResults;
 use crate::format::{count, escape, percent, rate};
 use crate::html::{
-    RunTable, bench_section, document_start, environment_rows, figure_html, link, started_range,
-    summary_table, verdict_list,
+    RunTable, bench_section, comparison_section, document_start, environment_rows, figure_html,
+    link, started_range, verdict_list,
 };
 use crate::report::{labels, run_color};
 use crate::results::{RESULTS_FILE, StoreRunResults};
@@ -307,11 +307,13 @@ pub fn page(
     html.push_str(&verdict_list(&verdict(report)));
     html.push_str("<h2>Headline</h2>\n");
     let observations = observations(report);
+    // The spread charts stand beside the medians; the others under "Charts".
+    let (spread, figures): (Vec<&Figure>, Vec<&Figure>) = figures
+        .iter()
+        .partition(|figure| figure.stem.starts_with("spread-"));
     if compare::repeated(&observations) {
-        html.push_str(&summary_table(
-            &compare::summary_rows(&observations, &terms()),
-            &observations,
-        ));
+        let spread: Vec<Figure> = spread.into_iter().cloned().collect();
+        html.push_str(&comparison_section(&observations, &terms(), &spread));
         html.push_str("<h3>Every repetition</h3>\n");
     }
     let mut table = RunTable::with_labels(labels.iter().copied(), " id=\"headline\"");

@@ -248,6 +248,11 @@ fn repetitions_name_a_winner_only_when_the_interval_excludes_one() {
     assert!(html.contains("<table id=\"summary\">"), "{html}");
     assert!(html.contains("<td>30,000 (29,500–31,000)</td>"), "{html}");
     assert!(html.contains("<td>75%</td>"), "{html}");
+    assert!(html.contains("<table id=\"ratios\">"), "{html}");
+    assert!(
+        html.contains("<tr><td>scc ÷ redis</td><td>1.98× (1.77–2.22×), higher</td>"),
+        "{html}"
+    );
     assert!(
         html.contains("dashmap #3"),
         "every repetition has its column"
