@@ -6,6 +6,7 @@ use crate::cli::BackendArgs;
 use crate::idp::{Client, PasswordHashing, SigningAlgorithm};
 use crate::session::SessionPolicy;
 use crate::stack::{AppsConfig, IdpConfig, Role, StackConfig, start};
+use crate::web::server::ServerLimits;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -102,6 +103,13 @@ pub struct ServeArgs {
     pub idp: IdpArgs,
     #[command(flatten)]
     pub apps: AppArgs,
+    /// How long a client may take to send a request's head, and how long a keep-alive
+    /// connection may idle, before every service closes it.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+    /// Connections each service serves at once; more wait until one closes.
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
 }
 
 impl ServeArgs {
@@ -149,6 +157,10 @@ impl ServeArgs {
                 },
             },
             secure_cookies: idp.secure_cookies,
+            server: ServerLimits {
+                header_read_timeout: self.header_read_timeout,
+                max_connections: self.max_connections,
+            },
         })
     }
 }

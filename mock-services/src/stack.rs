@@ -11,6 +11,7 @@ use crate::idp::{
     SigningKeys, UserDirectory,
 };
 use crate::session::{SessionPolicy, build_store};
+use crate::web::server::{self, ServerLimits};
 use anyhow::Context as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -34,6 +35,8 @@ pub struct StackConfig {
     pub apps: AppsConfig,
     /// Mark every cookie `Secure` (only behind HTTPS; plain-HTTP loopback runs leave it off).
     pub secure_cookies: bool,
+    /// Header read timeout and connection cap of every service.
+    pub server: ServerLimits,
 }
 
 /// The IdP's settings.
@@ -116,6 +119,7 @@ impl Default for StackConfig {
                 rotation: RotationPolicy::default(),
             },
             secure_cookies: false,
+            server: ServerLimits::default(),
         }
     }
 }
@@ -318,15 +322,12 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
 
     let (shutdown, watcher) = tokio::sync::watch::channel(false);
     let mut servers = Vec::new();
+    let limits = config.server;
     let mut serve = |listener: tokio::net::TcpListener, router: axum::Router| {
-        let mut watcher = watcher.clone();
-        servers.push(tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = watcher.wait_for(|stop| *stop).await;
-                })
-                .await
-        }));
+        let watcher = watcher.clone();
+        servers.push(tokio::spawn(server::serve(
+            listener, router, limits, watcher,
+        )));
     };
     let mut idp_state = None;
     if let Some((listener, _)) = idp_bound {

@@ -85,7 +85,10 @@ impl AuthorizeRequest {
             .iter()
             .find(|s| !["openid", "profile", "email"].contains(s))
         {
-            return Err(fail("invalid_scope", &format!("unknown scope {unknown}")));
+            return Err(fail(
+                "invalid_scope",
+                &format!("unknown scope {}", crate::web::params::quoted(unknown)),
+            ));
         }
         if request_state
             .as_ref()

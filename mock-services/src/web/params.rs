@@ -42,7 +42,7 @@ impl Params {
             let name = decode(name)?;
             let value = decode(value)?;
             if values.contains_key(&name) {
-                return Err(ParamsError::Repeated(name));
+                return Err(ParamsError::Repeated(quoted(&name)));
             }
             if !value.is_empty() {
                 values.insert(name, value);
@@ -59,6 +59,31 @@ impl Params {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
+}
+
+/// Longest client-chosen text an error description quotes.
+const QUOTED_MAX: usize = 32;
+
+/// Client-chosen text (a parameter name, a scope) as an error description may quote it: only
+/// letters, digits and `_-.:/`, others shown as `?`, at most 32 characters then `…`. An error
+/// description must not carry markup or control characters a client chose, whatever the
+/// response's content type.
+pub fn quoted(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(QUOTED_MAX)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_-.:/".contains(c) {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if text.chars().count() > QUOTED_MAX {
+        out.push('…');
+    }
+    out
 }
 
 fn decode(raw: &[u8]) -> Result<String, ParamsError> {
@@ -96,6 +121,23 @@ pub fn encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_names_are_quoted_without_markup_and_truncated() {
+        let raw = b"%3Cscript%3Ealert(1)%3C%2Fscript%3E=1&%3Cscript%3Ealert(1)%3C%2Fscript%3E=2";
+        let error = Params::parse(raw).expect_err("repeated");
+        assert_eq!(
+            error.to_string(),
+            "parameter `?script?alert?1??/script?` is repeated"
+        );
+        let long = "a".repeat(100);
+        let error = Params::parse(format!("{long}=1&{long}=2").as_bytes()).expect_err("repeated");
+        assert_eq!(
+            error.to_string(),
+            format!("parameter `{}…` is repeated", "a".repeat(32))
+        );
+        assert_eq!(quoted("client_id"), "client_id");
+    }
 
     fn check(raw: &str, expected: Result<&[(&str, &str)], ParamsError>) {
         let parsed = Params::parse(raw.as_bytes());

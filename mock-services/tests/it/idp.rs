@@ -1064,3 +1064,35 @@ async fn discovery_describes_the_issuer() {
     assert_eq!(jwks["keys"][0]["kid"], idp.state.keys().kid());
     assert_eq!(jwks["keys"][0]["kty"], "RSA");
 }
+
+/// An error description never quotes markup a client chose, and quotes names briefly.
+#[tokio::test]
+async fn error_descriptions_quote_client_names_without_markup() {
+    let idp = Idp::new(Options::default()).await;
+    let script = "%3Cscript%3Ealert(document.cookie)%3C%2Fscript%3E";
+    let reply = idp
+        .post_form(
+            "/oauth2/token",
+            format!("grant_type=authorization_code&{script}=1&{script}=2"),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{reply:?}");
+    let description = reply.json()["error_description"]
+        .as_str()
+        .expect("description")
+        .to_owned();
+    assert!(!description.contains(['<', '>', '(', ')']), "{description}");
+    assert!(description.chars().count() < 80, "{description}");
+    let long = "x".repeat(500);
+    let reply = idp
+        .authorize(&[("scope", Some(&format!("openid {long}")))], None)
+        .await;
+    let location = reply.location().expect("redirect");
+    let description = location
+        .query_pairs()
+        .find(|(name, _)| name == "error_description")
+        .map(|(_, value)| value.into_owned())
+        .expect("error_description");
+    assert!(description.chars().count() < 80, "{description}");
+}

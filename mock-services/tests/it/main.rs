@@ -16,6 +16,8 @@ mod idp_support;
 mod memory_sweeper;
 /// Redis going away and coming back under a live store.
 mod redis_recovery;
+/// Header read timeout, connection cap and the Host rule, over raw sockets.
+mod server_limits;
 /// A whole stack on free loopback ports and a browser that shows every hop.
 mod stack_support;
 /// Starting stores for tests (a local redis-server per Redis test).

@@ -1,0 +1,121 @@
+//! Serving a router on a listener, with the limits an exposed service needs: a header read
+//! timeout (a client that sends half a request, or idles on a keep-alive connection, is cut
+//! off), a cap on concurrent connections, exactly one `Host` per HTTP/1.1 request (RFC 9112
+//! §3.2), and graceful shutdown. `axum::serve` offers neither the timeout nor the cap, so this
+//! is an accept loop of its own over hyper's HTTP/1 connection.
+
+use axum::Router;
+use axum::http::{Request, StatusCode, Version, header};
+use axum::response::{IntoResponse, Response};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt as _;
+
+/// What every connection of a service is held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// How long a client may take to send a request's head — also how long a keep-alive
+    /// connection may idle between requests before the server closes it.
+    pub header_read_timeout: Duration,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            // Above the load generator's idle gaps in its default scenarios (the journey waits
+            // out a 2 s store timeout): those never see a close, and longer gaps reconnect.
+            header_read_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` turns true, then stops accepting, lets every
+/// connection finish its request in flight, and returns once all are closed.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = stopped(&mut shutdown) => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // A connection that failed before we took it, or no file descriptor to spare:
+                // wait a moment rather than spin, and go on.
+                Err(error) => {
+                    tracing::debug!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+            () = stopped(&mut shutdown) => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let router = router.clone();
+                async move {
+                    if let Some(refusal) = refuse_host(&request) {
+                        return Ok::<Response, Infallible>(refusal);
+                    }
+                    router.oneshot(request).await
+                }
+            });
+            let connection = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopped(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    // Every connection holds a slot until it closes: having them all back means all are done.
+    let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+    Ok(())
+}
+
+/// Resolves once `shutdown` turns true (or its sender is gone).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// An HTTP/1.1 request must carry exactly one `Host` (RFC 9112 §3.2): 400 otherwise.
+fn refuse_host(request: &Request<Incoming>) -> Option<Response> {
+    let hosts = request.headers().get_all(header::HOST).iter().count();
+    (request.version() == Version::HTTP_11 && hosts != 1).then(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            [(header::CONNECTION, "close")],
+            "an HTTP/1.1 request needs exactly one Host header\n",
+        )
+            .into_response()
+    })
+}

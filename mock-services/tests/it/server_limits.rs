@@ -1,0 +1,121 @@
+//! What every service's connections are held to, over raw sockets: a header read timeout that
+//! cuts off a slow client without touching others, a cap on concurrent connections, and exactly
+//! one `Host` per HTTP/1.1 request.
+
+use crate::stack_support::Stack;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+/// The `host:port` of a base URL.
+fn address(base: &str) -> String {
+    base.trim_start_matches("http://").to_owned()
+}
+
+/// Sends `request` on a new connection and returns the whole answer (until the server closes
+/// or 2 s pass).
+async fn exchange(base: &str, request: &str) -> String {
+    let mut stream = TcpStream::connect(address(base)).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer)).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_sending_half_a_request_is_cut_off_and_others_are_served() {
+    let stack = Stack::start("dashmap", |c| {
+        c.server.header_read_timeout = Duration::from_millis(400);
+    })
+    .await;
+    let mut slow = TcpStream::connect(address(stack.store()))
+        .await
+        .expect("connect");
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: store\r\n")
+        .await
+        .expect("write");
+    let started = Instant::now();
+    // Meanwhile another client is served at once.
+    let home = reqwest::get(format!("{}/", stack.store()))
+        .await
+        .expect("get");
+    assert_eq!(home.status(), 200);
+    // The slow one is closed once the timeout passes: its read ends (with whatever the server
+    // said before closing, if anything).
+    let mut rest = Vec::new();
+    let ended = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(ended.is_ok(), "the slow connection was never closed");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(300) && waited < Duration::from_secs(3),
+        "closed after {waited:?}"
+    );
+    assert!(!String::from_utf8_lossy(&rest).contains("200 OK"));
+    stack.running.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_wait_for_one_to_close() {
+    let stack = Stack::start("dashmap", |c| c.server.max_connections = 2).await;
+    let store = address(stack.store());
+    let held_a = TcpStream::connect(&store).await.expect("connect");
+    let held_b = TcpStream::connect(&store).await.expect("connect");
+    // Both slots are taken: a third client waits in the backlog, unanswered.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_millis(700))
+        .build()
+        .expect("client");
+    let url = format!("{}/", stack.store());
+    assert!(
+        client.get(&url).send().await.is_err(),
+        "served over the cap"
+    );
+    drop(held_a);
+    let answered = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .expect("client")
+        .get(&url)
+        .send()
+        .await
+        .expect("served once a slot is free");
+    assert_eq!(answered.status(), 200);
+    drop(held_b);
+    stack.running.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_1_1_request_needs_exactly_one_host() {
+    let stack = Stack::start("dashmap", |_| {}).await;
+    let store = stack.store();
+    let check = |answer: String, status: &str| {
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+    };
+    check(
+        exchange(store, "GET / HTTP/1.1\r\nConnection: close\r\n\r\n").await,
+        "400",
+    );
+    check(
+        exchange(
+            store,
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+        )
+        .await,
+        "400",
+    );
+    check(
+        exchange(
+            store,
+            "GET / HTTP/1.1\r\nHost: store\r\nConnection: close\r\n\r\n",
+        )
+        .await,
+        "200",
+    );
+    // HTTP/1.0 has no Host requirement.
+    let answer = exchange(store, "GET / HTTP/1.0\r\n\r\n").await;
+    assert!(answer.contains(" 200 OK"), "{answer}");
+    stack.running.shutdown().await.expect("shutdown");
+}
