@@ -27,14 +27,6 @@ impl To {
             path: Bytes::from_static(path.as_bytes()),
         }
     }
-
-    /// The query string, without `?` (empty when there is none).
-    pub fn query(&self) -> &[u8] {
-        self.path
-            .iter()
-            .position(|&b| b == b'?')
-            .map_or(&[][..], |at| &self.path[at + 1..])
-    }
 }
 
 /// Where a redirect must point: an origin and the start of the path.
@@ -117,6 +109,22 @@ pub async fn hop(
     let run = std::sync::Arc::clone(run);
     let checked = check(&run, to.origin, sent, &expect);
     settle(user, hop, checked).await
+}
+
+/// Records `problem` as a failure of `hop` found after its answer was checked (a page that
+/// passed its marker but lacks what the scenario needs from it); returns the transaction's
+/// error.
+pub fn failed(
+    user: &mut GooseUser,
+    hop: Hop,
+    problem: Problem,
+) -> Result<Box<TransactionError>, Box<TransactionError>> {
+    let state = state(user)?;
+    let failure = Failure { hop, problem };
+    state.live.error();
+    state.recorder.hop(hop).error();
+    state.recorder.failure(failure);
+    Ok(Box::new(TransactionError::Custom(failure.to_string())))
 }
 
 /// The attacker's request: the stolen `cookie`, from the attacker's own connection. Answers

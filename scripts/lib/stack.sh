@@ -27,15 +27,24 @@ start_stack() {
   forums=$(awk '$1 == "forums" {print $2}' "$work/urls")
 }
 
-# login_session WORKDIR: logs user1 in at the store, hop by hop (/login → IdP, whose query carries
-# the form's fields → password POST → callback), and prints the store's session cookie value.
+# login_session WORKDIR: logs user1 in at the store as a browser would, hop by hop (/login → the
+# IdP's form → the form's fields as served, its CSRF token among them, with the password →
+# callback), and prints the store's session cookie value.
 login_session() {
-  local jar=$1/jar authorize callback session
+  local jar=$1/jar authorize callback session fields=()
   authorize=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "$store/login")
-  callback=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' \
-    --data "${authorize#*\?}&loginId=user1%40example.com&password=password" "$idp/oauth2/authorize")
+  while IFS= read -r field; do fields+=(--data-urlencode "$field"); done < <(
+    curl -sf -c "$jar" -b "$jar" "$authorize" | hidden_fields)
+  callback=$(curl -sf -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "${fields[@]}" \
+    --data-urlencode loginId=user1@example.com --data-urlencode password=password "$idp/oauth2/authorize")
   curl -sf -c "$jar" -b "$jar" -o /dev/null "$callback"
   session=$(awk '$6 == "ssobench_store_session" {print $7}' "$jar")
   [ -n "$session" ] || { echo "login failed: no session cookie" >&2; exit 1; }
   echo "$session"
+}
+
+# hidden_fields: reads an HTML page, prints each hidden input as name=value (unescaped).
+hidden_fields() {
+  grep -o '<input type="hidden" name="[^"]*" value="[^"]*"' \
+    | sed -E 's/.*name="([^"]*)" value="([^"]*)"/\1=\2/; s/&quot;/"/g; s/&#39;/'"'"'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
 }

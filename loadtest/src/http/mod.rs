@@ -4,10 +4,12 @@
 
 pub mod client;
 pub mod cookies;
+pub mod form;
 pub mod marker;
 pub mod origin;
 
 pub use client::{ClientStats, HttpClient, HttpError, Method, Outgoing, Reply};
 pub use cookies::CookieJar;
+pub use form::ServedForm;
 pub use marker::Marker;
 pub use origin::{Origin, OriginError, OriginId, Origins};

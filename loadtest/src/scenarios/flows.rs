@@ -2,12 +2,12 @@
 //! timed whole), cart view and write, app logout, and the start of an iteration.
 
 use crate::hop::{Expect, To, hop};
-use crate::names::{Flow, Hop};
+use crate::http::ServedForm;
+use crate::names::{Flow, Hop, Problem};
 use crate::user::state;
-use bytes::{BufMut as _, Bytes, BytesMut};
+use bytes::Bytes;
 use goose::prelude::*;
 use mock_services::web::routes::{app as routes, idp};
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use std::time::{Duration, Instant};
 
 /// How long a transaction that starts after the run's end waits before returning: goose only
@@ -37,9 +37,7 @@ pub async fn password_login(user: &mut GooseUser, login_id: &str) -> Transaction
     )
     .await?;
     let authorize = follow(to_idp.location)?;
-    // The form's hidden fields are exactly the authorization request's parameters.
-    let query = authorize.query().to_vec();
-    hop(
+    let page = hop(
         user,
         Hop::IdpAuthorizeForm,
         authorize,
@@ -47,12 +45,24 @@ pub async fn password_login(user: &mut GooseUser, login_id: &str) -> Transaction
         Expect::page(&markers.login_form),
     )
     .await?;
-    let form = login_form(&query, login_id, &run.settings.password);
+    // The form's fields as served (the OAuth parameters and this browser's CSRF token), and
+    // what the user types: as a browser submits it.
+    let Some(form) = ServedForm::find(&page.body) else {
+        return Err(crate::hop::failed(
+            user,
+            Hop::IdpAuthorizeForm,
+            Problem::Marker("form"),
+        )?);
+    };
+    let body = form.body(&[("loginId", login_id), ("password", &run.settings.password)]);
     let back = hop(
         user,
         Hop::IdpAuthorizePost,
-        To::route(idp_origin, idp::AUTHORIZE),
-        Some(form),
+        To {
+            origin: idp_origin,
+            path: Bytes::from(form.action.into_bytes()),
+        },
+        Some(Bytes::from(body)),
         Expect::redirect(302, store, routes::CALLBACK),
     )
     .await?;
@@ -79,24 +89,6 @@ pub async fn password_login(user: &mut GooseUser, login_id: &str) -> Transaction
         .record(started.elapsed(), state.pacer.interval());
     state.live.login(true);
     Ok(())
-}
-
-/// The login form's body: the authorization request's (already encoded) parameters, then the
-/// credentials.
-fn login_form(query: &[u8], login_id: &str, password: &str) -> Bytes {
-    let mut body = BytesMut::with_capacity(query.len() + 64);
-    body.put_slice(query);
-    for (name, value) in [("loginId", login_id), ("password", password)] {
-        if !body.is_empty() {
-            body.put_u8(b'&');
-        }
-        body.put_slice(name.as_bytes());
-        body.put_u8(b'=');
-        for part in utf8_percent_encode(value, NON_ALPHANUMERIC) {
-            body.put_slice(part.as_bytes());
-        }
-    }
-    body.freeze()
 }
 
 /// The two apps.
@@ -267,18 +259,4 @@ pub async fn app_logout(user: &mut GooseUser, app: App) -> TransactionResult {
     )
     .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_login_form_keeps_the_query_and_encodes_the_credentials() {
-        let body = login_form(b"client_id=store&state=a%2Bb", "user1@example.com", "p&w");
-        assert_eq!(
-            &body[..],
-            b"client_id=store&state=a%2Bb&loginId=user1%40example%2Ecom&password=p%26w"
-        );
-    }
 }

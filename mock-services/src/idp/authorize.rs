@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 /// Longest `state` or `nonce` accepted; they are echoed into URLs and tokens.
 const MAX_OPAQUE_LEN: usize = 1024;
@@ -258,7 +258,10 @@ pub async fn show(
             request.state.as_deref(),
         ));
     }
-    Ok(Html(pages::login_form(&request, None)).into_response())
+    let token = state
+        .csrf()
+        .issue(&headers, state.settings().secure_cookies);
+    state.form_page(&token, pages::login_form(&request, None, &token.token))
 }
 
 /// `POST /oauth2/authorize`: check the password, start the SSO session, redirect with a code.
@@ -275,6 +278,10 @@ pub async fn submit(
     }
     let params = Params::parse(&body).map_err(|error| IdpError::page(error.to_string()))?;
     let request = AuthorizeRequest::validate(&params, &state)?;
+    // Before the password is even looked at: a login posted from another site, or without
+    // the token of the form this browser was served, would sign the victim in as whoever the
+    // attacker chose (login CSRF).
+    state.check_form_post(&headers, &params)?;
     let login_id = params.get("loginId").unwrap_or_default().to_owned();
     let password = params.get("password").unwrap_or_default().to_owned();
     let users_state = state.clone();
@@ -284,11 +291,13 @@ pub async fn submit(
             .await
             .map_err(|error| IdpError::Internal(format!("password check panicked: {error}")))?;
     let Some(user) = user else {
-        return Ok(Html(pages::login_form(
-            &request,
-            Some("Wrong login id or password."),
-        ))
-        .into_response());
+        let token = state
+            .csrf()
+            .issue(&headers, state.settings().secure_cookies);
+        return state.form_page(
+            &token,
+            pages::login_form(&request, Some("Wrong login id or password."), &token.token),
+        );
     };
     // A login always starts a new SSO session under a new ID (no session fixation); an older
     // session named by the browser's cookie ends.

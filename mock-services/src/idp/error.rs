@@ -37,6 +37,9 @@ pub enum IdpError {
     /// `post_logout_redirect_uri` not registered, or a malformed logout request.
     #[error("bad logout request: {0}")]
     Logout(String),
+    /// A form posted from another site, or without this browser's token: 403 page.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// The session backend failed: 503 with Retry-After.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -69,6 +72,18 @@ impl IntoResponse for IdpError {
                     crate::web::routes::markers::ERROR,
                     &format!(
                         "<h1>Bad request</h1><p id=\"error-description\">{}</p>",
+                        html::escape(&message)
+                    ),
+                )),
+            )
+                .into_response(),
+            IdpError::Forbidden(message) => (
+                StatusCode::FORBIDDEN,
+                Html(html::page(
+                    "Refused · ssobench IdP",
+                    crate::web::routes::markers::ERROR,
+                    &format!(
+                        "<h1>Refused</h1><p id=\"error-description\">{}</p>",
                         html::escape(&message)
                     ),
                 )),

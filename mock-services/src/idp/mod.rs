@@ -9,6 +9,7 @@
 mod authorize;
 mod claims;
 mod clients;
+mod csrf;
 mod discovery;
 mod error;
 mod keys;
@@ -20,6 +21,7 @@ mod users;
 
 pub use claims::{AccessClaims, IdClaims};
 pub use clients::{Client, ClientRegistry};
+pub use csrf::{CSRF_COOKIE, CSRF_FIELD};
 pub use error::IdpError;
 pub use keys::{KeyError, SigningAlgorithm, SigningKeys};
 pub use users::{PasswordHashing, User, UserDirectory};
@@ -27,11 +29,13 @@ pub use users::{PasswordHashing, User, UserDirectory};
 use crate::session::{
     AnyStore, DashMapStore, MemoryConfig, SessionId, SessionPolicy, SessionStore,
 };
+use crate::web::params::Params;
 use crate::web::routes::idp as routes;
 use crate::web::{cookies, params::MAX_PARAMS_LEN};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +88,10 @@ struct Inner {
     grants: DashMapStore,
     /// Refresh tokens (single use: rotated on every refresh).
     refresh_tokens: DashMapStore,
+    /// Tokens that tie the IdP's forms to the browser they were served to.
+    csrf: csrf::CsrfKey,
+    /// `scheme://host:port` of the issuer: what a same-origin form post names in `Origin`.
+    origin: String,
 }
 
 impl IdpState {
@@ -106,8 +114,11 @@ impl IdpState {
             .max(settings.access_token_lifetime);
         let grants = DashMapStore::new(fixed(grants_lifetime), &memory);
         let refresh_tokens = DashMapStore::new(fixed(settings.refresh_token_lifetime), &memory);
+        let origin = csrf::origin_of(&settings.issuer);
         IdpState {
             inner: Arc::new(Inner {
+                csrf: csrf::CsrfKey::default(),
+                origin,
                 settings,
                 clients,
                 users,
@@ -138,6 +149,47 @@ impl IdpState {
 
     pub fn sso_store(&self) -> &AnyStore {
         &self.inner.sso
+    }
+
+    fn csrf(&self) -> &csrf::CsrfKey {
+        &self.inner.csrf
+    }
+
+    /// Refuses a form post that another site made, or that lacks this browser's token.
+    fn check_form_post(&self, headers: &HeaderMap, params: &Params) -> Result<(), IdpError> {
+        if csrf::cross_site(headers, &self.inner.origin) {
+            return Err(IdpError::Forbidden(
+                "a form posted from another site is refused".into(),
+            ));
+        }
+        if !self.csrf().check(headers, params.get(CSRF_FIELD)) {
+            return Err(IdpError::Forbidden(
+                "the form's token is missing or was not issued to this browser: load the form again"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// An HTML form page: this browser's CSRF cookie when it had none, and headers that forbid
+    /// framing it (a form in another site's frame could be clicked through).
+    fn form_page(&self, token: &csrf::FormToken, html: String) -> Result<Response, IdpError> {
+        let mut response = Html(html).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(cookie) = &token.set_cookie {
+            headers.insert(
+                header::SET_COOKIE,
+                HeaderValue::from_str(cookie)
+                    .map_err(|error| IdpError::Internal(error.to_string()))?,
+            );
+        }
+        Ok(response)
     }
 
     /// The live SSO session named by the request's cookie, extended; `None` for no cookie, a

@@ -5,8 +5,9 @@ use crate::web::html::{escape, page};
 use crate::web::routes::markers;
 use std::fmt::Write as _;
 
-/// The login form; the OAuth parameters ride along as hidden fields.
-pub fn login_form(request: &AuthorizeRequest, error: Option<&str>) -> String {
+/// The login form; the OAuth parameters and this browser's CSRF token ride along as hidden
+/// fields, and `login_hint` prefills the login id.
+pub fn login_form(request: &AuthorizeRequest, error: Option<&str>, csrf_token: &str) -> String {
     let mut body = String::with_capacity(1024);
     body.push_str("<h1>Log in</h1>");
     if let Some(error) = error {
@@ -17,7 +18,8 @@ pub fn login_form(request: &AuthorizeRequest, error: Option<&str>) -> String {
         );
     }
     body.push_str("<form method=\"post\" action=\"/oauth2/authorize\">");
-    for (name, value) in request.hidden_fields() {
+    let csrf = [(super::CSRF_FIELD, csrf_token)];
+    for (name, value) in request.hidden_fields().into_iter().chain(csrf) {
         let _ = write!(
             body,
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">",

@@ -5,7 +5,9 @@ use crate::idp_support::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use mock_services::cli::Backend;
-use mock_services::idp::{AccessClaims, IdClaims, PasswordHashing, SSO_COOKIE, SigningAlgorithm};
+use mock_services::idp::{
+    AccessClaims, CSRF_COOKIE, CSRF_FIELD, IdClaims, PasswordHashing, SSO_COOKIE, SigningAlgorithm,
+};
 use std::time::Duration;
 
 /// What a bad input must get.
@@ -822,15 +824,8 @@ async fn each_login_gets_a_new_sso_session_id() {
         .await
         .cookie(SSO_COOKIE)
         .expect("cookie");
-    let mut params = authorize_params(&[]);
-    params.push(("loginId".into(), "user2@example.com".into()));
-    params.push(("password".into(), "password".into()));
     let second = idp
-        .post_form(
-            "/oauth2/authorize",
-            form(&params),
-            &[("cookie", first.as_str())],
-        )
+        .login_holding(&[], "user2@example.com", "password", Some(&first))
         .await;
     let second = second.cookie(SSO_COOKIE).expect("cookie");
     assert_ne!(first, second);
@@ -1095,4 +1090,100 @@ async fn error_descriptions_quote_client_names_without_markup() {
         .map(|(_, value)| value.into_owned())
         .expect("error_description");
     assert!(description.chars().count() < 80, "{description}");
+}
+
+/// Login CSRF: a password login posted from another site, or without the token of the form this
+/// browser was served, signs nobody in (no code, no SSO cookie).
+#[tokio::test]
+async fn a_login_from_another_site_or_without_this_browsers_token_is_refused() {
+    let idp = Idp::new(Options::default()).await;
+    let page = idp.authorize(&[], None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .and_then(|v| v.to_str().ok()),
+        Some("frame-ancestors 'none'")
+    );
+    assert_eq!(
+        page.headers
+            .get(header::X_FRAME_OPTIONS)
+            .and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+    let cookie = page.cookie(CSRF_COOKIE).expect("a CSRF cookie");
+    let token = csrf_token(&page.body).expect("a token in the form");
+    let idp = &idp;
+    let post = |token: Option<&str>, headers: Vec<(&'static str, String)>| {
+        let mut params = authorize_params(&[]);
+        if let Some(token) = token {
+            params.push((CSRF_FIELD.into(), token.to_owned()));
+        }
+        // The attacker's own account.
+        params.push(("loginId".into(), "user9@example.com".into()));
+        params.push(("password".into(), "password".into()));
+        let body = form(&params);
+        async move {
+            let extra: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            idp.post_form("/oauth2/authorize", body, &extra).await
+        }
+    };
+    let refused = |reply: &Reply, why: &str| {
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{why}: {reply:?}");
+        assert!(
+            reply.cookie(SSO_COOKIE).is_none(),
+            "{why}: an SSO cookie was set"
+        );
+        assert!(!reply.headers.contains_key(header::LOCATION), "{why}");
+    };
+    // The finding, as reproduced: another site posts the attacker's credentials.
+    refused(
+        &post(
+            Some(&token),
+            vec![
+                ("cookie", cookie.clone()),
+                ("origin", "http://evil.example".into()),
+                ("sec-fetch-site", "cross-site".into()),
+            ],
+        )
+        .await,
+        "cross-site by Fetch Metadata",
+    );
+    refused(
+        &post(
+            Some(&token),
+            vec![
+                ("cookie", cookie.clone()),
+                ("origin", "http://evil.example".into()),
+            ],
+        )
+        .await,
+        "cross-site by Origin",
+    );
+    refused(
+        &post(None, vec![("cookie", cookie.clone())]).await,
+        "no token",
+    );
+    refused(&post(Some(&token), Vec::new()).await, "no cookie");
+    let other = idp.authorize(&[], None).await;
+    refused(
+        &post(
+            csrf_token(&other.body).as_deref(),
+            vec![("cookie", cookie.clone())],
+        )
+        .await,
+        "another browser's token",
+    );
+    // The same form, posted by its own browser (same origin), logs in.
+    let ok = post(
+        Some(&token),
+        vec![
+            ("cookie", cookie.clone()),
+            ("origin", ISSUER.into()),
+            ("sec-fetch-site", "same-origin".into()),
+        ],
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::FOUND, "{ok:?}");
+    assert!(ok.cookie(SSO_COOKIE).is_some());
 }

@@ -53,15 +53,17 @@ async fn happy_path_over_a_socket_verified_through_discovery() {
         .await
         .expect("authorize");
     assert_eq!(form_page.status(), StatusCode::OK);
-    assert!(
-        form_page
-            .text()
-            .await
-            .expect("body")
-            .contains("id=\"login-form\"")
-    );
+    let form_html = form_page.text().await.expect("body");
+    assert!(form_html.contains("id=\"login-form\""));
 
-    let mut login: Vec<(&str, &str)> = params.to_vec();
+    // The form's fields as served, its CSRF token among them (the browser's jar holds the
+    // matching cookie).
+    let fields = crate::stack_support::hidden_fields(&form_html);
+    assert!(fields.iter().any(|(name, _)| name == "csrf_token"));
+    let mut login: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
     login.push(("loginId", "user42@example.com"));
     login.push(("password", "password"));
     let redirect = browser

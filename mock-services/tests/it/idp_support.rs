@@ -12,6 +12,7 @@ use mock_services::idp::{
     self, Client, ClientRegistry, IdpSettings, IdpState, PasswordHashing, SigningAlgorithm,
     SigningKeys, UserDirectory,
 };
+use mock_services::idp::{CSRF_COOKIE, CSRF_FIELD};
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{MemoryConfig, SessionPolicy, StoreConfig, build_store};
 use mock_services::stack::default_clients;
@@ -165,6 +166,13 @@ pub fn authorize_params(overrides: &[(&str, Option<&str>)]) -> Vec<(String, Stri
         .collect()
 }
 
+/// The CSRF token of the IdP form in `html`, if it holds one.
+pub fn csrf_token(html: &str) -> Option<String> {
+    let marker = format!("name=\"{CSRF_FIELD}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    Some(html[start..].split('"').next()?.to_owned())
+}
+
 pub fn form(pairs: &[(String, String)]) -> String {
     encode(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
 }
@@ -236,17 +244,42 @@ impl Idp {
         .await
     }
 
-    /// Password login through the form's POST.
+    /// Password login through the form's POST, as a browser does it: the form first (its CSRF
+    /// cookie and token), then the POST with them.
     pub async fn login(
         &self,
         overrides: &[(&str, Option<&str>)],
         login_id: &str,
         password: &str,
     ) -> Reply {
+        self.login_holding(overrides, login_id, password, None)
+            .await
+    }
+
+    /// [`Idp::login`] from a browser that also holds `cookie` (`name=value`).
+    pub async fn login_holding(
+        &self,
+        overrides: &[(&str, Option<&str>)],
+        login_id: &str,
+        password: &str,
+        cookie: Option<&str>,
+    ) -> Reply {
+        let page = self.authorize(overrides, None).await;
         let mut params = authorize_params(overrides);
+        let mut cookies: Vec<String> = cookie.map(str::to_owned).into_iter().collect();
+        if let Some(token) = csrf_token(&page.body) {
+            params.push((CSRF_FIELD.into(), token));
+        }
+        cookies.extend(page.cookie(CSRF_COOKIE));
         params.push(("loginId".into(), login_id.into()));
         params.push(("password".into(), password.into()));
-        self.post_form("/oauth2/authorize", form(&params), &[])
+        let header = cookies.join("; ");
+        let extra: Vec<(&str, &str)> = if header.is_empty() {
+            Vec::new()
+        } else {
+            vec![("cookie", header.as_str())]
+        };
+        self.post_form("/oauth2/authorize", form(&params), &extra)
             .await
     }
 
