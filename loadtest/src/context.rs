@@ -79,6 +79,7 @@ pub struct Markers {
     pub login_form: Marker,
     pub cart: Marker,
     pub posts: Marker,
+    pub logout_confirm: Marker,
     pub logged_out: Marker,
     /// `loadtest calibrate`'s trivial page.
     pub calibration: Marker,
@@ -91,6 +92,7 @@ impl Default for Markers {
             login_form: Marker::new(markers::LOGIN_FORM),
             cart: Marker::new(markers::CART),
             posts: Marker::new(markers::POSTS),
+            logout_confirm: Marker::new(markers::LOGOUT_CONFIRM),
             logged_out: Marker::new(markers::LOGGED_OUT),
             calibration: Marker::new(crate::scenarios::calibration::MARKER),
         }

@@ -24,13 +24,14 @@ pub enum Hop {
     StoreLogout,
     ForumsLogout,
     IdpLogout,
+    IdpLogoutConfirm,
     AttackerReplay,
     /// `loadtest calibrate`'s trivial endpoint.
     Calibration,
 }
 
 impl Hop {
-    pub const ALL: [Hop; 18] = [
+    pub const ALL: [Hop; 19] = [
         Hop::StoreHome,
         Hop::StoreLogin,
         Hop::IdpAuthorizeForm,
@@ -47,6 +48,7 @@ impl Hop {
         Hop::StoreLogout,
         Hop::ForumsLogout,
         Hop::IdpLogout,
+        Hop::IdpLogoutConfirm,
         Hop::AttackerReplay,
         Hop::Calibration,
     ];
@@ -69,6 +71,7 @@ impl Hop {
             Hop::StoreLogout => "store: POST /logout",
             Hop::ForumsLogout => "forums: POST /logout",
             Hop::IdpLogout => "idp: GET /oauth2/logout",
+            Hop::IdpLogoutConfirm => "idp: POST /oauth2/logout",
             Hop::AttackerReplay => "attacker: GET /shopping-cart (replay)",
             Hop::Calibration => "calibration: GET /",
         }
@@ -77,9 +80,11 @@ impl Hop {
     /// The method, as goose's reports label requests.
     pub fn method(self) -> &'static str {
         match self {
-            Hop::IdpAuthorizePost | Hop::StoreCartWrite | Hop::StoreLogout | Hop::ForumsLogout => {
-                "POST"
-            }
+            Hop::IdpAuthorizePost
+            | Hop::StoreCartWrite
+            | Hop::StoreLogout
+            | Hop::ForumsLogout
+            | Hop::IdpLogoutConfirm => "POST",
             _ => "GET",
         }
     }

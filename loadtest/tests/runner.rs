@@ -67,6 +67,7 @@ const HOPS: &[&str] = &[
     "store: POST /logout",
     "forums: POST /logout",
     "idp: GET /oauth2/logout",
+    "idp: POST /oauth2/logout",
     "attacker: GET /shopping-cart (replay)",
 ];
 const FLOWS: &[&str] = &[

@@ -6,9 +6,11 @@ use super::flows::{
     App, add_to_cart, app_logout, begin_iteration, iterations, login_id, password_login, sso_login,
     view_cart,
 };
-use crate::hop::{Expect, To, hop};
-use crate::names::{Flow, Hop};
+use crate::hop::{Expect, To, failed, hop};
+use crate::http::ServedForm;
+use crate::names::{Flow, Hop, Problem};
 use crate::user::state;
+use bytes::Bytes;
 use goose::prelude::*;
 use mock_services::web::routes::{app as routes, idp};
 
@@ -63,14 +65,30 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     )
     .await?;
 
-    // Logout at both apps and at the IdP.
+    // Logout at both apps and at the IdP, which asks first (the apps keep no id_token to
+    // vouch with): the user confirms on the page.
     app_logout(user, App::Store).await?;
     app_logout(user, App::Forums).await?;
-    hop(
+    let idp_origin = run.targets.idp;
+    let ask = hop(
         user,
         Hop::IdpLogout,
-        To::route(run.targets.idp, idp::LOGOUT),
+        To::route(idp_origin, idp::LOGOUT),
         None,
+        Expect::page(&run.markers.logout_confirm),
+    )
+    .await?;
+    let Some(form) = ServedForm::find(&ask.body) else {
+        return Err(failed(user, Hop::IdpLogout, Problem::Marker("form"))?);
+    };
+    hop(
+        user,
+        Hop::IdpLogoutConfirm,
+        To {
+            origin: idp_origin,
+            path: Bytes::from(form.action.clone().into_bytes()),
+        },
+        Some(Bytes::from(form.body(&[]))),
         Expect::page(&run.markers.logged_out),
     )
     .await?;

@@ -18,6 +18,9 @@ pub enum AppError {
     /// The IdP could not be reached or answered nonsense: 502 page.
     #[error("identity provider unavailable: {0}")]
     IdpUnavailable(String),
+    /// A form posted from another site: 403 page.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// A malformed request (form, parameters): 400 page.
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -59,6 +62,7 @@ impl IntoResponse for AppError {
                 page(StatusCode::BAD_REQUEST, "Login failed", &message)
             }
             AppError::BadRequest(message) => page(StatusCode::BAD_REQUEST, "Bad request", &message),
+            AppError::Forbidden(message) => page(StatusCode::FORBIDDEN, "Refused", &message),
             AppError::Conflict => page(
                 StatusCode::CONFLICT,
                 "Please try again",

@@ -1,7 +1,7 @@
 //! `/login` (start the authorization code flow), `/oauth-callback` (finish it and create a new
 //! session) and `/logout`.
 
-use super::{AppError, AppState};
+use super::{AppError, AppState, SameSite};
 use crate::session::{SessionData, SessionId, SessionStore};
 use crate::web::cookies;
 use crate::web::params::Params;
@@ -156,6 +156,7 @@ pub async fn callback(
 
 /// `POST /logout`: delete the server-side session at once and expire the cookie.
 pub async fn logout(
+    _: SameSite,
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {

@@ -13,7 +13,7 @@ mod pages_store;
 mod session;
 
 pub use error::AppError;
-pub use session::LoggedIn;
+pub use session::{LoggedIn, SameSite};
 
 use crate::session::{AnyStore, SessionPolicy};
 use crate::web::routes::app as routes;
@@ -145,6 +145,8 @@ struct Inner {
     /// callback may land on another instance.
     prelogins: AnyStore,
     oidc: OidcClient,
+    /// `scheme://host:port` of `base_url`: what this app's own form posts name in `Origin`.
+    origin: String,
 }
 
 impl AppState {
@@ -155,8 +157,10 @@ impl AppState {
         prelogins: AnyStore,
     ) -> Result<Self, AppError> {
         let oidc = OidcClient::new(&settings)?;
+        let origin = crate::web::origin::origin_of(&settings.base_url);
         Ok(AppState {
             inner: Arc::new(Inner {
+                origin,
                 settings,
                 sessions,
                 prelogins,
@@ -167,6 +171,11 @@ impl AppState {
 
     pub fn settings(&self) -> &AppSettings {
         &self.inner.settings
+    }
+
+    /// This app's origin, as `Origin` headers name it.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
     }
 
     pub fn sessions(&self) -> &AnyStore {

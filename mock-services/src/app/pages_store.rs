@@ -2,7 +2,7 @@
 //! `POST /shopping-cart/items` writes it.
 
 use super::pages::{LOGOUT_FORM, email, with_cookie};
-use super::{AppError, AppState, LoggedIn};
+use super::{AppError, AppState, LoggedIn, SameSite};
 use crate::session::{CartItem, SaveOutcome, SessionStore};
 use crate::web::html::{escape, page};
 use crate::web::params::Params;
@@ -47,6 +47,7 @@ pub async fn cart(logged_in: LoggedIn) -> Response {
 /// `POST /shopping-cart/items` with `sku` and `quantity`: adds a line (a session write), then
 /// 303 back to the cart.
 pub async fn add_item(
+    _: SameSite,
     State(state): State<AppState>,
     logged_in: LoggedIn,
     body: Result<Bytes, BytesRejection>,

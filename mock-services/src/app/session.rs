@@ -1,5 +1,6 @@
 //! "Who is logged in": the [`LoggedIn`] extractor (cookie → live session, extended, rotated
-//! when the policy says so). Its rejection is a redirect to `/login`.
+//! when the policy says so; its rejection is a redirect to `/login`), and [`SameSite`], which
+//! refuses form posts from another site.
 
 use super::{AppError, AppState};
 use crate::session::{SaveOutcome, Session, SessionId, SessionStore, now_millis};
@@ -24,6 +25,25 @@ impl FromRequestParts<AppState> for LoggedIn {
             .current_session(&parts.headers)
             .await?
             .ok_or(AppError::LoginRequired)
+    }
+}
+
+/// A form post this app's own pages made: its rejection (403) stops a post the browser says
+/// came from another site (Fetch Metadata, `Origin`) before anything else runs. SameSite=Lax
+/// cookies already keep a cross-site POST from carrying the session; this refuses it outright.
+#[derive(Debug, Clone, Copy)]
+pub struct SameSite;
+
+impl FromRequestParts<AppState> for SameSite {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        if crate::web::origin::cross_site(&parts.headers, state.origin()) {
+            return Err(AppError::Forbidden(
+                "a form posted from another site is refused".into(),
+            ));
+        }
+        Ok(SameSite)
     }
 }
 

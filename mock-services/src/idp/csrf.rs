@@ -4,8 +4,8 @@
 //! - a token bound to the browser: a random value in an HttpOnly cookie, and in the form the
 //!   value's HMAC under a key only this IdP holds — a page elsewhere can neither read the cookie
 //!   nor compute the token, and a request without the pair is refused;
-//! - Fetch Metadata and `Origin`: where the browser says a POST comes from another site, it is
-//!   refused before anything else.
+//! - Fetch Metadata and `Origin` (`web::origin`): where the browser says a POST comes from
+//!   another site, it is refused before anything else.
 
 use crate::web::cookies;
 use aws_lc_rs::hmac;
@@ -90,25 +90,6 @@ fn browser_nonce(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-/// Whether the browser says this request comes from another site: `Sec-Fetch-Site:
-/// cross-site`, or an `Origin` that is not `own_origin` (`null` included). Requests that carry
-/// neither (old browsers, tools) are left to the token.
-pub fn cross_site(headers: &HeaderMap, own_origin: &str) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return site.as_bytes().eq_ignore_ascii_case(b"cross-site");
-    }
-    headers
-        .get(axum::http::header::ORIGIN)
-        .is_some_and(|origin| origin.as_bytes() != own_origin.as_bytes())
-}
-
-/// `scheme://host[:port]` of a base URL (its origin, as browsers send it in `Origin`).
-pub fn origin_of(base_url: &str) -> String {
-    url::Url::parse(base_url)
-        .map(|url| url.origin().ascii_serialization())
-        .unwrap_or_else(|_| base_url.trim_end_matches('/').to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,26 +124,5 @@ mod tests {
         assert!(!key.check(&HeaderMap::new(), Some(&issued.token)));
         assert!(!key.check(&browser, None));
         assert!(!key.check(&browser, Some("not-base64!")));
-    }
-
-    #[test]
-    fn fetch_metadata_and_origin_tell_cross_site_requests() {
-        let own = origin_of("http://127.0.0.1:9010/");
-        assert_eq!(own, "http://127.0.0.1:9010");
-        assert!(cross_site(&with(&[("sec-fetch-site", "cross-site")]), &own));
-        assert!(!cross_site(
-            &with(&[("sec-fetch-site", "same-origin")]),
-            &own
-        ));
-        assert!(cross_site(
-            &with(&[("origin", "http://evil.example")]),
-            &own
-        ));
-        assert!(cross_site(&with(&[("origin", "null")]), &own));
-        assert!(!cross_site(
-            &with(&[("origin", "http://127.0.0.1:9010")]),
-            &own
-        ));
-        assert!(!cross_site(&HeaderMap::new(), &own));
     }
 }

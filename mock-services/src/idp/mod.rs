@@ -114,7 +114,7 @@ impl IdpState {
             .max(settings.access_token_lifetime);
         let grants = DashMapStore::new(fixed(grants_lifetime), &memory);
         let refresh_tokens = DashMapStore::new(fixed(settings.refresh_token_lifetime), &memory);
-        let origin = csrf::origin_of(&settings.issuer);
+        let origin = crate::web::origin::origin_of(&settings.issuer);
         IdpState {
             inner: Arc::new(Inner {
                 csrf: csrf::CsrfKey::default(),
@@ -157,7 +157,7 @@ impl IdpState {
 
     /// Refuses a form post that another site made, or that lacks this browser's token.
     fn check_form_post(&self, headers: &HeaderMap, params: &Params) -> Result<(), IdpError> {
-        if csrf::cross_site(headers, &self.inner.origin) {
+        if crate::web::origin::cross_site(headers, &self.inner.origin) {
             return Err(IdpError::Forbidden(
                 "a form posted from another site is refused".into(),
             ));

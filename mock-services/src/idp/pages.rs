@@ -1,4 +1,5 @@
-//! The IdP's HTML: the login form (marker `login-form`) and the logged-out page (`logged-out`).
+//! The IdP's HTML: the login form (marker `login-form`), the logout confirmation
+//! (`logout-confirm`) and the logged-out page (`logged-out`).
 
 use super::authorize::AuthorizeRequest;
 use crate::web::html::{escape, page};
@@ -33,6 +34,29 @@ pub fn login_form(request: &AuthorizeRequest, error: Option<&str>, csrf_token: &
          <button type=\"submit\">Log in</button></form>",
     );
     page("Log in · ssobench IdP", markers::LOGIN_FORM, &body)
+}
+
+/// Asks before ending the SSO session: its POST carries the logout parameters and this browser's
+/// CSRF token.
+pub fn logout_confirm(fields: &[(&str, &str)], csrf_token: &str) -> String {
+    let mut body = String::with_capacity(512);
+    body.push_str("<h1>Log out?</h1><p>End your single sign-on session here.</p>");
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"{}\">",
+        crate::web::routes::idp::LOGOUT
+    );
+    let csrf = [(super::CSRF_FIELD, csrf_token)];
+    for (name, value) in fields.iter().copied().chain(csrf) {
+        let _ = write!(
+            body,
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape(name),
+            escape(value)
+        );
+    }
+    body.push_str("<button id=\"logout\" type=\"submit\">Log out</button></form>");
+    page("Log out? · ssobench IdP", markers::LOGOUT_CONFIRM, &body)
 }
 
 /// Shown after logout when no redirect was asked for.

@@ -3,6 +3,7 @@
 
 pub mod cookies;
 pub mod html;
+pub mod origin;
 pub mod params;
 pub mod routes;
 pub mod server;

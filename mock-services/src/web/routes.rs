@@ -43,7 +43,8 @@ pub mod markers {
     /// The IdP's login form, and its error line after a wrong password.
     pub const LOGIN_FORM: &str = "login-form";
     pub const LOGIN_ERROR: &str = "login-error";
-    /// The IdP's page after logout.
+    /// The IdP's logout confirmation, and its page after logout.
+    pub const LOGOUT_CONFIRM: &str = "logout-confirm";
     pub const LOGGED_OUT: &str = "logged-out";
     /// Every service's error page.
     pub const ERROR: &str = "error";

@@ -363,6 +363,7 @@ macro_rules! app_suite {
                 case!(stolen_cookie_lives_under_idle_only);
                 case!(stolen_cookie_stops_at_absolute_timeout);
                 case!(stolen_cookie_stops_at_logout);
+                case!(cross_site_posts_are_refused);
                 case!(stolen_cookie_stops_at_rotation);
                 case!(broken_logins_get_clear_4xx);
             }
@@ -371,3 +372,53 @@ macro_rules! app_suite {
 }
 
 app_suite!(dashmap, scc, redis);
+
+/// The apps' form posts (logout, cart write) refuse what the browser says came from another
+/// site; the same posts from the app's own pages work.
+pub async fn cross_site_posts_are_refused(backend: &str) {
+    let stack = Stack::start(backend, |_| {}).await;
+    let cookie = format!(
+        "ssobench_store_session={}",
+        store_login(&Browser::new(), &stack, "user6@example.com").await
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let post = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = client
+            .post(format!("{}{path}", stack.store()))
+            .header("cookie", &cookie)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("sku=evil&quantity=9");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    for path in ["/shopping-cart/items", "/logout"] {
+        for headers in [
+            &[("sec-fetch-site", "cross-site")][..],
+            &[("origin", "http://evil.example")][..],
+        ] {
+            let refused = post(path, headers).await.expect("answer");
+            assert_eq!(
+                refused.status(),
+                StatusCode::FORBIDDEN,
+                "{path} {headers:?}"
+            );
+        }
+    }
+    let cart = replay(&format!("{}/shopping-cart", stack.store()), &cookie).await;
+    assert!(cart.has_marker("cart"), "the session survived: {cart:?}");
+    assert!(!cart.body.contains("evil"), "nothing was written");
+    let own = post("/shopping-cart/items", &[("origin", stack.store())])
+        .await
+        .expect("answer");
+    assert_eq!(own.status(), StatusCode::SEE_OTHER);
+    let same = post("/logout", &[("sec-fetch-site", "same-origin")])
+        .await
+        .expect("answer");
+    assert_eq!(same.status(), StatusCode::SEE_OTHER);
+    stack.running.shutdown().await.expect("shutdown");
+}

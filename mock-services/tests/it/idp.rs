@@ -800,9 +800,21 @@ async fn password_login_then_tokens_then_silent_sso(backend: Backend) {
     assert_eq!(forced.status, StatusCode::OK);
     assert!(forced.body.contains("id=\"login-form\""));
 
-    // Logout ends the SSO session: the next authorize shows the form.
-    let logout = idp.get("/oauth2/logout", Some(&sso)).await;
-    assert_eq!(logout.status, StatusCode::OK);
+    // Logout without an id_token_hint asks first; the confirmation's POST ends the SSO
+    // session, and the next authorize shows the form.
+    let ask = idp.get("/oauth2/logout", Some(&sso)).await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(ask.body.contains("id=\"logout-confirm\""), "{ask:?}");
+    let csrf = ask.cookie(CSRF_COOKIE).expect("a CSRF cookie");
+    let token = csrf_token(&ask.body).expect("a token");
+    let logout = idp
+        .post_form(
+            "/oauth2/logout",
+            format!("{CSRF_FIELD}={token}"),
+            &[("cookie", &format!("{sso}; {csrf}"))],
+        )
+        .await;
+    assert_eq!(logout.status, StatusCode::OK, "{logout:?}");
     assert!(logout.body.contains("id=\"logged-out\""));
     assert!(
         logout
@@ -1186,4 +1198,91 @@ async fn a_login_from_another_site_or_without_this_browsers_token_is_refused() {
     .await;
     assert_eq!(ok.status, StatusCode::FOUND, "{ok:?}");
     assert!(ok.cookie(SSO_COOKIE).is_some());
+}
+
+/// A user's SSO session, from a password login: (cookie, id_token).
+async fn signed_in(idp: &Idp, login_id: &str) -> (String, String) {
+    let reply = idp.login(&[], login_id, "password").await;
+    let sso = reply.cookie(SSO_COOKIE).expect("SSO cookie");
+    let code = reply.location_param("code").expect("code");
+    let tokens = idp.redeem(&code).await.json();
+    let id_token = tokens["id_token"].as_str().expect("id_token").to_owned();
+    (sso, id_token)
+}
+
+/// Whether the SSO session behind `sso` is still alive (prompt=none gets a code).
+async fn alive(idp: &Idp, sso: &str) -> bool {
+    idp.authorize(&[("prompt", Some("none"))], Some(sso))
+        .await
+        .location_param("code")
+        .is_some()
+}
+
+/// Logout CSRF: a plain link from another site, or a post without this browser's token, ends
+/// nothing; an id_token_hint for the signed-in user ends the session at once.
+#[tokio::test]
+async fn logout_asks_unless_the_relying_party_vouches_with_an_id_token_hint() {
+    let idp = Idp::new(Options::default()).await;
+    let (sso, id_token) = signed_in(&idp, "user3@example.com").await;
+    // The finding: a cross-site link used to end the session.
+    let link = idp.get("/oauth2/logout", Some(&sso)).await;
+    assert_eq!(link.status, StatusCode::OK);
+    assert!(link.body.contains("id=\"logout-confirm\""));
+    assert!(link.cookie(SSO_COOKIE).is_none(), "nothing expired");
+    assert!(alive(&idp, &sso).await);
+    // The confirmation posted from elsewhere, or without its token: refused.
+    let csrf = link.cookie(CSRF_COOKIE).expect("cookie");
+    let token = csrf_token(&link.body).expect("token");
+    let cookies = format!("{sso}; {csrf}");
+    let cross = idp
+        .post_form(
+            "/oauth2/logout",
+            format!("{CSRF_FIELD}={token}"),
+            &[("cookie", &cookies), ("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::FORBIDDEN);
+    let tokenless = idp
+        .post_form("/oauth2/logout", "", &[("cookie", &cookies)])
+        .await;
+    assert_eq!(tokenless.status, StatusCode::FORBIDDEN);
+    assert!(alive(&idp, &sso).await);
+    // A hint for another user does not end this one's session: it asks.
+    let (_, other_token) = signed_in(&idp, "user4@example.com").await;
+    let other = idp
+        .get(
+            &format!("/oauth2/logout?id_token_hint={other_token}"),
+            Some(&sso),
+        )
+        .await;
+    assert!(other.body.contains("id=\"logout-confirm\""), "{other:?}");
+    assert!(alive(&idp, &sso).await);
+    // Bad hints are refused outright.
+    let garbage = idp
+        .get("/oauth2/logout?id_token_hint=not.a.token", Some(&sso))
+        .await;
+    assert_eq!(garbage.status, StatusCode::BAD_REQUEST);
+    let mismatch = idp
+        .get(
+            &format!("/oauth2/logout?id_token_hint={id_token}&client_id=forums"),
+            Some(&sso),
+        )
+        .await;
+    assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+    // The relying party's own hint: the session ends at once, and the registered
+    // post-logout URI is followed with its state.
+    let vouched = idp
+        .get(
+            &format!(
+                "/oauth2/logout?id_token_hint={id_token}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.2%3A9011%2F&state=bye"
+            ),
+            Some(&sso),
+        )
+        .await;
+    assert_eq!(vouched.status, StatusCode::FOUND, "{vouched:?}");
+    assert_eq!(
+        vouched.location().map(|u| u.to_string()).as_deref(),
+        Some("http://127.0.0.2:9011/?state=bye")
+    );
+    assert!(!alive(&idp, &sso).await);
 }
