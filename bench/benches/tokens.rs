@@ -19,7 +19,11 @@ fn claims() -> IdClaims {
         iat: 1_790_000_000,
         auth_time: 1_790_000_000,
         nonce: Some("mO5n3wYbY1H0vB2m".into()),
-        email: "user42@example.com".into(),
+        // What the apps ask for (scope `openid email`).
+        email: Some("user42@example.com".into()),
+        email_verified: Some(true),
+        name: None,
+        preferred_username: None,
     }
 }
 

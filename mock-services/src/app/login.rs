@@ -138,7 +138,9 @@ pub async fn callback(
         state.sessions().delete(&old).await?;
     }
     let mut data = SessionData::default();
-    data.attributes.insert("email".into(), claims.email);
+    if let Some(email) = claims.email {
+        data.attributes.insert("email".into(), email);
+    }
     let session = state.sessions().create(&claims.sub, data).await?;
     let mut response = redirect(kind.landing_path())?;
     let response_headers = response.headers_mut();

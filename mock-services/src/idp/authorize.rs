@@ -34,6 +34,13 @@ pub struct AuthorizeRequest {
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
     pub prompt: Option<Prompt>,
+    /// Seconds since the user last entered a password beyond which the SSO session does not
+    /// do: the form is shown again (or `login_required` with `prompt=none`).
+    pub max_age: Option<u64>,
+    /// The login id to prefill the form with.
+    pub login_hint: Option<String>,
+    /// The user an `id_token_hint` names: the SSO session is used only for that user.
+    pub hinted_sub: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -152,6 +159,34 @@ impl AuthorizeRequest {
             Some("login") => Some(Prompt::Login),
             Some(_) => return Err(fail("invalid_request", "prompt must be none or login")),
         };
+        let max_age = match params.get("max_age") {
+            None => None,
+            Some(text) => Some(text.parse::<u64>().map_err(|_| {
+                fail(
+                    "invalid_request",
+                    "max_age must be a whole number of seconds",
+                )
+            })?),
+        };
+        let login_hint = params.get("login_hint").map(str::to_owned);
+        if login_hint.as_ref().is_some_and(|hint| hint.len() > 256) {
+            return Err(fail("invalid_request", "login_hint is too long"));
+        }
+        let hinted_sub = match params.get("id_token_hint") {
+            None => None,
+            Some(token) => Some(
+                state
+                    .keys()
+                    .verify_hint::<super::IdClaims>(token, &state.settings().issuer)
+                    .map_err(|_| {
+                        fail(
+                            "invalid_request",
+                            "id_token_hint is not an id_token this IdP issued",
+                        )
+                    })?
+                    .sub,
+            ),
+        };
         Ok(AuthorizeRequest {
             client_id: client.id.clone(),
             redirect_uri: redirect_uri.to_owned(),
@@ -160,6 +195,9 @@ impl AuthorizeRequest {
             nonce,
             code_challenge,
             prompt,
+            max_age,
+            login_hint,
+            hinted_sub,
         })
     }
 
@@ -238,6 +276,10 @@ pub async fn show(
     let params = Params::parse(query.unwrap_or_default().as_bytes())
         .map_err(|error| IdpError::page(error.to_string()))?;
     let request = AuthorizeRequest::validate(&params, &state)?;
+    // The SSO session signs the user in without a form, unless the client asks for a fresh
+    // login (`prompt=login`), the password was entered longer ago than `max_age`, or an
+    // `id_token_hint` names someone else.
+    let mut why_not = "no SSO session and prompt=none";
     if request.prompt != Some(Prompt::Login)
         && let Some(sso) = state.sso_session(&headers).await?
     {
@@ -247,14 +289,28 @@ pub async fn show(
             .get("auth_time")
             .and_then(|t| t.parse().ok())
             .unwrap_or(sso.created_at / 1000);
-        return code_redirect(&state, &request, &sso.user_id, auth_time, None).await;
+        let fresh = request
+            .max_age
+            .is_none_or(|max_age| now_seconds().saturating_sub(auth_time) <= max_age);
+        let same_user = request
+            .hinted_sub
+            .as_deref()
+            .is_none_or(|sub| sub == &*sso.user_id);
+        if fresh && same_user {
+            return code_redirect(&state, &request, &sso.user_id, auth_time, None).await;
+        }
+        why_not = if fresh {
+            "the SSO session is another user's than id_token_hint names, and prompt=none"
+        } else {
+            "the last login is older than max_age, and prompt=none"
+        };
     }
     if request.prompt == Some(Prompt::None) {
         return Err(redirect_error(
             &state,
             &request.redirect_uri,
             "login_required",
-            "no SSO session and prompt=none",
+            why_not,
             request.state.as_deref(),
         ));
     }

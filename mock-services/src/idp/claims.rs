@@ -29,5 +29,44 @@ pub struct IdClaims {
     pub auth_time: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
-    pub email: String,
+    /// With scope `email`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    /// With scope `profile`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+}
+
+/// The claims about a user that `scope` grants, for the id_token and userinfo: `email` and
+/// `email_verified` with `email`, `name` and `preferred_username` with `profile`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserClaims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_username: Option<String>,
+}
+
+impl UserClaims {
+    pub fn granted(user: &super::User, scope: &str) -> Self {
+        let has = |wanted: &str| scope.split(' ').any(|s| s == wanted);
+        let mut claims = UserClaims::default();
+        if has("email") {
+            claims.email = Some(user.login_id.clone());
+            claims.email_verified = Some(true);
+        }
+        if has("profile") {
+            claims.name = Some(user.name.clone());
+            claims.preferred_username = Some(user.login_id.clone());
+        }
+        claims
+    }
 }

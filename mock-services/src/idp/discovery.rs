@@ -22,7 +22,10 @@ pub async fn configuration(State(state): State<IdpState>) -> Json<serde_json::Va
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email"],
-        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "email"],
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce",
+            "email", "email_verified", "name", "preferred_username"
+        ],
         "prompt_values_supported": ["none", "login"],
         "authorization_response_iss_parameter_supported": true,
     }))

@@ -19,7 +19,7 @@ mod token;
 mod userinfo;
 mod users;
 
-pub use claims::{AccessClaims, IdClaims};
+pub use claims::{AccessClaims, IdClaims, UserClaims};
 pub use clients::{Client, ClientRegistry};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD};
 pub use error::IdpError;

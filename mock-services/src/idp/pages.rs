@@ -28,10 +28,13 @@ pub fn login_form(request: &AuthorizeRequest, error: Option<&str>, csrf_token: &
             escape(value)
         );
     }
-    body.push_str(
-        "<label>Login id <input name=\"loginId\" type=\"email\" autocomplete=\"username\" required></label>\
+    let _ = write!(
+        body,
+        "<label>Login id <input name=\"loginId\" type=\"email\" autocomplete=\"username\" \
+         value=\"{}\" required></label>\
          <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" required></label>\
          <button type=\"submit\">Log in</button></form>",
+        escape(request.login_hint.as_deref().unwrap_or_default())
     );
     page("Log in · ssobench IdP", markers::LOGIN_FORM, &body)
 }

@@ -323,10 +323,10 @@ fn token_response(
     let now = now_seconds();
     let expires_in = settings.access_token_lifetime.as_secs();
     let sub = grant.user_id.to_string();
-    let email = state
+    let granted = state
         .users()
         .by_sub(&sub)
-        .map(|user| user.login_id)
+        .map(|user| super::UserClaims::granted(&user, scope))
         .unwrap_or_default();
     let access = AccessClaims {
         iss: settings.issuer.clone(),
@@ -346,7 +346,10 @@ fn token_response(
         iat: now,
         auth_time,
         nonce,
-        email,
+        email: granted.email,
+        email_verified: granted.email_verified,
+        name: granted.name,
+        preferred_username: granted.preferred_username,
     };
     let sign_error = |error: super::KeyError| IdpError::Internal(error.to_string());
     let body = serde_json::json!({

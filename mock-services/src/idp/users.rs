@@ -22,6 +22,8 @@ pub struct User {
     /// Stable subject identifier (`sub`, `userId`).
     pub sub: String,
     pub login_id: String,
+    /// A display name (`name` claim).
+    pub name: String,
 }
 
 /// The seeded users and how to check their password.
@@ -108,6 +110,7 @@ impl User {
         User {
             sub: format!("user-{number}"),
             login_id: format!("user{number}@example.com"),
+            name: format!("User {number}"),
         }
     }
 }

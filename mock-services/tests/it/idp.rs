@@ -753,7 +753,7 @@ async fn password_login_then_tokens_then_silent_sso(backend: Backend) {
         .expect("id_token verifies");
     assert_eq!(id.nonce.as_deref(), Some("n-456"));
     assert_eq!(id.sub, "user-7");
-    assert_eq!(id.email, "user7@example.com");
+    assert_eq!(id.email.as_deref(), Some("user7@example.com"));
     let access: AccessClaims = idp
         .state
         .keys()

@@ -8,6 +8,8 @@ mod apps_redis;
 mod conformance;
 /// The IdP through its router: the flow and every bad input.
 mod idp;
+/// The OpenID Connect Basic OP behaviours of a code-flow OP, one test each.
+mod idp_basic_op;
 /// The IdP over a real socket, verified the way a relying party would.
 mod idp_e2e;
 /// An in-process IdP and protocol helpers.
