@@ -2,7 +2,7 @@
 //! `POST /oauth2/authorize` (the password login).
 
 use super::pages;
-use super::{IdpError, IdpState, SSO_COOKIE, clients::Client, now_seconds};
+use super::{IdpError, IdpState, OAuthError, SSO_COOKIE, clients::Client, now_seconds};
 use crate::session::{SessionData, SessionId, SessionStore};
 use crate::web::cookies;
 use crate::web::params::{Params, is_form};
@@ -63,7 +63,7 @@ impl AuthorizeRequest {
             ));
         }
         let request_state = params.get("state").map(str::to_owned);
-        let fail = |error: &'static str, description: &str| {
+        let fail = |error: OAuthError, description: &str| {
             redirect_error(
                 state,
                 redirect_uri,
@@ -74,11 +74,11 @@ impl AuthorizeRequest {
         };
 
         match params.get("response_type") {
-            None => return Err(fail("invalid_request", "response_type is missing")),
+            None => return Err(fail(OAuthError::InvalidRequest, "response_type is missing")),
             Some("code") => {}
             Some(_) => {
                 return Err(fail(
-                    "unsupported_response_type",
+                    OAuthError::UnsupportedResponseType,
                     "only response_type=code is supported",
                 ));
             }
@@ -86,14 +86,14 @@ impl AuthorizeRequest {
         let scope = params.get("scope").unwrap_or_default();
         let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
         if !scopes.contains(&"openid") {
-            return Err(fail("invalid_scope", "scope must include openid"));
+            return Err(fail(OAuthError::InvalidScope, "scope must include openid"));
         }
         if let Some(unknown) = scopes
             .iter()
             .find(|s| !["openid", "profile", "email"].contains(s))
         {
             return Err(fail(
-                "invalid_scope",
+                OAuthError::InvalidScope,
                 &format!("unknown scope {}", crate::web::params::quoted(unknown)),
             ));
         }
@@ -104,14 +104,14 @@ impl AuthorizeRequest {
             return Err(redirect_error(
                 state,
                 redirect_uri,
-                "invalid_request",
+                OAuthError::InvalidRequest,
                 "state is too long",
                 None,
             ));
         }
         let nonce = params.get("nonce").map(str::to_owned);
         if nonce.as_ref().is_some_and(|n| n.len() > MAX_OPAQUE_LEN) {
-            return Err(fail("invalid_request", "nonce is too long"));
+            return Err(fail(OAuthError::InvalidRequest, "nonce is too long"));
         }
         let code_challenge = match (
             params.get("code_challenge"),
@@ -119,28 +119,28 @@ impl AuthorizeRequest {
         ) {
             (None, None) if client.require_pkce => {
                 return Err(fail(
-                    "invalid_request",
+                    OAuthError::InvalidRequest,
                     "this client must use PKCE (code_challenge with S256)",
                 ));
             }
             (None, None) => None,
             (None, Some(_)) => {
                 return Err(fail(
-                    "invalid_request",
+                    OAuthError::InvalidRequest,
                     "code_challenge_method without code_challenge",
                 ));
             }
             // RFC 7636 makes a missing method mean `plain`, which this server refuses.
             (Some(_), None | Some("plain")) => {
                 return Err(fail(
-                    "invalid_request",
+                    OAuthError::InvalidRequest,
                     "only code_challenge_method=S256 is supported",
                 ));
             }
             (Some(challenge), Some("S256")) => {
                 if !is_s256_challenge(challenge) {
                     return Err(fail(
-                        "invalid_request",
+                        OAuthError::InvalidRequest,
                         "code_challenge is not a base64url SHA-256 digest",
                     ));
                 }
@@ -148,7 +148,7 @@ impl AuthorizeRequest {
             }
             (Some(_), Some(_)) => {
                 return Err(fail(
-                    "invalid_request",
+                    OAuthError::InvalidRequest,
                     "only code_challenge_method=S256 is supported",
                 ));
             }
@@ -157,20 +157,25 @@ impl AuthorizeRequest {
             None => None,
             Some("none") => Some(Prompt::None),
             Some("login") => Some(Prompt::Login),
-            Some(_) => return Err(fail("invalid_request", "prompt must be none or login")),
+            Some(_) => {
+                return Err(fail(
+                    OAuthError::InvalidRequest,
+                    "prompt must be none or login",
+                ));
+            }
         };
         let max_age = match params.get("max_age") {
             None => None,
             Some(text) => Some(text.parse::<u64>().map_err(|_| {
                 fail(
-                    "invalid_request",
+                    OAuthError::InvalidRequest,
                     "max_age must be a whole number of seconds",
                 )
             })?),
         };
         let login_hint = params.get("login_hint").map(str::to_owned);
         if login_hint.as_ref().is_some_and(|hint| hint.len() > 256) {
-            return Err(fail("invalid_request", "login_hint is too long"));
+            return Err(fail(OAuthError::InvalidRequest, "login_hint is too long"));
         }
         let hinted_sub = match params.get("id_token_hint") {
             None => None,
@@ -180,7 +185,7 @@ impl AuthorizeRequest {
                     .verify_hint::<super::IdClaims>(token, &state.settings().issuer)
                     .map_err(|_| {
                         fail(
-                            "invalid_request",
+                            OAuthError::InvalidRequest,
                             "id_token_hint is not an id_token this IdP issued",
                         )
                     })?
@@ -248,11 +253,11 @@ pub(super) fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> Result<S
 fn redirect_error(
     state: &IdpState,
     redirect_uri: &str,
-    error: &'static str,
+    error: OAuthError,
     description: &str,
     request_state: Option<&str>,
 ) -> IdpError {
-    let mut pairs = vec![("error", error), ("error_description", description)];
+    let mut pairs = vec![("error", error.code()), ("error_description", description)];
     if let Some(request_state) = request_state {
         pairs.push(("state", request_state));
     }
@@ -309,7 +314,7 @@ pub async fn show(
         return Err(redirect_error(
             &state,
             &request.redirect_uri,
-            "login_required",
+            OAuthError::LoginRequired,
             why_not,
             request.state.as_deref(),
         ));

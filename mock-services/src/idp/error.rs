@@ -11,6 +11,46 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
+/// The error codes this IdP answers with (RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, OpenID
+/// Connect Core §3.1.2.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnsupportedGrantType,
+    UnsupportedResponseType,
+    InvalidScope,
+    LoginRequired,
+    InvalidToken,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+impl OAuthError {
+    /// The code as the protocol writes it.
+    pub fn code(self) -> &'static str {
+        match self {
+            OAuthError::InvalidRequest => "invalid_request",
+            OAuthError::InvalidClient => "invalid_client",
+            OAuthError::InvalidGrant => "invalid_grant",
+            OAuthError::UnsupportedGrantType => "unsupported_grant_type",
+            OAuthError::UnsupportedResponseType => "unsupported_response_type",
+            OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::LoginRequired => "login_required",
+            OAuthError::InvalidToken => "invalid_token",
+            OAuthError::TemporarilyUnavailable => "temporarily_unavailable",
+            OAuthError::ServerError => "server_error",
+        }
+    }
+}
+
+impl std::fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 /// Everything that can go wrong in the IdP, by the response it needs.
 #[derive(Debug, thiserror::Error)]
 pub enum IdpError {
@@ -21,13 +61,13 @@ pub enum IdpError {
     #[error("authorization error {error}: {description}")]
     Redirect {
         location: String,
-        error: &'static str,
+        error: OAuthError,
         description: String,
     },
     /// Token endpoint error; `invalid_client` is 401, with a Basic challenge when Basic was used.
     #[error("token error {error}: {description}")]
     Token {
-        error: &'static str,
+        error: OAuthError,
         description: String,
         basic_auth_used: bool,
     },
@@ -53,7 +93,7 @@ impl IdpError {
         IdpError::Page(message.into())
     }
 
-    pub fn token(error: &'static str, description: impl Into<String>) -> Self {
+    pub fn token(error: OAuthError, description: impl Into<String>) -> Self {
         IdpError::Token {
             error,
             description: description.into(),
@@ -111,19 +151,19 @@ impl IntoResponse for IdpError {
                 description,
                 basic_auth_used,
             } => {
-                let status = if error == "invalid_client" {
+                let status = if error == OAuthError::InvalidClient {
                     StatusCode::UNAUTHORIZED
                 } else {
                     StatusCode::BAD_REQUEST
                 };
                 let mut response = (
                     status,
-                    Json(serde_json::json!({"error": error, "error_description": description})),
+                    Json(serde_json::json!({"error": error.code(), "error_description": description})),
                 )
                     .into_response();
                 let headers = response.headers_mut();
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-                if error == "invalid_client" && basic_auth_used {
+                if error == OAuthError::InvalidClient && basic_auth_used {
                     headers.insert(
                         header::WWW_AUTHENTICATE,
                         HeaderValue::from_static("Basic realm=\"ssobench-idp\""),
@@ -141,10 +181,10 @@ impl IntoResponse for IdpError {
                 };
                 let body = match problem {
                     None => {
-                        serde_json::json!({"error": "invalid_request", "error_description": "no bearer token"})
+                        serde_json::json!({"error": OAuthError::InvalidRequest.code(), "error_description": "no bearer token"})
                     }
                     Some(description) => {
-                        serde_json::json!({"error": "invalid_token", "error_description": description})
+                        serde_json::json!({"error": OAuthError::InvalidToken.code(), "error_description": description})
                     }
                 };
                 let mut response = (StatusCode::UNAUTHORIZED, Json(body)).into_response();
@@ -161,7 +201,7 @@ impl IntoResponse for IdpError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     [(header::RETRY_AFTER, "1")],
                     Json(serde_json::json!({
-                        "error": "temporarily_unavailable",
+                        "error": OAuthError::TemporarilyUnavailable.code(),
                         "error_description": "the session backend is unavailable; retry shortly"
                     })),
                 )
@@ -171,7 +211,7 @@ impl IntoResponse for IdpError {
                 tracing::error!(%cause, "internal error");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    Json(serde_json::json!({"error": "server_error"})),
+                    Json(serde_json::json!({"error": OAuthError::ServerError.code()})),
                 )
                     .into_response()
             }

@@ -22,7 +22,7 @@ mod users;
 pub use claims::{AccessClaims, IdClaims, UserClaims};
 pub use clients::{Client, ClientRegistry};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD};
-pub use error::IdpError;
+pub use error::{IdpError, OAuthError};
 pub use keys::{KeyError, SigningAlgorithm, SigningKeys};
 pub use users::{PasswordHashing, User, UserDirectory};
 

@@ -3,7 +3,7 @@
 
 use super::claims::{AccessClaims, IdClaims};
 use super::clients::Client;
-use super::{IdpError, IdpState, now_seconds};
+use super::{IdpError, IdpState, OAuthError, now_seconds};
 use crate::session::{SaveOutcome, Session, SessionData, SessionId, SessionStore};
 use crate::web::params::{Params, is_form};
 use axum::Json;
@@ -21,23 +21,26 @@ pub async fn exchange(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, IdpError> {
-    let body =
-        body.map_err(|rejection| IdpError::token("invalid_request", rejection.body_text()))?;
+    let body = body
+        .map_err(|rejection| IdpError::token(OAuthError::InvalidRequest, rejection.body_text()))?;
     if !is_form(&headers) {
         return Err(IdpError::token(
-            "invalid_request",
+            OAuthError::InvalidRequest,
             "expected an application/x-www-form-urlencoded body",
         ));
     }
     let params = Params::parse(&body)
-        .map_err(|error| IdpError::token("invalid_request", error.to_string()))?;
+        .map_err(|error| IdpError::token(OAuthError::InvalidRequest, error.to_string()))?;
     let client = authenticate_client(&state, &headers, &params)?;
     match params.get("grant_type") {
-        None => Err(IdpError::token("invalid_request", "grant_type is missing")),
+        None => Err(IdpError::token(
+            OAuthError::InvalidRequest,
+            "grant_type is missing",
+        )),
         Some("authorization_code") => authorization_code(&state, client, &params).await,
         Some("refresh_token") => refresh_token(&state, client, &params).await,
         Some(_) => Err(IdpError::token(
-            "unsupported_grant_type",
+            OAuthError::UnsupportedGrantType,
             "use authorization_code or refresh_token",
         )),
     }
@@ -51,7 +54,7 @@ fn authenticate_client<'a>(
     params: &Params,
 ) -> Result<&'a Client, IdpError> {
     let invalid_client = |basic: bool, description: &str| IdpError::Token {
-        error: "invalid_client",
+        error: OAuthError::InvalidClient,
         description: description.to_owned(),
         basic_auth_used: basic,
     };
@@ -65,7 +68,7 @@ fn authenticate_client<'a>(
     let (client_id, secret, used_basic) = match (basic, params.get("client_secret")) {
         (Some(_), Some(_)) => {
             return Err(IdpError::token(
-                "invalid_request",
+                OAuthError::InvalidRequest,
                 "use one client authentication method, not two",
             ));
         }
@@ -116,7 +119,7 @@ fn parse_basic(value: &HeaderValue) -> Option<(String, String)> {
 }
 
 fn invalid_grant(description: &str) -> IdpError {
-    IdpError::token("invalid_grant", description)
+    IdpError::token(OAuthError::InvalidGrant, description)
 }
 
 /// The authorization_code grant (RFC 6749 §4.1.3, PKCE per RFC 7636 §4.6).
@@ -127,14 +130,14 @@ async fn authorization_code(
 ) -> Result<Response, IdpError> {
     let code_text = params
         .get("code")
-        .ok_or_else(|| IdpError::token("invalid_request", "code is missing"))?;
+        .ok_or_else(|| IdpError::token(OAuthError::InvalidRequest, "code is missing"))?;
     let redirect_uri = params
         .get("redirect_uri")
-        .ok_or_else(|| IdpError::token("invalid_request", "redirect_uri is missing"))?;
+        .ok_or_else(|| IdpError::token(OAuthError::InvalidRequest, "redirect_uri is missing"))?;
     let verifier = params.get("code_verifier");
     if verifier.is_some_and(|v| !is_valid_verifier(v)) {
         return Err(IdpError::token(
-            "invalid_request",
+            OAuthError::InvalidRequest,
             "code_verifier must be 43 to 128 unreserved characters",
         ));
     }
@@ -261,10 +264,10 @@ async fn refresh_token(
 ) -> Result<Response, IdpError> {
     let text = params
         .get("refresh_token")
-        .ok_or_else(|| IdpError::token("invalid_request", "refresh_token is missing"))?;
+        .ok_or_else(|| IdpError::token(OAuthError::InvalidRequest, "refresh_token is missing"))?;
     if params.get("scope").is_some() {
         return Err(IdpError::token(
-            "invalid_scope",
+            OAuthError::InvalidScope,
             "narrowing scope on refresh is not supported",
         ));
     }
