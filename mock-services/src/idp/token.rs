@@ -373,3 +373,34 @@ fn token_response(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn basic_credentials_never_panic(raw in proptest::collection::vec(any::<u8>(), 0..256)) {
+            if let Ok(value) = HeaderValue::from_bytes(&raw) {
+                let _ = parse_basic(&value);
+            }
+            let encoded = format!("Basic {}", STANDARD.encode(&raw));
+            if let Ok(value) = HeaderValue::from_str(&encoded) {
+                let _ = parse_basic(&value);
+            }
+        }
+
+        #[test]
+        fn basic_credentials_are_read_back(id in "\\PC{1,30}", secret in "\\PC{0,30}") {
+            // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+            let escape = |text: &str| crate::web::params::encode([("", text)])[1..].to_owned();
+            let header = format!(
+                "Basic {}",
+                STANDARD.encode(format!("{}:{}", escape(&id), escape(&secret)))
+            );
+            let value = HeaderValue::from_str(&header).expect("header");
+            prop_assert_eq!(parse_basic(&value), Some((id, secret)));
+        }
+    }
+}

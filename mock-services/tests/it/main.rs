@@ -16,6 +16,8 @@ mod idp_e2e;
 mod idp_support;
 /// The in-memory sweeper's bounded batches.
 mod memory_sweeper;
+/// Property tests over every parser of client input.
+mod properties;
 /// Redis going away and coming back under a live store.
 mod redis_recovery;
 /// Header read timeout, connection cap and the Host rule, over raw sockets.
