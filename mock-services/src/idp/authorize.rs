@@ -387,19 +387,16 @@ async fn code_redirect(
     auth_time: u64,
     set_cookie: Option<String>,
 ) -> Result<Response, IdpError> {
-    let mut data = SessionData::default();
-    let attributes = &mut data.attributes;
-    attributes.insert("client_id".into(), request.client_id.clone());
-    attributes.insert("redirect_uri".into(), request.redirect_uri.clone());
-    attributes.insert("scope".into(), request.scope.clone());
-    attributes.insert("auth_time".into(), auth_time.to_string());
-    if let Some(challenge) = &request.code_challenge {
-        attributes.insert("code_challenge".into(), challenge.clone());
-    }
-    if let Some(nonce) = &request.nonce {
-        attributes.insert("nonce".into(), nonce.clone());
-    }
-    let code = state.inner.codes.create(sub, data).await?;
+    let record = super::CodeRecord {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        scope: request.scope.clone(),
+        auth_time,
+        code_challenge: request.code_challenge.clone(),
+        nonce: request.nonce.clone(),
+        grant: None,
+    };
+    let code = state.inner.codes.create(sub, record).await?;
     let code_text = code.id.to_string();
     let mut pairs = vec![("code", code_text.as_str())];
     if let Some(request_state) = &request.state {

@@ -15,6 +15,7 @@ mod error;
 mod keys;
 mod logout;
 mod pages;
+mod records;
 mod token;
 mod userinfo;
 mod users;
@@ -24,6 +25,7 @@ pub use clients::{Client, ClientRegistry};
 pub use csrf::{CSRF_COOKIE, CSRF_FIELD};
 pub use error::{IdpError, OAuthError};
 pub use keys::{KeyError, SigningAlgorithm, SigningKeys};
+pub use records::{CodeRecord, GrantRecord, RefreshRecord};
 pub use users::{PasswordHashing, User, UserDirectory};
 
 use crate::session::{
@@ -83,11 +85,11 @@ struct Inner {
     sso: AnyStore,
     /// Authorization codes: the record's ID is the code; version 0 until redeemed, then the
     /// grant it produced is recorded in it (so a replay can revoke that grant).
-    codes: DashMapStore,
+    codes: DashMapStore<CodeRecord>,
     /// One record per redeemed code; its ID is every access token's `jti`.
-    grants: DashMapStore,
+    grants: DashMapStore<GrantRecord>,
     /// Refresh tokens (single use: rotated on every refresh).
-    refresh_tokens: DashMapStore,
+    refresh_tokens: DashMapStore<RefreshRecord>,
     /// Tokens that tie the IdP's forms to the browser they were served to.
     csrf: csrf::CsrfKey,
     /// `scheme://host:port` of the issuer: what a same-origin form post names in `Origin`.

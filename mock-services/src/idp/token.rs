@@ -3,8 +3,9 @@
 
 use super::claims::{AccessClaims, IdClaims};
 use super::clients::Client;
+use super::records::{CodeRecord, GrantRecord, RefreshRecord};
 use super::{IdpError, IdpState, OAuthError, now_seconds};
-use crate::session::{SaveOutcome, Session, SessionData, SessionId, SessionStore};
+use crate::session::{SaveOutcome, Session, SessionId, SessionStore};
 use crate::web::params::{Params, is_form};
 use axum::Json;
 use axum::body::Bytes;
@@ -153,16 +154,16 @@ async fn authorization_code(
             "code was already used; the tokens issued from it are revoked",
         ));
     }
-    let attribute = |name: &str| code.data.attributes.get(name).cloned();
-    if attribute("client_id").as_deref() != Some(client.id.as_str()) {
+    let record = std::sync::Arc::clone(&code.data);
+    if record.client_id != client.id {
         return Err(invalid_grant("code was issued to another client"));
     }
-    if attribute("redirect_uri").as_deref() != Some(redirect_uri) {
+    if record.redirect_uri != redirect_uri {
         return Err(invalid_grant(
             "redirect_uri differs from the authorization request's",
         ));
     }
-    match (attribute("code_challenge"), verifier) {
+    match (&record.code_challenge, verifier) {
         (Some(_), None) => return Err(invalid_grant("code_verifier is required for this code")),
         (None, Some(_)) => {
             return Err(invalid_grant(
@@ -183,26 +184,25 @@ async fn authorization_code(
         }
         (None, None) => {}
     }
-    let scope = attribute("scope").unwrap_or_else(|| "openid".into());
-    let auth_time: u64 = attribute("auth_time")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(now_seconds);
-    let nonce = attribute("nonce");
+    let scope = record.scope.clone();
+    let auth_time = record.auth_time;
+    let nonce = record.nonce.clone();
 
     // Redeem: create the grant, then record it in the code with a compare-and-swap save. Of
     // two concurrent redemptions exactly one save wins; the loser is a replay.
-    let mut grant_data = SessionData::default();
-    grant_data
-        .attributes
-        .insert("client_id".into(), client.id.clone());
-    grant_data.attributes.insert("scope".into(), scope.clone());
-    grant_data
-        .attributes
-        .insert("auth_time".into(), auth_time.to_string());
-    let grant = state.inner.grants.create(&code.user_id, grant_data).await?;
-    std::sync::Arc::make_mut(&mut code.data)
-        .attributes
-        .insert("grant".into(), grant.id.to_string());
+    let grant = state
+        .inner
+        .grants
+        .create(
+            &code.user_id,
+            GrantRecord {
+                client_id: client.id.clone(),
+                scope: scope.clone(),
+                auth_time,
+            },
+        )
+        .await?;
+    std::sync::Arc::make_mut(&mut code.data).grant = Some(grant.id);
     match codes.save(&mut code).await? {
         SaveOutcome::Saved => {}
         SaveOutcome::Conflict => {
@@ -233,25 +233,21 @@ fn is_valid_verifier(verifier: &str) -> bool {
 
 /// Revokes the grant a redeemed code produced: its access tokens stop working at userinfo and
 /// its refresh tokens are refused.
-async fn revoke_grant_of(state: &IdpState, code: &Session) -> Result<(), IdpError> {
-    if let Some(grant_id) = code
-        .data
-        .attributes
-        .get("grant")
-        .and_then(|g| SessionId::parse(g))
-    {
-        state.inner.grants.delete(&grant_id).await?;
+async fn revoke_grant_of(state: &IdpState, code: &Session<CodeRecord>) -> Result<(), IdpError> {
+    if let Some(grant_id) = &code.data.grant {
+        state.inner.grants.delete(grant_id).await?;
     }
     Ok(())
 }
 
-async fn new_refresh_token(state: &IdpState, grant: &Session) -> Result<String, IdpError> {
-    let mut data = SessionData::default();
-    data.attributes.insert("grant".into(), grant.id.to_string());
+async fn new_refresh_token(
+    state: &IdpState,
+    grant: &Session<GrantRecord>,
+) -> Result<String, IdpError> {
     let token = state
         .inner
         .refresh_tokens
-        .create(&grant.user_id, data)
+        .create(&grant.user_id, RefreshRecord { grant: grant.id })
         .await?;
     Ok(token.id.to_string())
 }
@@ -277,38 +273,20 @@ async fn refresh_token(
     let Some(token) = store.load(&token_id).await? else {
         return Err(invalid_grant("unknown, expired or used refresh token"));
     };
-    let grant_id = token
-        .data
-        .attributes
-        .get("grant")
-        .and_then(|g| SessionId::parse(g));
-    let Some(grant) = (match grant_id {
-        Some(id) => state.inner.grants.load(&id).await?,
-        None => None,
-    }) else {
+    let Some(grant) = state.inner.grants.load(&token.data.grant).await? else {
         return Err(invalid_grant(
             "the grant behind this refresh token was revoked",
         ));
     };
-    if grant.data.attributes.get("client_id").map(String::as_str) != Some(client.id.as_str()) {
+    if grant.data.client_id != client.id {
         return Err(invalid_grant("refresh token was issued to another client"));
     }
     // Single use: only the caller whose delete removes the token may refresh.
     if !store.delete(&token_id).await? {
         return Err(invalid_grant("unknown, expired or used refresh token"));
     }
-    let scope = grant
-        .data
-        .attributes
-        .get("scope")
-        .cloned()
-        .unwrap_or_else(|| "openid".into());
-    let auth_time = grant
-        .data
-        .attributes
-        .get("auth_time")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(now_seconds);
+    let scope = grant.data.scope.clone();
+    let auth_time = grant.data.auth_time;
     let refresh = new_refresh_token(state, &grant).await?;
     token_response(state, client, &grant, &scope, auth_time, None, refresh)
 }
@@ -316,7 +294,7 @@ async fn refresh_token(
 fn token_response(
     state: &IdpState,
     client: &Client,
-    grant: &Session,
+    grant: &Session<GrantRecord>,
     scope: &str,
     auth_time: u64,
     nonce: Option<String>,

@@ -2,21 +2,22 @@
 
 use super::id::SessionId;
 use super::memory::{Entry, MemoryMap, MemoryStore};
+use super::record::{Payload, SessionData};
 use dashmap::DashMap;
 
 /// Sessions in a [`DashMap`] with its default shard count (4 × cores, rounded up to a power
 /// of two) and std's SipHash-1-3 hasher, randomly keyed per map.
-pub type DashMapStore = MemoryStore<DashMap<SessionId, Entry>>;
+pub type DashMapStore<P = SessionData> = MemoryStore<DashMap<SessionId, Entry<P>>, P>;
 
 // Every method finishes with the map before returning: no `Ref` survives into an `.await`.
-impl MemoryMap for DashMap<SessionId, Entry> {
+impl<P: Payload> MemoryMap<P> for DashMap<SessionId, Entry<P>> {
     const NAME: &'static str = "dashmap";
 
     fn with_capacity(capacity: usize) -> Self {
         DashMap::with_capacity(capacity)
     }
 
-    async fn insert_or_return(&self, id: SessionId, entry: Entry) -> Result<(), Entry> {
+    async fn insert_or_return(&self, id: SessionId, entry: Entry<P>) -> Result<(), Entry<P>> {
         match self.entry(id) {
             dashmap::Entry::Occupied(_) => Err(entry),
             dashmap::Entry::Vacant(vacant) => {
@@ -26,14 +27,14 @@ impl MemoryMap for DashMap<SessionId, Entry> {
         }
     }
 
-    async fn take(&self, id: &SessionId) -> Option<Entry> {
+    async fn take(&self, id: &SessionId) -> Option<Entry<P>> {
         self.remove(id).map(|(_, entry)| entry)
     }
 
     async fn read<R: Send>(
         &self,
         id: &SessionId,
-        reader: impl FnOnce(&Entry) -> R + Send,
+        reader: impl FnOnce(&Entry<P>) -> R + Send,
     ) -> Option<R> {
         self.get(id).map(|entry| reader(&entry))
     }
@@ -41,7 +42,7 @@ impl MemoryMap for DashMap<SessionId, Entry> {
     async fn update<R: Send>(
         &self,
         id: &SessionId,
-        writer: impl FnOnce(&mut Entry) -> R + Send,
+        writer: impl FnOnce(&mut Entry<P>) -> R + Send,
     ) -> Option<R> {
         self.get_mut(id).map(|mut entry| writer(&mut entry))
     }
@@ -49,7 +50,7 @@ impl MemoryMap for DashMap<SessionId, Entry> {
     async fn remove_if(
         &self,
         id: &SessionId,
-        condition: impl FnOnce(&Entry) -> bool + Send,
+        condition: impl FnOnce(&Entry<P>) -> bool + Send,
     ) -> bool {
         DashMap::remove_if(self, id, |_, entry| condition(entry)).is_some()
     }

@@ -8,7 +8,7 @@
 use super::error::StoreError;
 use super::id::SessionId;
 use super::record::{
-    Session, SessionData, SessionPolicy, deadlines_at_creation, extended_idle_deadline,
+    Payload, Session, SessionData, SessionPolicy, deadlines_at_creation, extended_idle_deadline,
 };
 use super::{SaveOutcome, SessionStore, clock::now_millis};
 use std::cmp::Reverse;
@@ -42,9 +42,9 @@ impl Default for MemoryConfig {
 /// One stored session. The two fields the hot path writes are atomics, so `load_and_extend`
 /// needs only the map's *read* lock and lookups of one shard run in parallel.
 #[derive(Debug)]
-pub struct Entry {
+pub struct Entry<P = SessionData> {
     user_id: Arc<str>,
-    data: Arc<SessionData>,
+    data: Arc<P>,
     created_at: u64,
     absolute_expires_at: u64,
     version: u64,
@@ -52,7 +52,7 @@ pub struct Entry {
     idle_expires_at: AtomicU64,
 }
 
-impl Entry {
+impl<P> Entry<P> {
     fn expires_at(&self) -> u64 {
         self.idle_expires_at
             .load(Ordering::Relaxed)
@@ -63,7 +63,7 @@ impl Entry {
         now < self.expires_at()
     }
 
-    fn snapshot(&self, id: SessionId) -> Session {
+    fn snapshot(&self, id: SessionId) -> Session<P> {
         Session {
             id,
             user_id: Arc::clone(&self.user_id),
@@ -88,7 +88,7 @@ impl Entry {
 /// The concurrent map under an in-memory backend. Closures run under the map's lock for that
 /// key and must not block or await: that is what keeps DashMap guards from living across an
 /// `.await` (which can deadlock a shard).
-pub trait MemoryMap: Send + Sync + 'static {
+pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
     /// Backend name for reports.
     const NAME: &'static str;
 
@@ -98,47 +98,50 @@ pub trait MemoryMap: Send + Sync + 'static {
     fn insert_or_return(
         &self,
         id: SessionId,
-        entry: Entry,
-    ) -> impl Future<Output = Result<(), Entry>> + Send;
+        entry: Entry<P>,
+    ) -> impl Future<Output = Result<(), Entry<P>>> + Send;
 
     /// Runs `reader` on the entry under a shared lock.
     fn read<R: Send>(
         &self,
         id: &SessionId,
-        reader: impl FnOnce(&Entry) -> R + Send,
+        reader: impl FnOnce(&Entry<P>) -> R + Send,
     ) -> impl Future<Output = Option<R>> + Send;
 
     /// Runs `writer` on the entry under an exclusive lock.
     fn update<R: Send>(
         &self,
         id: &SessionId,
-        writer: impl FnOnce(&mut Entry) -> R + Send,
+        writer: impl FnOnce(&mut Entry<P>) -> R + Send,
     ) -> impl Future<Output = Option<R>> + Send;
 
     /// Removes the entry and hands it back.
-    fn take(&self, id: &SessionId) -> impl Future<Output = Option<Entry>> + Send;
+    fn take(&self, id: &SessionId) -> impl Future<Output = Option<Entry<P>>> + Send;
 
     /// Removes the entry when `condition` holds; `true` when removed.
     fn remove_if(
         &self,
         id: &SessionId,
-        condition: impl FnOnce(&Entry) -> bool + Send,
+        condition: impl FnOnce(&Entry<P>) -> bool + Send,
     ) -> impl Future<Output = bool> + Send;
 
     /// Entries held now, expired-but-unswept ones included.
     fn entry_count(&self) -> usize;
 }
 
-/// A session store over an in-memory concurrent map. Cheap to clone (one `Arc`).
+/// A session store over an in-memory concurrent map, holding payload `P`. Cheap to clone (one
+/// `Arc`).
 #[derive(Debug)]
-pub struct MemoryStore<M> {
+pub struct MemoryStore<M, P = SessionData> {
     shared: Arc<Shared<M>>,
+    payload: std::marker::PhantomData<fn() -> P>,
 }
 
-impl<M> Clone for MemoryStore<M> {
+impl<M, P> Clone for MemoryStore<M, P> {
     fn clone(&self) -> Self {
         MemoryStore {
             shared: Arc::clone(&self.shared),
+            payload: std::marker::PhantomData,
         }
     }
 }
@@ -153,7 +156,7 @@ struct Shared<M> {
     due: Mutex<BinaryHeap<Reverse<(u64, SessionId)>>>,
 }
 
-impl<M: MemoryMap> MemoryStore<M> {
+impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
     /// Builds the store and, when `config.sweep_interval` is set and a tokio runtime is running,
     /// starts its sweeper. The sweeper holds only a weak reference and stops once the last clone
     /// of the store is dropped.
@@ -166,23 +169,26 @@ impl<M: MemoryMap> MemoryStore<M> {
         if let (Some(interval), Ok(runtime)) =
             (config.sweep_interval, tokio::runtime::Handle::try_current())
         {
-            runtime.spawn(sweep_forever(
+            runtime.spawn(sweep_forever::<M, P>(
                 Arc::downgrade(&shared),
                 interval,
                 config.sweep_batch.max(1),
             ));
         }
-        MemoryStore { shared }
+        MemoryStore {
+            shared,
+            payload: std::marker::PhantomData,
+        }
     }
 
     /// Frees up to `max` entries whose queued deadline has passed; returns how many it removed.
     /// The background sweeper calls this each tick; tests and benches may call it directly.
     pub async fn sweep_expired(&self, max: usize) -> usize {
-        self.shared.sweep(now_millis(), max).await
+        self.shared.sweep::<P>(now_millis(), max).await
     }
 }
 
-impl<M: MemoryMap> Shared<M> {
+impl<M> Shared<M> {
     fn queue(&self, deadline: u64, id: SessionId) {
         // A poisoned lock only means another thread panicked while pushing; the heap itself is
         // still a valid heap, so keep going rather than stop sweeping forever.
@@ -193,7 +199,10 @@ impl<M: MemoryMap> Shared<M> {
         due.push(Reverse((deadline, id)));
     }
 
-    async fn sweep(&self, now: u64, max: usize) -> usize {
+    async fn sweep<P: Payload>(&self, now: u64, max: usize) -> usize
+    where
+        M: MemoryMap<P>,
+    {
         let batch: Vec<SessionId> = {
             let mut due = self
                 .due
@@ -215,7 +224,7 @@ impl<M: MemoryMap> Shared<M> {
         for id in batch {
             if self.map.remove_if(&id, |entry| !entry.is_live(now)).await {
                 removed += 1;
-            } else if let Some(deadline) = self.map.read(&id, Entry::expires_at).await {
+            } else if let Some(deadline) = self.map.read(&id, Entry::<P>::expires_at).await {
                 // Still live: it was extended after being queued.
                 self.queue(deadline, id);
             }
@@ -224,7 +233,11 @@ impl<M: MemoryMap> Shared<M> {
     }
 }
 
-async fn sweep_forever<M: MemoryMap>(shared: Weak<Shared<M>>, interval: Duration, batch: usize) {
+async fn sweep_forever<M: MemoryMap<P>, P: Payload>(
+    shared: Weak<Shared<M>>,
+    interval: Duration,
+    batch: usize,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -232,11 +245,11 @@ async fn sweep_forever<M: MemoryMap>(shared: Weak<Shared<M>>, interval: Duration
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        shared.sweep(now_millis(), batch).await;
+        shared.sweep::<P>(now_millis(), batch).await;
     }
 }
 
-impl<M: MemoryMap> SessionStore for MemoryStore<M> {
+impl<M: MemoryMap<P>, P: Payload> SessionStore<P> for MemoryStore<M, P> {
     fn backend_name(&self) -> &'static str {
         M::NAME
     }
@@ -245,7 +258,7 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
         self.shared.policy
     }
 
-    async fn create(&self, user_id: &str, data: SessionData) -> Result<Session, StoreError> {
+    async fn create(&self, user_id: &str, data: P) -> Result<Session<P>, StoreError> {
         let now = now_millis();
         let (idle_deadline, absolute_deadline) = deadlines_at_creation(now, &self.shared.policy);
         let user_id: Arc<str> = Arc::from(user_id);
@@ -282,7 +295,7 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
         ))
     }
 
-    async fn load(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Session<P>>, StoreError> {
         let now = now_millis();
         let found = self
             .shared
@@ -292,7 +305,7 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
         Ok(found.flatten())
     }
 
-    async fn load_and_extend(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+    async fn load_and_extend(&self, id: &SessionId) -> Result<Option<Session<P>>, StoreError> {
         let now = now_millis();
         let policy = self.shared.policy;
         let found = self
@@ -308,7 +321,7 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
         Ok(found.flatten())
     }
 
-    async fn save(&self, session: &mut Session) -> Result<SaveOutcome, StoreError> {
+    async fn save(&self, session: &mut Session<P>) -> Result<SaveOutcome, StoreError> {
         let now = now_millis();
         let expected = session.version;
         let data = Arc::clone(&session.data);
@@ -334,7 +347,7 @@ impl<M: MemoryMap> SessionStore for MemoryStore<M> {
         Ok(outcome)
     }
 
-    async fn rotate(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
+    async fn rotate(&self, id: &SessionId) -> Result<Option<Session<P>>, StoreError> {
         let now = now_millis();
         let Some(entry) = self.shared.map.take(id).await else {
             return Ok(None);

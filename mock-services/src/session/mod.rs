@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use id::SessionId;
 pub use memory::{Entry, MemoryMap, MemoryStore};
 pub use prefill::prefill;
-pub use record::{CartItem, Session, SessionData, SessionPolicy};
+pub use record::{CartItem, Payload, Session, SessionData, SessionPolicy};
 pub use redis_backend::RedisStore;
 pub use scc_backend::SccStore;
 
@@ -54,8 +54,9 @@ pub enum SaveOutcome {
 /// A server-side session store. Futures are `Send` so handlers can hold them across `.await`.
 ///
 /// Native `async fn`-style methods (no boxed futures): the store is used through generics or the
-/// [`AnyStore`] enum, so the hot path pays no dynamic dispatch.
-pub trait SessionStore: Send + Sync + 'static {
+/// [`AnyStore`] enum, so the hot path pays no dynamic dispatch. `P` is what a session holds:
+/// an app's [`SessionData`] by default, or any other [`Payload`] (the IdP's typed records).
+pub trait SessionStore<P: Payload = SessionData>: Send + Sync + 'static {
     /// Short backend name for reports (`dashmap`, `scc`, `redis`).
     fn backend_name(&self) -> &'static str;
 
@@ -66,26 +67,26 @@ pub trait SessionStore: Send + Sync + 'static {
     fn create(
         &self,
         user_id: &str,
-        data: SessionData,
-    ) -> impl Future<Output = Result<Session, StoreError>> + Send;
+        data: P,
+    ) -> impl Future<Output = Result<Session<P>, StoreError>> + Send;
 
     /// Reads a live session without extending it. Unknown or expired IDs give `None`.
     fn load(
         &self,
         id: &SessionId,
-    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Session<P>>, StoreError>> + Send;
 
     /// Reads a live session and slides its idle deadline (the hot path of every page view).
     fn load_and_extend(
         &self,
         id: &SessionId,
-    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Session<P>>, StoreError>> + Send;
 
     /// Writes `session.data` if the stored version still equals `session.version`; on success
     /// advances `session.version`. Never creates a session and never changes its deadlines.
     fn save(
         &self,
-        session: &mut Session,
+        session: &mut Session<P>,
     ) -> impl Future<Output = Result<SaveOutcome, StoreError>> + Send;
 
     /// Moves a live session to a fresh ID, keeping its user, data, version and deadlines (so
@@ -94,7 +95,7 @@ pub trait SessionStore: Send + Sync + 'static {
     fn rotate(
         &self,
         id: &SessionId,
-    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<Session<P>>, StoreError>> + Send;
 
     /// Deletes a session at once (logout, revocation). `true` when something was deleted.
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<bool, StoreError>> + Send;

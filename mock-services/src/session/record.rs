@@ -40,6 +40,13 @@ fn duration_millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// What a store may keep in a session besides the user: an app's [`SessionData`], or a record
+/// of the IdP's (a code, a grant, a refresh token), typed so that a misspelled field does not
+/// compile and nothing unused is stored.
+pub trait Payload: Clone + Send + Sync + std::fmt::Debug + 'static {}
+
+impl<T: Clone + Send + Sync + std::fmt::Debug + 'static> Payload for T {}
+
 /// What an app keeps in a session besides the user: the store's cart, a few small attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionData {
@@ -59,7 +66,7 @@ pub struct CartItem {
 /// User and data sit behind `Arc`s so that a lookup clones two pointers, not the cart.
 /// Change the data with `Arc::make_mut(&mut session.data)` and write it back with `save`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Session {
+pub struct Session<P = SessionData> {
     pub id: SessionId,
     pub user_id: Arc<str>,
     /// Unix milliseconds.
@@ -72,10 +79,10 @@ pub struct Session {
     pub absolute_expires_at: u64,
     /// Number of successful saves; `save` is compare-and-swap on it.
     pub version: u64,
-    pub data: Arc<SessionData>,
+    pub data: Arc<P>,
 }
 
-impl Session {
+impl<P> Session<P> {
     /// The moment the session ends unless extended.
     pub fn expires_at(&self) -> u64 {
         self.idle_expires_at.min(self.absolute_expires_at)
