@@ -29,8 +29,7 @@ impl Backends {
         // No background sweeper: nothing expires during a bench, and its ticks would be noise.
         let memory = MemoryConfig {
             sweep_interval: None,
-            sweep_batch: 1,
-            capacity: 0,
+            ..MemoryConfig::default()
         };
         let mut configs = vec![
             ("dashmap", StoreConfig::DashMap(memory.clone())),

@@ -1,7 +1,7 @@
 //! Command-line flags every binary shares to pick a session backend.
 
 use crate::local_redis::{LocalRedis, LocalRedisError};
-use crate::session::{MemoryConfig, RedisConfig, StoreConfig};
+use crate::session::{Clock, MemoryConfig, RedisConfig, StoreConfig};
 
 /// The session backends, as named on the command line and in reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -54,11 +54,16 @@ pub struct ResolvedBackend {
 }
 
 impl ResolvedBackend {
-    /// The configuration of one store, namespaced by `key_prefix` in Redis.
-    pub fn store_config(&self, key_prefix: &str) -> StoreConfig {
+    /// The configuration of one store, namespaced by `key_prefix` in Redis; in-memory stores
+    /// read `clock`.
+    pub fn store_config(&self, key_prefix: &str, clock: &Clock) -> StoreConfig {
+        let memory = MemoryConfig {
+            clock: clock.clone(),
+            ..MemoryConfig::default()
+        };
         match (self.backend, &self.redis_url) {
-            (Backend::Dashmap, _) => StoreConfig::DashMap(MemoryConfig::default()),
-            (Backend::Scc, _) => StoreConfig::Scc(MemoryConfig::default()),
+            (Backend::Dashmap, _) => StoreConfig::DashMap(memory),
+            (Backend::Scc, _) => StoreConfig::Scc(memory),
             (Backend::Redis, url) => StoreConfig::Redis(RedisConfig::new(
                 url.clone().unwrap_or_default(),
                 key_prefix,
@@ -115,7 +120,7 @@ impl BackendArgs {
     pub fn choose(&self, key_prefix: &str) -> anyhow::Result<ChosenBackend> {
         let resolved = self.resolve()?;
         Ok(ChosenBackend {
-            config: resolved.store_config(key_prefix),
+            config: resolved.store_config(key_prefix, &Clock::System),
             local_redis: resolved.local_redis,
         })
     }

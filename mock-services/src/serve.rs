@@ -4,7 +4,7 @@
 use crate::app::RotationPolicy;
 use crate::cli::BackendArgs;
 use crate::idp::{Client, PasswordHashing, SigningAlgorithm};
-use crate::session::SessionPolicy;
+use crate::session::{Clock, SessionPolicy};
 use crate::stack::{AppsConfig, IdpConfig, Role, StackConfig, start};
 use crate::web::server::ServerLimits;
 use std::net::SocketAddr;
@@ -161,6 +161,7 @@ impl ServeArgs {
                 header_read_timeout: self.header_read_timeout,
                 max_connections: self.max_connections,
             },
+            clock: Clock::System,
         })
     }
 }

@@ -10,7 +10,7 @@ use crate::idp::{
     self, Client, ClientRegistry, IdpSettings, IdpState, PasswordHashing, SigningAlgorithm,
     SigningKeys, UserDirectory,
 };
-use crate::session::{SessionPolicy, build_store};
+use crate::session::{Clock, SessionPolicy, build_store};
 use crate::web::server::{self, ServerLimits};
 use anyhow::Context as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -37,6 +37,9 @@ pub struct StackConfig {
     pub secure_cookies: bool,
     /// Header read timeout and connection cap of every service.
     pub server: ServerLimits,
+    /// Where the in-memory session stores read the time: the system clock, except in tests
+    /// that move a manual one to expire sessions without waiting. Redis keeps its own time.
+    pub clock: Clock,
 }
 
 /// The IdP's settings.
@@ -120,6 +123,7 @@ impl Default for StackConfig {
             },
             secure_cookies: false,
             server: ServerLimits::default(),
+            clock: Clock::System,
         }
     }
 }
@@ -226,14 +230,18 @@ pub async fn build_idp(
     let users = UserDirectory::new(idp.users, &idp.user_password, idp.password_hash)
         .map_err(anyhow::Error::msg)?;
     let keys = SigningKeys::generate(idp.signing_alg)?;
-    let sso = build_store(&backend.store_config("ssobench:idp:sso:"), idp.sso_policy)
-        .await
-        .context("building the SSO session store")?;
+    let sso = build_store(
+        &backend.store_config("ssobench:idp:sso:", &config.clock),
+        idp.sso_policy,
+    )
+    .await
+    .context("building the SSO session store")?;
     let mut settings = IdpSettings::new(issuer);
     settings.code_lifetime = idp.code_lifetime;
     settings.access_token_lifetime = idp.access_token_lifetime;
     settings.refresh_token_lifetime = idp.refresh_token_lifetime;
     settings.secure_cookies = config.secure_cookies;
+    settings.clock = config.clock.clone();
     Ok(IdpState::new(
         settings,
         ClientRegistry::new(clients),
@@ -257,7 +265,7 @@ pub async fn build_app(
     settings.secure_cookies = config.secure_cookies;
     let name = kind.name();
     let sessions = build_store(
-        &backend.store_config(&format!("ssobench:{name}:session:")),
+        &backend.store_config(&format!("ssobench:{name}:session:"), &config.clock),
         settings.policy,
     )
     .await
@@ -267,7 +275,7 @@ pub async fn build_app(
         absolute: PRELOGIN_LIFETIME,
     };
     let prelogins = build_store(
-        &backend.store_config(&format!("ssobench:{name}:prelogin:")),
+        &backend.store_config(&format!("ssobench:{name}:prelogin:"), &config.clock),
         prelogin_policy,
     )
     .await

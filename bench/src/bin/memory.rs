@@ -78,16 +78,14 @@ async fn main() {
             "dashmap",
             StoreConfig::DashMap(MemoryConfig {
                 sweep_interval: None,
-                sweep_batch: 1,
-                capacity: 0,
+                ..MemoryConfig::default()
             }),
         ),
         (
             "scc",
             StoreConfig::Scc(MemoryConfig {
                 sweep_interval: None,
-                sweep_batch: 1,
-                capacity: 0,
+                ..MemoryConfig::default()
             }),
         ),
     ] {

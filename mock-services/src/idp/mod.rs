@@ -29,7 +29,7 @@ pub use records::{CodeRecord, GrantRecord, RefreshRecord};
 pub use users::{PasswordHashing, User, UserDirectory};
 
 use crate::session::{
-    AnyStore, DashMapStore, MemoryConfig, SessionId, SessionPolicy, SessionStore,
+    AnyStore, Clock, DashMapStore, MemoryConfig, SessionId, SessionPolicy, SessionStore,
 };
 use crate::web::params::Params;
 use crate::web::routes::idp as routes;
@@ -55,6 +55,9 @@ pub struct IdpSettings {
     pub refresh_token_lifetime: Duration,
     /// Mark cookies `Secure` (only when served over HTTPS).
     pub secure_cookies: bool,
+    /// The clock of the in-memory records (codes, grants, refresh tokens), whose lifetimes are
+    /// their stores' policies: the system clock, or a test's manual one.
+    pub clock: Clock,
 }
 
 impl IdpSettings {
@@ -65,6 +68,7 @@ impl IdpSettings {
             access_token_lifetime: Duration::from_secs(900),
             refresh_token_lifetime: Duration::from_secs(8 * 3600),
             secure_cookies: false,
+            clock: Clock::System,
         }
     }
 }
@@ -109,7 +113,10 @@ impl IdpState {
             idle: lifetime,
             absolute: lifetime,
         };
-        let memory = MemoryConfig::default();
+        let memory = MemoryConfig {
+            clock: settings.clock.clone(),
+            ..MemoryConfig::default()
+        };
         let codes = DashMapStore::new(fixed(settings.code_lifetime), &memory);
         let grants_lifetime = settings
             .refresh_token_lifetime

@@ -2,7 +2,7 @@
 //! They live in in-memory stores generic over their payload, so a misspelled field does not
 //! compile and nothing unused (no cart, no attribute map) is stored.
 
-use crate::session::SessionId;
+use crate::session::{Payload, SessionId};
 
 /// An authorization code (its store record's ID is the code).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,3 +33,8 @@ pub struct GrantRecord {
 pub struct RefreshRecord {
     pub grant: SessionId,
 }
+
+// Every record is specific to one code, grant or token: none has a shared empty form.
+impl Payload for CodeRecord {}
+impl Payload for GrantRecord {}
+impl Payload for RefreshRecord {}

@@ -1,4 +1,10 @@
-//! Wall-clock time in Unix milliseconds, the unit of every session deadline.
+//! Wall-clock time in Unix milliseconds, the unit of every session deadline, and the [`Clock`] an
+//! in-memory store is built with: the coarse system clock in production, a [`ManualClock`] that
+//! tests move by hand.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Milliseconds since the Unix epoch. Wall-clock (not monotonic) because deadlines are shared
 /// with Redis, whose key expiry is wall-clock too.
@@ -26,9 +32,68 @@ pub fn now_millis() -> u64 {
     }
 }
 
+/// Where an in-memory store reads "now". An enum, not a trait object: the hot path pays one
+/// predictable branch, never a virtual call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Clock {
+    /// [`now_millis`]: the coarse system clock. What every service runs on.
+    #[default]
+    System,
+    /// Time that moves only when a test moves it.
+    Manual(ManualClock),
+}
+
+impl Clock {
+    /// Unix milliseconds by this clock.
+    #[inline]
+    pub fn now_millis(&self) -> u64 {
+        match self {
+            Clock::System => now_millis(),
+            Clock::Manual(manual) => manual.now_millis(),
+        }
+    }
+}
+
+/// A clock for tests: starts at the system time it was made, then moves only by
+/// [`ManualClock::advance`]. Clones share one time.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    /// A clock standing at the current system time.
+    pub fn new() -> Self {
+        ManualClock(Arc::new(AtomicU64::new(now_millis())))
+    }
+
+    pub fn now_millis(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Moves time forward by `by` (whole milliseconds).
+    pub fn advance(&self, by: Duration) {
+        let millis = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.0.fetch_add(millis, Ordering::SeqCst);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        ManualClock::new()
+    }
+}
+
+/// Two manual clocks are equal when they are the same clock (clones of one another).
+impl PartialEq for ManualClock {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ManualClock {}
+
 #[cfg(test)]
 mod tests {
-    use super::now_millis;
+    use super::{Clock, ManualClock, now_millis};
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     #[test]
@@ -45,5 +110,17 @@ mod tests {
             );
             std::thread::sleep(Duration::from_micros(300));
         }
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told_and_its_clones_follow() {
+        let manual = ManualClock::new();
+        let clock = Clock::Manual(manual.clone());
+        let start = clock.now_millis();
+        assert_eq!(clock.now_millis(), start);
+        manual.advance(Duration::from_millis(1_500));
+        assert_eq!(clock.now_millis(), start + 1_500);
+        assert_eq!(clock, Clock::Manual(manual));
+        assert_ne!(clock, Clock::Manual(ManualClock::new()));
     }
 }

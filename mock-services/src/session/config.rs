@@ -2,6 +2,7 @@
 
 use super::error::StoreError;
 use super::id::SessionId;
+use super::memory::MAX_ABSOLUTE_TIMEOUT;
 pub use super::memory::MemoryConfig;
 use super::record::{Session, SessionData, SessionPolicy};
 use super::{DashMapStore, RedisStore, SaveOutcome, SccStore, SessionStore};
@@ -65,6 +66,14 @@ pub async fn build_store(
             "idle and absolute timeouts must be positive".into(),
         ));
     }
+    let in_memory = !matches!(config, StoreConfig::Redis(_));
+    if in_memory && policy.absolute > MAX_ABSOLUTE_TIMEOUT {
+        return Err(StoreError::Config(format!(
+            "an absolute timeout of {} is longer than the in-memory stores keep ({}, 49.7 days)",
+            humantime::format_duration(policy.absolute),
+            humantime::format_duration(MAX_ABSOLUTE_TIMEOUT)
+        )));
+    }
     Ok(match config {
         StoreConfig::DashMap(memory) => AnyStore::DashMap(DashMapStore::new(policy, memory)),
         StoreConfig::Scc(memory) => AnyStore::Scc(SccStore::new(policy, memory)),
@@ -95,6 +104,20 @@ macro_rules! dispatch {
     };
 }
 
+/// Like `dispatch!` for `async` calls, with the Redis call's future boxed. An `async fn` over
+/// an enum is as large as its largest arm's future, and redis-rs's futures are kilobytes:
+/// unboxed, every in-memory call built and moved a future that size (about 40 ns of a 77 ns
+/// load hit, measured). Boxing costs the Redis arm one allocation against a network round trip.
+macro_rules! dispatch_async {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            AnyStore::DashMap($store) => $call.await,
+            AnyStore::Scc($store) => $call.await,
+            AnyStore::Redis($store) => Box::pin($call).await,
+        }
+    };
+}
+
 impl SessionStore for AnyStore {
     fn backend_name(&self) -> &'static str {
         dispatch!(self, store => store.backend_name())
@@ -105,30 +128,83 @@ impl SessionStore for AnyStore {
     }
 
     async fn create(&self, user_id: &str, data: SessionData) -> Result<Session, StoreError> {
-        dispatch!(self, store => store.create(user_id, data).await)
+        dispatch_async!(self, store => store.create(user_id, data))
     }
 
+    // The lookups call the in-memory stores' synchronous forms directly: no nested future
+    // to build and poll on the hot path.
     async fn load(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        dispatch!(self, store => store.load(id).await)
+        match self {
+            AnyStore::DashMap(store) => Ok(store.load_now(id)),
+            AnyStore::Scc(store) => Ok(store.load_now(id)),
+            AnyStore::Redis(store) => Box::pin(store.load(id)).await,
+        }
     }
 
     async fn load_and_extend(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        dispatch!(self, store => store.load_and_extend(id).await)
+        match self {
+            AnyStore::DashMap(store) => Ok(store.load_and_extend_now(id)),
+            AnyStore::Scc(store) => Ok(store.load_and_extend_now(id)),
+            AnyStore::Redis(store) => Box::pin(store.load_and_extend(id)).await,
+        }
     }
 
     async fn save(&self, session: &mut Session) -> Result<SaveOutcome, StoreError> {
-        dispatch!(self, store => store.save(session).await)
+        dispatch_async!(self, store => store.save(session))
     }
 
     async fn rotate(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        dispatch!(self, store => store.rotate(id).await)
+        dispatch_async!(self, store => store.rotate(id))
     }
 
     async fn delete(&self, id: &SessionId) -> Result<bool, StoreError> {
-        dispatch!(self, store => store.delete(id).await)
+        dispatch_async!(self, store => store.delete(id))
     }
 
     async fn live_count(&self) -> Result<u64, StoreError> {
-        dispatch!(self, store => store.live_count().await)
+        dispatch_async!(self, store => store.live_count())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MemoryConfig, StoreConfig, StoreError, build_store};
+    use crate::session::{MAX_ABSOLUTE_TIMEOUT, SessionPolicy};
+    use std::time::Duration;
+
+    fn policy(absolute: Duration) -> SessionPolicy {
+        SessionPolicy {
+            idle: Duration::from_secs(60),
+            absolute,
+        }
+    }
+
+    #[tokio::test]
+    async fn in_memory_stores_refuse_an_absolute_timeout_they_cannot_keep() {
+        let memory = MemoryConfig {
+            sweep_interval: None,
+            ..MemoryConfig::default()
+        };
+        for config in [
+            StoreConfig::DashMap(memory.clone()),
+            StoreConfig::Scc(memory),
+        ] {
+            assert!(
+                build_store(&config, policy(MAX_ABSOLUTE_TIMEOUT))
+                    .await
+                    .is_ok()
+            );
+            match build_store(
+                &config,
+                policy(MAX_ABSOLUTE_TIMEOUT + Duration::from_millis(1)),
+            )
+            .await
+            {
+                Err(StoreError::Config(message)) => {
+                    assert!(message.contains("49.7 days"), "{message}")
+                }
+                other => panic!("expected a configuration error, got {other:?}"),
+            }
+        }
     }
 }

@@ -1,20 +1,23 @@
 //! The DashMap backend: a sharded `RwLock<HashMap>` map under the shared in-memory store.
 
-use super::id::SessionId;
+use super::id::{IdBuildHasher, SessionId};
 use super::memory::{Entry, MemoryMap, MemoryStore};
 use super::record::{Payload, SessionData};
 use dashmap::DashMap;
 
-/// Sessions in a [`DashMap`] with its default shard count (4 × cores, rounded up to a power
-/// of two) and std's SipHash-1-3 hasher, randomly keyed per map.
-pub type DashMapStore<P = SessionData> = MemoryStore<DashMap<SessionId, Entry<P>>, P>;
+/// The map: its default shard count (4 × cores, rounded up to a power of two), keys hashed by
+/// their own random bits ([`IdBuildHasher`]).
+pub type SessionDashMap<P = SessionData> = DashMap<SessionId, Entry<P>, IdBuildHasher>;
+
+/// Sessions in a [`DashMap`].
+pub type DashMapStore<P = SessionData> = MemoryStore<SessionDashMap<P>, P>;
 
 // Every method finishes with the map before returning: no `Ref` survives into an `.await`.
-impl<P: Payload> MemoryMap<P> for DashMap<SessionId, Entry<P>> {
+impl<P: Payload> MemoryMap<P> for SessionDashMap<P> {
     const NAME: &'static str = "dashmap";
 
     fn with_capacity(capacity: usize) -> Self {
-        DashMap::with_capacity(capacity)
+        DashMap::with_capacity_and_hasher(capacity, IdBuildHasher::default())
     }
 
     async fn insert_or_return(&self, id: SessionId, entry: Entry<P>) -> Result<(), Entry<P>> {
@@ -31,11 +34,8 @@ impl<P: Payload> MemoryMap<P> for DashMap<SessionId, Entry<P>> {
         self.remove(id).map(|(_, entry)| entry)
     }
 
-    async fn read<R: Send>(
-        &self,
-        id: &SessionId,
-        reader: impl FnOnce(&Entry<P>) -> R + Send,
-    ) -> Option<R> {
+    #[inline]
+    fn read<R>(&self, id: &SessionId, reader: impl FnOnce(&Entry<P>) -> R) -> Option<R> {
         self.get(id).map(|entry| reader(&entry))
     }
 
@@ -53,6 +53,19 @@ impl<P: Payload> MemoryMap<P> for DashMap<SessionId, Entry<P>> {
         condition: impl FnOnce(&Entry<P>) -> bool + Send,
     ) -> bool {
         DashMap::remove_if(self, id, |_, entry| condition(entry)).is_some()
+    }
+
+    /// Finds the expired under each shard's *read* lock (lookups go on), then removes them one
+    /// by one. `DashMap::retain` would hold each shard's write lock for its whole scan.
+    fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize {
+        let due: Vec<SessionId> = self
+            .iter()
+            .filter(|entry| expired(entry.value()))
+            .map(|entry| *entry.key())
+            .collect();
+        due.iter()
+            .filter(|id| DashMap::remove_if(self, id, |_, entry| expired(entry)).is_some())
+            .count()
     }
 
     fn entry_count(&self) -> usize {

@@ -1,93 +1,122 @@
 //! What the in-memory backends share: the stored entry, the store logic over any concurrent map,
-//! and the background sweeper that frees expired entries with bounded work per tick.
+//! and the background sweeper that frees expired entries.
 //!
-//! The two in-memory backends differ only in their map ([`MemoryMap`]); everything a session
-//! does (expiry, extension, compare-and-swap save) is written once here, so a benchmark of the
-//! two compares the maps, not two copies of the logic.
+//! The in-memory backends differ only in their map ([`MemoryMap`]); everything a session does
+//! (expiry, extension, compare-and-swap save) is written once here, so a benchmark of the
+//! backends compares the maps, not copies of the logic.
+//!
+//! An entry is kept small on purpose (48 bytes, 64 with its key; arithmetic in ARCHITECTURE.md):
+//! the user ID inline, the data behind one shared pointer (one shared copy for every session
+//! whose data is [`Payload::empty`]), and only two instants — creation, and last use as 32-bit
+//! milliseconds after it — from which the policy gives both deadlines. The sweeper scans the
+//! map instead of keeping a queue node per session.
 
+use super::clock::Clock;
 use super::error::StoreError;
 use super::id::SessionId;
-use super::record::{
-    Payload, Session, SessionData, SessionPolicy, deadlines_at_creation, extended_idle_deadline,
-};
-use super::{SaveOutcome, SessionStore, clock::now_millis};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use super::record::{Payload, Session, SessionData, SessionPolicy, UserId};
+use super::{SaveOutcome, SessionStore};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// Settings of an in-memory backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryConfig {
-    /// How often the sweeper wakes; `None` disables it (expired entries then stay until read).
+    /// How often the sweeper scans the map for expired entries; `None` disables it (expired
+    /// entries then stay until read or swept by [`MemoryStore::sweep_expired`]).
     pub sweep_interval: Option<Duration>,
-    /// At most this many due entries are examined per tick, so a sweep never stalls the map.
-    pub sweep_batch: usize,
     /// Initial capacity hint, to keep rehashing out of prefilled runs.
     pub capacity: usize,
+    /// Where "now" comes from: the system's coarse clock, or a test's manual one.
+    pub clock: Clock,
 }
 
 impl Default for MemoryConfig {
     fn default() -> Self {
         MemoryConfig {
             sweep_interval: Some(Duration::from_secs(1)),
-            sweep_batch: 10_000,
             capacity: 0,
+            clock: Clock::System,
         }
     }
 }
 
-/// One stored session. The two fields the hot path writes are atomics, so `load_and_extend`
-/// needs only the map's *read* lock and lookups of one shard run in parallel.
+/// The store's timeouts in milliseconds, computed once: every liveness check reads them.
+#[derive(Debug, Clone, Copy)]
+struct Timeouts {
+    idle: u64,
+    absolute: u64,
+}
+
+/// The longest absolute timeout an in-memory store keeps: a session's last use is stored as
+/// 32-bit milliseconds after its creation (49.7 days). `build_store` refuses longer ones;
+/// [`MemoryStore::new`] caps them.
+pub const MAX_ABSOLUTE_TIMEOUT: Duration = Duration::from_millis(u32::MAX as u64);
+
+/// One stored session. The one field the hot path writes, `last_used`, is an atomic, so
+/// `load_and_extend` needs only the map's *read* lock and lookups of one shard run in parallel.
+/// Both deadlines follow from `created_at`, `last_used` and the store's policy.
 #[derive(Debug)]
 pub struct Entry<P = SessionData> {
-    user_id: Arc<str>,
+    user_id: UserId,
     data: Arc<P>,
     created_at: u64,
-    absolute_expires_at: u64,
-    version: u64,
-    last_seen: AtomicU64,
-    idle_expires_at: AtomicU64,
+    /// Milliseconds from creation to the last use. A live session is younger than its absolute
+    /// timeout, which is at most [`MAX_ABSOLUTE_TIMEOUT`], so this never saturates while it
+    /// matters.
+    last_used: AtomicU32,
+    /// Successful saves, wrapping: compare-and-swap needs only that a save changes it.
+    version: u32,
 }
 
 impl<P> Entry<P> {
-    fn expires_at(&self) -> u64 {
-        self.idle_expires_at
-            .load(Ordering::Relaxed)
-            .min(self.absolute_expires_at)
+    fn absolute_deadline(&self, timeouts: Timeouts) -> u64 {
+        self.created_at.saturating_add(timeouts.absolute)
     }
 
-    fn is_live(&self, now: u64) -> bool {
-        now < self.expires_at()
+    fn last_seen(&self) -> u64 {
+        self.created_at
+            .saturating_add(u64::from(self.last_used.load(Ordering::Relaxed)))
     }
 
-    fn snapshot(&self, id: SessionId) -> Session<P> {
+    /// The idle deadline, already capped by the absolute one: when the session ends.
+    fn expires_at(&self, timeouts: Timeouts) -> u64 {
+        self.last_seen()
+            .saturating_add(timeouts.idle)
+            .min(self.absolute_deadline(timeouts))
+    }
+
+    fn is_live(&self, now: u64, timeouts: Timeouts) -> bool {
+        now < self.expires_at(timeouts)
+    }
+
+    fn snapshot(&self, id: SessionId, timeouts: Timeouts) -> Session<P> {
         Session {
             id,
-            user_id: Arc::clone(&self.user_id),
+            user_id: self.user_id.clone(),
             created_at: self.created_at,
-            last_seen: self.last_seen.load(Ordering::Relaxed),
-            idle_expires_at: self.idle_expires_at.load(Ordering::Relaxed),
-            absolute_expires_at: self.absolute_expires_at,
-            version: self.version,
+            last_seen: self.last_seen(),
+            idle_expires_at: self.expires_at(timeouts),
+            absolute_expires_at: self.absolute_deadline(timeouts),
+            version: u64::from(self.version),
             data: Arc::clone(&self.data),
         }
     }
 
-    /// Slides the idle deadline. `fetch_max` keeps deadlines monotonic when two requests of one
-    /// session race, whatever order their clocks were read in.
-    fn extend(&self, now: u64, policy: &SessionPolicy) {
-        let deadline = extended_idle_deadline(now, self.absolute_expires_at, policy);
-        self.idle_expires_at.fetch_max(deadline, Ordering::Relaxed);
-        self.last_seen.fetch_max(now, Ordering::Relaxed);
+    /// Slides the idle deadline by moving the last use forward. `fetch_max` keeps it monotonic
+    /// when two requests of one session race, whatever order their clocks were read in.
+    fn extend(&self, now: u64) {
+        let after = u32::try_from(now.saturating_sub(self.created_at)).unwrap_or(u32::MAX);
+        self.last_used.fetch_max(after, Ordering::Relaxed);
     }
 }
 
-/// The concurrent map under an in-memory backend. Closures run under the map's lock for that
-/// key and must not block or await: that is what keeps DashMap guards from living across an
-/// `.await` (which can deadlock a shard).
+/// The concurrent map under an in-memory backend, keyed by [`SessionId`] with
+/// [`IdBuildHasher`]. Closures run under the map's lock for that key and must not block or
+/// await: that is what keeps DashMap guards from living across an `.await` (which can deadlock
+/// a shard).
 pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
     /// Backend name for reports.
     const NAME: &'static str;
@@ -101,12 +130,11 @@ pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
         entry: Entry<P>,
     ) -> impl Future<Output = Result<(), Entry<P>>> + Send;
 
-    /// Runs `reader` on the entry under a shared lock.
-    fn read<R: Send>(
-        &self,
-        id: &SessionId,
-        reader: impl FnOnce(&Entry<P>) -> R + Send,
-    ) -> impl Future<Output = Option<R>> + Send;
+    /// Runs `reader` on the entry under a shared lock. Synchronous, as the maps' own lookups
+    /// are: a lookup that met a writer on its shard or bucket waits the few nanoseconds that
+    /// writer holds it, and an `async` layer here cost the 1M-session hit a third of its time
+    /// (it keeps the CPU from overlapping one lookup's cache misses with the next; README).
+    fn read<R>(&self, id: &SessionId, reader: impl FnOnce(&Entry<P>) -> R) -> Option<R>;
 
     /// Runs `writer` on the entry under an exclusive lock.
     fn update<R: Send>(
@@ -125,6 +153,12 @@ pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
         condition: impl FnOnce(&Entry<P>) -> bool + Send,
     ) -> impl Future<Output = bool> + Send;
 
+    /// Removes every entry for which `expired` holds, re-checking it under the entry's
+    /// exclusive lock, and returns how many it removed. Blocking and O(N): the sweeper runs it
+    /// on a blocking thread. Lookups must not wait for the whole scan (at most for one
+    /// bucket's or one shard's worth of it).
+    fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize;
+
     /// Entries held now, expired-but-unswept ones included.
     fn entry_count(&self) -> usize;
 }
@@ -133,27 +167,25 @@ pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
 /// `Arc`).
 #[derive(Debug)]
 pub struct MemoryStore<M, P = SessionData> {
-    shared: Arc<Shared<M>>,
-    payload: std::marker::PhantomData<fn() -> P>,
+    shared: Arc<Shared<M, P>>,
 }
 
 impl<M, P> Clone for MemoryStore<M, P> {
     fn clone(&self) -> Self {
         MemoryStore {
             shared: Arc::clone(&self.shared),
-            payload: std::marker::PhantomData,
         }
     }
 }
 
 #[derive(Debug)]
-struct Shared<M> {
+struct Shared<M, P> {
     map: M,
     policy: SessionPolicy,
-    /// Sessions by the deadline they had when last queued. A min-heap lets the sweeper visit
-    /// only what is due instead of scanning the map; an entry extended since it was queued is
-    /// pushed back with its new deadline when the sweeper reaches it.
-    due: Mutex<BinaryHeap<Reverse<(u64, SessionId)>>>,
+    timeouts: Timeouts,
+    clock: Clock,
+    /// The one copy of [`Payload::empty`] every session created with it points to.
+    empty: Option<Arc<P>>,
 }
 
 impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
@@ -164,88 +196,91 @@ impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
         let shared = Arc::new(Shared {
             map: M::with_capacity(config.capacity),
             policy,
-            due: Mutex::new(BinaryHeap::with_capacity(config.capacity)),
+            timeouts: Timeouts {
+                idle: policy.idle_millis(),
+                absolute: policy.absolute_millis().min(u64::from(u32::MAX)),
+            },
+            clock: config.clock.clone(),
+            empty: P::empty().map(Arc::new),
         });
         if let (Some(interval), Ok(runtime)) =
             (config.sweep_interval, tokio::runtime::Handle::try_current())
         {
-            runtime.spawn(sweep_forever::<M, P>(
-                Arc::downgrade(&shared),
-                interval,
-                config.sweep_batch.max(1),
-            ));
+            runtime.spawn(sweep_forever::<M, P>(Arc::downgrade(&shared), interval));
         }
-        MemoryStore {
-            shared,
-            payload: std::marker::PhantomData,
-        }
+        MemoryStore { shared }
     }
 
-    /// Frees up to `max` entries whose queued deadline has passed; returns how many it removed.
-    /// The background sweeper calls this each tick; tests and benches may call it directly.
-    pub async fn sweep_expired(&self, max: usize) -> usize {
-        self.shared.sweep::<P>(now_millis(), max).await
+    /// [`SessionStore::load`] without the `async` layer: in-memory lookups never wait on I/O.
+    #[inline]
+    pub fn load_now(&self, id: &SessionId) -> Option<Session<P>> {
+        let shared = &*self.shared;
+        let now = shared.clock.now_millis();
+        let timeouts = shared.timeouts;
+        shared
+            .map
+            .read(id, |entry| {
+                entry
+                    .is_live(now, timeouts)
+                    .then(|| entry.snapshot(*id, timeouts))
+            })
+            .flatten()
+    }
+
+    /// [`SessionStore::load_and_extend`] without the `async` layer.
+    #[inline]
+    pub fn load_and_extend_now(&self, id: &SessionId) -> Option<Session<P>> {
+        let shared = &*self.shared;
+        let now = shared.clock.now_millis();
+        let timeouts = shared.timeouts;
+        shared
+            .map
+            .read(id, |entry| {
+                entry.is_live(now, timeouts).then(|| {
+                    entry.extend(now);
+                    entry.snapshot(*id, timeouts)
+                })
+            })
+            .flatten()
+    }
+
+    /// Frees every entry that has expired by the store's clock; returns how many it removed.
+    /// The background sweeper calls this each tick (on a blocking thread); tests and benches
+    /// may call it directly. Blocking: O(N) over the map.
+    pub fn sweep_expired(&self) -> usize {
+        self.shared.sweep()
     }
 }
 
-impl<M> Shared<M> {
-    fn queue(&self, deadline: u64, id: SessionId) {
-        // A poisoned lock only means another thread panicked while pushing; the heap itself is
-        // still a valid heap, so keep going rather than stop sweeping forever.
-        let mut due = self
-            .due
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        due.push(Reverse((deadline, id)));
-    }
-
-    async fn sweep<P: Payload>(&self, now: u64, max: usize) -> usize
-    where
-        M: MemoryMap<P>,
-    {
-        let batch: Vec<SessionId> = {
-            let mut due = self
-                .due
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            let mut batch = Vec::new();
-            while batch.len() < max {
-                match due.peek() {
-                    Some(Reverse((deadline, _))) if *deadline <= now => {}
-                    _ => break,
-                }
-                if let Some(Reverse((_, id))) = due.pop() {
-                    batch.push(id);
-                }
-            }
-            batch
-        };
-        let mut removed = 0;
-        for id in batch {
-            if self.map.remove_if(&id, |entry| !entry.is_live(now)).await {
-                removed += 1;
-            } else if let Some(deadline) = self.map.read(&id, Entry::<P>::expires_at).await {
-                // Still live: it was extended after being queued.
-                self.queue(deadline, id);
-            }
-        }
-        removed
+impl<M: MemoryMap<P>, P: Payload> Shared<M, P> {
+    fn sweep(&self) -> usize {
+        let now = self.clock.now_millis();
+        let timeouts = self.timeouts;
+        self.map
+            .remove_expired(|entry| !entry.is_live(now, timeouts))
     }
 }
 
 async fn sweep_forever<M: MemoryMap<P>, P: Payload>(
-    shared: Weak<Shared<M>>,
+    shared: Weak<Shared<M, P>>,
     interval: Duration,
-    batch: usize,
 ) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick of an interval is immediate; a new store has nothing to sweep.
+    ticks.tick().await;
     loop {
         ticks.tick().await;
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        shared.sweep::<P>(now_millis(), batch).await;
+        // The scan is O(N): off the runtime's workers, so requests keep being served.
+        if tokio::task::spawn_blocking(move || shared.sweep())
+            .await
+            .is_err()
+        {
+            return; // the runtime is shutting down
+        }
     }
 }
 
@@ -259,35 +294,27 @@ impl<M: MemoryMap<P>, P: Payload> SessionStore<P> for MemoryStore<M, P> {
     }
 
     async fn create(&self, user_id: &str, data: P) -> Result<Session<P>, StoreError> {
-        let now = now_millis();
-        let (idle_deadline, absolute_deadline) = deadlines_at_creation(now, &self.shared.policy);
-        let user_id: Arc<str> = Arc::from(user_id);
-        let data = Arc::new(data);
+        let shared = &self.shared;
+        let now = shared.clock.now_millis();
+        let user_id = UserId::new(user_id);
+        let data = match &shared.empty {
+            Some(empty) if data.is_empty() => Arc::clone(empty),
+            _ => Arc::new(data),
+        };
         // A collision of two 128-bit random IDs is not expected in the life of the universe;
         // the retry only makes "the store never overwrites a session" hold unconditionally.
         for _ in 0..4 {
             let id = SessionId::generate();
             let entry = Entry {
-                user_id: Arc::clone(&user_id),
+                user_id: user_id.clone(),
                 data: Arc::clone(&data),
                 created_at: now,
-                absolute_expires_at: absolute_deadline,
+                last_used: AtomicU32::new(0),
                 version: 0,
-                last_seen: AtomicU64::new(now),
-                idle_expires_at: AtomicU64::new(idle_deadline),
             };
-            if self.shared.map.insert_or_return(id, entry).await.is_ok() {
-                self.shared.queue(idle_deadline, id);
-                return Ok(Session {
-                    id,
-                    user_id,
-                    created_at: now,
-                    last_seen: now,
-                    idle_expires_at: idle_deadline,
-                    absolute_expires_at: absolute_deadline,
-                    version: 0,
-                    data,
-                });
+            let session = entry.snapshot(id, shared.timeouts);
+            if shared.map.insert_or_return(id, entry).await.is_ok() {
+                return Ok(session);
             }
         }
         Err(StoreError::Unavailable(
@@ -296,75 +323,53 @@ impl<M: MemoryMap<P>, P: Payload> SessionStore<P> for MemoryStore<M, P> {
     }
 
     async fn load(&self, id: &SessionId) -> Result<Option<Session<P>>, StoreError> {
-        let now = now_millis();
-        let found = self
-            .shared
-            .map
-            .read(id, |entry| entry.is_live(now).then(|| entry.snapshot(*id)))
-            .await;
-        Ok(found.flatten())
+        Ok(self.load_now(id))
     }
 
     async fn load_and_extend(&self, id: &SessionId) -> Result<Option<Session<P>>, StoreError> {
-        let now = now_millis();
-        let policy = self.shared.policy;
-        let found = self
-            .shared
-            .map
-            .read(id, |entry| {
-                entry.is_live(now).then(|| {
-                    entry.extend(now, &policy);
-                    entry.snapshot(*id)
-                })
-            })
-            .await;
-        Ok(found.flatten())
+        Ok(self.load_and_extend_now(id))
     }
 
     async fn save(&self, session: &mut Session<P>) -> Result<SaveOutcome, StoreError> {
-        let now = now_millis();
+        let shared = &self.shared;
+        let now = shared.clock.now_millis();
+        let timeouts = shared.timeouts;
         let expected = session.version;
         let data = Arc::clone(&session.data);
-        let outcome = self
-            .shared
+        let outcome = shared
             .map
             .update(&session.id, |entry| {
-                if !entry.is_live(now) {
-                    SaveOutcome::Gone
-                } else if entry.version != expected {
-                    SaveOutcome::Conflict
+                if !entry.is_live(now, timeouts) {
+                    (SaveOutcome::Gone, expected)
+                } else if u64::from(entry.version) != expected {
+                    (SaveOutcome::Conflict, expected)
                 } else {
                     entry.data = data;
-                    entry.version += 1;
-                    SaveOutcome::Saved
+                    entry.version = entry.version.wrapping_add(1);
+                    (SaveOutcome::Saved, u64::from(entry.version))
                 }
             })
             .await
-            .unwrap_or(SaveOutcome::Gone);
-        if outcome == SaveOutcome::Saved {
-            session.version += 1;
-        }
-        Ok(outcome)
+            .unwrap_or((SaveOutcome::Gone, expected));
+        session.version = outcome.1;
+        Ok(outcome.0)
     }
 
     async fn rotate(&self, id: &SessionId) -> Result<Option<Session<P>>, StoreError> {
-        let now = now_millis();
-        let Some(entry) = self.shared.map.take(id).await else {
+        let shared = &self.shared;
+        let now = shared.clock.now_millis();
+        let Some(mut entry) = shared.map.take(id).await else {
             return Ok(None);
         };
-        if !entry.is_live(now) {
+        if !entry.is_live(now, shared.timeouts) {
             return Ok(None);
         }
-        let deadline = entry.expires_at();
-        let mut entry = entry;
+        // The entry moves as it is: same creation and last use, so the same deadlines.
         for _ in 0..4 {
             let new_id = SessionId::generate();
-            let session = entry.snapshot(new_id);
-            match self.shared.map.insert_or_return(new_id, entry).await {
-                Ok(()) => {
-                    self.shared.queue(deadline, new_id);
-                    return Ok(Some(session));
-                }
+            let session = entry.snapshot(new_id, shared.timeouts);
+            match shared.map.insert_or_return(new_id, entry).await {
+                Ok(()) => return Ok(Some(session)),
                 Err(back) => entry = back,
             }
         }
@@ -374,11 +379,21 @@ impl<M: MemoryMap<P>, P: Payload> SessionStore<P> for MemoryStore<M, P> {
     }
 
     async fn delete(&self, id: &SessionId) -> Result<bool, StoreError> {
-        // The queued deadline stays in the heap; the sweeper drops it when it finds no entry.
         Ok(self.shared.map.remove_if(id, |_| true).await)
     }
 
     async fn live_count(&self) -> Result<u64, StoreError> {
         Ok(self.shared.map.entry_count() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Entry;
+
+    /// The layout the memory target rests on (ARCHITECTURE.md): 48 bytes, 64 with the key.
+    #[test]
+    fn an_entry_is_six_words() {
+        assert_eq!(size_of::<Entry>(), 48);
     }
 }

@@ -28,17 +28,17 @@ mod scc_backend;
 
 use std::future::Future;
 
-pub use clock::now_millis;
+pub use clock::{Clock, ManualClock, now_millis};
 pub use codec::{Encoded, HEADER_LEN, decode, encode};
 pub use config::{AnyStore, MemoryConfig, RedisConfig, StoreConfig, build_store};
-pub use dashmap_backend::DashMapStore;
+pub use dashmap_backend::{DashMapStore, SessionDashMap};
 pub use error::StoreError;
-pub use id::SessionId;
-pub use memory::{Entry, MemoryMap, MemoryStore};
+pub use id::{IdBuildHasher, IdHasher, SessionId};
+pub use memory::{Entry, MAX_ABSOLUTE_TIMEOUT, MemoryMap, MemoryStore};
 pub use prefill::prefill;
-pub use record::{CartItem, Payload, Session, SessionData, SessionPolicy};
+pub use record::{CartItem, Payload, Session, SessionData, SessionPolicy, UserId};
 pub use redis_backend::RedisStore;
-pub use scc_backend::SccStore;
+pub use scc_backend::{SccStore, SessionSccMap};
 
 /// What became of a [`SessionStore::save`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -43,9 +43,33 @@ fn duration_millis(duration: Duration) -> u64 {
 /// What a store may keep in a session besides the user: an app's [`SessionData`], or a record
 /// of the IdP's (a code, a grant, a refresh token), typed so that a misspelled field does not
 /// compile and nothing unused is stored.
-pub trait Payload: Clone + Send + Sync + std::fmt::Debug + 'static {}
+pub trait Payload: Clone + Send + Sync + std::fmt::Debug + 'static {
+    /// The payload most sessions are created with, when there is one. An in-memory store keeps
+    /// one shared copy of it and lets every session created with an equal payload point there,
+    /// instead of allocating it per session.
+    fn empty() -> Option<Self> {
+        None
+    }
 
-impl<T: Clone + Send + Sync + std::fmt::Debug + 'static> Payload for T {}
+    /// Whether this value equals [`Payload::empty`].
+    fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Payload for SessionData {
+    fn empty() -> Option<Self> {
+        Some(SessionData::default())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cart.is_empty() && self.attributes.is_empty()
+    }
+}
+
+/// A user ID as sessions keep it: up to 23 bytes inline (no heap allocation, copied by
+/// `clone`), longer ones behind a shared pointer.
+pub type UserId = smol_str::SmolStr;
 
 /// What an app keeps in a session besides the user: the store's cart, a few small attributes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,12 +87,13 @@ pub struct CartItem {
 
 /// A live session as a caller sees it: a snapshot taken at load time.
 ///
-/// User and data sit behind `Arc`s so that a lookup clones two pointers, not the cart.
+/// The user ID is inline up to 23 bytes and the data sits behind an `Arc`, so a lookup copies a
+/// few words and clones one pointer, never the cart.
 /// Change the data with `Arc::make_mut(&mut session.data)` and write it back with `save`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session<P = SessionData> {
     pub id: SessionId,
-    pub user_id: Arc<str>,
+    pub user_id: UserId,
     /// Unix milliseconds.
     pub created_at: u64,
     /// Unix milliseconds of the last `create` or `load_and_extend`.

@@ -14,7 +14,7 @@ use super::config::RedisConfig;
 use super::error::StoreError;
 use super::id::SessionId;
 use super::record::{
-    Session, SessionData, SessionPolicy, deadlines_at_creation, extended_idle_deadline,
+    Session, SessionData, SessionPolicy, UserId, deadlines_at_creation, extended_idle_deadline,
 };
 use super::{SaveOutcome, SessionStore, clock::now_millis};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -159,7 +159,7 @@ impl RedisStore {
         let stored = codec::decode(bytes)?;
         Ok(Session {
             id,
-            user_id: Arc::from(stored.user_id),
+            user_id: UserId::new(stored.user_id),
             created_at: stored.created_at,
             last_seen,
             idle_expires_at: idle_expires_at.min(stored.absolute_expires_at),
@@ -206,7 +206,7 @@ impl SessionStore for RedisStore {
             if written.is_some() {
                 return Ok(Session {
                     id,
-                    user_id: Arc::from(user_id),
+                    user_id: UserId::new(user_id),
                     created_at: now,
                     last_seen: now,
                     idle_expires_at: idle_deadline,

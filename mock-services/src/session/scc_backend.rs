@@ -1,19 +1,22 @@
 //! The scc backend: `scc::HashMap` (lock-free reads of bucket arrays, per-bucket locks) under the
 //! shared in-memory store.
 
-use super::id::SessionId;
+use super::id::{IdBuildHasher, SessionId};
 use super::memory::{Entry, MemoryMap, MemoryStore};
 use super::record::{Payload, SessionData};
 
-/// Sessions in an [`scc::HashMap`] with std's SipHash-1-3 hasher, randomly keyed per map.
-/// Lookups use `read_async` (shared bucket lock); `get_*` would take the bucket's write lock.
-pub type SccStore<P = SessionData> = MemoryStore<scc::HashMap<SessionId, Entry<P>>, P>;
+/// The map: keys hashed by their own random bits ([`IdBuildHasher`]).
+pub type SessionSccMap<P = SessionData> = scc::HashMap<SessionId, Entry<P>, IdBuildHasher>;
 
-impl<P: Payload> MemoryMap<P> for scc::HashMap<SessionId, Entry<P>> {
+/// Sessions in an [`scc::HashMap`]. Lookups use `read_sync` (shared bucket lock, no `async`
+/// layer); `get_*` would take the bucket's write lock.
+pub type SccStore<P = SessionData> = MemoryStore<SessionSccMap<P>, P>;
+
+impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
     const NAME: &'static str = "scc";
 
     fn with_capacity(capacity: usize) -> Self {
-        scc::HashMap::with_capacity(capacity)
+        scc::HashMap::with_capacity_and_hasher(capacity, IdBuildHasher::default())
     }
 
     async fn insert_or_return(&self, id: SessionId, entry: Entry<P>) -> Result<(), Entry<P>> {
@@ -26,12 +29,9 @@ impl<P: Payload> MemoryMap<P> for scc::HashMap<SessionId, Entry<P>> {
         self.remove_async(id).await.map(|(_, entry)| entry)
     }
 
-    async fn read<R: Send>(
-        &self,
-        id: &SessionId,
-        reader: impl FnOnce(&Entry<P>) -> R + Send,
-    ) -> Option<R> {
-        self.read_async(id, |_, entry| reader(entry)).await
+    #[inline]
+    fn read<R>(&self, id: &SessionId, reader: impl FnOnce(&Entry<P>) -> R) -> Option<R> {
+        self.read_sync(id, |_, entry| reader(entry))
     }
 
     async fn update<R: Send>(
@@ -50,6 +50,17 @@ impl<P: Payload> MemoryMap<P> for scc::HashMap<SessionId, Entry<P>> {
         self.remove_if_async(id, |entry| condition(entry))
             .await
             .is_some()
+    }
+
+    /// One bucket locked at a time: a lookup waits at most for one bucket's check.
+    fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize {
+        let mut removed = 0;
+        self.retain_sync(|_, entry| {
+            let keep = !expired(entry);
+            removed += usize::from(!keep);
+            keep
+        });
+        removed
     }
 
     /// O(N): scc counts by reading every bucket's metadata. Used by reports, not requests.

@@ -1,11 +1,11 @@
 //! One behaviour suite for the `SessionStore` contract, instantiated for every backend, so the
 //! test names (`conformance::<backend>::<case>`) show the backend matrix.
 //!
-//! Timing cases use real time with timeouts of a few hundred milliseconds (Redis expires keys by
-//! its own clock, so no fake clock can drive every backend); margins are wide so a busy machine
-//! does not make them flaky.
+//! Timing cases let time pass through [`TestTime`]: the in-memory stores run on a manual clock,
+//! so their cases move time exactly and sleep not at all; Redis expires keys by its own clock,
+//! so its cases really wait, with timeouts of a few hundred milliseconds and wide margins.
 
-use crate::support::{TestStore, policy_ms};
+use crate::support::{TestStore, TestTime, policy_ms};
 use mock_services::session::{
     CartItem, SaveOutcome, Session, SessionData, SessionId, SessionPolicy, SessionStore,
 };
@@ -26,10 +26,6 @@ fn sample_data() -> SessionData {
     });
     data.attributes.insert("theme".into(), "dark".into());
     data
-}
-
-async fn sleep_ms(ms: u64) {
-    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 /// A well-formed ID the store never issued.
@@ -114,7 +110,7 @@ pub async fn unknown_id_is_never_adopted<S: SessionStore>(store: &S) {
     assert_eq!(store.load_and_extend(&id).await.expect("extend"), None);
     let mut forged = Session {
         id,
-        user_id: Arc::from("attacker"),
+        user_id: "attacker".into(),
         created_at: 0,
         last_seen: 0,
         idle_expires_at: u64::MAX,
@@ -162,12 +158,12 @@ pub async fn malformed_ids_do_not_parse<S: SessionStore>(store: &S) {
     assert_eq!(SessionId::parse(&format!("{good} ")), None);
 }
 
-pub async fn idle_expiry<S: SessionStore>(store: &S) {
+pub async fn idle_expiry<S: SessionStore>(store: &S, time: &TestTime) {
     let session = store
         .create("idle", SessionData::default())
         .await
         .expect("create");
-    sleep_ms(450).await;
+    time.pass(450).await;
     assert_eq!(store.load(&session.id).await.expect("load"), None);
     assert_eq!(
         store.load_and_extend(&session.id).await.expect("extend"),
@@ -180,7 +176,7 @@ pub async fn idle_expiry<S: SessionStore>(store: &S) {
     );
 }
 
-pub async fn extension_slides_idle_deadline<S: SessionStore>(store: &S) {
+pub async fn extension_slides_idle_deadline<S: SessionStore>(store: &S, time: &TestTime) {
     // Idle 600 ms; touched every 150 ms for 1.2 s: it must outlive two idle periods.
     let session = store
         .create("busy", SessionData::default())
@@ -188,7 +184,7 @@ pub async fn extension_slides_idle_deadline<S: SessionStore>(store: &S) {
         .expect("create");
     let mut last_deadline = session.idle_expires_at;
     for _ in 0..8 {
-        sleep_ms(150).await;
+        time.pass(150).await;
         let extended = store
             .load_and_extend(&session.id)
             .await
@@ -200,27 +196,27 @@ pub async fn extension_slides_idle_deadline<S: SessionStore>(store: &S) {
     }
     assert!(last_deadline >= session.idle_expires_at + 1_000);
     // Left alone, it expires.
-    sleep_ms(900).await;
+    time.pass(900).await;
     assert_eq!(
         store.load_and_extend(&session.id).await.expect("extend"),
         None
     );
 }
 
-pub async fn plain_load_does_not_extend<S: SessionStore>(store: &S) {
+pub async fn plain_load_does_not_extend<S: SessionStore>(store: &S, time: &TestTime) {
     let session = store
         .create("reader", SessionData::default())
         .await
         .expect("create");
     for _ in 0..3 {
-        sleep_ms(100).await;
+        time.pass(100).await;
         let _ = store.load(&session.id).await.expect("load");
     }
-    sleep_ms(200).await;
+    time.pass(200).await;
     assert_eq!(store.load(&session.id).await.expect("load"), None);
 }
 
-pub async fn extension_is_capped_by_absolute_timeout<S: SessionStore>(store: &S) {
+pub async fn extension_is_capped_by_absolute_timeout<S: SessionStore>(store: &S, time: &TestTime) {
     // Idle 600 ms, absolute 1.5 s: touching every 150 ms cannot keep it past 1.5 s.
     let session = store
         .create("capped", SessionData::default())
@@ -228,7 +224,7 @@ pub async fn extension_is_capped_by_absolute_timeout<S: SessionStore>(store: &S)
         .expect("create");
     assert_eq!(session.absolute_expires_at, session.created_at + 1_500);
     for touch in 0..6 {
-        sleep_ms(150).await;
+        time.pass(150).await;
         let extended = store
             .load_and_extend(&session.id)
             .await
@@ -239,7 +235,7 @@ pub async fn extension_is_capped_by_absolute_timeout<S: SessionStore>(store: &S)
     }
     // Keep touching past the absolute deadline: it still ends there.
     for _ in 0..7 {
-        sleep_ms(150).await;
+        time.pass(150).await;
         let _ = store.load_and_extend(&session.id).await.expect("extend");
     }
     assert_eq!(
@@ -487,7 +483,7 @@ pub async fn hundred_thousand_sessions_all_found<S: SessionStore + Clone>(store:
     assert_eq!(found, SESSIONS);
 }
 
-pub async fn expired_sessions_are_freed<S: SessionStore + Clone>(store: &S) {
+pub async fn expired_sessions_are_freed<S: SessionStore + Clone>(store: &S, time: &TestTime) {
     const SESSIONS: u64 = 1_000;
     // Created concurrently, well inside the 2 s idle timeout, so all are live when counted.
     let mut tasks = Vec::new();
@@ -504,7 +500,9 @@ pub async fn expired_sessions_are_freed<S: SessionStore + Clone>(store: &S) {
         task.await.expect("create task");
     }
     assert_eq!(store.live_count().await.expect("count"), SESSIONS);
-    // Nobody reads them: only the sweeper (or Redis's own expiry) can free them.
+    // Past the idle timeout, nobody reads them: only the sweeper (or Redis's own expiry) can
+    // free them. The poll waits for that background work, not for time to pass.
+    time.pass(2_100).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let count = store.live_count().await.expect("count");
@@ -513,9 +511,9 @@ pub async fn expired_sessions_are_freed<S: SessionStore + Clone>(store: &S) {
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{count} expired sessions still held 20 s after creation"
+            "{count} expired sessions still held 20 s after they expired"
         );
-        sleep_ms(100).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -540,14 +538,25 @@ macro_rules! conformance_suite {
                 };
             }
 
+            macro_rules! timed_case {
+                ($name:ident, $policy:expr) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let test_store = with_store($policy).await;
+                        super::$name(&test_store.store, &test_store.time).await;
+                        drop(test_store);
+                    }
+                };
+            }
+
             case!(create_then_load, long());
             case!(ids_are_fresh_url_safe_and_fixed_length, long());
             case!(unknown_id_is_never_adopted, long());
             case!(malformed_ids_do_not_parse, long());
-            case!(idle_expiry, policy_ms(150, 60_000));
-            case!(extension_slides_idle_deadline, policy_ms(600, 60_000));
-            case!(plain_load_does_not_extend, policy_ms(300, 60_000));
-            case!(
+            timed_case!(idle_expiry, policy_ms(150, 60_000));
+            timed_case!(extension_slides_idle_deadline, policy_ms(600, 60_000));
+            timed_case!(plain_load_does_not_extend, policy_ms(300, 60_000));
+            timed_case!(
                 extension_is_capped_by_absolute_timeout,
                 policy_ms(600, 1_500)
             );
@@ -557,7 +566,7 @@ macro_rules! conformance_suite {
             case!(concurrent_writers_of_one_session_lose_nothing, long());
             case!(concurrent_sessions_are_independent, long());
             case!(hundred_thousand_sessions_all_found, long());
-            case!(expired_sessions_are_freed, policy_ms(2_000, 60_000));
+            timed_case!(expired_sessions_are_freed, policy_ms(2_000, 60_000));
         }
     };
 }

@@ -877,7 +877,7 @@ async fn garbage_and_expired_sso_cookies_show_the_form() {
         idp.authorize(&[], Some(&sso)).await.status,
         StatusCode::FOUND
     );
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    idp.clock.advance(Duration::from_millis(600));
     let expired = idp.authorize(&[], Some(&sso)).await;
     assert_eq!(
         expired.status,
@@ -955,7 +955,7 @@ async fn expired_code_is_refused() {
     })
     .await;
     let code = idp.code().await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    idp.clock.advance(Duration::from_millis(600));
     let reply = idp.redeem(&code).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(reply.json()["error"], "invalid_grant");

@@ -4,6 +4,7 @@
 use crate::idp_support::{self, Options, STORE_CALLBACK, VERIFIER, challenge};
 use jsonwebtoken::{DecodingKey, Validation, jwk::JwkSet};
 use mock_services::idp::{self, IdClaims};
+use mock_services::session::ManualClock;
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
@@ -14,7 +15,8 @@ async fn happy_path_over_a_socket_verified_through_discovery() {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("address"));
     // The issuer must be the URL the IdP is really reached at.
-    let (state, _redis) = idp_support::state_at(Options::default(), &base).await;
+    let (state, _redis) =
+        idp_support::state_at(Options::default(), &base, &ManualClock::new()).await;
     let server = tokio::spawn(axum::serve(listener, idp::router(state)).into_future());
 
     let browser = reqwest::Client::builder()

@@ -14,7 +14,9 @@ use mock_services::idp::{
 };
 use mock_services::idp::{CSRF_COOKIE, CSRF_FIELD};
 use mock_services::local_redis::LocalRedis;
-use mock_services::session::{MemoryConfig, SessionPolicy, StoreConfig, build_store};
+use mock_services::session::{
+    Clock, ManualClock, MemoryConfig, SessionPolicy, StoreConfig, build_store,
+};
 use mock_services::stack::default_clients;
 use mock_services::web::params::encode;
 use std::time::Duration;
@@ -69,10 +71,18 @@ pub fn clients() -> ClientRegistry {
 
 /// An IdP state whose issuer is `issuer` (the URL it is really reached at, over a socket), and
 /// the redis-server behind its SSO store, if any, which must outlive it.
-pub async fn state_at(options: Options, issuer: &str) -> (IdpState, Option<LocalRedis>) {
+pub async fn state_at(
+    options: Options,
+    issuer: &str,
+    clock: &ManualClock,
+) -> (IdpState, Option<LocalRedis>) {
+    let memory = MemoryConfig {
+        clock: Clock::Manual(clock.clone()),
+        ..MemoryConfig::default()
+    };
     let (config, redis) = match options.sso_backend {
-        Backend::Dashmap => (StoreConfig::DashMap(MemoryConfig::default()), None),
-        Backend::Scc => (StoreConfig::Scc(MemoryConfig::default()), None),
+        Backend::Dashmap => (StoreConfig::DashMap(memory), None),
+        Backend::Scc => (StoreConfig::Scc(memory), None),
         Backend::Redis => {
             let redis = start_redis();
             (StoreConfig::Redis(redis_config(&redis)), Some(redis))
@@ -89,6 +99,7 @@ pub async fn state_at(options: Options, issuer: &str) -> (IdpState, Option<Local
     .expect("sso store");
     let mut settings = IdpSettings::new(issuer);
     settings.code_lifetime = options.code_lifetime;
+    settings.clock = Clock::Manual(clock.clone());
     let users = UserDirectory::new(100, "password", options.hashing).expect("users");
     let keys = SigningKeys::generate(options.signing).expect("keys");
     (IdpState::new(settings, clients(), users, keys, sso), redis)
@@ -134,6 +145,8 @@ impl Reply {
 /// The IdP's router driven in-process.
 pub struct Idp {
     pub state: IdpState,
+    /// The clock of the IdP's in-memory stores (records, and SSO sessions unless on Redis).
+    pub clock: ManualClock,
     router: Router,
     _redis: Option<LocalRedis>,
 }
@@ -179,10 +192,12 @@ pub fn form(pairs: &[(String, String)]) -> String {
 
 impl Idp {
     pub async fn new(options: Options) -> Self {
-        let (state, redis) = state_at(options, ISSUER).await;
+        let clock = ManualClock::new();
+        let (state, redis) = state_at(options, ISSUER, &clock).await;
         Idp {
             router: idp::router(state.clone()),
             state,
+            clock,
             _redis: redis,
         }
     }

@@ -1,79 +1,112 @@
-//! The in-memory sweeper works in bounded batches and keeps extended sessions.
+//! The in-memory sweeper frees expired sessions by itself and keeps the ones still in use. It
+//! runs under tokio's paused time with the store on a manual clock: nothing waits for real.
 
 use crate::support::policy_ms;
 use mock_services::session::{
-    DashMapStore, MemoryConfig, MemoryMap, MemoryStore, SccStore, SessionData, SessionStore,
+    Clock, DashMapStore, ManualClock, MemoryConfig, MemoryMap, MemoryStore, SccStore, SessionData,
+    SessionStore,
 };
 use std::time::Duration;
 
-fn manual() -> MemoryConfig {
+fn config(clock: &ManualClock) -> MemoryConfig {
     MemoryConfig {
-        sweep_interval: None,
-        sweep_batch: 0,
+        sweep_interval: Some(Duration::from_secs(1)),
         capacity: 0,
+        clock: Clock::Manual(clock.clone()),
     }
 }
 
-async fn check_bounded<M>(store: MemoryStore<M>)
+/// Lets the sweeper's next tick come (paused time jumps there) and its blocking scan finish.
+async fn until_count<M>(store: &MemoryStore<M>, expected: u64)
+where
+    MemoryStore<M>: SessionStore,
+{
+    for _ in 0..200 {
+        if store.live_count().await.expect("count") == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{} sessions held, {expected} expected",
+        store.live_count().await.expect("count")
+    );
+}
+
+async fn sweeps_by_itself<M>(clock: ManualClock, store: MemoryStore<M>)
 where
     MemoryStore<M>: SessionStore,
     M: MemoryMap,
 {
-    // The keeper is queued first (earliest deadline), so the first batch meets it and must put
-    // it back rather than remove it.
     let keeper = store
         .create("keeper", SessionData::default())
         .await
         .expect("create");
-    tokio::time::sleep(Duration::from_millis(5)).await;
     for n in 0..1_000 {
         store
             .create(&format!("u{n}"), SessionData::default())
             .await
             .expect("create");
     }
-    // Keep one session alive past the others' deadline.
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(60)).await;
-        assert!(
-            store
-                .load_and_extend(&keeper.id)
-                .await
-                .expect("extend")
-                .is_some()
-        );
-    }
+    // 100 ms in, the keeper is used; at 200 ms every other session is past its 150 ms.
+    clock.advance(Duration::from_millis(100));
+    assert!(
+        store
+            .load_and_extend(&keeper.id)
+            .await
+            .expect("extend")
+            .is_some()
+    );
+    clock.advance(Duration::from_millis(100));
     assert_eq!(
         store.live_count().await.expect("count"),
         1_001,
-        "nothing swept yet"
+        "expired, but not swept before a tick"
     );
-    assert_eq!(
-        store.sweep_expired(100).await,
-        99,
-        "a batch of 100: the keeper and 99 others"
-    );
-    assert_eq!(store.live_count().await.expect("count"), 902);
-    let mut removed = 99;
-    while removed < 1_000 {
-        let step = store.sweep_expired(100).await;
-        assert!(step > 0 && step <= 100, "step {step}");
-        removed += step;
-    }
-    assert_eq!(store.sweep_expired(100).await, 0);
-    assert_eq!(store.live_count().await.expect("count"), 1);
+    until_count(&store, 1).await;
     assert!(
         store.load(&keeper.id).await.expect("load").is_some(),
         "a live session was swept"
     );
+    clock.advance(Duration::from_millis(50));
+    until_count(&store, 0).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn dashmap_sweeper_frees_the_expired_and_keeps_the_used() {
+    let clock = ManualClock::new();
+    let store = DashMapStore::new(policy_ms(150, 60_000), &config(&clock));
+    sweeps_by_itself(clock, store).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn scc_sweeper_frees_the_expired_and_keeps_the_used() {
+    let clock = ManualClock::new();
+    let store = SccStore::new(policy_ms(150, 60_000), &config(&clock));
+    sweeps_by_itself(clock, store).await;
 }
 
 #[tokio::test]
-async fn dashmap_sweeps_in_bounded_batches() {
-    check_bounded(DashMapStore::new(policy_ms(150, 60_000), &manual())).await;
-}
-
-#[tokio::test]
-async fn scc_sweeps_in_bounded_batches() {
-    check_bounded(SccStore::new(policy_ms(150, 60_000), &manual())).await;
+async fn a_direct_sweep_removes_exactly_the_expired() {
+    let clock = ManualClock::new();
+    let manual = MemoryConfig {
+        sweep_interval: None,
+        ..config(&clock)
+    };
+    let store = DashMapStore::new(policy_ms(150, 60_000), &manual);
+    for n in 0..10 {
+        store
+            .create(&format!("old{n}"), SessionData::default())
+            .await
+            .expect("create");
+    }
+    clock.advance(Duration::from_millis(100));
+    let young = store
+        .create("young", SessionData::default())
+        .await
+        .expect("create");
+    clock.advance(Duration::from_millis(50));
+    assert_eq!(store.sweep_expired(), 10, "exactly the ten old ones");
+    assert_eq!(store.sweep_expired(), 0);
+    assert!(store.load(&young.id).await.expect("load").is_some());
 }

@@ -1,17 +1,20 @@
 //! A whole stack (IdP, store, forums) on free loopback ports, and a browser that does not follow
 //! redirects on its own, so each hop is seen and checked.
 
-use crate::support::start_redis;
+use crate::support::{TestTime, start_redis};
 use mock_services::cli::{Backend, BackendArgs};
 use mock_services::local_redis::LocalRedis;
+use mock_services::session::{Clock, ManualClock};
 use mock_services::stack::{RunningStack, StackConfig, start};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
-/// A running stack and the Redis behind it, if any.
+/// A running stack, the Redis behind it, if any, and how its sessions' time passes: a manual
+/// clock for the in-memory backends (through the typed stack configuration), real time for Redis.
 pub struct Stack {
     pub running: RunningStack,
     pub redis: Option<LocalRedis>,
+    pub time: TestTime,
 }
 
 impl Stack {
@@ -24,9 +27,20 @@ impl Stack {
             redis_url: redis.as_ref().map(LocalRedis::url),
         });
         config.idp.users = 100;
+        let time = if redis.is_some() {
+            TestTime::Real
+        } else {
+            let clock = ManualClock::new();
+            config.clock = Clock::Manual(clock.clone());
+            TestTime::Manual(clock)
+        };
         configure(&mut config);
         let running = start(&config).await.expect("stack starts");
-        Stack { running, redis }
+        Stack {
+            running,
+            redis,
+            time,
+        }
     }
 
     pub fn store(&self) -> &str {

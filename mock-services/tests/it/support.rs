@@ -2,43 +2,65 @@
 
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
-    AnyStore, MemoryConfig, RedisConfig, SessionPolicy, StoreConfig, build_store,
+    AnyStore, Clock, ManualClock, MemoryConfig, RedisConfig, SessionPolicy, StoreConfig,
+    build_store,
 };
 use std::time::Duration;
 
-/// A store plus whatever must outlive it (the test's own redis-server).
+/// A store plus whatever must outlive it (the test's own redis-server), and the time it runs on.
 pub struct TestStore {
     pub store: AnyStore,
+    pub time: TestTime,
     /// Kept only so the server lives as long as the store.
     pub _redis: Option<LocalRedis>,
 }
 
-/// In-memory settings for tests: a fast sweeper with small batches, so sweeping takes several
-/// ticks and the bound per tick is exercised.
-pub fn memory_config() -> MemoryConfig {
+/// How a test lets time pass: in-memory stores run on a manual clock that moves at once and
+/// exactly; Redis expires keys by its own clock, so its cases really wait.
+#[derive(Debug, Clone)]
+pub enum TestTime {
+    Manual(ManualClock),
+    Real,
+}
+
+impl TestTime {
+    pub async fn pass(&self, ms: u64) {
+        match self {
+            TestTime::Manual(clock) => clock.advance(Duration::from_millis(ms)),
+            TestTime::Real => tokio::time::sleep(Duration::from_millis(ms)).await,
+        }
+    }
+}
+
+/// In-memory settings for tests: a fast sweeper, on a manual clock.
+pub fn memory_config(clock: &ManualClock) -> MemoryConfig {
     MemoryConfig {
         sweep_interval: Some(Duration::from_millis(20)),
-        sweep_batch: 256,
         capacity: 0,
+        clock: Clock::Manual(clock.clone()),
     }
 }
 
 pub async fn dashmap(policy: SessionPolicy) -> TestStore {
-    let store = build_store(&StoreConfig::DashMap(memory_config()), policy)
+    let clock = ManualClock::new();
+    let store = build_store(&StoreConfig::DashMap(memory_config(&clock)), policy)
         .await
         .expect("dashmap store");
     TestStore {
         store,
+        time: TestTime::Manual(clock),
         _redis: None,
     }
 }
 
 pub async fn scc(policy: SessionPolicy) -> TestStore {
-    let store = build_store(&StoreConfig::Scc(memory_config()), policy)
+    let clock = ManualClock::new();
+    let store = build_store(&StoreConfig::Scc(memory_config(&clock)), policy)
         .await
         .expect("scc store");
     TestStore {
         store,
+        time: TestTime::Manual(clock),
         _redis: None,
     }
 }
@@ -66,6 +88,7 @@ pub async fn redis(policy: SessionPolicy) -> TestStore {
         .expect("redis store");
     TestStore {
         store,
+        time: TestTime::Real,
         _redis: Some(redis),
     }
 }
