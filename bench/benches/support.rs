@@ -2,8 +2,8 @@
 
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
-    AnyStore, MemoryConfig, RedisConfig, SessionId, SessionPolicy, StoreConfig, build_store,
-    prefill,
+    AnyStore, Backend, MemoryConfig, RedisConfig, SessionId, SessionPolicy, StoreConfig,
+    build_store, prefill,
 };
 use std::time::Duration;
 
@@ -24,23 +24,27 @@ impl Backends {
         }
     }
 
-    /// Names and configurations of every backend available.
+    /// Names and configurations of every backend available, in the backend list's order.
     pub fn configs(&self, prefix: &str) -> Vec<(&'static str, StoreConfig)> {
         // No background sweeper: nothing expires during a bench, and its ticks would be noise.
         let memory = MemoryConfig {
             sweep_interval: None,
             ..MemoryConfig::default()
         };
-        let mut configs = vec![
-            ("dashmap", StoreConfig::DashMap(memory.clone())),
-            ("scc", StoreConfig::Scc(memory)),
-        ];
-        if let Some(redis) = &self.redis {
-            let mut config = RedisConfig::new(redis.url(), prefix);
-            config.response_timeout = Duration::from_secs(10);
-            configs.push(("redis", StoreConfig::Redis(config)));
-        }
-        configs
+        Backend::ALL
+            .into_iter()
+            .filter_map(|backend| {
+                let config = match backend.memory_config(memory.clone()) {
+                    Some(config) => config,
+                    None => {
+                        let mut config = RedisConfig::new(self.redis.as_ref()?.url(), prefix);
+                        config.response_timeout = Duration::from_secs(10);
+                        StoreConfig::Redis(config)
+                    }
+                };
+                Some((backend.name(), config))
+            })
+            .collect()
     }
 }
 

@@ -28,7 +28,7 @@ pub struct MatrixArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "dashmap,scc,redis"
+        default_values_t = Backend::ALL
     )]
     pub backends: Vec<Backend>,
     /// Runs per backend (1 to 20), interleaved; with one, the comparison cannot judge noise.
@@ -107,9 +107,10 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
         let mut leg = template.clone();
         leg.repetition = *repetition;
         leg.backend.backend = *backend;
-        leg.backend.redis_url = match backend {
-            Backend::Redis => args.run.backend.redis_url.clone(),
-            Backend::Dashmap | Backend::Scc => None,
+        leg.backend.redis_url = if backend.is_in_memory() {
+            None
+        } else {
+            args.run.backend.redis_url.clone()
         };
         progress.set_prefix(format!("{} {}/{}", backend.name(), index + 1, turns.len()));
         progress.set_position(per_run * index as u64);

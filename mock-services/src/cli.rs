@@ -1,26 +1,8 @@
 //! Command-line flags every binary shares to pick a session backend.
 
 use crate::local_redis::{LocalRedis, LocalRedisError};
+pub use crate::session::Backend;
 use crate::session::{Clock, MemoryConfig, RedisConfig, StoreConfig};
-
-/// The session backends, as named on the command line and in reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    Dashmap,
-    Scc,
-    Redis,
-}
-
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Dashmap => "dashmap",
-            Backend::Scc => "scc",
-            Backend::Redis => "redis",
-        }
-    }
-}
 
 /// `--backend` and `--redis-url`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -61,14 +43,12 @@ impl ResolvedBackend {
             clock: clock.clone(),
             ..MemoryConfig::default()
         };
-        match (self.backend, &self.redis_url) {
-            (Backend::Dashmap, _) => StoreConfig::DashMap(memory),
-            (Backend::Scc, _) => StoreConfig::Scc(memory),
-            (Backend::Redis, url) => StoreConfig::Redis(RedisConfig::new(
-                url.clone().unwrap_or_default(),
+        self.backend.memory_config(memory).unwrap_or_else(|| {
+            StoreConfig::Redis(RedisConfig::new(
+                self.redis_url.clone().unwrap_or_default(),
                 key_prefix,
-            )),
-        }
+            ))
+        })
     }
 
     pub fn backend(&self) -> Backend {

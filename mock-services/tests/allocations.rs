@@ -1,6 +1,7 @@
-//! The in-memory hot path allocates nothing: `load`, `load_and_extend` and an unchanged `save`
-//! of a live session, counted by dhat's global allocator (its own test binary, so nothing else
-//! runs under it).
+//! The in-memory hot path allocates nothing: `load` and `load_and_extend` of a live session on
+//! every in-memory backend, and `save` on the maps that write in place (papaya's copy-on-write
+//! save allocates its copy), counted by dhat's global allocator (its own test binary, so
+//! nothing else runs under it).
 
 use mock_services::session::{
     AnyStore, MemoryConfig, SessionData, SessionId, SessionPolicy, SessionStore, StoreConfig,
@@ -50,6 +51,7 @@ fn hot_path_calls_allocate_nothing() {
         for config in [
             StoreConfig::DashMap(memory.clone()),
             StoreConfig::Scc(memory.clone()),
+            StoreConfig::Papaya(memory.clone()),
         ] {
             let (store, ids) = filled(config, &users).await;
             let mut sessions = Vec::with_capacity(ids.len());
@@ -65,17 +67,32 @@ fn hot_path_calls_allocate_nothing() {
                         .expect("live"),
                 );
             }
+            let lookups = dhat::HeapStats::get().total_blocks - before.total_blocks;
+            dhat::assert_eq!(
+                lookups,
+                0,
+                "{}: {} allocations over {} sessions' load and load_and_extend",
+                store.backend_name(),
+                lookups,
+                ids.len()
+            );
+            let before = dhat::HeapStats::get();
             for session in &mut sessions {
                 store.save(session).await.expect("save");
             }
-            let after = dhat::HeapStats::get();
-            dhat::assert_eq!(
-                after.total_blocks - before.total_blocks,
-                0,
-                "{}: {} allocations over {} sessions' load, load_and_extend and save",
+            let saves = dhat::HeapStats::get().total_blocks - before.total_blocks;
+            // In-place maps change the entry under its lock; papaya publishes a copy (one node
+            // per save, plus its reclamation's occasional batch).
+            let allowed = if store.backend_name() == "papaya" {
+                2 * sessions.len() as u64
+            } else {
+                0
+            };
+            dhat::assert!(
+                saves <= allowed,
+                "{}: {saves} allocations over {} saves (at most {allowed})",
                 store.backend_name(),
-                after.total_blocks - before.total_blocks,
-                ids.len()
+                sessions.len()
             );
         }
     });

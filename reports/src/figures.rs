@@ -5,6 +5,7 @@ use crate::chart::{Axis, BarChart, Chart, Figure, Legend, LineChart, Scale, Seri
 use crate::criterion::CriterionResults;
 use crate::report::{Report, backend_color, palette, slug};
 use crate::results::{LatencyRow, TimelinePoint};
+use mock_services::session::Backend;
 
 /// The spread of a comparison with repetitions (none otherwise).
 pub fn spread_figures(report: &Report) -> Vec<Figure> {
@@ -527,12 +528,11 @@ fn hot_path(criterion: &CriterionResults, operation: &str, what: &str) -> Option
     if groups.is_empty() {
         return None;
     }
-    let order = |name: &str| match name {
-        "dashmap" => 0,
-        "scc" => 1,
-        "redis" => 2,
-        _ if name.starts_with("bare ") => 4,
-        _ => 3,
+    // Backends in list order, then anything else, then the bare maps.
+    let order = |name: &str| match Backend::from_name(name) {
+        Some(backend) => backend.index(),
+        None if name.starts_with("bare ") => Backend::ALL.len() + 1,
+        None => Backend::ALL.len(),
     };
     groups.sort_by(|a, b| order(&a.1).cmp(&order(&b.1)).then(a.1.cmp(&b.1)));
     let values = SIZES

@@ -3,6 +3,7 @@
 
 use crate::criterion::CriterionResults;
 use crate::results::{self, LoadRunResults, ResultsError};
+use mock_services::session::Backend;
 use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
 
@@ -99,13 +100,11 @@ pub fn run_color(backends: &[&str], index: usize) -> RGBColor {
         .map_or(palette(index), |backend| backend_color(backend, index))
 }
 
-/// The colour a backend always gets.
+/// The colour a backend always gets: its place in the backend list; anything else comes after.
 pub fn backend_color(backend: &str, fallback: usize) -> RGBColor {
-    match backend {
-        "dashmap" => palette(0),
-        "scc" => palette(1),
-        "redis" => palette(2),
-        _ => palette(fallback + 3),
+    match Backend::from_name(backend) {
+        Some(known) => palette(known.index()),
+        None => palette(fallback + Backend::ALL.len()),
     }
 }
 

@@ -8,8 +8,8 @@
 
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
-    self, MemoryConfig, RedisConfig, SessionData, SessionPolicy, SessionStore, StoreConfig,
-    build_store,
+    self, Backend, MemoryConfig, RedisConfig, SessionData, SessionPolicy, SessionStore,
+    StoreConfig, build_store,
 };
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
@@ -73,22 +73,15 @@ async fn main() {
     println!(
         "sessions: {count}; a session of user-500000 with an empty cart encodes to {encoded} bytes, its ID is 16"
     );
-    for (name, config) in [
-        (
-            "dashmap",
-            StoreConfig::DashMap(MemoryConfig {
-                sweep_interval: None,
-                ..MemoryConfig::default()
-            }),
-        ),
-        (
-            "scc",
-            StoreConfig::Scc(MemoryConfig {
-                sweep_interval: None,
-                ..MemoryConfig::default()
-            }),
-        ),
-    ] {
+    let memory = MemoryConfig {
+        sweep_interval: None,
+        ..MemoryConfig::default()
+    };
+    for (name, config) in Backend::ALL.into_iter().filter_map(|backend| {
+        backend
+            .memory_config(memory.clone())
+            .map(|config| (backend.name(), config))
+    }) {
         if !wanted(name) {
             continue;
         }

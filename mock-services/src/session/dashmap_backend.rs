@@ -1,7 +1,7 @@
 //! The DashMap backend: a sharded `RwLock<HashMap>` map under the shared in-memory store.
 
 use super::id::{IdBuildHasher, SessionId};
-use super::memory::{Entry, MemoryMap, MemoryStore};
+use super::memory::{Entry, MemoryMap, MemoryStore, Write};
 use super::record::{Payload, SessionData};
 use dashmap::DashMap;
 
@@ -42,15 +42,17 @@ impl<P: Payload> MemoryMap<P> for SessionDashMap<P> {
     async fn update<R: Send>(
         &self,
         id: &SessionId,
-        writer: impl FnOnce(&mut Entry<P>) -> R + Send,
+        mut writer: impl FnMut(&mut Entry<P>) -> Write<R> + Send,
     ) -> Option<R> {
-        self.get_mut(id).map(|mut entry| writer(&mut entry))
+        self.get_mut(id).map(|mut entry| match writer(&mut entry) {
+            Write::Kept(outcome) | Write::Changed(outcome) => outcome,
+        })
     }
 
     async fn remove_if(
         &self,
         id: &SessionId,
-        condition: impl FnOnce(&Entry<P>) -> bool + Send,
+        condition: impl Fn(&Entry<P>) -> bool + Send,
     ) -> bool {
         DashMap::remove_if(self, id, |_, entry| condition(entry)).is_some()
     }

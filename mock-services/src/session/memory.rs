@@ -107,16 +107,58 @@ impl<P> Entry<P> {
 
     /// Slides the idle deadline by moving the last use forward. `fetch_max` keeps it monotonic
     /// when two requests of one session race, whatever order their clocks were read in.
-    fn extend(&self, now: u64) {
+    pub(super) fn extend(&self, now: u64) {
         let after = u32::try_from(now.saturating_sub(self.created_at)).unwrap_or(u32::MAX);
         self.last_used.fetch_max(after, Ordering::Relaxed);
     }
 }
 
+impl<P> Entry<P> {
+    /// Carries the last use over from the entry `self` replaced (a copy-on-write map's save):
+    /// an extension of the old copy that landed after the copy was made is not lost.
+    pub(super) fn carry_last_use_from(&self, old: &Entry<P>) {
+        self.last_used
+            .fetch_max(old.last_used.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+
+    /// The same allocation: how a copy-on-write map tells an entry from its replacement.
+    pub(super) fn same_as(&self, other: &Entry<P>) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+/// A copy of an entry as it is now (its last use read once): what a copy-on-write map writes
+/// to, and what one hands back from `take`.
+impl<P> Clone for Entry<P> {
+    fn clone(&self) -> Self {
+        Entry {
+            user_id: self.user_id.clone(),
+            data: Arc::clone(&self.data),
+            created_at: self.created_at,
+            last_used: AtomicU32::new(self.last_used.load(Ordering::SeqCst)),
+            version: self.version,
+        }
+    }
+}
+
+/// What an [`MemoryMap::update`] writer did to the entry it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write<R> {
+    /// Left it as it was: nothing to store.
+    Kept(R),
+    /// Changed it: store it.
+    Changed(R),
+}
+
 /// The concurrent map under an in-memory backend, keyed by [`SessionId`] with
-/// [`IdBuildHasher`]. Closures run under the map's lock for that key and must not block or
-/// await: that is what keeps DashMap guards from living across an `.await` (which can deadlock
-/// a shard).
+/// [`IdBuildHasher`]. Closures run under the map's lock for that key (or, in a lock-free map,
+/// on a private copy) and must not block or await: that is what keeps DashMap guards from
+/// living across an `.await` (which can deadlock a shard).
+///
+/// Two kinds of map fit: ones that change an entry in place under an exclusive lock (DashMap,
+/// scc), and copy-on-write ones that publish a changed copy (papaya). The hot path's one write,
+/// the extension, is an atomic on a shared reference in both; [`MemoryMap::keep_extension`] is
+/// how a copy-on-write map makes sure a save's copy does not lose an extension.
 pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
     /// Backend name for reports.
     const NAME: &'static str;
@@ -136,11 +178,14 @@ pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
     /// (it keeps the CPU from overlapping one lookup's cache misses with the next; README).
     fn read<R>(&self, id: &SessionId, reader: impl FnOnce(&Entry<P>) -> R) -> Option<R>;
 
-    /// Runs `writer` on the entry under an exclusive lock.
+    /// Runs `writer` on the entry and stores what it changed: in place under an exclusive
+    /// lock, or on a copy that is published if the entry did not change meanwhile (then the
+    /// writer may run again on a fresh copy, so it is `FnMut`). A copy-on-write map carries
+    /// the replaced entry's last use over after publishing ([`Entry::carry_last_use_from`]).
     fn update<R: Send>(
         &self,
         id: &SessionId,
-        writer: impl FnOnce(&mut Entry<P>) -> R + Send,
+        writer: impl FnMut(&mut Entry<P>) -> Write<R> + Send,
     ) -> impl Future<Output = Option<R>> + Send;
 
     /// Removes the entry and hands it back.
@@ -150,8 +195,17 @@ pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
     fn remove_if(
         &self,
         id: &SessionId,
-        condition: impl FnOnce(&Entry<P>) -> bool + Send,
+        condition: impl Fn(&Entry<P>) -> bool + Send,
     ) -> impl Future<Output = bool> + Send;
+
+    /// Called after a lookup extended the entry of `id` at `now`. In-place maps have nothing
+    /// to do (a save takes the exclusive lock, so it cannot overlap an extension). A
+    /// copy-on-write map extends whatever copy is current until that stops changing, so an
+    /// extension that landed on a copy a save was replacing reaches the replacement.
+    #[inline]
+    fn keep_extension(&self, id: &SessionId, now: u64) {
+        let _ = (id, now);
+    }
 
     /// Removes every entry for which `expired` holds, re-checking it under the entry's
     /// exclusive lock, and returns how many it removed. Blocking and O(N): the sweeper runs it
@@ -242,6 +296,7 @@ impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
                 })
             })
             .flatten()
+            .inspect(|_| shared.map.keep_extension(id, now))
     }
 
     /// Frees every entry that has expired by the store's clock; returns how many it removed.
@@ -340,13 +395,13 @@ impl<M: MemoryMap<P>, P: Payload> SessionStore<P> for MemoryStore<M, P> {
             .map
             .update(&session.id, |entry| {
                 if !entry.is_live(now, timeouts) {
-                    (SaveOutcome::Gone, expected)
+                    Write::Kept((SaveOutcome::Gone, expected))
                 } else if u64::from(entry.version) != expected {
-                    (SaveOutcome::Conflict, expected)
+                    Write::Kept((SaveOutcome::Conflict, expected))
                 } else {
-                    entry.data = data;
+                    entry.data = Arc::clone(&data);
                     entry.version = entry.version.wrapping_add(1);
-                    (SaveOutcome::Saved, u64::from(entry.version))
+                    Write::Changed((SaveOutcome::Saved, u64::from(entry.version)))
                 }
             })
             .await

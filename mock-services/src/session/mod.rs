@@ -1,6 +1,6 @@
 //! Server-side sessions: the [`SessionStore`] contract and the backends that implement it.
 //!
-//! Every backend (DashMap, scc::HashMap, Redis) obeys the same contract, proven by one shared
+//! Every backend (DashMap, scc::HashMap, papaya, Redis) obeys the same contract, proven by one shared
 //! conformance suite (`tests/it/conformance.rs`). The contract, at its edges:
 //!
 //! - IDs are 128-bit CSPRNG values minted by the store at `create`; an ID the store did not issue
@@ -21,6 +21,7 @@ mod dashmap_backend;
 mod error;
 mod id;
 mod memory;
+mod papaya_backend;
 mod prefill;
 mod record;
 mod redis_backend;
@@ -30,11 +31,12 @@ use std::future::Future;
 
 pub use clock::{Clock, ManualClock, now_millis};
 pub use codec::{Encoded, HEADER_LEN, decode, encode};
-pub use config::{AnyStore, MemoryConfig, RedisConfig, StoreConfig, build_store};
+pub use config::{AnyStore, Backend, MemoryConfig, RedisConfig, StoreConfig, build_store};
 pub use dashmap_backend::{DashMapStore, SessionDashMap};
 pub use error::StoreError;
 pub use id::{IdBuildHasher, IdHasher, SessionId};
-pub use memory::{Entry, MAX_ABSOLUTE_TIMEOUT, MemoryMap, MemoryStore};
+pub use memory::{Entry, MAX_ABSOLUTE_TIMEOUT, MemoryMap, MemoryStore, Write};
+pub use papaya_backend::{PapayaStore, SessionPapayaMap};
 pub use prefill::prefill;
 pub use record::{CartItem, Payload, Session, SessionData, SessionPolicy, UserId};
 pub use redis_backend::RedisStore;

@@ -2,7 +2,7 @@
 //! shared in-memory store.
 
 use super::id::{IdBuildHasher, SessionId};
-use super::memory::{Entry, MemoryMap, MemoryStore};
+use super::memory::{Entry, MemoryMap, MemoryStore, Write};
 use super::record::{Payload, SessionData};
 
 /// The map: keys hashed by their own random bits ([`IdBuildHasher`]).
@@ -37,17 +37,20 @@ impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
     async fn update<R: Send>(
         &self,
         id: &SessionId,
-        writer: impl FnOnce(&mut Entry<P>) -> R + Send,
+        mut writer: impl FnMut(&mut Entry<P>) -> Write<R> + Send,
     ) -> Option<R> {
-        self.update_async(id, |_, entry| writer(entry)).await
+        self.update_async(id, |_, entry| match writer(entry) {
+            Write::Kept(outcome) | Write::Changed(outcome) => outcome,
+        })
+        .await
     }
 
     async fn remove_if(
         &self,
         id: &SessionId,
-        condition: impl FnOnce(&Entry<P>) -> bool + Send,
+        condition: impl Fn(&Entry<P>) -> bool + Send,
     ) -> bool {
-        self.remove_if_async(id, |entry| condition(entry))
+        self.remove_if_async(id, move |entry| condition(entry))
             .await
             .is_some()
     }

@@ -367,7 +367,7 @@ macro_rules! app_suite {
     };
 }
 
-app_suite!(dashmap, scc, redis);
+app_suite!(dashmap, scc, papaya, redis);
 
 /// The apps' form posts (logout, cart write) refuse what the browser says came from another
 /// site; the same posts from the app's own pages work.

@@ -573,4 +573,5 @@ macro_rules! conformance_suite {
 
 conformance_suite!(dashmap);
 conformance_suite!(scc);
+conformance_suite!(papaya);
 conformance_suite!(redis);

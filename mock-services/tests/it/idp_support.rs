@@ -80,10 +80,9 @@ pub async fn state_at(
         clock: Clock::Manual(clock.clone()),
         ..MemoryConfig::default()
     };
-    let (config, redis) = match options.sso_backend {
-        Backend::Dashmap => (StoreConfig::DashMap(memory), None),
-        Backend::Scc => (StoreConfig::Scc(memory), None),
-        Backend::Redis => {
+    let (config, redis) = match options.sso_backend.memory_config(memory) {
+        Some(config) => (config, None),
+        None => {
             let redis = start_redis();
             (StoreConfig::Redis(redis_config(&redis)), Some(redis))
         }

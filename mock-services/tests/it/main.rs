@@ -14,7 +14,9 @@ mod idp_basic_op;
 mod idp_e2e;
 /// An in-process IdP and protocol helpers.
 mod idp_support;
-/// The in-memory sweeper's bounded batches.
+/// Extensions racing saves in the in-memory maps.
+mod memory_races;
+/// The in-memory sweeper, under paused time and a manual clock.
 mod memory_sweeper;
 /// Property tests over every parser of client input.
 mod properties;

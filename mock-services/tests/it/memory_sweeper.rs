@@ -3,8 +3,8 @@
 
 use crate::support::policy_ms;
 use mock_services::session::{
-    Clock, DashMapStore, ManualClock, MemoryConfig, MemoryMap, MemoryStore, SccStore, SessionData,
-    SessionStore,
+    Clock, DashMapStore, ManualClock, MemoryConfig, MemoryMap, MemoryStore, PapayaStore, SccStore,
+    SessionData, SessionStore,
 };
 use std::time::Duration;
 
@@ -83,6 +83,13 @@ async fn dashmap_sweeper_frees_the_expired_and_keeps_the_used() {
 async fn scc_sweeper_frees_the_expired_and_keeps_the_used() {
     let clock = ManualClock::new();
     let store = SccStore::new(policy_ms(150, 60_000), &config(&clock));
+    sweeps_by_itself(clock, store).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn papaya_sweeper_frees_the_expired_and_keeps_the_used() {
+    let clock = ManualClock::new();
+    let store = PapayaStore::new(policy_ms(150, 60_000), &config(&clock));
     sweeps_by_itself(clock, store).await;
 }
 

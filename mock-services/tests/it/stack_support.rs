@@ -63,12 +63,7 @@ trait ParseBackend {
 
 impl ParseBackend for str {
     fn parse_backend(&self) -> Backend {
-        match self {
-            "dashmap" => Backend::Dashmap,
-            "scc" => Backend::Scc,
-            "redis" => Backend::Redis,
-            other => panic!("unknown backend {other}"),
-        }
+        Backend::from_name(self).unwrap_or_else(|| panic!("unknown backend {self}"))
     }
 }
 

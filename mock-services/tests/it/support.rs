@@ -53,6 +53,18 @@ pub async fn dashmap(policy: SessionPolicy) -> TestStore {
     }
 }
 
+pub async fn papaya(policy: SessionPolicy) -> TestStore {
+    let clock = ManualClock::new();
+    let store = build_store(&StoreConfig::Papaya(memory_config(&clock)), policy)
+        .await
+        .expect("papaya store");
+    TestStore {
+        store,
+        time: TestTime::Manual(clock),
+        _redis: None,
+    }
+}
+
 pub async fn scc(policy: SessionPolicy) -> TestStore {
     let clock = ManualClock::new();
     let store = build_store(&StoreConfig::Scc(memory_config(&clock)), policy)
