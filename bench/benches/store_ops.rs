@@ -1,6 +1,7 @@
 //! `store/<op>/<backend>/<size>`: each store operation at 1k, 100k and 1M live sessions, random
-//! keys; and `raw/load_hit/<map>/<size>`: the same hits on bare maps, so the store's own cost
-//! shows as a ratio.
+//! keys; and `raw/load_hit/<map>/<size>`: the same hits on bare maps (dashmap, scc, papaya and
+//! a `RwLock<HashMap>`), so the store's own cost shows as a ratio; and `clock/*`, what reading
+//! "now" costs per lookup.
 
 use crate::support::{Backends, Keys, SIZES, prefilled, size_label};
 use criterion::{BenchmarkId, Criterion};
@@ -197,6 +198,17 @@ fn raw_maps(c: &mut Criterion, runtime: &tokio::runtime::Runtime, keys: &[Sessio
     for (n, key) in keys.iter().enumerate() {
         let _ = scc_map.insert_sync(*key, value(n));
     }
+    let papaya_map: papaya::HashMap<SessionId, RawValue, IdBuildHasher> =
+        papaya::HashMap::builder()
+            .capacity(size)
+            .hasher(IdBuildHasher::default())
+            .build();
+    {
+        let pinned = papaya_map.pin();
+        for (n, key) in keys.iter().enumerate() {
+            pinned.insert(*key, value(n));
+        }
+    }
     let locked: RwLock<HashMap<SessionId, RawValue, IdBuildHasher>> = RwLock::new(
         keys.iter()
             .enumerate()
@@ -223,6 +235,17 @@ fn raw_maps(c: &mut Criterion, runtime: &tokio::runtime::Runtime, keys: &[Sessio
             let scc_map = &scc_map;
             async move {
                 let found = scc_map.read_sync(&key, |_, v| hit(v));
+                assert!(black_box(found).is_some());
+            }
+        })
+    });
+    let mut order = Keys::new(size);
+    group.bench_function(BenchmarkId::new("papaya", label), |b| {
+        b.to_async(runtime).iter(|| {
+            let key = keys[order.next()];
+            let papaya_map = &papaya_map;
+            async move {
+                let found = papaya_map.pin().get(&key).map(hit);
                 assert!(black_box(found).is_some());
             }
         })

@@ -8,8 +8,11 @@ use super::record::{Payload, SessionData};
 /// The map: keys hashed by their own random bits ([`IdBuildHasher`]).
 pub type SessionSccMap<P = SessionData> = scc::HashMap<SessionId, Entry<P>, IdBuildHasher>;
 
-/// Sessions in an [`scc::HashMap`]. Lookups use `read_sync` (shared bucket lock, no `async`
-/// layer); `get_*` would take the bucket's write lock.
+/// Sessions in an [`scc::HashMap`]. Every operation uses scc's synchronous API: a bucket lock
+/// is held only while the call runs, never across an `.await`. (Mixing scc's `read_sync` with
+/// its `*_async` writers on one runtime deadlocked a store run in testing: both workers blocked
+/// in `read_sync` behind a bucket lock an async writer held while suspended.) Lookups use
+/// `read_sync` (shared bucket lock); `get_*` would take the bucket's write lock.
 pub type SccStore<P = SessionData> = MemoryStore<SessionSccMap<P>, P>;
 
 impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
@@ -20,13 +23,11 @@ impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
     }
 
     async fn insert_or_return(&self, id: SessionId, entry: Entry<P>) -> Result<(), Entry<P>> {
-        self.insert_async(id, entry)
-            .await
-            .map_err(|(_, entry)| entry)
+        self.insert_sync(id, entry).map_err(|(_, entry)| entry)
     }
 
     async fn take(&self, id: &SessionId) -> Option<Entry<P>> {
-        self.remove_async(id).await.map(|(_, entry)| entry)
+        self.remove_sync(id).map(|(_, entry)| entry)
     }
 
     #[inline]
@@ -39,10 +40,9 @@ impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
         id: &SessionId,
         mut writer: impl FnMut(&mut Entry<P>) -> Write<R> + Send,
     ) -> Option<R> {
-        self.update_async(id, |_, entry| match writer(entry) {
+        self.update_sync(id, |_, entry| match writer(entry) {
             Write::Kept(outcome) | Write::Changed(outcome) => outcome,
         })
-        .await
     }
 
     async fn remove_if(
@@ -50,20 +50,23 @@ impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
         id: &SessionId,
         condition: impl Fn(&Entry<P>) -> bool + Send,
     ) -> bool {
-        self.remove_if_async(id, move |entry| condition(entry))
-            .await
+        self.remove_if_sync(id, move |entry| condition(entry))
             .is_some()
     }
 
-    /// One bucket locked at a time: a lookup waits at most for one bucket's check.
+    /// Finds the expired under shared bucket locks (lookups go on), then removes them one by
+    /// one, re-checked under the bucket's exclusive lock.
     fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize {
-        let mut removed = 0;
-        self.retain_sync(|_, entry| {
-            let keep = !expired(entry);
-            removed += usize::from(!keep);
-            keep
+        let mut due = Vec::new();
+        self.iter_sync(|id, entry| {
+            if expired(entry) {
+                due.push(*id);
+            }
+            true
         });
-        removed
+        due.iter()
+            .filter(|id| self.remove_if_sync(*id, |entry| expired(entry)).is_some())
+            .count()
     }
 
     /// O(N): scc counts by reading every bucket's metadata. Used by reports, not requests.
