@@ -93,15 +93,7 @@ fn browser_nonce(headers: &HeaderMap) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn with(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(*name, HeaderValue::from_str(value).expect("value"));
-        }
-        headers
-    }
+    use crate::web::origin::headers_with as with;
 
     #[test]
     fn a_token_is_good_only_with_its_own_browser_cookie_and_key() {

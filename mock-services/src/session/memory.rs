@@ -268,35 +268,37 @@ impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
     /// [`SessionStore::load`] without the `async` layer: in-memory lookups never wait on I/O.
     #[inline]
     pub fn load_now(&self, id: &SessionId) -> Option<Session<P>> {
-        let shared = &*self.shared;
-        let now = shared.clock.now_millis();
-        let timeouts = shared.timeouts;
-        shared
-            .map
-            .read(id, |entry| {
-                entry
-                    .is_live(now, timeouts)
-                    .then(|| entry.snapshot(*id, timeouts))
-            })
-            .flatten()
+        self.lookup(id, false)
     }
 
     /// [`SessionStore::load_and_extend`] without the `async` layer.
     #[inline]
     pub fn load_and_extend_now(&self, id: &SessionId) -> Option<Session<P>> {
+        self.lookup(id, true)
+    }
+
+    /// The one lookup both forms share; `extend` is a constant at each call site, so the
+    /// inlined branch costs nothing.
+    #[inline]
+    fn lookup(&self, id: &SessionId, extend: bool) -> Option<Session<P>> {
         let shared = &*self.shared;
         let now = shared.clock.now_millis();
         let timeouts = shared.timeouts;
-        shared
+        let found = shared
             .map
             .read(id, |entry| {
                 entry.is_live(now, timeouts).then(|| {
-                    entry.extend(now);
+                    if extend {
+                        entry.extend(now);
+                    }
                     entry.snapshot(*id, timeouts)
                 })
             })
-            .flatten()
-            .inspect(|_| shared.map.keep_extension(id, now))
+            .flatten();
+        if extend && found.is_some() {
+            shared.map.keep_extension(id, now);
+        }
+        found
     }
 
     /// Frees every entry that has expired by the store's clock; returns how many it removed.

@@ -23,18 +23,23 @@ pub fn origin_of(base_url: &str) -> String {
         .unwrap_or_else(|_| base_url.trim_end_matches('/').to_owned())
 }
 
+/// Request headers from name/value pairs, for the unit tests of header checks.
+#[cfg(test)]
+pub(crate) fn headers_with(pairs: &[(&'static str, &str)]) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs {
+        headers.append(
+            *name,
+            axum::http::HeaderValue::from_str(value).expect("value"),
+        );
+    }
+    headers
+}
+
 #[cfg(test)]
 mod tests {
+    use super::headers_with as with;
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn with(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(*name, HeaderValue::from_str(value).expect("value"));
-        }
-        headers
-    }
 
     #[test]
     fn fetch_metadata_and_origin_tell_cross_site_requests() {

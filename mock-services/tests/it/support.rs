@@ -2,7 +2,7 @@
 
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
-    AnyStore, Clock, ManualClock, MemoryConfig, RedisConfig, SessionPolicy, StoreConfig,
+    AnyStore, Backend, Clock, ManualClock, MemoryConfig, RedisConfig, SessionPolicy, StoreConfig,
     build_store,
 };
 use std::time::Duration;
@@ -41,11 +41,15 @@ pub fn memory_config(clock: &ManualClock) -> MemoryConfig {
     }
 }
 
-pub async fn dashmap(policy: SessionPolicy) -> TestStore {
+/// A fresh in-memory store of `backend` on a manual clock.
+async fn in_memory(backend: Backend, policy: SessionPolicy) -> TestStore {
     let clock = ManualClock::new();
-    let store = build_store(&StoreConfig::DashMap(memory_config(&clock)), policy)
+    let config = backend
+        .memory_config(memory_config(&clock))
+        .expect("an in-memory backend");
+    let store = build_store(&config, policy)
         .await
-        .expect("dashmap store");
+        .unwrap_or_else(|error| panic!("{backend} store: {error}"));
     TestStore {
         store,
         time: TestTime::Manual(clock),
@@ -53,28 +57,16 @@ pub async fn dashmap(policy: SessionPolicy) -> TestStore {
     }
 }
 
-pub async fn papaya(policy: SessionPolicy) -> TestStore {
-    let clock = ManualClock::new();
-    let store = build_store(&StoreConfig::Papaya(memory_config(&clock)), policy)
-        .await
-        .expect("papaya store");
-    TestStore {
-        store,
-        time: TestTime::Manual(clock),
-        _redis: None,
-    }
+pub async fn dashmap(policy: SessionPolicy) -> TestStore {
+    in_memory(Backend::Dashmap, policy).await
 }
 
 pub async fn scc(policy: SessionPolicy) -> TestStore {
-    let clock = ManualClock::new();
-    let store = build_store(&StoreConfig::Scc(memory_config(&clock)), policy)
-        .await
-        .expect("scc store");
-    TestStore {
-        store,
-        time: TestTime::Manual(clock),
-        _redis: None,
-    }
+    in_memory(Backend::Scc, policy).await
+}
+
+pub async fn papaya(policy: SessionPolicy) -> TestStore {
+    in_memory(Backend::Papaya, policy).await
 }
 
 /// Starts a private redis-server; fails the test (never skips it) when Redis is not installed.
