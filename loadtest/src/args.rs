@@ -1,7 +1,9 @@
 //! The load run's flags, and the parsers of their values.
 
-use mock_services::cli::BackendArgs;
+use crate::fault::{FaultSpec, parse_fault, spec};
+use mock_services::cli::{Backend, BackendArgs};
 use mock_services::idp::{PasswordHashing, SigningAlgorithm};
+use mock_services::local_redis::Persistence;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -165,6 +167,17 @@ pub struct RunArgs {
     /// (costs the generator CPU per request; see the README).
     #[arg(long)]
     pub goose_reports: bool,
+    /// A fault inside the measured run, repeatable: KIND@AT+DOWN with KIND redis-restart
+    /// (SIGKILL to the redis-server the run started, the same server started again after DOWN),
+    /// redis-pause (SIGSTOP, SIGCONT after DOWN) or stack-pause (the in-process stack's
+    /// requests held at a gate, or SIGSTOP/SIGCONT to --target-pid); AT counts from the start
+    /// of the measured run, e.g. redis-restart@10s+3s.
+    #[arg(long = "fault", value_parser = parse_fault)]
+    pub faults: Vec<FaultSpec>,
+    /// Exit non-zero when a fault took longer than this to recover from (from its end to the
+    /// first whole second under 1% failed requests), or never recovered.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_recovery: Option<Duration>,
     /// Exit non-zero when the share of failed requests exceeds this (0 to 1).
     #[arg(long)]
     pub max_error_rate: Option<f64>,
@@ -246,6 +259,27 @@ impl RunArgs {
                 "{flag} must be between 1 and 1024"
             );
         }
+        anyhow::ensure!(
+            self.target.is_none() || self.backend.redis_persistence == Persistence::None,
+            "--redis-persistence sets up the redis-server the run starts; with --target the stack \
+             and its store are another process's"
+        );
+        spec::validate(
+            &self.faults,
+            self.run_time(),
+            spec::Ownership {
+                redis: self.target.is_none()
+                    && self.backend.backend == Backend::Redis
+                    && self.backend.redis_url.is_none(),
+                in_process_stack: self.target.is_none(),
+                target_pid: self.target_pid.is_some(),
+            },
+        )
+        .map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            self.max_recovery.is_none() || !self.faults.is_empty(),
+            "--max-recovery limits the recovery from a --fault: give one"
+        );
         match &self.target {
             Some(_) => {
                 anyhow::ensure!(

@@ -86,9 +86,12 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
         cpu: CpuSides {
             stack_thread_name: Some(STACK_THREAD_NAME),
             stack_pids: Vec::new(),
+            moving_pid: None,
         },
         sessions_alive: Arc::new(AtomicU64::new(UNKNOWN)),
         progress: &progress,
+        faults: Vec::new(),
+        controls: crate::fault::inject::Controls::default(),
     })
     .await;
     progress.finish_and_clear();

@@ -4,13 +4,14 @@
 use crate::args::RunArgs;
 use crate::bound::{self, Evidence};
 use crate::environment;
+use crate::fault;
 use crate::measure::Measured;
 use crate::recorder::percentiles;
 use crate::stack::Stack;
 use crate::timeline::{steady_cores, steady_rate};
 use reports::results::{
-    Calibration, GeneratorResults, LoadRunConfig, LoadRunResults, Pacing, SCHEMA_VERSION,
-    StolenSessionResults,
+    Bounces, Calibration, GeneratorResults, LoadRunConfig, LoadRunResults, Pacing, RetryWaits,
+    SCHEMA_VERSION, StolenSessionResults,
 };
 
 /// What the results are assembled from.
@@ -53,7 +54,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         generator_threads: measured.generator_threads,
         generator_cpu_cores,
         stack_threads: stack.threads(),
-        stack_processes: stack.cpu_sides().stack_pids.len(),
+        stack_processes: stack.cpu_sides().processes(),
         stack_cpu_cores,
         lag_p99_us: lag_us.p99,
         requests_per_second,
@@ -112,6 +113,8 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             goose_metrics: args.goose_reports,
             repetition: args.repetition,
             warm_up_ms: millis(args.warm_up()),
+            faults: args.faults.iter().map(ToString::to_string).collect(),
+            redis_persistence: args.backend.redis_persistence.name().to_owned(),
         },
         environment: environment::capture(measured.generator_threads),
         hops: merged
@@ -173,6 +176,23 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             resent: merged.client.resent,
         },
         generator_bound,
+        faults: fault::outcome::results(
+            &measured.fault_moments,
+            &merged.fault_losses,
+            &measured.fault_problems,
+            fault::outcome::Context {
+                timeline,
+                persistence: args.backend.redis_persistence.name(),
+            },
+        ),
+        bounces: Bounces {
+            expected: merged.bounces_expected,
+            unexpected: merged.bounces_unexpected,
+        },
+        retry_waits: RetryWaits {
+            count: merged.retry_waits,
+            total_ms: merged.retry_waited.as_secs_f64() * 1000.0,
+        },
     }
 }
 

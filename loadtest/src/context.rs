@@ -2,13 +2,14 @@
 //! markers, the end of the run, and where measurements go. Built once per run and handed to the
 //! goose transactions (their closures capture it); nothing here is process-wide.
 
+use crate::fault::FaultBoard;
 use crate::http::{Marker, Origin, OriginError, OriginId, Origins};
 use crate::live::LiveRegistry;
 use crate::recorder::UserRecorder;
 use crate::stop::RunEnd;
 use hdrhistogram::sync::SyncHistogram;
 use mock_services::web::routes::markers;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// The services of a run, parsed once.
@@ -107,13 +108,20 @@ pub struct RunContext {
     pub markers: Markers,
     pub end: RunEnd,
     pub live: LiveRegistry,
+    /// The run's faults (an empty board without any): users note errors and successes around
+    /// them and ask whether one explains a lost session.
+    pub faults: Arc<FaultBoard>,
     /// Every stopped user's measurements, merged.
     merged: Mutex<UserRecorder>,
 }
 
 impl RunContext {
     /// A context, and the per-second latency histogram its users' recorders feed.
-    pub fn new(targets: Targets, settings: ScenarioSettings) -> (Self, SyncHistogram<u64>) {
+    pub fn new(
+        targets: Targets,
+        settings: ScenarioSettings,
+        faults: Arc<FaultBoard>,
+    ) -> (Self, SyncHistogram<u64>) {
         let (live, latency) = LiveRegistry::new();
         let context = RunContext {
             targets,
@@ -121,6 +129,7 @@ impl RunContext {
             markers: Markers::default(),
             end: RunEnd::default(),
             live,
+            faults,
             merged: Mutex::new(UserRecorder::default()),
         };
         (context, latency)

@@ -9,17 +9,33 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// Nanoseconds per clock tick of `/proc/*/stat` (USER_HZ, 100 on Linux).
 const NANOS_PER_TICK: u64 = 10_000_000;
 
 /// What a CPU reading covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct CpuSides {
     /// Threads of this process whose name is this are the stack's; `None`: no stack in-process.
     pub stack_thread_name: Option<&'static str>,
     /// Other processes whose CPU is the stack's.
     pub stack_pids: Vec<u32>,
+    /// A process of the stack whose id can change during the run (the redis-server a fault
+    /// restarts), read at every reading; 0 while none runs.
+    pub moving_pid: Option<Arc<AtomicU32>>,
+}
+
+impl CpuSides {
+    /// Processes besides this one whose CPU is the stack's.
+    pub fn processes(&self) -> usize {
+        let moving = self
+            .moving_pid
+            .as_ref()
+            .is_some_and(|pid| pid.load(Ordering::Relaxed) != 0);
+        self.stack_pids.len() + usize::from(moving)
+    }
 }
 
 /// CPU used by each side since the previous reading, nanoseconds.
@@ -55,8 +71,10 @@ impl CpuMeter {
         let mut seen = HashMap::with_capacity(self.last.len());
         let mut delta = CpuDelta {
             generator_ns: 0,
-            stack_ns: (self.sides.stack_thread_name.is_some() || !self.sides.stack_pids.is_empty())
-                .then_some(0),
+            stack_ns: (self.sides.stack_thread_name.is_some()
+                || !self.sides.stack_pids.is_empty()
+                || self.sides.moving_pid.is_some())
+            .then_some(0),
         };
         for thread in threads(own) {
             let used = self.used_since(&thread, &mut seen);
@@ -69,7 +87,13 @@ impl CpuMeter {
                 _ => delta.generator_ns += used,
             }
         }
-        for pid in self.sides.stack_pids.clone() {
+        let moving = self
+            .sides
+            .moving_pid
+            .as_ref()
+            .map(|pid| pid.load(Ordering::Relaxed))
+            .filter(|pid| *pid != 0);
+        for pid in self.sides.stack_pids.clone().into_iter().chain(moving) {
             for thread in threads(pid) {
                 let used = self.used_since(&thread, &mut seen);
                 if let Some(stack_ns) = &mut delta.stack_ns {
@@ -165,6 +189,7 @@ mod tests {
         let mut meter = CpuMeter::new(CpuSides {
             stack_thread_name: Some("cpu-test-stack"),
             stack_pids: Vec::new(),
+            moving_pid: None,
         });
         let (done, wait) = std::sync::mpsc::channel::<()>();
         let stack = std::thread::Builder::new()
@@ -190,6 +215,7 @@ mod tests {
         let mut meter = CpuMeter::new(CpuSides {
             stack_thread_name: None,
             stack_pids: Vec::new(),
+            moving_pid: None,
         });
         spin(Duration::from_millis(50));
         let delta = meter.read();

@@ -10,7 +10,8 @@ use crate::user::{UserState, state};
 use bytes::Bytes;
 use goose::prelude::*;
 use http::HeaderValue;
-use std::time::Duration;
+use mock_services::web::routes::app as routes;
+use std::time::{Duration, Instant};
 
 /// Where a request goes: an origin of the run and an origin-form path (`/path?query`).
 #[derive(Debug, Clone)]
@@ -85,6 +86,98 @@ pub async fn hop(
     form: Option<Bytes>,
     expect: Expect<'_>,
 ) -> Result<Answer, Box<TransactionError>> {
+    let origin = to.origin;
+    let sent = exchange(user, to, form).await?;
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    let checked = check(&run, origin, sent, &expect);
+    settle(user, hop, checked).await
+}
+
+/// What a request on the user's store session answered.
+#[derive(Debug)]
+pub enum Visit {
+    /// The page, checked as expected.
+    Page(Answer),
+    /// 302 to the store's `/login`: the session is gone. Counted as a request and a bounce,
+    /// neither a latency sample nor (yet) a failure: the scenario decides what it was.
+    Bounced,
+}
+
+/// A request on the user's store session (a cart view or write): as [`hop`], except that a
+/// 302 to `/login` on the same origin is a [`Visit::Bounced`] for the scenario to follow, as a
+/// browser would.
+pub async fn visit(
+    user: &mut GooseUser,
+    hop: Hop,
+    to: To,
+    form: Option<Bytes>,
+    expect: Expect<'_>,
+) -> Result<Visit, Box<TransactionError>> {
+    let origin = to.origin;
+    let sent = exchange(user, to, form).await?;
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    if let Ok(reply) = &sent
+        && reply.status == 302
+        && expect.status != 302
+        && reply.location.as_ref().is_some_and(|location| {
+            resolve(&run, origin, location).is_ok_and(|to| {
+                to.origin == origin && to.path.starts_with(routes::LOGIN.as_bytes())
+            })
+        })
+    {
+        let state = state(user)?;
+        state.live.answered(302);
+        state.live.bounce();
+        return Ok(Visit::Bounced);
+    }
+    let checked = check(&run, origin, sent, &expect);
+    settle(user, hop, checked).await.map(Visit::Page)
+}
+
+/// What the IdP's authorize endpoint answered a browser sent there by an app.
+#[derive(Debug)]
+pub enum Authorized {
+    /// Its login form: no SSO session (recorded under [`Hop::IdpAuthorizeForm`]).
+    Form(Answer),
+    /// Straight back to the app's callback: the SSO session logged the user in (recorded under
+    /// [`Hop::IdpAuthorizeSso`]).
+    Sso(Answer),
+}
+
+/// `GET` the IdP's authorize endpoint accepting either answer a browser can get there: the
+/// login form (200 with `form`'s marker) or a redirect to `back`.
+pub async fn authorize(
+    user: &mut GooseUser,
+    to: To,
+    form: &Marker,
+    back: Redirect,
+) -> Result<Authorized, Box<TransactionError>> {
+    let origin = to.origin;
+    let sent = exchange(user, to, None).await?;
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    if matches!(&sent, Ok(reply) if reply.status == 200) {
+        let checked = check(&run, origin, sent, &Expect::page(form));
+        return settle(user, Hop::IdpAuthorizeForm, checked)
+            .await
+            .map(Authorized::Form);
+    }
+    let expect = Expect {
+        status: 302,
+        location: Some(back),
+        marker: None,
+    };
+    let checked = check(&run, origin, sent, &expect);
+    settle(user, Hop::IdpAuthorizeSso, checked)
+        .await
+        .map(Authorized::Sso)
+}
+
+/// Sends one request from the user's browser with its cookies, and keeps what it set.
+async fn exchange(
+    user: &mut GooseUser,
+    to: To,
+    form: Option<Bytes>,
+) -> Result<Result<Reply, HttpError>, Box<TransactionError>> {
     let state = state(user)?;
     let host = state.run.targets.origins.get(to.origin).cookie_host;
     let outgoing = Outgoing {
@@ -106,9 +199,7 @@ pub async fn hop(
     if let Ok(reply) = &sent {
         jar.update(host, &reply.set_cookies);
     }
-    let run = std::sync::Arc::clone(run);
-    let checked = check(&run, to.origin, sent, &expect);
-    settle(user, hop, checked).await
+    Ok(sent)
 }
 
 /// Records `problem` as a failure of `hop` found after its answer was checked (a page that
@@ -124,6 +215,9 @@ pub fn failed(
     state.live.error();
     state.recorder.hop(hop).error();
     state.recorder.failure(failure);
+    if !state.run.faults.is_empty() {
+        state.run.faults.failure(Instant::now());
+    }
     Ok(Box::new(TransactionError::Custom(failure.to_string())))
 }
 
@@ -162,6 +256,8 @@ pub async fn replay(
 struct Checked {
     elapsed: Option<Duration>,
     status: Option<u16>,
+    /// A 503's `Retry-After`: the user waits it out before going on.
+    retry_after: Option<Duration>,
     outcome: Result<Answer, Problem>,
 }
 
@@ -177,6 +273,7 @@ fn check(
             return Checked {
                 elapsed: None,
                 status: None,
+                retry_after: None,
                 outcome: Err(Problem::NoAnswer(error)),
             };
         }
@@ -212,6 +309,7 @@ fn check(
     Checked {
         elapsed: Some(reply.elapsed),
         status: Some(status),
+        retry_after: reply.retry_after.filter(|_| status == 503),
         outcome: match problem {
             Some(problem) => Err(problem),
             None => Ok(Answer {
@@ -263,12 +361,16 @@ async fn settle(
         None => state.live.unanswered(),
     }
     let goose_metrics = state.run.settings.goose_metrics;
+    let faults = !state.run.faults.is_empty();
     let result = match checked.outcome {
         Ok(answer) => {
             if let Some(elapsed) = checked.elapsed {
                 let interval = state.pacer.interval();
                 state.recorder.hop(hop).record(elapsed, interval);
                 state.record_live(micros(elapsed));
+            }
+            if faults {
+                state.run.faults.success(Instant::now());
             }
             Ok(answer)
         }
@@ -277,9 +379,20 @@ async fn settle(
             state.live.error();
             state.recorder.hop(hop).error();
             state.recorder.failure(failure);
+            if faults {
+                state.run.faults.failure(Instant::now());
+            }
             Err(failure)
         }
     };
+    // A well-behaved client waits as long as a 503 asks before its next request; the run's
+    // end cuts the wait short.
+    if let Some(wait) = checked.retry_after {
+        state.recorder.retry_waits += 1;
+        let started = Instant::now();
+        let _ = state.sleep(wait).await;
+        state.recorder.retry_waited += started.elapsed();
+    }
     if goose_metrics {
         // Goose's own tables, for its reports: opt-in, since each call allocates.
         let message = result.as_ref().err().map(Failure::to_string);

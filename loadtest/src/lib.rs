@@ -1,6 +1,7 @@
 //! ssobench's load runner: goose scenarios through the whole stack on a lean HTTP path that
 //! watches its own cost (`run`), the backend comparison (`matrix`), the generator's ceiling on
-//! this machine (`calibrate`), and a store-level load without HTTP (`store_run`).
+//! this machine (`calibrate`), a store-level load without HTTP (`store_run`), and faults
+//! injected inside a run (`fault`).
 
 pub mod args;
 pub mod attack;
@@ -10,6 +11,7 @@ pub mod collect;
 pub mod context;
 pub mod cpu;
 pub mod environment;
+pub mod fault;
 pub mod hop;
 pub mod http;
 pub mod lag;

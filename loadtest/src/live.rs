@@ -22,6 +22,7 @@ pub struct LiveCounters {
     pub logins: AtomicU64,
     pub password_logins: AtomicU64,
     pub iterations: AtomicU64,
+    pub bounces: AtomicU64,
     statuses: Box<[AtomicU64]>,
 }
 
@@ -33,6 +34,7 @@ impl Default for LiveCounters {
             logins: AtomicU64::new(0),
             password_logins: AtomicU64::new(0),
             iterations: AtomicU64::new(0),
+            bounces: AtomicU64::new(0),
             statuses: (0..STATUS_SLOTS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -70,6 +72,11 @@ impl LiveCounters {
     pub fn iteration(&self) {
         bump(&self.iterations);
     }
+
+    /// Sent to `/login` because the session was gone.
+    pub fn bounce(&self) {
+        bump(&self.bounces);
+    }
 }
 
 /// The sum of every user's counters at one instant.
@@ -80,6 +87,7 @@ pub struct LiveTotals {
     pub logins: u64,
     pub password_logins: u64,
     pub iterations: u64,
+    pub bounces: u64,
     /// By slot (see [`STATUS_SLOTS`]).
     pub statuses: Vec<u64>,
 }
@@ -156,6 +164,7 @@ impl LiveRegistry {
             totals.logins += read(&user.logins);
             totals.password_logins += read(&user.password_logins);
             totals.iterations += read(&user.iterations);
+            totals.bounces += read(&user.bounces);
             for (sum, count) in totals.statuses.iter_mut().zip(user.statuses.iter()) {
                 *sum += read(count);
             }

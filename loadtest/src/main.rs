@@ -34,10 +34,13 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    // No `log` bridge: goose installs its own `log` logger, and two would clash.
+    // No `log` bridge: goose installs its own `log` logger, and two would clash. The in-process
+    // stack's per-request warnings (a store that is down answers 503 and says so) are off by
+    // default: the run counts those answers, and a fault run would print thousands of lines.
     let subscriber = tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,mock_services=error".into()),
         )
         .with_writer(std::io::stderr)
         .finish();

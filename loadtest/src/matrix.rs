@@ -9,7 +9,7 @@ use crate::args::RunArgs;
 use crate::run::{self, RunOutcome};
 use anyhow::Context as _;
 use mock_services::cli::Backend;
-use mock_services::local_redis::LocalRedis;
+use mock_services::local_redis::{LocalRedis, Persistence};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -82,12 +82,29 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
     let mut template = args.run.clone();
     template.run_time = Some(args.run.run_time.unwrap_or(DEFAULT_RUN_TIME));
     template.warm_up = Some(args.run.warm_up.unwrap_or(DEFAULT_WARM_UP));
-    template.validate()?;
+    let leg = |backend: Backend, repetition: u32| {
+        let mut leg = template.clone();
+        leg.repetition = repetition;
+        leg.backend.backend = backend;
+        if backend.is_in_memory() {
+            // Redis settings are the Redis runs'; the in-memory runs have none.
+            leg.backend.redis_url = None;
+            leg.backend.redis_persistence = Persistence::None;
+        }
+        leg
+    };
+    // Every run's flags are checked before the first starts: a fault one backend cannot take
+    // (a Redis restart on an in-memory run) stops the matrix at once.
+    for backend in &backends {
+        leg(*backend, 1)
+            .validate()
+            .with_context(|| format!("the {} runs of the matrix", backend.name()))?;
+    }
     // Check that a redis-server can start before the first run, so a missing one stops the
     // matrix at once rather than after the other backends have run. Each Redis run then starts
     // its own server, whose CPU it records as the stack's.
     if backends.contains(&Backend::Redis) && args.run.backend.redis_url.is_none() {
-        LocalRedis::start().map_err(|error| {
+        LocalRedis::start_with(args.run.backend.redis_persistence).map_err(|error| {
             anyhow::anyhow!("the matrix's redis runs need a local redis-server, but {error}")
         })?;
     }
@@ -104,14 +121,7 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
     let progress = run::progress_bar(per_run * turns.len() as u64, args.run.quiet);
     let mut runs = Vec::new();
     for (index, (repetition, backend)) in turns.iter().enumerate() {
-        let mut leg = template.clone();
-        leg.repetition = *repetition;
-        leg.backend.backend = *backend;
-        leg.backend.redis_url = if backend.is_in_memory() {
-            None
-        } else {
-            args.run.backend.redis_url.clone()
-        };
+        let leg = leg(*backend, *repetition);
         progress.set_prefix(format!("{} {}/{}", backend.name(), index + 1, turns.len()));
         progress.set_position(per_run * index as u64);
         let run_dir = dir.join(backend.name()).join(repetition.to_string());

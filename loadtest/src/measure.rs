@@ -5,6 +5,10 @@
 use crate::attack::{self, AttackPlan, Kind, RAMP_UP};
 use crate::context::{RunContext, ScenarioSettings, Targets};
 use crate::cpu::{CpuMeter, CpuSides};
+use crate::fault::FaultBoard;
+use crate::fault::board::FaultMoments;
+use crate::fault::inject::{Controls, Injector};
+use crate::fault::spec::FaultSpec;
 use crate::lag;
 use crate::live::LiveTotals;
 use crate::recorder::{UserRecorder, histogram};
@@ -25,6 +29,9 @@ pub struct Drive<'a> {
     /// The store's live sessions, kept current by the stack (or never: [`crate::timeline::UNKNOWN`]).
     pub sessions_alive: Arc<AtomicU64>,
     pub progress: &'a indicatif::ProgressBar,
+    /// Faults to inject, timed from the start of this run, and what they act on.
+    pub faults: Vec<FaultSpec>,
+    pub controls: Controls,
 }
 
 /// What a measured run saw.
@@ -39,12 +46,19 @@ pub struct Measured {
     pub elapsed_seconds: f64,
     /// Worker threads of the runtime the generator ran on.
     pub generator_threads: usize,
+    /// When each fault began and ended, and the first error and success around it.
+    pub fault_moments: Vec<FaultMoments>,
+    /// What went wrong doing or undoing a fault, one sentence each.
+    pub fault_problems: Vec<String>,
 }
 
 /// Runs the attack on the current runtime (the generator's) and measures it.
 pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
     let generator_threads = tokio::runtime::Handle::current().metrics().num_workers();
-    let (context, latency) = RunContext::new(drive.targets, drive.settings);
+    // The run's zero: the timeline's seconds and the faults' moments both count from here.
+    let origin = Instant::now();
+    let board = Arc::new(FaultBoard::new(origin, &drive.faults));
+    let (context, latency) = RunContext::new(drive.targets, drive.settings, Arc::clone(&board));
     let run = Arc::new(context);
     let lag = histogram().into_sync();
     let probe = lag::spawn(lag.recorder());
@@ -58,8 +72,17 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
         sessions_alive: drive.sessions_alive,
         progress: drive.progress.clone(),
         run_time: drive.plan.run_time,
+        origin,
     })
     .context("starting the sampler thread")?;
+    let injector = if board.is_empty() {
+        None
+    } else {
+        Some(
+            Injector::start(Arc::clone(&board), drive.controls)
+                .context("starting the fault injector thread")?,
+        )
+    };
     let started = Instant::now();
     // Goose ends the run only between transactions; the run's end cuts every wait inside one.
     let ender = run
@@ -69,6 +92,13 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
     run.end.end();
     ender.abort();
     probe.abort();
+    // Undoes a fault still in progress (a run that ended early) before anything else.
+    let fault_problems = match injector {
+        Some(injector) => tokio::task::spawn_blocking(move || injector.finish())
+            .await
+            .context("the fault injector thread failed")?,
+        None => Vec::new(),
+    };
     let elapsed_seconds = started.elapsed().as_secs_f64();
     // Joining the sampler waits at most for its current refresh: off the runtime's threads.
     let sampled = tokio::task::spawn_blocking(move || sampler.finish())
@@ -81,5 +111,7 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
         sampled,
         elapsed_seconds,
         generator_threads,
+        fault_moments: board.moments(),
+        fault_problems,
     })
 }

@@ -134,6 +134,8 @@ pub enum Problem {
     Marker(&'static str),
     /// A stolen cookie was still served after its owner logged out.
     ServedAfterLogout,
+    /// Sent to `/login`: the session was gone, and no fault of the run explains it.
+    Bounce,
 }
 
 /// A failure's stable key: the hop and what was wrong. Counted per user, named in reports.
@@ -160,6 +162,7 @@ impl fmt::Display for Failure {
             }
             Problem::Marker(id) => write!(f, "{hop}: page marker {id} missing"),
             Problem::ServedAfterLogout => write!(f, "{hop}: cookie still served after logout"),
+            Problem::Bounce => write!(f, "{hop}: session gone (sent to /login) outside any fault"),
         }
     }
 }

@@ -167,6 +167,34 @@ pub struct UserRecorder {
     pub stolen_refused_after_logout: u64,
     pub stolen_served_after_logout: u64,
     pub client: ClientStats,
+    /// What each fault of the run (by its index on the board) cost this user.
+    pub fault_losses: Vec<FaultLosses>,
+    /// Bounces to `/login` a fault explains (the others are failures).
+    pub bounces_expected: u64,
+    pub bounces_unexpected: u64,
+    /// Waits after a 503, as its `Retry-After` asked.
+    pub retry_waits: u64,
+    pub retry_waited: Duration,
+}
+
+/// What one fault cost: sessions, relogins, cart contents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FaultLosses {
+    pub sessions_lost: u64,
+    pub relogins_sso: u64,
+    pub relogins_password: u64,
+    pub carts_lost: u64,
+    pub cart_lines_lost: u64,
+}
+
+impl FaultLosses {
+    fn add(&mut self, other: &FaultLosses) {
+        self.sessions_lost += other.sessions_lost;
+        self.relogins_sso += other.relogins_sso;
+        self.relogins_password += other.relogins_password;
+        self.carts_lost += other.carts_lost;
+        self.cart_lines_lost += other.cart_lines_lost;
+    }
 }
 
 impl Default for UserRecorder {
@@ -182,6 +210,11 @@ impl Default for UserRecorder {
             stolen_refused_after_logout: 0,
             stolen_served_after_logout: 0,
             client: ClientStats::default(),
+            fault_losses: Vec::new(),
+            bounces_expected: 0,
+            bounces_unexpected: 0,
+            retry_waits: 0,
+            retry_waited: Duration::ZERO,
         }
     }
 }
@@ -197,6 +230,14 @@ impl UserRecorder {
 
     pub fn stolen(&mut self) -> &mut Latency {
         self.stolen_usable.get_or_insert_with(Box::default)
+    }
+
+    /// What fault `index` cost this user so far.
+    pub fn fault(&mut self, index: usize) -> &mut FaultLosses {
+        if self.fault_losses.len() <= index {
+            self.fault_losses.resize(index + 1, FaultLosses::default());
+        }
+        &mut self.fault_losses[index]
     }
 
     /// Counts one failure by its kind.
@@ -244,6 +285,13 @@ impl UserRecorder {
         self.stolen_served_after_logout += other.stolen_served_after_logout;
         self.client.connections_opened += other.client.connections_opened;
         self.client.resent += other.client.resent;
+        for (index, losses) in other.fault_losses.iter().enumerate() {
+            self.fault(index).add(losses);
+        }
+        self.bounces_expected += other.bounces_expected;
+        self.bounces_unexpected += other.bounces_unexpected;
+        self.retry_waits += other.retry_waits;
+        self.retry_waited += other.retry_waited;
     }
 }
 

@@ -7,6 +7,7 @@ use crate::attack::{AttackPlan, Kind};
 use crate::calibrate;
 use crate::collect;
 use crate::context::ScenarioSettings;
+use crate::fault::inject::Controls;
 use crate::measure::{self, Drive};
 use crate::stack::Stack;
 use crate::thresholds;
@@ -84,7 +85,7 @@ pub async fn execute_in(
     let targets = stack.targets()?;
     stack.prefill(args.prefill_sessions).await?;
     let sessions_alive = Arc::new(AtomicU64::new(UNKNOWN));
-    stack.count_sessions(&sessions_alive);
+    stack.count_sessions(&sessions_alive, !args.faults.is_empty());
     std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
     let run_dir = run_dir
         .canonicalize()
@@ -111,6 +112,8 @@ pub async fn execute_in(
             cpu: stack.cpu_sides(),
             sessions_alive: Arc::clone(&sessions_alive),
             progress,
+            faults: Vec::new(),
+            controls: Controls::default(),
         })
         .await
         .context("the warm-up")?;
@@ -128,6 +131,8 @@ pub async fn execute_in(
         cpu: stack.cpu_sides(),
         sessions_alive,
         progress,
+        faults: args.faults.clone(),
+        controls: stack.fault_controls(),
     })
     .await?;
 

@@ -5,6 +5,7 @@
 use crate::args::RunArgs;
 use crate::context::Targets;
 use crate::cpu::CpuSides;
+use crate::fault::inject::Controls;
 use crate::timeline::UNKNOWN;
 use anyhow::Context as _;
 use mock_services::cli::Backend;
@@ -12,7 +13,7 @@ use mock_services::session::{AnyStore, SessionPolicy, SessionStore as _};
 use mock_services::stack::{RunningStack, StackConfig};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The name of every thread of an in-process stack's runtime (at most 15 bytes: Linux keeps
@@ -86,6 +87,8 @@ pub struct InProcessStack {
     runtime: StackRuntime,
     running: Option<RunningStack>,
     counter: Option<tokio::task::JoinHandle<()>>,
+    /// The pid of the redis-server the stack started (0: none); a restart fault moves it.
+    redis_pid: Arc<AtomicU32>,
 }
 
 /// What the run drives.
@@ -109,10 +112,12 @@ impl Stack {
             let running = runtime
                 .run(async move { mock_services::stack::start(&config).await })
                 .await??;
+            let redis_pid = Arc::new(AtomicU32::new(running.local_redis_pid().unwrap_or(0)));
             return Ok(Stack::InProcess(Box::new(InProcessStack {
                 runtime,
                 running: Some(running),
                 counter: None,
+                redis_pid,
             })));
         };
         let stack = Stack::External {
@@ -151,16 +156,30 @@ impl Stack {
         match self {
             Stack::InProcess(stack) => CpuSides {
                 stack_thread_name: Some(STACK_THREAD_NAME),
-                stack_pids: stack
-                    .running
-                    .as_ref()
-                    .and_then(RunningStack::local_redis_pid)
-                    .into_iter()
-                    .collect(),
+                stack_pids: Vec::new(),
+                moving_pid: Some(Arc::clone(&stack.redis_pid)),
             },
             Stack::External { pid, .. } => CpuSides {
                 stack_thread_name: None,
                 stack_pids: pid.iter().copied().collect(),
+                moving_pid: None,
+            },
+        }
+    }
+
+    /// What the run's faults may act on: the redis-server the stack started and the stack's
+    /// pause gate in-process; the process of `--target-pid` otherwise.
+    pub fn fault_controls(&self) -> Controls {
+        match self {
+            Stack::InProcess(stack) => Controls {
+                redis: stack.running.as_ref().and_then(RunningStack::local_redis),
+                redis_pid: Some(Arc::clone(&stack.redis_pid)),
+                gate: stack.running.as_ref().map(|running| running.gate.clone()),
+                stack_pid: None,
+            },
+            Stack::External { pid, .. } => Controls {
+                stack_pid: *pid,
+                ..Controls::default()
             },
         }
     }
@@ -229,8 +248,9 @@ impl Stack {
     /// Keeps `alive` at the store's live-session count, beside the sampler and on the stack's
     /// threads. In memory that is cheap and runs every second; on Redis it is a SCAN over the
     /// keyspace on the app's own connection, which competes with the measured traffic, so it
-    /// runs every five seconds there.
-    pub fn count_sessions(&mut self, alive: &Arc<AtomicU64>) {
+    /// runs every five seconds there — except in runs with faults (`every_second`), whose
+    /// before-and-after counts need it each second.
+    pub fn count_sessions(&mut self, alive: &Arc<AtomicU64>, every_second: bool) {
         let store = self.store_sessions();
         let Stack::InProcess(stack) = self else {
             return;
@@ -240,7 +260,7 @@ impl Stack {
         };
         let alive = Arc::clone(alive);
         stack.counter = stack.runtime.spawn(async move {
-            let every = if store.backend_name() == Backend::Redis.name() {
+            let every = if store.backend_name() == Backend::Redis.name() && !every_second {
                 Duration::from_secs(5)
             } else {
                 Duration::from_secs(1)

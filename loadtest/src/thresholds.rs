@@ -1,4 +1,5 @@
-//! `--max-error-rate` and `--max-p99`: the rules a run must keep to exit zero.
+//! `--max-error-rate`, `--max-p99` and `--max-recovery`: the rules a run must keep to exit
+//! zero.
 
 use crate::args::RunArgs;
 use reports::results::LoadRunResults;
@@ -27,6 +28,25 @@ pub fn check(args: &RunArgs, results: &LoadRunResults) -> Vec<String> {
             )),
             Some(_) => {}
             None => violations.push(format!("--max-p99 {name}: no hop or flow of that name ran")),
+        }
+    }
+    if let Some(limit) = args.max_recovery {
+        let limit_ms = limit.as_secs_f64() * 1000.0;
+        for fault in &results.faults {
+            match fault.recovered_after_ms {
+                Some(ms) if ms <= limit_ms => {}
+                Some(ms) => violations.push(format!(
+                    "--fault {}: recovered {:.1} s after its end, over --max-recovery {}",
+                    fault.spec,
+                    ms / 1000.0,
+                    humantime::format_duration(limit)
+                )),
+                None => violations.push(format!(
+                    "--fault {}: never recovered before the run ended (--max-recovery {})",
+                    fault.spec,
+                    humantime::format_duration(limit)
+                )),
+            }
         }
     }
     violations

@@ -35,6 +35,8 @@ pub struct SamplerInputs {
     pub progress: indicatif::ProgressBar,
     /// The measured run time: the sampler stops by itself an hour after it.
     pub run_time: Duration,
+    /// The run's zero, shared with the fault board: second N ends N seconds after it.
+    pub origin: Instant,
 }
 
 /// What the sampler saw, once stopped.
@@ -72,7 +74,7 @@ impl Sampler {
 }
 
 fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
-    let started = Instant::now();
+    let started = inputs.origin;
     let mut timeline = Vec::new();
     let mut lag_all = histogram();
     let mut last = inputs.run.live.totals();
@@ -104,6 +106,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
             logins: now.logins - last.logins,
             password_logins: now.password_logins - last.password_logins,
             iterations: now.iterations - last.iterations,
+            bounces: now.bounces - last.bounces,
             store_sessions_alive: match inputs.sessions_alive.load(Ordering::Relaxed) {
                 UNKNOWN => None,
                 count => Some(count),
@@ -204,6 +207,7 @@ mod tests {
             logins: 0,
             password_logins: 0,
             iterations: 0,
+            bounces: 0,
             store_sessions_alive: None,
             p50_us: 0.0,
             p90_us: 0.0,

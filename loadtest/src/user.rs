@@ -11,7 +11,7 @@ use crate::stop::Ended;
 use goose::prelude::*;
 use hdrhistogram::sync::Recorder;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Waits at least this long hand the user's per-second latencies over before sleeping, so
 /// they count in the second they happened in, not when the user wakes.
@@ -30,8 +30,14 @@ pub struct UserState {
     /// This user's per-second hop latencies; `None` while it sleeps through a long wait.
     live_latency: Option<Recorder<u64>>,
     pub pacer: Pacer,
-    /// Cart writes on the current session (cart_browsing starts over before the cart is full).
+    /// Cart writes on the current store session: the lines its cart should hold
+    /// (cart_browsing starts over before the cart is full).
     pub cart_writes: u32,
+    /// When the store session last answered a page, or was created (kept only in runs with
+    /// faults): a fault that had not ended by then explains losing it.
+    pub alive_at: Option<Instant>,
+    /// Ended faults whose effect on this session has been checked (its cart counted).
+    pub faults_checked: usize,
 }
 
 impl Clone for UserState {
@@ -55,7 +61,16 @@ impl UserState {
             live_latency: None,
             pacer: Pacer::new(run.settings.pacing_interval),
             cart_writes: 0,
+            alive_at: None,
+            faults_checked: 0,
             run,
+        }
+    }
+
+    /// The store session answered a page just now (noted only in runs with faults).
+    pub fn session_alive(&mut self) {
+        if !self.run.faults.is_empty() {
+            self.alive_at = Some(Instant::now());
         }
     }
 

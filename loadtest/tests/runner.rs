@@ -16,6 +16,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         backend: BackendArgs {
             backend,
             redis_url: None,
+            redis_persistence: Default::default(),
         },
         target: None,
         target_idp: "http://127.0.0.1:9010".into(),
@@ -42,6 +43,8 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         generator_threads: None,
         stack_threads: None,
         goose_reports: false,
+        faults: Vec::new(),
+        max_recovery: None,
         max_error_rate: Some(0.0),
         max_p99: Vec::new(),
         reports_dir: Some(reports_dir.to_path_buf()),
@@ -384,6 +387,7 @@ fn rates_divide_by_the_time_the_samples_span() {
             logins: 0,
             password_logins: 0,
             iterations: 0,
+            bounces: 0,
             store_sessions_alive: None,
             p50_us: 0.0,
             p90_us: 0.0,
@@ -617,6 +621,7 @@ async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
             backend: BackendArgs {
                 backend: Backend::Scc,
                 redis_url: None,
+                redis_persistence: Default::default(),
             },
             duration: 1,
             tasks: 4,

@@ -1,8 +1,9 @@
 //! Command-line flags every binary shares to pick a session backend.
 
-use crate::local_redis::{LocalRedis, LocalRedisError};
+use crate::local_redis::{LocalRedis, LocalRedisError, Persistence};
 pub use crate::session::Backend;
 use crate::session::{Clock, MemoryConfig, RedisConfig, StoreConfig};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// `--backend` and `--redis-url`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -14,6 +15,21 @@ pub struct BackendArgs {
     /// throwaway local redis-server is started on a free loopback port.
     #[arg(long)]
     pub redis_url: Option<String>,
+    /// Persistence of the redis-server the tool starts (not of one at --redis-url): none
+    /// (a restart loses every session), aof-everysec (may lose about the last second of
+    /// writes), aof-always (loses none). A session survives a Redis outage only if the outage
+    /// is shorter than its idle timeout.
+    #[arg(long, value_enum, default_value_t = Persistence::None)]
+    pub redis_persistence: Persistence,
+}
+
+/// A local `redis-server` shared by the stores built on it and whoever faults it (a run that
+/// kills, restarts or pauses it). Its lock is only taken to start, stop or signal it.
+pub type SharedRedis = Arc<Mutex<LocalRedis>>;
+
+/// The process id of a shared local server while it runs.
+pub fn shared_redis_pid(redis: &SharedRedis) -> Option<u32> {
+    redis.lock().unwrap_or_else(PoisonError::into_inner).pid()
 }
 
 /// The store configuration chosen on the command line, and the local Redis started for it (if
@@ -21,7 +37,7 @@ pub struct BackendArgs {
 #[derive(Debug)]
 pub struct ChosenBackend {
     pub config: StoreConfig,
-    pub local_redis: Option<LocalRedis>,
+    pub local_redis: Option<SharedRedis>,
 }
 
 /// A backend ready to build stores from: several stores (IdP, store, forums) share one Redis,
@@ -32,7 +48,7 @@ pub struct ResolvedBackend {
     redis_url: Option<String>,
     /// The throwaway server started for `--backend redis` without `--redis-url`; keep it alive
     /// as long as any store built from this is used.
-    pub local_redis: Option<LocalRedis>,
+    pub local_redis: Option<SharedRedis>,
 }
 
 impl ResolvedBackend {
@@ -57,7 +73,7 @@ impl ResolvedBackend {
 
     /// The process id of the `redis-server` started for this backend, if one was.
     pub fn local_redis_pid(&self) -> Option<u32> {
-        self.local_redis.as_ref().and_then(LocalRedis::pid)
+        self.local_redis.as_ref().and_then(shared_redis_pid)
     }
 }
 
@@ -65,9 +81,16 @@ impl BackendArgs {
     /// Checks the flags and starts a local Redis when one is needed. Rejects `--redis-url`
     /// without `--backend redis`, naming the flag.
     pub fn resolve(&self) -> anyhow::Result<ResolvedBackend> {
+        anyhow::ensure!(
+            self.redis_persistence == Persistence::None
+                || (self.backend == Backend::Redis && self.redis_url.is_none()),
+            "--redis-persistence {} sets up the redis-server this tool starts (--backend redis \
+             without --redis-url); a server at --redis-url keeps its own settings",
+            self.redis_persistence.name()
+        );
         match (self.backend, &self.redis_url) {
             (Backend::Redis, None) => {
-                let redis = LocalRedis::start().map_err(|error| match error {
+                let redis = LocalRedis::start_with(self.redis_persistence).map_err(|error| match error {
                     LocalRedisError::NotInstalled => anyhow::anyhow!(
                         "--backend redis without --redis-url starts a local redis-server, but {error}"
                     ),
@@ -76,7 +99,7 @@ impl BackendArgs {
                 Ok(ResolvedBackend {
                     backend: Backend::Redis,
                     redis_url: Some(redis.url()),
-                    local_redis: Some(redis),
+                    local_redis: Some(Arc::new(Mutex::new(redis))),
                 })
             }
             (Backend::Redis, Some(url)) => Ok(ResolvedBackend {
@@ -114,6 +137,7 @@ mod tests {
         BackendArgs {
             backend,
             redis_url: redis_url.map(str::to_owned),
+            redis_persistence: Persistence::None,
         }
     }
 
@@ -144,5 +168,21 @@ mod tests {
             .choose("p:")
             .expect_err("must refuse");
         assert!(error.to_string().contains("--redis-url"), "{error}");
+    }
+
+    #[test]
+    fn persistence_is_refused_where_the_tool_does_not_start_the_redis() {
+        for (backend, url) in [
+            (Backend::Dashmap, None),
+            (Backend::Redis, Some("redis://127.0.0.1:6390/2")),
+        ] {
+            let mut args = args(backend, url);
+            args.redis_persistence = Persistence::AofAlways;
+            let error = args.resolve().expect_err("must refuse");
+            assert!(
+                error.to_string().contains("--redis-persistence aof-always"),
+                "{error}"
+            );
+        }
     }
 }

@@ -7,5 +7,6 @@ pub mod idp;
 pub mod local_redis;
 pub mod serve;
 pub mod session;
+pub mod signals;
 pub mod stack;
 pub mod web;

@@ -22,17 +22,58 @@ pub enum LocalRedisError {
     Start(String),
 }
 
+/// Whether the local server writes its data to disk (an append-only file in its temporary
+/// directory), and so whether sessions survive a restart of it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Persistence {
+    /// Memory only: a restart loses every key (what the tool always did).
+    #[default]
+    None,
+    /// `appendonly yes`, `appendfsync everysec`: the usual production setting; a crash may lose
+    /// about the last second of writes.
+    AofEverysec,
+    /// `appendonly yes`, `appendfsync always`: every write is on disk before it is answered.
+    AofAlways,
+}
+
+impl Persistence {
+    pub fn name(self) -> &'static str {
+        match self {
+            Persistence::None => "none",
+            Persistence::AofEverysec => "aof-everysec",
+            Persistence::AofAlways => "aof-always",
+        }
+    }
+
+    /// `redis-server` arguments for this setting.
+    fn args(self) -> [&'static str; 4] {
+        match self {
+            Persistence::None => ["--appendonly", "no", "--appendfsync", "everysec"],
+            Persistence::AofEverysec => ["--appendonly", "yes", "--appendfsync", "everysec"],
+            Persistence::AofAlways => ["--appendonly", "yes", "--appendfsync", "always"],
+        }
+    }
+}
+
 /// A running `redis-server` child process.
 #[derive(Debug)]
 pub struct LocalRedis {
     child: Option<Child>,
     port: u16,
     directory: tempfile::TempDir,
+    persistence: Persistence,
 }
 
 impl LocalRedis {
-    /// Starts a server on a free port of 127.0.0.1 and waits until it answers PING.
+    /// Starts a server without persistence on a free port of 127.0.0.1 and waits until it
+    /// answers PING.
     pub fn start() -> Result<Self, LocalRedisError> {
+        Self::start_with(Persistence::None)
+    }
+
+    /// Starts a server with `persistence` on a free port of 127.0.0.1 and waits until it
+    /// answers PING.
+    pub fn start_with(persistence: Persistence) -> Result<Self, LocalRedisError> {
         let mut last_error = String::new();
         // Another process may grab the port between our probe and redis-server's bind: retry.
         for _ in 0..5 {
@@ -42,6 +83,7 @@ impl LocalRedis {
                 port,
                 directory: tempfile::tempdir()
                     .map_err(|error| LocalRedisError::Start(format!("temp dir: {error}")))?,
+                persistence,
             };
             match redis.spawn() {
                 Ok(()) => return Ok(redis),
@@ -66,6 +108,23 @@ impl LocalRedis {
         self.child.as_ref().map(Child::id)
     }
 
+    pub fn persistence(&self) -> Persistence {
+        self.persistence
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered, as a hung
+    /// server would. [`LocalRedis::resume`] continues it.
+    pub fn pause(&self) -> std::io::Result<()> {
+        let pid = self.pid().ok_or_else(not_running)?;
+        crate::signals::pause(pid)
+    }
+
+    /// Continues a server frozen by [`LocalRedis::pause`] (SIGCONT).
+    pub fn resume(&self) -> std::io::Result<()> {
+        let pid = self.pid().ok_or_else(not_running)?;
+        crate::signals::resume(pid)
+    }
+
     /// Kills the server at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -74,7 +133,8 @@ impl LocalRedis {
         }
     }
 
-    /// Starts the server again on the same port, after [`LocalRedis::kill`].
+    /// Starts the server again on the same port, directory and settings, after
+    /// [`LocalRedis::kill`]: with persistence it reloads its append-only file.
     pub fn restart(&mut self) -> Result<(), LocalRedisError> {
         self.kill();
         self.spawn()
@@ -84,16 +144,8 @@ impl LocalRedis {
         let port = self.port.to_string();
         let dir: PathBuf = self.directory.path().to_path_buf();
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
+            .args(self.persistence.args())
             .arg("--dir")
             .arg(&dir)
             .args(["--protected-mode", "yes", "--loglevel", "warning"])
@@ -139,6 +191,10 @@ impl Drop for LocalRedis {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+fn not_running() -> std::io::Error {
+    std::io::Error::other("the local redis-server is not running")
 }
 
 fn free_port() -> Result<u16, LocalRedisError> {

@@ -5,12 +5,13 @@
 //! caller writes flags as strings to parse them back.
 
 use crate::app::{self, AppKind, AppSettings, AppState, PRELOGIN_LIFETIME, RotationPolicy};
-use crate::cli::{Backend, BackendArgs, ResolvedBackend};
+use crate::cli::{Backend, BackendArgs, ResolvedBackend, SharedRedis};
 use crate::idp::{
     self, Client, ClientRegistry, IdpSettings, IdpState, PasswordHashing, SigningAlgorithm,
     SigningKeys, UserDirectory,
 };
 use crate::session::{Clock, SessionPolicy, build_store};
+use crate::web::pause::PauseGate;
 use crate::web::server::{self, ServerLimits};
 use anyhow::Context as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -94,6 +95,7 @@ impl Default for StackConfig {
             backend: BackendArgs {
                 backend: Backend::Dashmap,
                 redis_url: None,
+                redis_persistence: Default::default(),
             },
             idp: IdpConfig {
                 addr: SocketAddr::new(IpAddr::V4(IDP_IP), 9010),
@@ -151,6 +153,8 @@ pub struct RunningStack {
     pub idp: Option<IdpState>,
     pub store: Option<AppState>,
     pub forums: Option<AppState>,
+    /// In front of every service's handlers: closed, it stalls the whole stack.
+    pub gate: PauseGate,
     shutdown: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     backend: ResolvedBackend,
@@ -172,6 +176,11 @@ impl RunningStack {
     /// The process id of the `redis-server` this stack started, if it started one.
     pub fn local_redis_pid(&self) -> Option<u32> {
         self.backend.local_redis_pid()
+    }
+
+    /// The `redis-server` this stack started, if it started one (to fault it).
+    pub fn local_redis(&self) -> Option<SharedRedis> {
+        self.backend.local_redis.clone()
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for the servers.
@@ -331,10 +340,15 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
     let (shutdown, watcher) = tokio::sync::watch::channel(false);
     let mut servers = Vec::new();
     let limits = config.server;
+    let gate = PauseGate::default();
     let mut serve = |listener: tokio::net::TcpListener, router: axum::Router| {
         let watcher = watcher.clone();
         servers.push(tokio::spawn(server::serve(
-            listener, router, limits, watcher,
+            listener,
+            router,
+            limits,
+            gate.clone(),
+            watcher,
         )));
     };
     let mut idp_state = None;
@@ -368,6 +382,7 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
         idp: idp_state,
         store: store_state,
         forums: forums_state,
+        gate,
         shutdown,
         servers,
         backend,

@@ -7,7 +7,7 @@ use std::path::Path;
 pub const RESULTS_FILE: &str = "results.json";
 
 /// Bumped whenever a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Results of a session-store load run (the store driven directly, no HTTP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,6 +149,77 @@ pub struct LoadRunResults {
     pub generator: GeneratorResults,
     /// Whether the generator, not the system, set the pace, and what did otherwise.
     pub generator_bound: GeneratorBound,
+    /// Each `--fault` of the run and what users went through (empty without faults).
+    #[serde(default)]
+    pub faults: Vec<FaultResult>,
+    /// Users sent to `/login` because their session was gone.
+    #[serde(default)]
+    pub bounces: Bounces,
+    /// Waits users made after a 503, as its `Retry-After` asked.
+    #[serde(default)]
+    pub retry_waits: RetryWaits,
+}
+
+/// One fault of a run, and what the users went through. Times in milliseconds: `began_ms`
+/// and `ended_ms` from the start of the measured run (the timeline's zero), the others from
+/// the moment they are named after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultResult {
+    /// As given: `redis-restart@10s+3s`.
+    pub spec: String,
+    /// `redis-restart`, `redis-pause` or `stack-pause`.
+    pub kind: String,
+    pub planned_at_ms: u64,
+    pub planned_down_ms: u64,
+    /// When the fault was done (`None`: it never was; see `problem`).
+    pub began_ms: Option<f64>,
+    /// When it was undone: the restarted server answered PING, or the paused one was continued.
+    pub ended_ms: Option<f64>,
+    /// From `began_ms` to the first failed answer.
+    pub first_error_after_ms: Option<f64>,
+    /// From `ended_ms` to the first good answer.
+    pub first_success_after_ms: Option<f64>,
+    /// From `ended_ms` to the start of the first whole timeline second, beginning at or after
+    /// it, in which under 1% of the requests failed (`None`: none before the run ended). One
+    /// second's resolution.
+    pub recovered_after_ms: Option<f64>,
+    /// Failed requests from the second the fault began to the second it recovered in.
+    pub requests_failed: u64,
+    /// Users whose session was gone when they next came back (bounced to `/login`).
+    pub sessions_lost: u64,
+    /// Users logged in again after losing their session: silently by the IdP's SSO session,
+    /// or with a password (the SSO session was gone too).
+    pub relogins_sso: u64,
+    pub relogins_password: u64,
+    /// Carts that held lines when their session was lost, and the lines in them; plus lines
+    /// missing from carts whose session survived.
+    pub carts_lost: u64,
+    pub cart_lines_lost: u64,
+    /// The store's live-session count just before the fault and once recovered (in-process
+    /// runs, counted once a second in runs with faults; a cross-check, not a measurement).
+    pub sessions_alive_before: Option<u64>,
+    pub sessions_alive_after: Option<u64>,
+    /// What went wrong doing or undoing the fault, if anything.
+    pub problem: Option<String>,
+    /// The fault in plain words.
+    pub verdict: String,
+}
+
+/// Users bounced to `/login` because their session was gone.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Bounces {
+    /// Inside a fault's reach (a session alive before the fault ended): counted as lost
+    /// sessions of that fault, not as failures.
+    pub expected: u64,
+    /// Outside any fault: a session that ended early, counted as a failure.
+    pub unexpected: u64,
+}
+
+/// Waits after 503 answers, as their `Retry-After` asked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RetryWaits {
+    pub count: u64,
+    pub total_ms: f64,
 }
 
 /// The load generator's own figures, over the configured run time.
@@ -243,6 +314,16 @@ pub struct LoadRunConfig {
     pub repetition: u32,
     /// Unmeasured load on the same stack before the measured run, milliseconds.
     pub warm_up_ms: u64,
+    /// `--fault` as given, in order.
+    #[serde(default)]
+    pub faults: Vec<String>,
+    /// Persistence of the redis-server the run started (`none` otherwise).
+    #[serde(default = "no_persistence")]
+    pub redis_persistence: String,
+}
+
+fn no_persistence() -> String {
+    "none".into()
 }
 
 /// One hop's or flow's latency, raw and corrected for coordinated omission.
@@ -272,6 +353,9 @@ pub struct TimelinePoint {
     pub password_logins: u64,
     /// Scenario iterations started in that second.
     pub iterations: u64,
+    /// Users bounced to `/login` in that second (their session was gone).
+    #[serde(default)]
+    pub bounces: u64,
     /// The store app's live sessions, as last counted (in-process runs only; counted every
     /// second in memory, every five on Redis).
     pub store_sessions_alive: Option<u64>,

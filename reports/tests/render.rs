@@ -353,12 +353,12 @@ fn old_and_foreign_results_files_are_refused_with_a_reason() {
     let text = std::fs::read_to_string(&path).expect("fixture");
     std::fs::write(
         &path,
-        text.replacen("\"schema_version\": 3", "\"schema_version\": 2", 1),
+        text.replacen("\"schema_version\": 4", "\"schema_version\": 3", 1),
     )
     .expect("write");
     match results::read_load(&dir) {
-        Err(error @ ResultsError::Version { found: 2, .. }) => {
-            assert!(error.to_string().contains("schema 2"), "{error}")
+        Err(error @ ResultsError::Version { found: 3, .. }) => {
+            assert!(error.to_string().contains("schema 3"), "{error}")
         }
         other => panic!("expected a version error, got {other:?}"),
     }

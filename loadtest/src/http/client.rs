@@ -43,9 +43,14 @@ pub struct Reply {
     pub location: Option<Bytes>,
     /// Every `Set-Cookie` value, in order.
     pub set_cookies: Vec<Bytes>,
+    /// `Retry-After` in seconds (the HTTP-date form is not read), at most [`MAX_RETRY_AFTER`].
+    pub retry_after: Option<Duration>,
     pub body: Bytes,
     pub elapsed: Duration,
 }
+
+/// The longest `Retry-After` a user honours: a server asking for more is waited on this long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// Why a request got no answer. Stable kinds, so failures can be counted by kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, thiserror::Error)]
@@ -144,6 +149,7 @@ impl Connection {
             status: head.status,
             location: head.location,
             set_cookies: head.set_cookies,
+            retry_after: head.retry_after,
             body,
             elapsed,
         })
@@ -266,6 +272,7 @@ struct ParsedHead {
     keep_alive: bool,
     location: Option<(usize, usize)>,
     set_cookies: Vec<(usize, usize)>,
+    retry_after: Option<Duration>,
 }
 
 /// A parsed head with its header values as shared bytes.
@@ -276,6 +283,7 @@ struct Head {
     keep_alive: bool,
     location: Option<Bytes>,
     set_cookies: Vec<Bytes>,
+    retry_after: Option<Duration>,
 }
 
 impl ParsedHead {
@@ -287,6 +295,7 @@ impl ParsedHead {
             keep_alive: self.keep_alive,
             location: self.location.map(slice),
             set_cookies: self.set_cookies.into_iter().map(slice).collect(),
+            retry_after: self.retry_after,
         }
     }
 }
@@ -312,6 +321,7 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, ParsedHead)>, ()> {
     let mut chunked = false;
     let mut location = None;
     let mut set_cookies = Vec::new();
+    let mut retry_after = None;
     for header in response.headers.iter() {
         let name = header.name;
         if name.eq_ignore_ascii_case("content-length") {
@@ -342,6 +352,11 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, ParsedHead)>, ()> {
             location = Some(position(header.value));
         } else if name.eq_ignore_ascii_case("set-cookie") {
             set_cookies.push(position(header.value));
+        } else if name.eq_ignore_ascii_case("retry-after") {
+            retry_after = std::str::from_utf8(header.value)
+                .ok()
+                .and_then(|text| text.trim().parse::<u64>().ok())
+                .map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
         }
     }
     let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
@@ -365,6 +380,7 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, ParsedHead)>, ()> {
             keep_alive,
             location,
             set_cookies,
+            retry_after,
         },
     )))
 }
@@ -698,5 +714,30 @@ mod tests {
         ));
         let mut input = BytesMut::from(&b"zz\r\n"[..]);
         assert!(dechunk(&mut input, &mut BytesMut::new()).is_err());
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds_and_capped() {
+        let retry = |head: &[u8]| {
+            parse_head(head)
+                .expect("parses")
+                .expect("complete")
+                .1
+                .retry_after
+        };
+        assert_eq!(
+            retry(b"HTTP/1.1 503 Busy\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            retry(b"HTTP/1.1 503 Busy\r\nretry-after: 86400\r\n\r\n"),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(
+            retry(b"HTTP/1.1 503 Busy\r\nRetry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n"),
+            None,
+            "the date form is not read"
+        );
+        assert_eq!(retry(b"HTTP/1.1 200 OK\r\n\r\n"), None);
     }
 }

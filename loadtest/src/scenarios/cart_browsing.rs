@@ -32,9 +32,7 @@ pub async fn add(user: &mut GooseUser) -> TransactionResult {
         return Ok(());
     }
     fresh_session_if_needed(user).await?;
-    add_to_cart(user).await?;
-    state(user)?.cart_writes += 1;
-    Ok(())
+    add_to_cart(user).await
 }
 
 /// Logs in again when the cart is nearly full, or on every iteration when paced so slowly that

@@ -1,9 +1,10 @@
 //! HTTP pieces the IdP and the apps share: strict parameter parsing, cookies, HTML pages, and
-//! the server loop with its limits.
+//! the server loop with its limits and the stack's pause gate.
 
 pub mod cookies;
 pub mod html;
 pub mod origin;
 pub mod params;
+pub mod pause;
 pub mod routes;
 pub mod server;

@@ -4,6 +4,7 @@
 //! §3.2), and graceful shutdown. `axum::serve` offers neither the timeout nor the cap, so this
 //! is an accept loop of its own over hyper's HTTP/1 connection.
 
+use super::pause::PauseGate;
 use axum::Router;
 use axum::http::{Request, StatusCode, Version, header};
 use axum::response::{IntoResponse, Response};
@@ -39,11 +40,13 @@ impl Default for ServerLimits {
 }
 
 /// Serves `router` on `listener` until `shutdown` turns true, then stops accepting, lets every
-/// connection finish its request in flight, and returns once all are closed.
+/// connection finish its request in flight, and returns once all are closed. Each request
+/// passes `gate` first (it waits there while the stack is paused).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServerLimits,
+    gate: PauseGate,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -70,15 +73,18 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
+        let gate = gate.clone();
         let mut stop = shutdown.clone();
         tokio::spawn(async move {
             let _slot = slot;
             let service = hyper::service::service_fn(move |request: Request<Incoming>| {
                 let router = router.clone();
+                let gate = gate.clone();
                 async move {
                     if let Some(refusal) = refuse_host(&request) {
                         return Ok::<Response, Infallible>(refusal);
                     }
+                    gate.pass().await;
                     router.oneshot(request).await
                 }
             });

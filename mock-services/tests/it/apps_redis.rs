@@ -30,6 +30,7 @@ async fn a_session_created_on_one_store_instance_is_served_by_another() {
         let mut config = StackConfig::ephemeral(BackendArgs {
             backend: Backend::Redis,
             redis_url: Some(url.clone()),
+            redis_persistence: Default::default(),
         });
         config.idp.users = 10;
         configure(&mut config);

@@ -25,6 +25,7 @@ impl Stack {
         let mut config = StackConfig::ephemeral(BackendArgs {
             backend: backend.parse_backend(),
             redis_url: redis.as_ref().map(LocalRedis::url),
+            redis_persistence: Default::default(),
         });
         config.idp.users = 100;
         let time = if redis.is_some() {
