@@ -61,6 +61,8 @@ pub struct LineChart {
     pub y_scale: Scale,
     pub series: Vec<Series>,
     pub legend: Legend,
+    /// x ranges drawn as grey bands behind the series (a run's fault windows).
+    pub shaded: Vec<(f64, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -308,6 +310,19 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
     let to_x = |x: f64| if spectrum { spectrum_x(x) } else { x };
+    if !chart.shaded.is_empty() {
+        let (x_range, y_range) = (context.x_range(), context.y_range());
+        let band = RGBColor(200, 200, 200).mix(0.45).filled();
+        let bands = chart.shaded.iter().map(|&(from, to)| {
+            let from = to_x(from).clamp(x_range.start, x_range.end);
+            let to = to_x(to).clamp(x_range.start, x_range.end);
+            Rectangle::new([(from, y_range.start), (to, y_range.end)], band)
+        });
+        context
+            .draw_series(bands)?
+            .label("fault window")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], band));
+    }
     for series in &chart.series {
         let color = series.color;
         let points: Vec<(f64, f64)> = series
@@ -323,7 +338,10 @@ where
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
             });
     }
-    if chart.series.len() > 1 || !chart.series.iter().all(|s| s.name.is_empty()) {
+    if chart.series.len() > 1
+        || !chart.shaded.is_empty()
+        || !chart.series.iter().all(|s| s.name.is_empty())
+    {
         context
             .configure_series_labels()
             .position(match chart.legend {

@@ -20,6 +20,7 @@ pub fn spread_figures(report: &Report) -> Vec<Figure> {
 /// The charts of the load runs, in the order the report shows them.
 pub fn load_figures(report: &Report) -> Vec<Figure> {
     let mut figures = vec![requests_per_second(report)];
+    figures.extend(around_faults(report));
     if report.runs.len() > 1 {
         figures.push(p99_over_time(report));
     }
@@ -70,6 +71,7 @@ pub fn spectrum_figures(report: &Report) -> (Vec<Figure>, Vec<Figure>) {
                     y_scale: Scale::Linear,
                     series,
                     legend: Legend::UpperLeft,
+                    shaded: Vec::new(),
                 }),
             }
         };
@@ -119,6 +121,28 @@ pub fn names(
     names
 }
 
+/// Every run's fault windows, seconds from the start of the run: shaded on the timelines.
+fn fault_windows(report: &Report) -> Vec<(f64, f64)> {
+    report
+        .runs
+        .iter()
+        .flat_map(|run| run_fault_windows(&run.results))
+        .collect()
+}
+
+/// One run's fault windows (a fault never undone runs to the end of its timeline).
+fn run_fault_windows(results: &crate::results::LoadRunResults) -> Vec<(f64, f64)> {
+    let end = results.timeline.last().map_or(0.0, |p| p.second as f64);
+    results
+        .faults
+        .iter()
+        .filter_map(|fault| {
+            let began = fault.began_ms? / 1000.0;
+            Some((began, fault.ended_ms.map_or(end, |ended| ended / 1000.0)))
+        })
+        .collect()
+}
+
 fn timeline_series(report: &Report, value: impl Fn(&TimelinePoint) -> Option<f64>) -> Vec<Series> {
     report
         .runs
@@ -152,6 +176,7 @@ fn requests_per_second(report: &Report) -> Figure {
             y_scale: Scale::Linear,
             series: timeline_series(report, |p| Some(p.requests as f64)),
             legend: Legend::LowerRight,
+            shaded: fault_windows(report),
         }),
     }
 }
@@ -168,6 +193,7 @@ fn p99_over_time(report: &Report) -> Figure {
             y_scale: Scale::Log,
             series: timeline_series(report, |p| (p.requests > 0).then_some(p.p99_us / 1000.0)),
             legend: Legend::UpperRight,
+            shaded: fault_windows(report),
         }),
     }
 }
@@ -214,6 +240,7 @@ fn latency_over_time(report: &Report) -> Vec<Figure> {
                     y_scale: Scale::Log,
                     series,
                     legend: Legend::UpperRight,
+                    shaded: run_fault_windows(&run.results),
                 }),
             }
         })
@@ -339,6 +366,7 @@ fn cpu_over_time(report: &Report) -> Figure {
             y_scale: Scale::Linear,
             series,
             legend: Legend::LowerRight,
+            shaded: fault_windows(report),
         }),
     }
 }
@@ -357,6 +385,7 @@ fn lag_over_time(report: &Report) -> Figure {
             y_scale: Scale::Log,
             series: timeline_series(report, |p| (p.lag_p99_us > 0.0).then_some(p.lag_p99_us / 1000.0)),
             legend: Legend::UpperRight,
+            shaded: fault_windows(report),
         }),
     }
 }
@@ -382,8 +411,59 @@ fn sessions_alive(report: &Report) -> Option<Figure> {
             y_scale: Scale::Linear,
             series,
             legend: Legend::LowerRight,
+            shaded: fault_windows(report),
         }),
     })
+}
+
+/// For each run with faults: failed requests and users sent to `/login` each second, on a scale
+/// of their own (beside thousands of requests they would not show), the fault windows shaded.
+fn around_faults(report: &Report) -> Vec<Figure> {
+    report
+        .runs
+        .iter()
+        .filter(|run| !run.results.faults.is_empty())
+        .map(|run| {
+            type Pick = fn(&TimelinePoint) -> u64;
+            let lines: [(&str, Pick, usize); 2] = [
+                ("failed requests", |p| p.errors, 3),
+                ("sent to /login (session gone)", |p| p.bounces, 6),
+            ];
+            let series = lines
+                .iter()
+                .map(|(name, pick, color)| Series {
+                    name: (*name).to_owned(),
+                    color: palette(*color),
+                    points: run
+                        .results
+                        .timeline
+                        .iter()
+                        .map(|p| (p.second as f64, pick(p) as f64))
+                        .collect(),
+                })
+                .collect();
+            Figure {
+                stem: format!("faults-{}", slug(&run.label)),
+                title: format!("{}: failures and bounces around the faults", run.label),
+                description: format!(
+                    "Each second of the {} run: requests failed, and users sent to /login \
+                     because their session was gone (requests per second are in the first \
+                     chart). The faults' windows are shaded; their figures are in the Faults \
+                     section.",
+                    run.label
+                ),
+                chart: Chart::Lines(LineChart {
+                    x_label: "time (s)".into(),
+                    y_label: "per second".into(),
+                    x_axis: Axis::Linear,
+                    y_scale: Scale::Linear,
+                    series,
+                    legend: Legend::UpperRight,
+                    shaded: run_fault_windows(&run.results),
+                }),
+            }
+        })
+        .collect()
 }
 
 fn errors_over_time(report: &Report) -> Vec<Figure> {
@@ -409,6 +489,18 @@ fn errors_over_time(report: &Report) -> Vec<Figure> {
                     .map(|p| (p.second as f64, p.errors as f64))
                     .collect(),
             }];
+            if run.results.timeline.iter().any(|p| p.bounces > 0) {
+                series.push(Series {
+                    name: "sent to /login (session gone)".into(),
+                    color: palette(6),
+                    points: run
+                        .results
+                        .timeline
+                        .iter()
+                        .map(|p| (p.second as f64, p.bounces as f64))
+                        .collect(),
+                });
+            }
             series.extend(codes.iter().enumerate().map(|(index, code)| {
                 Series {
                     name: status_name(code),
@@ -428,8 +520,10 @@ fn errors_over_time(report: &Report) -> Vec<Figure> {
                 stem: format!("status-over-time-{}", slug(&run.label)),
                 title: format!("{}: responses by status, and errors, per second", run.label),
                 description: format!(
-                    "Responses of the {} run by HTTP status each second, and the requests \
-                     counted as errors (a wrong status, Location or page, or no answer).",
+                    "Responses of the {} run by HTTP status each second, the requests \
+                     counted as errors (a wrong status, Location or page, or no answer), and \
+                     users sent to /login because their session was gone. Fault windows are \
+                     shaded.",
                     run.label
                 ),
                 chart: Chart::Lines(LineChart {
@@ -439,6 +533,7 @@ fn errors_over_time(report: &Report) -> Vec<Figure> {
                     y_scale: Scale::Linear,
                     series,
                     legend: Legend::UpperRight,
+                    shaded: run_fault_windows(&run.results),
                 }),
             }
         })
@@ -633,6 +728,7 @@ fn throughput_lines(
             y_scale: Scale::Log,
             series,
             legend: Legend::LowerRight,
+            shaded: Vec::new(),
         }),
     })
 }

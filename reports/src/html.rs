@@ -81,6 +81,7 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
         }
         html.push_str(&headline_table(report));
     }
+    html.push_str(&crate::fault_section::section(report));
     if !sections.load.is_empty() {
         html.push_str("<h2>Charts</h2>\n");
         for figure in &sections.load {
@@ -633,6 +634,20 @@ fn config_table(report: &Report) -> String {
                 .wait_ms
                 .map_or("none".into(), |(low, high)| format!("{low}..{high}"))
         }),
+    );
+    table.row(
+        "faults",
+        each(report, |r| {
+            if r.config.faults.is_empty() {
+                "none".into()
+            } else {
+                r.config.faults.join(", ")
+            }
+        }),
+    );
+    table.row(
+        "redis persistence",
+        each(report, |r| r.config.redis_persistence.clone()),
     );
     table.row(
         "cart reads per journey",

@@ -7,6 +7,7 @@ pub mod axis;
 pub mod chart;
 pub mod compare;
 pub mod criterion;
+mod fault_section;
 pub mod figures;
 pub mod format;
 pub mod html;

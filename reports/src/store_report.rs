@@ -127,6 +127,7 @@ pub fn figures(report: &StoreReport) -> Vec<Figure> {
                 })
                 .collect(),
             legend: Legend::LowerRight,
+            shaded: Vec::new(),
         }),
     });
     let operations = report.operations();

@@ -28,9 +28,26 @@ pub fn verdict(report: &Report) -> Vec<String> {
     }
     for run in runs {
         sentences.extend(limit(run, runs.len() == 1));
+        sentences.extend(faults(run, runs.len() == 1));
         sentences.extend(problems(run));
     }
     sentences
+}
+
+/// Each fault of a run in plain words (named after the run in a comparison); its failed
+/// requests are the fault's doing, so read the run's error rate with them in mind.
+fn faults(run: &Run, single: bool) -> Vec<String> {
+    run.results
+        .faults
+        .iter()
+        .map(|fault| {
+            if single {
+                format!("{}.", fault.verdict)
+            } else {
+                format!("{}: {}.", run.label, fault.verdict)
+            }
+        })
+        .collect()
 }
 
 /// What limited a run, in the run's own words: always for a single run; in a comparison only
@@ -263,6 +280,14 @@ fn problems(run: &Run) -> Vec<String> {
             count(r.errors_total),
             count(r.requests_total),
             percent(r.error_rate)
+        ));
+    }
+    if r.bounces.unexpected > 0 {
+        sentences.push(format!(
+            "{}: {} users were sent to /login with no fault to explain it — sessions that \
+             ended early, counted as failures.",
+            run.label,
+            count(r.bounces.unexpected)
         ));
     }
     if r.stolen_session.served_after_logout > 0 {

@@ -4,6 +4,7 @@
 use super::board::FaultMoments;
 use super::spec::FaultKind;
 use crate::recorder::FaultLosses;
+use reports::format::count;
 use reports::results::{FaultResult, TimelinePoint};
 
 /// Under this share of failed requests, a whole second counts as recovered.
@@ -138,19 +139,6 @@ pub fn results(
 
 fn millis(duration: std::time::Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// A count with thousands separators.
-fn count(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 fn plural(n: u64, one: &str, many: &str) -> String {
@@ -386,7 +374,5 @@ mod tests {
             "Redis restart planned at 6.0 s: not done (--fault redis-restart@6s+3s: no \
              redis-server of this run)"
         );
-        assert_eq!(count(1_984), "1,984");
-        assert_eq!(count(12), "12");
     }
 }
