@@ -38,6 +38,9 @@ pub struct UserState {
     pub alive_at: Option<Instant>,
     /// Ended faults whose effect on this session has been checked (its cart counted).
     pub faults_checked: usize,
+    /// The fault (by index) that took this user's store session, until it logs in again: a
+    /// second bounce before then is the same lost session, not another.
+    pub lost_to: Option<usize>,
 }
 
 impl Clone for UserState {
@@ -63,6 +66,7 @@ impl UserState {
             cart_writes: 0,
             alive_at: None,
             faults_checked: 0,
+            lost_to: None,
             run,
         }
     }

@@ -35,11 +35,13 @@ pub(crate) fn section(report: &Report) -> String {
         for fault in &results.faults {
             let _ = writeln!(html, "<li>{}</li>", escape(&fault.verdict));
         }
-        html.push_str("</ul>\n<table>\n<tr><th>fault</th><th>began</th><th>down</th>\
+        html.push_str(
+            "</ul>\n<table>\n<tr><th>fault</th><th>began</th><th>down</th>\
                        <th>first error after</th><th>first success after</th>\
                        <th>recovered after</th><th>requests failed</th><th>sessions lost</th>\
                        <th>logged in again: SSO / password</th><th>carts / cart lines lost</th>\
-                       <th>live sessions before → after</th></tr>\n");
+                       <th>live sessions before → after</th></tr>\n",
+        );
         for fault in &results.faults {
             html.push_str(&row(fault));
         }

@@ -1,5 +1,5 @@
-//! Renders reports from small fixed result files (three backends and a criterion tree under
-//! `tests/fixtures/`) and checks the page, the charts and the verdict.
+//! Renders reports from small fixed result files (three backends, a Redis restart run and a
+//! criterion tree under `tests/fixtures/`) and checks the page, the charts and the verdict.
 
 use reports::chart::Figure;
 use reports::figures;
@@ -504,4 +504,48 @@ fn links_are_relative_however_the_directories_were_named() {
         "{html}"
     );
     assert!(html.contains("href=\"../scc/results.json\""));
+}
+
+#[test]
+fn a_run_with_a_fault_shades_its_window_and_shows_its_figures() {
+    let root = scratch();
+    let dir = root.path().join("redis-restart");
+    let results = results::read_load(&dir).expect("fixture");
+    let fault = &results.faults[0];
+    let (began, ended) = (
+        fault.began_ms.expect("began") / 1000.0,
+        fault.ended_ms.expect("ended") / 1000.0,
+    );
+    let report = Report::load(std::slice::from_ref(&dir), None).expect("load");
+    let timelines: Vec<Figure> = figures::load_figures(&report)
+        .into_iter()
+        .filter(|figure| {
+            matches!(&figure.chart, reports::chart::Chart::Lines(lines) if lines.x_label == "time (s)")
+        })
+        .collect();
+    assert!(timelines.len() >= 6, "{}", timelines.len());
+    for figure in &timelines {
+        let reports::chart::Chart::Lines(lines) = &figure.chart else {
+            unreachable!()
+        };
+        assert_eq!(lines.shaded, [(began, ended)], "{}", figure.stem);
+    }
+    let index = render::render_run(&dir, &results).expect("render");
+    let html = std::fs::read_to_string(index).expect("index");
+    assert!(html.contains("<h2 id=\"faults\">Faults</h2>"));
+    assert!(html.contains(&fault.verdict), "the verdict is on the page");
+    assert!(html.contains("<code>redis-restart@6s+3s</code>"));
+    assert!(
+        html.contains("<td>0 / 32</td>"),
+        "relogins: none by SSO, 32 with a password"
+    );
+    let chart = dir.join(CHARTS_DIR).join("faults-redis.png");
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&chart).expect("the faults chart exists"),
+    ));
+    let info = decoder.read_info().expect("PNG decodes");
+    assert_eq!(
+        (info.info().width, info.info().height),
+        (reports::chart::WIDTH, reports::chart::LINE_HEIGHT)
+    );
 }

@@ -202,6 +202,7 @@ async fn land(
         .record(started.elapsed(), state.pacer.interval());
     if matches!(app, App::Store) {
         state.cart_writes = 0;
+        state.lost_to = None;
         state.session_alive();
         state.faults_checked = state.run.faults.ended_by(Instant::now());
     }
@@ -263,21 +264,28 @@ pub async fn relogin(user: &mut GooseUser) -> Result<Relogin, Box<TransactionErr
 /// as a browser following the redirect would.
 async fn follow_bounce(user: &mut GooseUser, hop: Hop) -> TransactionResult {
     let user_state = state(user)?;
-    let explained = user_state
-        .alive_at
-        .and_then(|alive| user_state.run.faults.explains(alive, Instant::now()));
-    let lines = u64::from(user_state.cart_writes);
-    match explained {
-        Some(index) => {
+    let already_lost = user_state.lost_to;
+    let explained = already_lost.or_else(|| {
+        user_state
+            .alive_at
+            .and_then(|alive| user_state.run.faults.explains(alive, Instant::now()))
+    });
+    match (explained, already_lost) {
+        (Some(index), None) => {
             user_state.recorder.bounces_expected += 1;
+            let lines = u64::from(user_state.cart_writes);
             let losses = user_state.recorder.fault(index);
             losses.sessions_lost += 1;
             if lines > 0 {
                 losses.carts_lost += 1;
                 losses.cart_lines_lost += lines;
             }
+            user_state.lost_to = Some(index);
+            user_state.cart_writes = 0;
         }
-        None => {
+        // Bounced again before a relogin went through: the same lost session.
+        (Some(_), Some(_)) => user_state.recorder.bounces_expected += 1,
+        (None, _) => {
             user_state.recorder.bounces_unexpected += 1;
             let _ = failed(user, hop, Problem::Bounce)?;
         }
