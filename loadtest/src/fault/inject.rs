@@ -226,4 +226,40 @@ mod tests {
         assert!(problems[0].contains("redis-pause@0s+10ms"), "{problems:?}");
         assert_eq!(board.moments()[0].began_us, None);
     }
+
+    /// The kernel's view of a process: `T` while stopped.
+    fn stopped(pid: u32) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+        let state = stat.rsplit_once(')').expect("comm").1.trim_start();
+        state.starts_with('T')
+    }
+
+    #[test]
+    fn a_target_process_is_stopped_for_the_window_and_continued_after() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
+        let pid = child.id();
+        let board = Arc::new(FaultBoard::new(
+            Instant::now(),
+            &[parse_fault("stack-pause@50ms+300ms").expect("spec")],
+        ));
+        let injector = Injector::start(
+            Arc::clone(&board),
+            Controls {
+                stack_pid: Some(pid),
+                ..Controls::default()
+            },
+        )
+        .expect("thread");
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(stopped(pid), "SIGSTOP inside the window");
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(!stopped(pid), "SIGCONT after it");
+        assert!(injector.finish().is_empty());
+        assert!(board.moments()[0].ended_us.is_some());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
