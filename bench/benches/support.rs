@@ -1,5 +1,6 @@
 //! What the benches share: the backends under test, prefilled stores, and a key picker.
 
+use mock_services::local_cluster::LocalRedisCluster;
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
     AnyStore, Backend, MemoryConfig, RedisConfig, SessionId, SessionPolicy, StoreConfig,
@@ -7,21 +8,24 @@ use mock_services::session::{
 };
 use std::time::Duration;
 
-/// The backends, with the Redis server behind the Redis one.
+/// The backends, with the Redis server behind the Redis one and the cluster behind the
+/// Redis Cluster one.
 pub struct Backends {
     pub redis: Option<LocalRedis>,
+    pub cluster: Option<LocalRedisCluster>,
 }
 
 impl Backends {
-    /// Starts a local redis-server when it can; says why not otherwise (benches then skip Redis).
+    /// Starts a local redis-server and a local cluster when it can; says why not otherwise
+    /// (benches then skip that backend).
     pub fn start() -> Self {
-        match LocalRedis::start() {
-            Ok(redis) => Backends { redis: Some(redis) },
-            Err(error) => {
-                eprintln!("skipping the Redis benchmarks: {error}");
-                Backends { redis: None }
-            }
-        }
+        let redis = LocalRedis::start()
+            .map_err(|error| eprintln!("skipping the Redis benchmarks: {error}"))
+            .ok();
+        let cluster = LocalRedisCluster::start()
+            .map_err(|error| eprintln!("skipping the Redis Cluster benchmarks: {error}"))
+            .ok();
+        Backends { redis, cluster }
     }
 
     /// Names and configurations of every backend available, in the backend list's order.
@@ -37,7 +41,12 @@ impl Backends {
                 let config = match backend.memory_config(memory.clone()) {
                     Some(config) => config,
                     None => {
-                        let mut config = RedisConfig::new(self.redis.as_ref()?.url(), prefix);
+                        let mut config = match backend {
+                            Backend::RedisCluster => {
+                                RedisConfig::cluster(self.cluster.as_ref()?.urls(), prefix)
+                            }
+                            _ => RedisConfig::new(self.redis.as_ref()?.url(), prefix),
+                        };
                         config.response_timeout = Duration::from_secs(10);
                         StoreConfig::Redis(config)
                     }

@@ -156,7 +156,10 @@ impl Stack {
         match self {
             Stack::InProcess(stack) => CpuSides {
                 stack_thread_name: Some(STACK_THREAD_NAME),
-                stack_pids: Vec::new(),
+                stack_pids: stack
+                    .running
+                    .as_ref()
+                    .map_or_else(Vec::new, RunningStack::local_cluster_pids),
                 moving_pid: Some(Arc::clone(&stack.redis_pid)),
             },
             Stack::External { pid, .. } => CpuSides {
@@ -188,13 +191,15 @@ impl Stack {
     pub fn cpu_source(&self) -> String {
         match self {
             Stack::InProcess(stack) => {
-                let redis = stack
-                    .running
-                    .as_ref()
-                    .and_then(RunningStack::local_redis_pid)
-                    .map_or(String::new(), |pid| {
-                        format!(" and the redis-server it started (pid {pid})")
-                    });
+                let running = stack.running.as_ref();
+                let nodes = running.map_or(0, |running| running.local_cluster_pids().len());
+                let redis = match running.and_then(RunningStack::local_redis_pid) {
+                    Some(pid) => format!(" and the redis-server it started (pid {pid})"),
+                    None if nodes > 0 => {
+                        format!(" and the {nodes} redis-server nodes of the cluster it started")
+                    }
+                    None => String::new(),
+                };
                 format!(
                     "the in-process stack's {} runtime thread(s){redis}",
                     stack.runtime.threads()
@@ -260,7 +265,10 @@ impl Stack {
         };
         let alive = Arc::clone(alive);
         stack.counter = stack.runtime.spawn(async move {
-            let every = if store.backend_name() == Backend::Redis.name() && !every_second {
+            let on_redis = [Backend::Redis, Backend::RedisCluster]
+                .iter()
+                .any(|backend| store.backend_name() == backend.name());
+            let every = if on_redis && !every_second {
                 Duration::from_secs(5)
             } else {
                 Duration::from_secs(1)

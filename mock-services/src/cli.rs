@@ -1,5 +1,7 @@
-//! Command-line flags every binary shares to pick a session backend.
+//! Command-line flags every binary shares to pick a session backend, and the backend they
+//! resolve to (with the local Redis or Redis Cluster started for it).
 
+use crate::local_cluster::LocalRedisCluster;
 use crate::local_redis::{LocalRedis, LocalRedisError, Persistence};
 pub use crate::session::Backend;
 use crate::session::{Clock, MemoryConfig, RedisConfig, StoreConfig};
@@ -21,6 +23,11 @@ pub struct BackendArgs {
     /// is shorter than its idle timeout.
     #[arg(long, value_enum, default_value_t = Persistence::None)]
     pub redis_persistence: Persistence,
+    /// Nodes of a Redis Cluster to use with `--backend redis-cluster`, comma-separated
+    /// (e.g. redis://127.0.0.1:7000,redis://127.0.0.1:7001). Without them a throwaway local
+    /// cluster (3 primaries, 3 replicas) is started on free loopback ports.
+    #[arg(long, value_delimiter = ',')]
+    pub redis_cluster_urls: Vec<String>,
 }
 
 /// A local `redis-server` shared by the stores built on it and whoever faults it (a run that
@@ -38,6 +45,7 @@ pub fn shared_redis_pid(redis: &SharedRedis) -> Option<u32> {
 pub struct ChosenBackend {
     pub config: StoreConfig,
     pub local_redis: Option<SharedRedis>,
+    pub local_cluster: Option<Arc<LocalRedisCluster>>,
 }
 
 /// A backend ready to build stores from: several stores (IdP, store, forums) share one Redis,
@@ -49,6 +57,10 @@ pub struct ResolvedBackend {
     /// The throwaway server started for `--backend redis` without `--redis-url`; keep it alive
     /// as long as any store built from this is used.
     pub local_redis: Option<SharedRedis>,
+    /// The cluster's seed nodes with `--backend redis-cluster`.
+    cluster_urls: Vec<String>,
+    /// The throwaway cluster started for `--backend redis-cluster` without URLs.
+    pub local_cluster: Option<Arc<LocalRedisCluster>>,
 }
 
 impl ResolvedBackend {
@@ -59,12 +71,17 @@ impl ResolvedBackend {
             clock: clock.clone(),
             ..MemoryConfig::default()
         };
-        self.backend.memory_config(memory).unwrap_or_else(|| {
-            StoreConfig::Redis(RedisConfig::new(
-                self.redis_url.clone().unwrap_or_default(),
-                key_prefix,
-            ))
-        })
+        self.backend
+            .memory_config(memory)
+            .unwrap_or_else(|| match self.backend {
+                Backend::RedisCluster => {
+                    StoreConfig::Redis(RedisConfig::cluster(self.cluster_urls.clone(), key_prefix))
+                }
+                _ => StoreConfig::Redis(RedisConfig::new(
+                    self.redis_url.clone().unwrap_or_default(),
+                    key_prefix,
+                )),
+            })
     }
 
     pub fn backend(&self) -> Backend {
@@ -74,6 +91,13 @@ impl ResolvedBackend {
     /// The process id of the `redis-server` started for this backend, if one was.
     pub fn local_redis_pid(&self) -> Option<u32> {
         self.local_redis.as_ref().and_then(shared_redis_pid)
+    }
+
+    /// The process ids of a local cluster's nodes, if one was started.
+    pub fn local_cluster_pids(&self) -> Vec<u32> {
+        self.local_cluster
+            .as_ref()
+            .map_or_else(Vec::new, |cluster| cluster.pids())
     }
 }
 
@@ -88,6 +112,39 @@ impl BackendArgs {
              without --redis-url); a server at --redis-url keeps its own settings",
             self.redis_persistence.name()
         );
+        anyhow::ensure!(
+            self.redis_cluster_urls.is_empty() || self.backend == Backend::RedisCluster,
+            "--redis-cluster-urls is only used with --backend redis-cluster (got --backend {})",
+            self.backend.name()
+        );
+        if self.backend == Backend::RedisCluster {
+            anyhow::ensure!(
+                self.redis_url.is_none(),
+                "--redis-url names a single Redis; a cluster's nodes go in --redis-cluster-urls"
+            );
+            if !self.redis_cluster_urls.is_empty() {
+                return Ok(ResolvedBackend {
+                    backend: Backend::RedisCluster,
+                    redis_url: None,
+                    local_redis: None,
+                    cluster_urls: self.redis_cluster_urls.clone(),
+                    local_cluster: None,
+                });
+            }
+            let cluster = LocalRedisCluster::start().map_err(|error| match error {
+                LocalRedisError::NotInstalled => anyhow::anyhow!(
+                    "--backend redis-cluster without --redis-cluster-urls starts a local cluster, but {error}"
+                ),
+                other => anyhow::Error::new(other),
+            })?;
+            return Ok(ResolvedBackend {
+                backend: Backend::RedisCluster,
+                redis_url: None,
+                local_redis: None,
+                cluster_urls: cluster.urls(),
+                local_cluster: Some(Arc::new(cluster)),
+            });
+        }
         match (self.backend, &self.redis_url) {
             (Backend::Redis, None) => {
                 let redis = LocalRedis::start_with(self.redis_persistence).map_err(|error| match error {
@@ -100,17 +157,23 @@ impl BackendArgs {
                     backend: Backend::Redis,
                     redis_url: Some(redis.url()),
                     local_redis: Some(Arc::new(Mutex::new(redis))),
+                    cluster_urls: Vec::new(),
+                    local_cluster: None,
                 })
             }
             (Backend::Redis, Some(url)) => Ok(ResolvedBackend {
                 backend: Backend::Redis,
                 redis_url: Some(url.clone()),
                 local_redis: None,
+                cluster_urls: Vec::new(),
+                local_cluster: None,
             }),
             (backend, None) => Ok(ResolvedBackend {
                 backend,
                 redis_url: None,
                 local_redis: None,
+                cluster_urls: Vec::new(),
+                local_cluster: None,
             }),
             (backend, Some(_)) => anyhow::bail!(
                 "--redis-url is only used with --backend redis (got --backend {})",
@@ -125,6 +188,7 @@ impl BackendArgs {
         Ok(ChosenBackend {
             config: resolved.store_config(key_prefix, &Clock::System),
             local_redis: resolved.local_redis,
+            local_cluster: resolved.local_cluster,
         })
     }
 }
@@ -138,6 +202,7 @@ mod tests {
             backend,
             redis_url: redis_url.map(str::to_owned),
             redis_persistence: Persistence::None,
+            redis_cluster_urls: Vec::new(),
         }
     }
 

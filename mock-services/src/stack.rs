@@ -96,6 +96,7 @@ impl Default for StackConfig {
                 backend: Backend::Dashmap,
                 redis_url: None,
                 redis_persistence: Default::default(),
+                redis_cluster_urls: Vec::new(),
             },
             idp: IdpConfig {
                 addr: SocketAddr::new(IpAddr::V4(IDP_IP), 9010),
@@ -176,6 +177,11 @@ impl RunningStack {
     /// The process id of the `redis-server` this stack started, if it started one.
     pub fn local_redis_pid(&self) -> Option<u32> {
         self.backend.local_redis_pid()
+    }
+
+    /// The process ids of the local Redis Cluster this stack started, if it started one.
+    pub fn local_cluster_pids(&self) -> Vec<u32> {
+        self.backend.local_cluster_pids()
     }
 
     /// The `redis-server` this stack started, if it started one (to fault it).

@@ -13,21 +13,23 @@ use std::time::Duration;
 /// benches, the memory measurement and the reports' colours and order iterate. A new backend
 /// is a variant here, a module, a `StoreConfig`/`AnyStore` arm and a conformance line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Backend {
     Dashmap,
     Scc,
     Papaya,
     Redis,
+    RedisCluster,
 }
 
 impl Backend {
     /// Every backend, in the order reports list them (and take their colours).
-    pub const ALL: [Backend; 4] = [
+    pub const ALL: [Backend; 5] = [
         Backend::Dashmap,
         Backend::Scc,
         Backend::Papaya,
         Backend::Redis,
+        Backend::RedisCluster,
     ];
 
     /// The name on the command line, in results and in reports.
@@ -37,6 +39,7 @@ impl Backend {
             Backend::Scc => "scc",
             Backend::Papaya => "papaya",
             Backend::Redis => "redis",
+            Backend::RedisCluster => "redis-cluster",
         }
     }
 
@@ -58,7 +61,7 @@ impl Backend {
     pub fn is_in_memory(self) -> bool {
         match self {
             Backend::Dashmap | Backend::Scc | Backend::Papaya => true,
-            Backend::Redis => false,
+            Backend::Redis | Backend::RedisCluster => false,
         }
     }
 
@@ -68,7 +71,7 @@ impl Backend {
             Backend::Dashmap => Some(StoreConfig::DashMap(memory)),
             Backend::Scc => Some(StoreConfig::Scc(memory)),
             Backend::Papaya => Some(StoreConfig::Papaya(memory)),
-            Backend::Redis => None,
+            Backend::Redis | Backend::RedisCluster => None,
         }
     }
 }
@@ -85,6 +88,7 @@ pub enum StoreConfig {
     DashMap(MemoryConfig),
     Scc(MemoryConfig),
     Papaya(MemoryConfig),
+    /// A single node, or a cluster when `cluster_nodes` is not empty.
     Redis(RedisConfig),
 }
 
@@ -92,8 +96,11 @@ pub enum StoreConfig {
 /// connect, 500 ms response, 50-command pipeline buffer) turn into errors under heavy load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisConfig {
-    /// `redis://host:port/db`.
+    /// `redis://host:port/db` (single node).
     pub url: String,
+    /// A Redis Cluster's seed nodes, `redis://host:port` each; when not empty, `url` is unused
+    /// and the store talks to the cluster.
+    pub cluster_nodes: Vec<String>,
     /// Namespace of this store's keys, e.g. `ssobench:store:`; letters, digits and `:-_.` only,
     /// so it is also a literal SCAN pattern.
     pub key_prefix: String,
@@ -110,12 +117,23 @@ impl RedisConfig {
     pub fn new(url: impl Into<String>, key_prefix: impl Into<String>) -> Self {
         RedisConfig {
             url: url.into(),
+            cluster_nodes: Vec::new(),
             key_prefix: key_prefix.into(),
             connection_timeout: Duration::from_secs(2),
             response_timeout: Duration::from_secs(2),
             pipeline_buffer: 4096,
             reconnect_retries: 2,
             max_reconnect_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+impl RedisConfig {
+    /// A Redis Cluster reached through `nodes` (any of its nodes; the client finds the rest).
+    pub fn cluster(nodes: Vec<String>, key_prefix: impl Into<String>) -> Self {
+        RedisConfig {
+            cluster_nodes: nodes,
+            ..RedisConfig::new(String::new(), key_prefix)
         }
     }
 }

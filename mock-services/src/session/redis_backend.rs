@@ -1,13 +1,17 @@
-//! The Redis backend: one multiplexed connection (redis-rs `ConnectionManager`), native key
-//! TTLs, and one round trip per operation.
+//! The Redis backends: one multiplexed connection to a single node (redis-rs
+//! `ConnectionManager`) or to a Redis Cluster (redis-rs's async `ClusterConnection`), native key
+//! TTLs, and one round trip per operation (rotation: three, see [`RedisStore::rotate`]).
 //!
 //! Why redis-rs's `ConnectionManager` rather than a pool: a multiplexed connection pipelines
 //! concurrent commands from every task for free, reconnects by itself after Redis comes back,
 //! and needs no checkout; pools with exclusive checkout (bb8, deadpool) serialise each connection
-//! and add a PING per checkout.
+//! and add a PING per checkout. The cluster connection is the same idea per node: it keeps one
+//! multiplexed connection to each primary, routes each command by its key's hash slot, follows
+//! `MOVED`/`ASK` and refreshes its slot map when a node fails or a replica takes over.
 //!
-//! Keys are `prefix` + the 16 raw ID bytes. The key's TTL is the session's idle deadline (capped
-//! by the absolute one), so Redis itself forgets expired sessions.
+//! Keys are `prefix` + the 16 raw ID bytes (no hash tag: sessions spread over every slot). The
+//! key's TTL is the session's idle deadline (capped by the absolute one), so Redis itself forgets
+//! expired sessions. Every command and script touches one key, so each runs on one node.
 
 use super::codec::{self, Encoded, LUA_ABSOLUTE_OFFSET, LUA_VERSION_OFFSET};
 use super::config::RedisConfig;
@@ -17,23 +21,64 @@ use super::record::{
     Session, SessionData, SessionPolicy, UserId, deadlines_at_creation, extended_idle_deadline,
 };
 use super::{SaveOutcome, SessionStore, clock::now_millis};
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::cluster_async::ClusterConnection;
 use std::sync::Arc;
 
-/// Sessions in Redis (single node; every command touches one key, so Redis Cluster works too).
+/// The connection a Redis store talks through: one node, or a cluster.
+#[derive(Clone)]
+pub enum Link {
+    Node(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// Commands go to whichever connection this is (the cluster one routes them by slot).
+impl ConnectionLike for Link {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            Link::Node(connection) => connection.req_packed_command(cmd),
+            Link::Cluster(connection) => connection.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            Link::Node(connection) => connection.req_packed_commands(cmd, offset, count),
+            Link::Cluster(connection) => connection.req_packed_commands(cmd, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Link::Node(connection) => connection.get_db(),
+            Link::Cluster(connection) => connection.get_db(),
+        }
+    }
+}
+
+/// Sessions in Redis: a single node or a cluster.
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: Link,
     prefix: Arc<[u8]>,
     policy: SessionPolicy,
     extend_script: Arc<redis::Script>,
     save_script: Arc<redis::Script>,
-    rotate_script: Arc<redis::Script>,
+    retire_script: Arc<redis::Script>,
 }
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RedisStore")
+            .field("backend", &self.backend_name())
             .field("prefix", &String::from_utf8_lossy(&self.prefix))
             .field("policy", &self.policy)
             .finish_non_exhaustive()
@@ -82,42 +127,56 @@ return 1
     ))
 }
 
-/// Rotation: copy the value to the new key with the same expiry time (NX), then delete the old
-/// key, in one script. Touches two keys: on Redis Cluster the two IDs would need one hash slot,
-/// so rotation is for single-node Redis.
-fn rotate_script() -> redis::Script {
+/// The last step of a rotation: delete the old key only if its value is still the one copied
+/// (byte for byte); otherwise a save landed in between and the rotation starts over.
+fn retire_script() -> redis::Script {
     redis::Script::new(
         r"
 local value = redis.call('GET', KEYS[1])
-if not value then return false end
-local deadline = redis.call('PEXPIRETIME', KEYS[1])
-if deadline < 0 then return false end
-if not redis.call('SET', KEYS[2], value, 'PXAT', deadline, 'NX') then return 0 end
+if not value then return -1 end
+if value ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-return {value, deadline}
+return 1
 ",
     )
 }
 
 impl RedisStore {
-    /// Connects (failing fast if Redis is not there) and prepares the scripts.
+    /// Connects to the node at `config.url`, or to the cluster of `config.cluster_nodes` when
+    /// there are any (failing fast if Redis is not there), and prepares the scripts.
     pub async fn connect(config: &RedisConfig, policy: SessionPolicy) -> Result<Self, StoreError> {
-        let client = redis::Client::open(config.url.as_str())
-            .map_err(|error| StoreError::Config(format!("redis_url: {error}")))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(config.connection_timeout))
-            .set_response_timeout(Some(config.response_timeout))
-            .set_pipeline_buffer_size(config.pipeline_buffer)
-            .set_number_of_retries(config.reconnect_retries)
-            .set_max_delay(config.max_reconnect_delay);
-        let connection = ConnectionManager::new_with_config(client, manager_config).await?;
+        let connection = if config.cluster_nodes.is_empty() {
+            let client = redis::Client::open(config.url.as_str())
+                .map_err(|error| StoreError::Config(format!("redis_url: {error}")))?;
+            let manager_config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(config.connection_timeout))
+                .set_response_timeout(Some(config.response_timeout))
+                .set_pipeline_buffer_size(config.pipeline_buffer)
+                .set_number_of_retries(config.reconnect_retries)
+                .set_max_delay(config.max_reconnect_delay);
+            Link::Node(ConnectionManager::new_with_config(client, manager_config).await?)
+        } else {
+            // Retries are few and short: while a replica takes over, a request should fail
+            // (503, Retry-After) within about a second rather than hang for the whole failover.
+            let client = redis::cluster::ClusterClientBuilder::new(config.cluster_nodes.clone())
+                .connection_timeout(config.connection_timeout)
+                .response_timeout(config.response_timeout)
+                .retries(u32::try_from(config.reconnect_retries).unwrap_or(u32::MAX))
+                .min_retry_wait(10)
+                .max_retry_wait(
+                    u64::try_from(config.max_reconnect_delay.as_millis()).unwrap_or(u64::MAX),
+                )
+                .build()
+                .map_err(|error| StoreError::Config(format!("redis cluster urls: {error}")))?;
+            Link::Cluster(client.get_async_connection().await?)
+        };
         Ok(RedisStore {
             connection,
             prefix: Arc::from(config.key_prefix.as_bytes()),
             policy,
             extend_script: Arc::new(extend_script()),
             save_script: Arc::new(save_script()),
-            rotate_script: Arc::new(rotate_script()),
+            retire_script: Arc::new(retire_script()),
         })
     }
 
@@ -127,7 +186,7 @@ impl RedisStore {
     /// safe to repeat (reads, NX writes under a fresh ID, compare-and-swap, idempotent deletes).
     async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
     where
-        F: Fn(ConnectionManager) -> Fut,
+        F: Fn(Link) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
         match op(self.connection.clone()).await {
@@ -172,7 +231,10 @@ impl RedisStore {
 
 impl SessionStore for RedisStore {
     fn backend_name(&self) -> &'static str {
-        "redis"
+        match self.connection {
+            Link::Node(_) => "redis",
+            Link::Cluster(_) => "redis-cluster",
+        }
     }
 
     fn policy(&self) -> SessionPolicy {
@@ -287,37 +349,81 @@ impl SessionStore for RedisStore {
         })
     }
 
+    /// Rotation in three single-key steps, so that it works on a cluster, where the two IDs
+    /// live in different slots: read the old key and its expiry time; write its value under the
+    /// new ID with the same expiry (NX); delete the old key only if its value is unchanged.
+    /// In between, both IDs load the same session; afterwards only the new one. A save through
+    /// the old ID in between changes its value, so the old key is kept, the new one dropped, and
+    /// the rotation starts over from the saved value: no save is lost. An extension through the
+    /// old ID in between is lost (the new key keeps the expiry read in step one): at most the
+    /// idle time one request would have added.
     async fn rotate(&self, id: &SessionId) -> Result<Option<Session>, StoreError> {
-        for _ in 0..4 {
-            let new_id = SessionId::generate();
-            let mut invocation = self.rotate_script.key(self.key(id));
-            invocation.key(self.key(&new_id));
-            let invocation = &invocation;
-            let moved: redis::Value = self
-                .run(|mut c| async move { invocation.invoke_async(&mut c).await })
+        let old_key = self.key(id);
+        // Each restart follows a save that landed meanwhile; a session saved this often while
+        // rotating is rare, and a few dozen attempts outlast any such burst.
+        for _ in 0..32 {
+            let mut read = redis::pipe();
+            read.cmd("GET")
+                .arg(&old_key)
+                .cmd("PEXPIRETIME")
+                .arg(&old_key);
+            let read = &read;
+            let (value, deadline): (Option<Vec<u8>>, i64) = self
+                .run(|mut c| async move { read.query_async(&mut c).await })
                 .await?;
-            match moved {
-                redis::Value::Array(parts) => {
-                    let (Some(redis::Value::BulkString(value)), Some(redis::Value::Int(deadline))) =
-                        (parts.first(), parts.get(1))
-                    else {
-                        return Err(StoreError::Corrupt("rotate script answered oddly".into()));
-                    };
-                    let deadline = u64::try_from(*deadline).unwrap_or(0);
+            let (Some(value), Ok(deadline)) = (value, u64::try_from(deadline)) else {
+                return Ok(None);
+            };
+            if deadline <= now_millis() {
+                return Ok(None);
+            }
+            let new_id = SessionId::generate();
+            let new_key = self.key(&new_id);
+            let mut write = redis::cmd("SET");
+            write
+                .arg(&new_key)
+                .arg(&value)
+                .arg("PXAT")
+                .arg(deadline)
+                .arg("NX");
+            let write = &write;
+            let written: Option<String> = self
+                .run(|mut c| async move { write.query_async(&mut c).await })
+                .await?;
+            if written.is_none() {
+                continue; // the fresh ID was taken (never expected): draw another
+            }
+            let mut retire = self.retire_script.key(&old_key);
+            retire.arg(&value);
+            let retire = &retire;
+            let retired: i64 = self
+                .run(|mut c| async move { retire.invoke_async(&mut c).await })
+                .await?;
+            match retired {
+                1 => {
                     let last_seen = deadline.saturating_sub(self.policy.idle_millis());
-                    let session = self.session_from(new_id, value, last_seen, deadline)?;
+                    let session = self.session_from(new_id, &value, last_seen, deadline)?;
                     return Ok(Some(Session {
                         last_seen: session.last_seen.max(session.created_at),
                         ..session
                     }));
                 }
-                // 0: the fresh ID was taken (never expected); draw another.
-                redis::Value::Int(0) => continue,
-                _ => return Ok(None),
+                outcome => {
+                    let mut drop_new = redis::cmd("DEL");
+                    drop_new.arg(&new_key);
+                    let drop_new = &drop_new;
+                    let _: i64 = self
+                        .run(|mut c| async move { drop_new.query_async(&mut c).await })
+                        .await?;
+                    // -1: the old session ended (deleted or expired) meanwhile.
+                    if outcome < 0 {
+                        return Ok(None);
+                    }
+                }
             }
         }
         Err(StoreError::Unavailable(
-            "could not mint an unused session ID".into(),
+            "rotation kept racing concurrent saves".into(),
         ))
     }
 
@@ -331,30 +437,68 @@ impl SessionStore for RedisStore {
         Ok(deleted > 0)
     }
 
-    /// Counts this store's keys with SCAN (Redis filters expired keys out). O(N) in the number
-    /// of keys in the database: for reports sampled now and then, never for the hot path.
+    /// Counts this store's keys with SCAN (Redis filters expired keys out), on a cluster once
+    /// per primary and summed. O(N) in the number of keys: for reports sampled now and then,
+    /// never for the hot path.
     async fn live_count(&self) -> Result<u64, StoreError> {
-        let mut pattern = self.prefix.to_vec();
-        pattern.push(b'*');
-        let mut cursor: u64 = 0;
-        let mut count: u64 = 0;
-        loop {
-            let mut command = redis::cmd("SCAN");
-            command
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000);
-            let command = &command;
-            let (next, keys): (u64, Vec<Vec<u8>>) = self
-                .run(|mut c| async move { command.query_async(&mut c).await })
-                .await?;
-            count += keys.len() as u64;
-            if next == 0 {
-                return Ok(count);
+        match &self.connection {
+            Link::Node(_) => scan_count(self.connection.clone(), &self.prefix).await,
+            Link::Cluster(cluster) => {
+                let mut total = 0;
+                for primary in primaries(cluster.clone()).await? {
+                    let client = redis::Client::open(primary.as_str())
+                        .map_err(|error| StoreError::Unavailable(format!("redis: {error}")))?;
+                    let connection = client.get_multiplexed_async_connection().await?;
+                    total += scan_count(connection, &self.prefix).await?;
+                }
+                Ok(total)
             }
-            cursor = next;
         }
     }
+}
+
+/// Keys under `prefix` on one node, by SCAN.
+async fn scan_count(
+    mut connection: impl ConnectionLike + Send,
+    prefix: &[u8],
+) -> Result<u64, StoreError> {
+    let mut pattern = prefix.to_vec();
+    pattern.push(b'*');
+    let mut cursor: u64 = 0;
+    let mut count: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut connection)
+            .await?;
+        count += keys.len() as u64;
+        if next == 0 {
+            return Ok(count);
+        }
+        cursor = next;
+    }
+}
+
+/// The URLs of a cluster's healthy primaries, from `CLUSTER NODES`.
+async fn primaries(mut cluster: ClusterConnection) -> Result<Vec<String>, StoreError> {
+    let nodes: String = redis::cmd("CLUSTER")
+        .arg("NODES")
+        .query_async(&mut cluster)
+        .await?;
+    Ok(nodes
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let healthy_primary = fields.get(2).is_some_and(|flags| {
+                flags.contains("master") && !flags.contains("fail") && !flags.contains("noaddr")
+            });
+            let serves_slots = fields.len() > 8;
+            let address = fields.get(1)?.split('@').next()?;
+            (healthy_primary && serves_slots).then(|| format!("redis://{address}/"))
+        })
+        .collect())
 }

@@ -31,6 +31,7 @@ async fn a_session_created_on_one_store_instance_is_served_by_another() {
             backend: Backend::Redis,
             redis_url: Some(url.clone()),
             redis_persistence: Default::default(),
+            redis_cluster_urls: Vec::new(),
         });
         config.idp.users = 10;
         configure(&mut config);

@@ -517,6 +517,59 @@ pub async fn expired_sessions_are_freed<S: SessionStore + Clone>(store: &S, time
     }
 }
 
+/// A save through the old ID racing a rotation is never lost: it either lands before the
+/// rotation copies the session, or makes the rotation start over from it (on Redis, where the
+/// two IDs may live on different cluster nodes and the rotation takes three steps), or finds
+/// the old ID gone.
+pub async fn a_save_racing_a_rotation_is_never_lost<S: SessionStore + Clone + 'static>(store: &S) {
+    for round in 0..10 {
+        let old = store
+            .create("u", SessionData::default())
+            .await
+            .expect("create")
+            .id;
+        let saver = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut saved = 0usize;
+                loop {
+                    let Some(mut session) = store.load(&old).await.expect("load") else {
+                        return saved;
+                    };
+                    Arc::make_mut(&mut session.data).cart.push(CartItem {
+                        sku: format!("line-{saved}"),
+                        quantity: 1,
+                    });
+                    match store.save(&mut session).await.expect("save") {
+                        SaveOutcome::Saved => saved += 1,
+                        SaveOutcome::Conflict => {}
+                        SaveOutcome::Gone => return saved,
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let rotated = store
+            .rotate(&old)
+            .await
+            .expect("rotate")
+            .expect("a live session rotates");
+        let saved = saver.await.expect("saver");
+        let now = store
+            .load(&rotated.id)
+            .await
+            .expect("load")
+            .expect("the rotated session");
+        assert_eq!(
+            now.data.cart.len(),
+            saved,
+            "round {round}: every acknowledged save is in the rotated session"
+        );
+        assert!(store.load(&old).await.expect("load").is_none());
+    }
+}
+
 macro_rules! conformance_suite {
     ($backend:ident) => {
         mod $backend {
@@ -563,6 +616,7 @@ macro_rules! conformance_suite {
             case!(save_is_compare_and_swap, long());
             case!(delete_revokes_at_once, long());
             case!(rotation_moves_the_session_and_keeps_its_deadlines, long());
+            case!(a_save_racing_a_rotation_is_never_lost, long());
             case!(concurrent_writers_of_one_session_lose_nothing, long());
             case!(concurrent_sessions_are_independent, long());
             case!(hundred_thousand_sessions_all_found, long());
@@ -575,3 +629,4 @@ conformance_suite!(dashmap);
 conformance_suite!(scc);
 conformance_suite!(papaya);
 conformance_suite!(redis);
+conformance_suite!(redis_cluster);

@@ -20,6 +20,8 @@ mod memory_races;
 mod memory_sweeper;
 /// Property tests over every parser of client input.
 mod properties;
+/// A primary of a Redis Cluster killed under a live store: its replica takes over.
+mod redis_cluster_failover;
 /// Redis going away and coming back under a live store.
 mod redis_recovery;
 /// Header read timeout, connection cap and the Host rule, over raw sockets.

@@ -26,6 +26,7 @@ impl Stack {
             backend: backend.parse_backend(),
             redis_url: redis.as_ref().map(LocalRedis::url),
             redis_persistence: Default::default(),
+            redis_cluster_urls: Vec::new(),
         });
         config.idp.users = 100;
         let time = if redis.is_some() {

@@ -1,10 +1,14 @@
-//! Builds a fresh store of each backend for one test; Redis tests get their own server.
+//! Builds a fresh store of each backend for one test; Redis tests get their own server, Redis
+//! Cluster tests share one local cluster per test binary, each under a key prefix of its own.
 
+use mock_services::local_cluster::LocalRedisCluster;
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
     AnyStore, Backend, Clock, ManualClock, MemoryConfig, RedisConfig, SessionPolicy, StoreConfig,
     build_store,
 };
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// A store plus whatever must outlive it (the test's own redis-server), and the time it runs on.
@@ -94,6 +98,36 @@ pub async fn redis(policy: SessionPolicy) -> TestStore {
         store,
         time: TestTime::Real,
         _redis: Some(redis),
+    }
+}
+
+/// The test binary's one local cluster, started by the first test that needs it (a few
+/// seconds); its servers end with the test binary.
+pub fn shared_cluster() -> &'static LocalRedisCluster {
+    static CLUSTER: OnceLock<LocalRedisCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| match LocalRedisCluster::start() {
+        Ok(cluster) => cluster,
+        Err(error) => panic!("this test needs a local Redis Cluster: {error}"),
+    })
+}
+
+/// A store on the shared cluster, under a key prefix no other test uses.
+pub async fn redis_cluster(policy: SessionPolicy) -> TestStore {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let test = NEXT.fetch_add(1, Ordering::Relaxed);
+    let cluster = tokio::task::spawn_blocking(shared_cluster)
+        .await
+        .expect("cluster start");
+    let mut config = RedisConfig::cluster(cluster.urls(), format!("test:{test}:sessions:"));
+    config.connection_timeout = Duration::from_millis(500);
+    config.response_timeout = Duration::from_secs(2);
+    let store = build_store(&StoreConfig::Redis(config), policy)
+        .await
+        .expect("redis cluster store");
+    TestStore {
+        store,
+        time: TestTime::Real,
+        _redis: None,
     }
 }
 
