@@ -30,6 +30,30 @@ pub struct BackendArgs {
     pub redis_cluster_urls: Vec<String>,
 }
 
+impl BackendArgs {
+    /// These flags as another process of this program takes them (`serve --instances` starts
+    /// its app instances with them).
+    pub fn to_flags(&self) -> Vec<String> {
+        let mut flags = vec!["--backend".to_owned(), self.backend.name().to_owned()];
+        if let Some(url) = &self.redis_url {
+            flags.extend(["--redis-url".to_owned(), url.clone()]);
+        }
+        if !self.redis_cluster_urls.is_empty() {
+            flags.extend([
+                "--redis-cluster-urls".to_owned(),
+                self.redis_cluster_urls.join(","),
+            ]);
+        }
+        if self.redis_persistence != Persistence::None {
+            flags.extend([
+                "--redis-persistence".to_owned(),
+                self.redis_persistence.name().to_owned(),
+            ]);
+        }
+        flags
+    }
+}
+
 /// A local `redis-server` shared by the stores built on it and whoever faults it (a run that
 /// kills, restarts or pauses it). Its lock is only taken to start, stop or signal it.
 pub type SharedRedis = Arc<Mutex<LocalRedis>>;
@@ -86,6 +110,17 @@ impl ResolvedBackend {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The flags that point another process at this same backend (a local server or cluster
+    /// this one started included): the backend, and its URL or its cluster's nodes.
+    pub fn shared_flags(&self) -> BackendArgs {
+        BackendArgs {
+            backend: self.backend,
+            redis_url: self.redis_url.clone(),
+            redis_persistence: Persistence::None,
+            redis_cluster_urls: self.cluster_urls.clone(),
+        }
     }
 
     /// The process id of the `redis-server` started for this backend, if one was.

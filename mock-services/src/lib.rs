@@ -4,6 +4,7 @@
 pub mod app;
 pub mod cli;
 pub mod idp;
+pub mod instances;
 pub mod local_cluster;
 pub mod local_redis;
 pub mod serve;

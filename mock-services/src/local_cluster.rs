@@ -240,7 +240,7 @@ fn spawn_node(port: u16, root: &std::path::Path) -> Result<Child, LocalRedisErro
 }
 
 /// Whether an executable of this name is on `PATH`.
-fn on_path(name: &str) -> bool {
+pub(crate) fn on_path(name: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
 }

@@ -7,6 +7,7 @@ use crate::idp::{Client, PasswordHashing, SigningAlgorithm};
 use crate::session::{Clock, SessionPolicy};
 use crate::stack::{AppsConfig, IdpConfig, Role, StackConfig, start};
 use crate::web::server::ServerLimits;
+use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -110,6 +111,12 @@ pub struct ServeArgs {
     /// Connections each service serves at once; more wait until one closes.
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Store and forums instances, each in a process of its own, behind one IdP in this
+    /// process, all on the shared backend (redis or redis-cluster; in-memory backends are
+    /// refused: their sessions live in one process). Instance i listens on the configured
+    /// port + i, or on a free port with port 0.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub instances: u32,
 }
 
 impl ServeArgs {
@@ -129,6 +136,8 @@ impl ServeArgs {
                 issuer: idp.issuer.clone(),
                 store_url: idp.store_url.clone(),
                 forums_url: idp.forums_url.clone(),
+                more_store_urls: Vec::new(),
+                more_forums_urls: Vec::new(),
                 extra_clients,
                 require_pkce: idp.require_pkce.clone(),
                 users: idp.users,
@@ -168,6 +177,15 @@ impl ServeArgs {
 
 /// Serves until Ctrl-C, printing the base URLs one per line.
 pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.instances > 1 {
+        let exe = std::env::current_exe().context("finding this program to start instances")?;
+        let instances = crate::instances::start(args, &exe).await?;
+        for (name, url) in instances.urls() {
+            println!("{name} {url}");
+        }
+        shutdown_signal().await;
+        return instances.shutdown().await;
+    }
     let stack = start(&args.config()?).await?;
     for (name, url) in stack.urls() {
         println!("{name} {url}");

@@ -54,6 +54,10 @@ pub struct IdpConfig {
     /// in this process, their bound addresses are used instead).
     pub store_url: String,
     pub forums_url: String,
+    /// Base URLs of further store and forums instances (`serve --instances`): each is one
+    /// more registered redirect URI (and post-logout URI) of the `store` or `forums` client.
+    pub more_store_urls: Vec<String>,
+    pub more_forums_urls: Vec<String>,
     /// Clients besides `store` and `forums`.
     pub extra_clients: Vec<Client>,
     /// Client ids that must use PKCE (`store` and `forums` always do).
@@ -103,6 +107,8 @@ impl Default for StackConfig {
                 issuer: None,
                 store_url: "http://127.0.0.2:9011".into(),
                 forums_url: "http://127.0.0.3:9012".into(),
+                more_store_urls: Vec::new(),
+                more_forums_urls: Vec::new(),
                 extra_clients: Vec::new(),
                 require_pkce: Vec::new(),
                 users: 10_000,
@@ -234,6 +240,18 @@ pub async fn build_idp(
 ) -> anyhow::Result<IdpState> {
     let idp = &config.idp;
     let mut clients = default_clients(store_url, forums_url);
+    for client in &mut clients {
+        let more = match client.id.as_str() {
+            "store" => &idp.more_store_urls,
+            "forums" => &idp.more_forums_urls,
+            _ => continue,
+        };
+        for base in more {
+            let base = base.trim_end_matches('/');
+            client.redirect_uris.push(format!("{base}/oauth-callback"));
+            client.post_logout_redirect_uris.push(format!("{base}/"));
+        }
+    }
     clients.extend(idp.extra_clients.iter().cloned());
     for id in &idp.require_pkce {
         let client = clients

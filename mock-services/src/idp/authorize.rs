@@ -2,7 +2,7 @@
 //! `POST /oauth2/authorize` (the password login).
 
 use super::pages;
-use super::{IdpError, IdpState, OAuthError, SSO_COOKIE, clients::Client, now_seconds};
+use super::{IdpError, IdpState, OAuthError, SSO_COOKIE, clients::Client};
 use crate::session::{SessionData, SessionId, SessionStore};
 use crate::web::cookies;
 use crate::web::params::{Params, is_form};
@@ -296,7 +296,7 @@ pub async fn show(
             .unwrap_or(sso.created_at / 1000);
         let fresh = request
             .max_age
-            .is_none_or(|max_age| now_seconds().saturating_sub(auth_time) <= max_age);
+            .is_none_or(|max_age| state.now_seconds().saturating_sub(auth_time) <= max_age);
         let same_user = request
             .hinted_sub
             .as_deref()
@@ -365,7 +365,7 @@ pub async fn submit(
     if let Some(old) = cookies::read(&headers, SSO_COOKIE).and_then(SessionId::parse) {
         state.sso_store().delete(&old).await?;
     }
-    let auth_time = now_seconds();
+    let auth_time = state.now_seconds();
     let mut data = SessionData::default();
     data.attributes
         .insert("auth_time".into(), auth_time.to_string());

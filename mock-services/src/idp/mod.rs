@@ -140,6 +140,12 @@ impl IdpState {
         }
     }
 
+    /// Unix seconds by the IdP's clock (the one its in-memory stores read): when a login
+    /// happened (`auth_time`) and how old it is (`max_age`).
+    pub fn now_seconds(&self) -> u64 {
+        self.settings().clock.now_millis() / 1000
+    }
+
     pub fn settings(&self) -> &IdpSettings {
         &self.inner.settings
     }
@@ -233,7 +239,8 @@ pub fn router(state: IdpState) -> Router {
         .with_state(state)
 }
 
-/// Unix seconds now.
+/// Unix seconds by the system clock: tokens' `iat` and `exp`, which relying parties check
+/// against their own clocks (a test's manual clock would make them look expired or future).
 fn now_seconds() -> u64 {
     crate::session::now_millis() / 1000
 }

@@ -1,5 +1,6 @@
-//! What only Redis can show: two store instances serving one session, and the apps answering
-//! 503 while Redis is down, then recovering by themselves.
+//! What only a shared store can show: two store instances serving and writing one session (on
+//! Redis and on a Redis Cluster), and the apps answering 503 while Redis is down, then
+//! recovering by themselves.
 
 use crate::stack_support::{Browser, Stack, store_login};
 use crate::support::start_redis;
@@ -17,9 +18,34 @@ fn free_port(ip: &str) -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_session_created_on_one_store_instance_is_served_by_another() {
+async fn a_session_created_on_one_store_instance_is_served_by_another_on_redis() {
     let redis = start_redis();
-    let url = redis.url();
+    served_by_another(BackendArgs {
+        backend: Backend::Redis,
+        redis_url: Some(redis.url()),
+        redis_persistence: Default::default(),
+        redis_cluster_urls: Vec::new(),
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_created_on_one_store_instance_is_served_by_another_on_redis_cluster() {
+    let cluster = tokio::task::spawn_blocking(crate::support::shared_cluster)
+        .await
+        .expect("cluster");
+    served_by_another(BackendArgs {
+        backend: Backend::RedisCluster,
+        redis_url: None,
+        redis_persistence: Default::default(),
+        redis_cluster_urls: cluster.urls(),
+    })
+    .await;
+}
+
+/// A login through store A; B serves the session (same browser cookie, shared store) and
+/// writes the cart; A sees B's write.
+async fn served_by_another(backend: BackendArgs) {
     let port_a = free_port("127.0.0.2");
     let store_a = format!("127.0.0.2:{port_a}");
     let idp_port = free_port("127.0.0.1");
@@ -27,12 +53,7 @@ async fn a_session_created_on_one_store_instance_is_served_by_another() {
     let idp_url = format!("http://{idp_addr}");
     let store_url = format!("http://{store_a}");
     let with = |configure: &dyn Fn(&mut StackConfig)| -> StackConfig {
-        let mut config = StackConfig::ephemeral(BackendArgs {
-            backend: Backend::Redis,
-            redis_url: Some(url.clone()),
-            redis_persistence: Default::default(),
-            redis_cluster_urls: Vec::new(),
-        });
+        let mut config = StackConfig::ephemeral(backend.clone());
         config.idp.users = 10;
         configure(&mut config);
         config

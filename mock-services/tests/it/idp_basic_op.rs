@@ -71,7 +71,8 @@ async fn max_age_older_than_the_login_asks_again_and_auth_time_is_in_the_id_toke
         auth_time >= before && auth_time <= before + 2,
         "{auth_time}"
     );
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // A second later by the IdP's clock, without waiting for one.
+    idp.clock.advance(Duration::from_millis(1_100));
     // A login older than max_age: the form again, or login_required with prompt=none.
     let stale = idp.authorize(&[("max_age", Some("0"))], Some(&sso)).await;
     assert!(stale.body.contains("id=\"login-form\""), "{stale:?}");

@@ -14,6 +14,8 @@ mod idp_basic_op;
 mod idp_e2e;
 /// An in-process IdP and protocol helpers.
 mod idp_support;
+/// `serve --instances`: app instances as processes sharing one backend.
+mod instances;
 /// Extensions racing saves in the in-memory maps.
 mod memory_races;
 /// The in-memory sweeper, under paused time and a manual clock.
