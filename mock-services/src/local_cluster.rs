@@ -37,7 +37,21 @@ pub struct LocalRedisCluster {
 
 impl LocalRedisCluster {
     /// Starts six servers, creates the cluster and waits until it is ready (about 3–5 s).
+    /// Another process may take a chosen port before its server binds it: up to three tries,
+    /// each on fresh ports.
     pub fn start() -> Result<Self, LocalRedisError> {
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::try_start() {
+                Ok(cluster) => return Ok(cluster),
+                Err(LocalRedisError::NotInstalled) => return Err(LocalRedisError::NotInstalled),
+                Err(error) => last = Some(error),
+            }
+        }
+        Err(last.unwrap_or_else(|| LocalRedisError::Start("no attempt was made".into())))
+    }
+
+    fn try_start() -> Result<Self, LocalRedisError> {
         let directory = tempfile::tempdir()
             .map_err(|error| LocalRedisError::Start(format!("temp dir: {error}")))?;
         let ports = free_port_pairs(NODES)?;

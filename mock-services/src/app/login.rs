@@ -44,6 +44,13 @@ pub async fn start(State(state): State<AppState>) -> Result<Response, AppError> 
     data.attributes.insert("state".into(), login_state.clone());
     data.attributes.insert("nonce".into(), nonce.clone());
     data.attributes.insert("verifier".into(), verifier);
+    // The token request must name the redirect URI the authorization request named (RFC 6749
+    // §4.1.3): kept here, so that another instance that receives the callback can exchange
+    // the code.
+    data.attributes.insert(
+        "redirect_uri".into(),
+        state.inner.oidc.redirect_uri().to_owned(),
+    );
     let prelogin = state.inner.prelogins.create("-", data).await?;
     let settings = state.settings();
     let cookie = cookies::set(
@@ -120,7 +127,7 @@ pub async fn callback(
     let tokens = state
         .inner
         .oidc
-        .exchange(code, &attribute("verifier"))
+        .exchange(code, &attribute("verifier"), &attribute("redirect_uri"))
         .await?;
     let claims = state
         .inner

@@ -94,9 +94,26 @@ impl OidcClient {
         format!("{}?{query}", self.authorize_endpoint)
     }
 
-    /// Exchanges a code server-side. The IdP refusing is `LoginFailed` (a 4xx for the user);
-    /// the IdP unreachable is `IdpUnavailable`.
-    pub async fn exchange(&self, code: &str, verifier: &str) -> Result<TokenResponse, AppError> {
+    /// This app's callback URL, as registered at the IdP.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Exchanges a code server-side, naming the redirect URI its authorization request named
+    /// (this instance's, or another's that started the login; this one's when empty). The IdP
+    /// refusing is `LoginFailed` (a 4xx for the user); the IdP unreachable is
+    /// `IdpUnavailable`.
+    pub async fn exchange(
+        &self,
+        code: &str,
+        verifier: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenResponse, AppError> {
+        let redirect_uri = if redirect_uri.is_empty() {
+            self.redirect_uri.as_str()
+        } else {
+            redirect_uri
+        };
         let response = self
             .http
             .post(&self.token_endpoint)
@@ -104,7 +121,7 @@ impl OidcClient {
             .form(&[
                 ("grant_type", "authorization_code"),
                 ("code", code),
-                ("redirect_uri", self.redirect_uri.as_str()),
+                ("redirect_uri", redirect_uri),
                 ("code_verifier", verifier),
             ])
             .send()

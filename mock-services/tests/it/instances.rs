@@ -1,7 +1,8 @@
 //! `serve --instances 2` as a user runs it: the program itself in a process of its own, one IdP
 //! and two store and two forums instances as further processes, on a shared Redis and on a
 //! shared Redis Cluster. A session made through one store instance is served and written by the
-//! other; in-memory backends are refused with the reason.
+//! other, a login started at one completes at the other; in-memory backends are refused with
+//! the reason.
 
 use crate::stack_support::Browser;
 use crate::support::{shared_cluster, start_redis};
@@ -136,6 +137,27 @@ async fn shared_session_across_instances(backend: &[&str]) {
     assert_eq!(written.status, StatusCode::SEE_OTHER);
     let on_second = browser.get(&format!("{second}/shopping-cart")).await;
     assert!(on_second.body.contains("from-first"), "{}", on_second.body);
+
+    // A balancer may hand the callback to another instance than the one that sent the user
+    // to the IdP: the login started at the first completes at the second, which exchanges the
+    // code with the redirect URI the login was started with.
+    let other = Browser::new();
+    let hops = other.walk(&format!("{first}/login")).await;
+    let posted = other
+        .post_login(hops.last().expect("form"), "user2@example.com", "password")
+        .await;
+    let callback = posted.location.expect("callback");
+    assert!(
+        callback.starts_with(&format!("{first}/oauth-callback?")),
+        "{callback}"
+    );
+    let elsewhere = callback.replacen(&first, &second, 1);
+    let landed = other.walk(&elsewhere).await;
+    let last = landed.last().expect("hop");
+    assert!(
+        last.has_marker("cart") && last.body.contains("user2@example.com"),
+        "{landed:?}"
+    );
     tokio::task::spawn_blocking(move || serve.stop())
         .await
         .expect("stop");

@@ -177,6 +177,16 @@ impl Browser {
     /// Submits the IdP's login form found in `form_hop` with a password, returning the hops
     /// from the POST on.
     pub async fn submit_login(&self, form_hop: &Hop, login_id: &str, password: &str) -> Vec<Hop> {
+        let posted = self.post_login(form_hop, login_id, password).await;
+        let next = posted.location.clone().expect("location");
+        let mut hops = vec![posted];
+        hops.extend(self.walk(&next).await);
+        hops
+    }
+
+    /// Posts the IdP's login form found in `form_hop` with a password; returns the POST's own
+    /// answer (302 to the app's callback), not followed.
+    pub async fn post_login(&self, form_hop: &Hop, login_id: &str, password: &str) -> Hop {
         let mut fields: Vec<(String, String)> = hidden_fields(&form_hop.body);
         fields.push(("loginId".into(), login_id.into()));
         fields.push(("password".into(), password.into()));
@@ -194,10 +204,7 @@ impl Browser {
             StatusCode::FOUND,
             "the login POST must answer 302: {posted:?}"
         );
-        let next = posted.location.clone().expect("location");
-        let mut hops = vec![posted];
-        hops.extend(self.walk(&next).await);
-        hops
+        posted
     }
 }
 
