@@ -132,6 +132,37 @@ impl LocalRedisCluster {
         Err(format!("no primary serves slot {slot}"))
     }
 
+    /// Waits until the replicas of the primary on `port` have acknowledged everything it
+    /// wrote (replication is asynchronous, and replicas report their offset about once a
+    /// second): after this, killing it loses nothing.
+    pub fn wait_replicated(&self, port: u16, within: Duration) -> Result<(), String> {
+        let caught_up = || {
+            let Ok(info) = query(port, &["INFO", "replication"]) else {
+                return false;
+            };
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .and_then(|value| value.trim().parse::<u64>().ok())
+            };
+            let Some(written) = field("master_repl_offset:") else {
+                return false;
+            };
+            let acknowledged: Vec<u64> = info
+                .lines()
+                .filter(|line| line.starts_with("slave") && line.contains("offset="))
+                .filter_map(|line| {
+                    line.split(',')
+                        .find_map(|part| part.strip_prefix("offset="))
+                        .and_then(|offset| offset.trim().parse().ok())
+                })
+                .collect();
+            !acknowledged.is_empty() && acknowledged.iter().all(|offset| *offset >= written)
+        };
+        wait_until(within, caught_up)
+            .map_err(|()| format!("the replicas of port {port} did not catch up"))
+    }
+
     /// Kills the node on `port` at once (SIGKILL), as a crash would.
     pub fn kill(&mut self, port: u16) -> Result<(), String> {
         let index = self

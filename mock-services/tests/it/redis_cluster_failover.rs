@@ -47,8 +47,16 @@ async fn a_killed_primary_fails_over_to_its_replica_and_the_store_works_again() 
     };
     let victim = sessions[0];
     let primary = cluster.primary_for(&key(&victim)).expect("primary");
-    // Replication is asynchronous: give the replicas a moment to have every session.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Replication is asynchronous: the primary is killed once its replica has acknowledged
+    // every session, so what the failover must keep is known.
+    {
+        let cluster = &cluster;
+        tokio::task::block_in_place(|| {
+            cluster
+                .wait_replicated(primary, Duration::from_secs(10))
+                .expect("replica caught up")
+        });
+    }
 
     cluster.kill(primary).expect("kill the primary");
     let killed = Instant::now();
