@@ -88,15 +88,27 @@ pub struct RunArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
     /// Run against a store app already running on loopback (its base URL) instead of an
-    /// in-process stack; see --target-idp, --target-forums and --target-pid.
+    /// in-process stack; repeat it for several instances of the store, which users then take
+    /// in turn, request by request (round robin, as behind a balancer); see --target-idp,
+    /// --target-forums and --target-pid.
     #[arg(long)]
-    pub target: Option<String>,
+    pub target: Vec<String>,
     /// The IdP of --target.
     #[arg(long, default_value = "http://127.0.0.1:9010")]
     pub target_idp: String,
-    /// The forums app of --target.
-    #[arg(long, default_value = "http://127.0.0.3:9012")]
-    pub target_forums: String,
+    /// The forums app of --target; repeat it for several instances, taken in turn.
+    #[arg(long, default_values_t = ["http://127.0.0.3:9012".to_owned()])]
+    pub target_forums: Vec<String>,
+    /// Store and forums instances: above 1 the run starts the stack as processes (one IdP, N
+    /// store and N forums instances, each its own process, as `serve --instances N` does) on
+    /// the shared backend (redis or redis-cluster), and users take the instances in turn,
+    /// request by request.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub instances: u32,
+    /// The program serving a stack started as processes (set by tests: the `loadtest`
+    /// binary, whose hidden `serve` subcommand runs the stack) [default: this program].
+    #[arg(skip)]
+    pub stack_program: Option<PathBuf>,
     /// The process serving --target, whose CPU is then recorded as the stack's.
     #[arg(long)]
     pub target_pid: Option<u32>,
@@ -259,19 +271,26 @@ impl RunArgs {
                 "{flag} must be between 1 and 1024"
             );
         }
+        let external = !self.target.is_empty();
         anyhow::ensure!(
-            self.target.is_none() || self.backend.redis_persistence == Persistence::None,
+            !external || self.backend.redis_persistence == Persistence::None,
             "--redis-persistence sets up the redis-server the run starts; with --target the stack \
              and its store are another process's"
+        );
+        anyhow::ensure!(
+            self.instances == 1 || self.faults.is_empty(),
+            "--fault acts on the in-process stack and its redis-server (or on --target-pid); with \
+             --instances the stack is in processes of its own, which faults do not reach"
         );
         spec::validate(
             &self.faults,
             self.run_time(),
             spec::Ownership {
-                redis: self.target.is_none()
+                redis: !external
+                    && self.instances == 1
                     && self.backend.backend == Backend::Redis
                     && self.backend.redis_url.is_none(),
-                in_process_stack: self.target.is_none(),
+                in_process_stack: !external && self.instances == 1,
                 target_pid: self.target_pid.is_some(),
             },
         )
@@ -280,7 +299,37 @@ impl RunArgs {
             self.max_recovery.is_none() || !self.faults.is_empty(),
             "--max-recovery limits the recovery from a --fault: give one"
         );
-        match &self.target {
+        if self.instances > 1 {
+            anyhow::ensure!(
+                !external,
+                "--instances starts the stack as processes; --target names one already running \
+                 (repeat --target for each of its store instances)"
+            );
+            anyhow::ensure!(
+                !self.backend.backend.is_in_memory(),
+                "--instances {} needs a shared session backend (--backend redis or \
+                 redis-cluster): each instance is its own process, and {} keeps its sessions in \
+                 one process's memory",
+                self.instances,
+                self.backend.backend.name()
+            );
+            anyhow::ensure!(
+                self.prefill_sessions == 0,
+                "--prefill-sessions fills the in-process stack's store; with --instances the \
+                 stack is in other processes"
+            );
+            anyhow::ensure!(
+                self.stack_threads.is_none(),
+                "--stack-threads sizes the in-process stack; with --instances each instance is a \
+                 process with a thread per core"
+            );
+            anyhow::ensure!(
+                self.target_pid.is_none(),
+                "--target-pid names the process of --target; with --instances the run measures \
+                 the stack's processes itself"
+            );
+        }
+        match self.target.first() {
             Some(_) => {
                 anyhow::ensure!(
                     self.prefill_sessions == 0,

@@ -10,8 +10,8 @@ use crate::recorder::percentiles;
 use crate::stack::Stack;
 use crate::timeline::{steady_cores, steady_rate};
 use reports::results::{
-    Bounces, Calibration, GeneratorResults, LoadRunConfig, LoadRunResults, Pacing, RetryWaits,
-    SCHEMA_VERSION, StolenSessionResults,
+    Bounces, Calibration, GeneratorResults, InstanceRequests, LoadRunConfig, LoadRunResults,
+    Pacing, RetryWaits, SCHEMA_VERSION, StolenSessionResults,
 };
 
 /// What the results are assembled from.
@@ -76,14 +76,27 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         p99_9: p.p99_9 / 1000.0,
         max: p.max / 1000.0,
     };
-    let in_process = matches!(stack, Stack::InProcess(_));
+    // The run configured the IdP itself unless it ran against --target.
+    let in_process = !matches!(stack, Stack::External { .. });
+    let instances = instance_requests(stack, &merged.instance_requests);
     LoadRunResults {
         schema_version: SCHEMA_VERSION,
         kind: "load".into(),
         started_at: started_at.to_string(),
         config: LoadRunConfig {
             backend: args.backend.backend.name().into(),
-            target: args.target.clone().unwrap_or_else(|| "in-process".into()),
+            target: match stack {
+                Stack::InProcess(_) => "in-process".into(),
+                Stack::Processes(_) => "processes".into(),
+                Stack::External { .. } => args.target.join(","),
+            },
+            instances: u32::try_from(
+                instances
+                    .iter()
+                    .filter(|instance| instance.service == "store")
+                    .count(),
+            )
+            .unwrap_or(u32::MAX),
             users: args.users,
             run_time_seconds: run_time.as_secs(),
             scenarios: args
@@ -193,7 +206,36 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             count: merged.retry_waits,
             total_ms: merged.retry_waited.as_secs_f64() * 1000.0,
         },
+        instances,
     }
+}
+
+/// Requests each instance got, by service, from the users' per-slot counts.
+fn instance_requests(stack: &Stack, by_slot: &[u64]) -> Vec<InstanceRequests> {
+    let Ok(targets) = stack.targets() else {
+        return Vec::new();
+    };
+    [
+        ("idp", targets.idp),
+        ("store", targets.store),
+        ("forums", targets.forums),
+    ]
+    .into_iter()
+    .flat_map(|(service, site)| {
+        let targets = &targets;
+        let count = targets.origins.site(site).instances().len();
+        (0..count).map(move |turn| {
+            let (slot, origin) = targets
+                .origins
+                .instance(site, u32::try_from(turn).unwrap_or(0));
+            InstanceRequests {
+                service: service.to_owned(),
+                url: origin.base.clone(),
+                requests: by_slot.get(slot).copied().unwrap_or(0),
+            }
+        })
+    })
+    .collect()
 }
 
 fn millis(duration: std::time::Duration) -> u64 {

@@ -9,6 +9,7 @@ use crate::recorder::UserRecorder;
 use crate::stop::RunEnd;
 use hdrhistogram::sync::SyncHistogram;
 use mock_services::web::routes::markers;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -22,12 +23,25 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// Parses the three base URLs; each must be loopback.
-    pub fn parse(idp: &str, store: &str, forums: &str) -> Result<Targets, OriginError> {
+    /// Parses the IdP's base URL and every store and forums instance's (at least one each);
+    /// each must be loopback. A service of several instances is one site, taken in turn.
+    pub fn parse<S: AsRef<str>>(
+        idp: &str,
+        stores: &[S],
+        forums: &[S],
+    ) -> Result<Targets, OriginError> {
+        let site = |urls: &[S]| {
+            if urls.is_empty() {
+                return Err(OriginError::Shape("(no URL)".into()));
+            }
+            urls.iter()
+                .map(|url| Origin::parse(url.as_ref()))
+                .collect::<Result<Vec<_>, _>>()
+        };
         let mut origins = Origins::default();
         let idp = origins.add(Origin::parse(idp)?);
-        let store = origins.add(Origin::parse(store)?);
-        let forums = origins.add(Origin::parse(forums)?);
+        let store = origins.add_site(site(stores)?);
+        let forums = origins.add_site(site(forums)?);
         Ok(Targets {
             origins,
             idp,
@@ -48,8 +62,9 @@ impl Targets {
         })
     }
 
+    /// A site's base URL (its first instance's).
     pub fn base(&self, origin: OriginId) -> &str {
-        &self.origins.get(origin).base
+        self.origins.site(origin).base()
     }
 }
 
@@ -113,6 +128,9 @@ pub struct RunContext {
     pub faults: Arc<FaultBoard>,
     /// Every stopped user's measurements, merged.
     merged: Mutex<UserRecorder>,
+    /// Users started so far: each starts its round robin over a site's instances at its own
+    /// turn (read once per user, never per request).
+    users_started: AtomicU32,
 }
 
 impl RunContext {
@@ -131,8 +149,14 @@ impl RunContext {
             live,
             faults,
             merged: Mutex::new(UserRecorder::default()),
+            users_started: AtomicU32::new(0),
         };
         (context, latency)
+    }
+
+    /// The first round-robin turn of the next user to start.
+    pub fn next_user_turn(&self) -> u32 {
+        self.users_started.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Adds a stopped user's measurements (once per user, never per request).

@@ -179,7 +179,7 @@ async fn exchange(
     form: Option<Bytes>,
 ) -> Result<Result<Reply, HttpError>, Box<TransactionError>> {
     let state = state(user)?;
-    let host = state.run.targets.origins.get(to.origin).cookie_host;
+    let host = state.run.targets.origins.site(to.origin).cookie_host;
     let outgoing = Outgoing {
         method: if form.is_some() {
             Method::Post

@@ -20,6 +20,7 @@ pub mod matrix;
 pub mod measure;
 pub mod names;
 pub mod pacing;
+pub mod process_stack;
 pub mod recorder;
 pub mod run;
 pub mod scenarios;

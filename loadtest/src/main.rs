@@ -30,6 +30,10 @@ enum Command {
     /// Measure this machine's load-generator ceiling (requests/s per generator core) and keep
     /// it, to show beside every later run here.
     Calibrate(CalibrateArgs),
+    /// The mock services' `serve`: how a run started with `--instances` runs its stack (and
+    /// each app instance) as processes of this same program.
+    #[command(hide = true)]
+    Serve(Box<mock_services::serve::ServeArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,8 +56,11 @@ fn main() -> anyhow::Result<()> {
     }
     .unwrap_or_else(default_threads);
     let worker_threads = match &cli.command {
-        // The store-level load has no stack runtime: it uses every core.
-        Some(Command::Store(_)) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        // The store-level load has no stack runtime, and a served stack no generator: each
+        // uses every core.
+        Some(Command::Store(_) | Command::Serve(_)) => {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
         _ => generator_threads,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -64,6 +71,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Some(Command::Store(args)) => store_run::run(args, worker_threads).await,
+            Some(Command::Serve(args)) => mock_services::serve::run(&args).await,
             Some(Command::Calibrate(args)) => {
                 let calibrated = calibrate::execute(&args).await?;
                 loadtest::summary::print_calibration(&calibrated);

@@ -67,7 +67,7 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
     // Every run of the matrix starts its own stack on its backend; against one --target they
     // would all measure the same server under different names.
     anyhow::ensure!(
-        args.run.target.is_none(),
+        args.run.target.is_empty(),
         "matrix runs its own in-process stack per backend; --target is not allowed here"
     );
     let backends = args.backends.clone();

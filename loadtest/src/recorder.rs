@@ -167,6 +167,8 @@ pub struct UserRecorder {
     pub stolen_refused_after_logout: u64,
     pub stolen_served_after_logout: u64,
     pub client: ClientStats,
+    /// Requests sent to each instance of the run's sites, by slot (see `Origins::instance`).
+    pub instance_requests: Vec<u64>,
     /// What each fault of the run (by its index on the board) cost this user.
     pub fault_losses: Vec<FaultLosses>,
     /// Bounces to `/login` a fault explains (the others are failures).
@@ -210,6 +212,7 @@ impl Default for UserRecorder {
             stolen_refused_after_logout: 0,
             stolen_served_after_logout: 0,
             client: ClientStats::default(),
+            instance_requests: Vec::new(),
             fault_losses: Vec::new(),
             bounces_expected: 0,
             bounces_unexpected: 0,
@@ -277,6 +280,17 @@ impl UserRecorder {
         }
         for (failure, count) in &other.failures {
             *self.failures.entry(*failure).or_default() += count;
+        }
+        if self.instance_requests.len() < other.instance_requests.len() {
+            self.instance_requests
+                .resize(other.instance_requests.len(), 0);
+        }
+        for (mine, theirs) in self
+            .instance_requests
+            .iter_mut()
+            .zip(&other.instance_requests)
+        {
+            *mine += theirs;
         }
         self.late += other.late;
         self.dropped += other.dropped;

@@ -1,11 +1,13 @@
 //! What a run drives: the stack in this process on a runtime of its own (its own named worker
-//! threads, so its CPU and the generator's can be told apart), or a stack already running on
-//! loopback (`--target`, with `--target-pid` naming its process).
+//! threads, so its CPU and the generator's can be told apart), the stack as processes of its own
+//! (`--instances`), or a stack already running on loopback (`--target`, with `--target-pid`
+//! naming its process).
 
 use crate::args::RunArgs;
 use crate::context::Targets;
 use crate::cpu::CpuSides;
 use crate::fault::inject::Controls;
+use crate::process_stack::{self, ProcessStack};
 use crate::timeline::UNKNOWN;
 use anyhow::Context as _;
 use mock_services::cli::Backend;
@@ -95,18 +97,28 @@ pub struct InProcessStack {
 #[derive(Debug)]
 pub enum Stack {
     InProcess(Box<InProcessStack>),
+    /// Started by the run as processes (`--instances`).
+    Processes(ProcessStack),
     External {
         idp: String,
-        store: String,
-        forums: String,
+        stores: Vec<String>,
+        forums: Vec<String>,
         pid: Option<u32>,
     },
 }
 
 impl Stack {
-    /// Starts the in-process stack the flags describe, or checks `--target`'s URLs.
+    /// Starts the stack the flags describe (in-process, or as processes with `--instances`),
+    /// or checks `--target`'s URLs.
     pub async fn start(args: &RunArgs) -> anyhow::Result<Stack> {
-        let Some(target) = &args.target else {
+        if args.target.is_empty() && args.instances > 1 {
+            let serve = process_stack::serve_args(args);
+            let program = process_stack::program(args)?;
+            return Ok(Stack::Processes(
+                ProcessStack::start(&serve, &program).await?,
+            ));
+        }
+        if args.target.is_empty() {
             let runtime = StackRuntime::new(args.stack_threads())?;
             let config = stack_config(args);
             let running = runtime
@@ -119,11 +131,16 @@ impl Stack {
                 counter: None,
                 redis_pid,
             })));
+        }
+        let trimmed = |urls: &[String]| {
+            urls.iter()
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .collect()
         };
         let stack = Stack::External {
             idp: args.target_idp.trim_end_matches('/').to_owned(),
-            store: target.trim_end_matches('/').to_owned(),
-            forums: args.target_forums.trim_end_matches('/').to_owned(),
+            stores: trimmed(&args.target),
+            forums: trimmed(&args.target_forums),
             pid: args.target_pid,
         };
         stack.targets()?;
@@ -132,21 +149,29 @@ impl Stack {
 
     /// The services' origins, parsed (loopback only).
     pub fn targets(&self) -> anyhow::Result<Targets> {
-        let (idp, store, forums) = match self {
+        let (idp, stores, forums) = match self {
             Stack::InProcess(stack) => {
                 let running = stack.running()?;
                 let url = |url: &Option<String>| url.clone().unwrap_or_default();
                 (
                     url(&running.idp_url),
-                    url(&running.store_url),
-                    url(&running.forums_url),
+                    vec![url(&running.store_url)],
+                    vec![url(&running.forums_url)],
                 )
             }
+            Stack::Processes(stack) => (
+                stack.idp.clone(),
+                stack.stores.clone(),
+                stack.forums.clone(),
+            ),
             Stack::External {
-                idp, store, forums, ..
-            } => (idp.clone(), store.clone(), forums.clone()),
+                idp,
+                stores,
+                forums,
+                ..
+            } => (idp.clone(), stores.clone(), forums.clone()),
         };
-        Targets::parse(&idp, &store, &forums).map_err(|error| {
+        Targets::parse(&idp, &stores, &forums).map_err(|error| {
             anyhow::anyhow!("{error} (check --target, --target-idp and --target-forums)")
         })
     }
@@ -161,6 +186,11 @@ impl Stack {
                     .as_ref()
                     .map_or_else(Vec::new, RunningStack::local_cluster_pids),
                 moving_pid: Some(Arc::clone(&stack.redis_pid)),
+            },
+            Stack::Processes(stack) => CpuSides {
+                stack_thread_name: None,
+                stack_pids: stack.pids().to_vec(),
+                moving_pid: None,
             },
             Stack::External { pid, .. } => CpuSides {
                 stack_thread_name: None,
@@ -180,6 +210,7 @@ impl Stack {
                 gate: stack.running.as_ref().map(|running| running.gate.clone()),
                 stack_pid: None,
             },
+            Stack::Processes(_) => Controls::default(),
             Stack::External { pid, .. } => Controls {
                 stack_pid: *pid,
                 ..Controls::default()
@@ -205,6 +236,12 @@ impl Stack {
                     stack.runtime.threads()
                 )
             }
+            Stack::Processes(stack) => format!(
+                "the stack's processes: `serve` (pid {}, the IdP) and the {} process(es) under \
+                 it (app instances, redis-servers)",
+                stack.pid(),
+                stack.pids().len().saturating_sub(1)
+            ),
             Stack::External { pid: Some(pid), .. } => format!("process {pid} (--target-pid)"),
             Stack::External { pid: None, .. } => {
                 "unknown: give --target-pid to record the stack's CPU".into()
@@ -216,7 +253,7 @@ impl Stack {
     pub fn threads(&self) -> Option<usize> {
         match self {
             Stack::InProcess(stack) => Some(stack.runtime.threads()),
-            Stack::External { .. } => None,
+            Stack::Processes(_) | Stack::External { .. } => None,
         }
     }
 
@@ -228,7 +265,7 @@ impl Stack {
                 .as_ref()
                 .and_then(|running| running.store.as_ref())
                 .map(|store| store.sessions().clone()),
-            Stack::External { .. } => None,
+            Stack::Processes(_) | Stack::External { .. } => None,
         }
     }
 
@@ -283,8 +320,10 @@ impl Stack {
 
     /// Stops the in-process stack (in-flight requests finish) and its runtime.
     pub async fn shutdown(self) -> anyhow::Result<()> {
-        let Stack::InProcess(mut stack) = self else {
-            return Ok(());
+        let mut stack = match self {
+            Stack::InProcess(stack) => stack,
+            Stack::Processes(stack) => return stack.shutdown().await,
+            Stack::External { .. } => return Ok(()),
         };
         if let Some(counter) = stack.counter.take() {
             counter.abort();

@@ -75,6 +75,17 @@ pub fn print(results: &LoadRunResults) {
             stolen.served_after_logout
         );
     }
+    for service in ["store", "forums"] {
+        let counts: Vec<String> = results
+            .instances
+            .iter()
+            .filter(|instance| instance.service == service)
+            .map(|instance| format!("{} {}", instance.url, instance.requests))
+            .collect();
+        if counts.len() > 1 {
+            println!("{service} instances (requests): {}", counts.join(", "));
+        }
+    }
 }
 
 /// Prints what `loadtest calibrate` measured and where it was kept.

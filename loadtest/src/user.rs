@@ -53,12 +53,14 @@ impl Clone for UserState {
 
 impl UserState {
     pub fn new(run: Arc<RunContext>) -> Self {
-        let origins = run.targets.origins.len();
+        let origins = &run.targets.origins;
         let timeout = run.settings.request_timeout;
+        let turn = run.next_user_turn();
         UserState {
-            browser: HttpClient::new(origins, timeout),
-            jar: CookieJar::new(run.targets.origins.cookie_hosts()),
-            attacker: HttpClient::new(origins, timeout),
+            browser: HttpClient::new(origins, turn, timeout),
+            jar: CookieJar::new(origins.cookie_hosts()),
+            // The attacker replays from another instance than the browser's next.
+            attacker: HttpClient::new(origins, turn.wrapping_add(1), timeout),
             recorder: UserRecorder::default(),
             live: run.live.join(),
             live_latency: None,
@@ -113,6 +115,13 @@ impl UserState {
         recorder.client.connections_opened =
             self.browser.stats.connections_opened + self.attacker.stats.connections_opened;
         recorder.client.resent = self.browser.stats.resent + self.attacker.stats.resent;
+        recorder.instance_requests = self
+            .browser
+            .requests()
+            .iter()
+            .zip(self.attacker.requests())
+            .map(|(browser, attacker)| browser + attacker)
+            .collect();
         recorder
     }
 }

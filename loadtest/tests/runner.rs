@@ -19,9 +19,11 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
             redis_persistence: Default::default(),
             redis_cluster_urls: Vec::new(),
         },
-        target: None,
+        target: Vec::new(),
         target_idp: "http://127.0.0.1:9010".into(),
-        target_forums: "http://127.0.0.3:9012".into(),
+        target_forums: vec!["http://127.0.0.3:9012".into()],
+        instances: 1,
+        stack_program: None,
         target_pid: None,
         users: 6,
         rate: None,
@@ -279,7 +281,7 @@ async fn a_missing_page_marker_counts_as_a_failure() {
     let server = tokio::spawn(async move { axum::serve(listener, wrong).await });
     let dir = tempfile::tempdir().expect("temp dir");
     let mut run = args(Backend::Dashmap, dir.path());
-    run.target = Some(url);
+    run.target = vec![url];
     run.prefill_sessions = 0;
     run.scenarios = vec![(ScenarioName::Journey, 1)];
     run.users = 2;
@@ -341,7 +343,7 @@ fn a_non_loopback_target_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut run = args(Backend::Dashmap, dir.path());
     run.prefill_sessions = 0;
-    run.target = Some("http://192.0.2.10:8080".into());
+    run.target = vec!["http://192.0.2.10:8080".into()];
     let error = runtime.block_on(execute(&run)).expect_err("must refuse");
     assert!(error.to_string().contains("loopback"), "{error}");
 }
@@ -357,7 +359,7 @@ async fn the_matrix_refuses_a_backend_twice_and_a_target() {
     let error = loadtest::matrix::execute(&matrix).await.expect_err("twice");
     assert!(error.to_string().contains("names dashmap twice"), "{error}");
     let mut run = args(Backend::Dashmap, dir.path());
-    run.target = Some("http://127.0.0.1:9".into());
+    run.target = vec!["http://127.0.0.1:9".into()];
     let matrix = loadtest::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap],
         repeat: 1,

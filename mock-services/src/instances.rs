@@ -73,7 +73,7 @@ impl Drop for Instances {
 }
 
 /// SIGTERM, then up to five seconds for a graceful exit, then SIGKILL.
-fn stop(child: &mut Child) {
+pub fn stop(child: &mut Child) {
     if matches!(child.try_wait(), Ok(Some(_))) {
         return;
     }
@@ -140,7 +140,7 @@ pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances
     };
     for (role, addresses) in [(Role::Store, &stores), (Role::Forums, &forums)] {
         for address in addresses {
-            let mut child = spawn(program, args, role, *address, &idp_url, &shared.to_flags())?;
+            let mut child = spawn(program, args, role, *address, &idp_url, &shared)?;
             let expected = url(address);
             let ready = wait_ready(&mut child, role, &expected).await;
             let slot = match role {
@@ -175,58 +175,37 @@ fn spawn(
     role: Role,
     address: SocketAddr,
     idp_url: &str,
-    backend: &[String],
+    backend: &crate::cli::BackendArgs,
 ) -> anyhow::Result<Child> {
-    let (role_name, address_flag) = match role {
-        Role::Store => ("store", "--store-addr"),
-        _ => ("forums", "--forums-addr"),
-    };
-    let apps = &args.apps;
-    // Where util-linux is installed, the instance dies with this process whatever happens.
-    let mut command = if crate::local_cluster::on_path("setpriv") {
+    let mut instance = args.clone();
+    instance.role = role;
+    instance.instances = 1;
+    instance.backend = backend.clone();
+    instance.apps.idp_url = idp_url.to_owned();
+    match role {
+        Role::Store => instance.apps.store_addr = address,
+        _ => instance.apps.forums_addr = address,
+    }
+    child_command(program)
+        .arg("serve")
+        .args(instance.to_flags())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting a {role:?} instance ({})", program.display()))
+}
+
+/// A command running `program` as a child that, where util-linux is installed, dies with this
+/// process whatever happens to it (SIGTERM when the parent dies: `setpriv --pdeathsig`).
+pub fn child_command(program: &Path) -> Command {
+    if crate::local_cluster::on_path("setpriv") {
         let mut command = Command::new("setpriv");
         command.args(["--pdeathsig", "TERM"]).arg(program);
         command
     } else {
         Command::new(program)
-    };
-    command
-        .args([
-            "serve",
-            "--role",
-            role_name,
-            address_flag,
-            &address.to_string(),
-        ])
-        .args(["--idp-url", idp_url])
-        .args(backend)
-        .arg("--idle-timeout")
-        .arg(humantime::format_duration(apps.idle_timeout).to_string())
-        .arg("--absolute-timeout")
-        .arg(humantime::format_duration(apps.absolute_timeout).to_string())
-        .arg("--header-read-timeout")
-        .arg(humantime::format_duration(args.header_read_timeout).to_string())
-        .arg("--max-connections")
-        .arg(args.max_connections.to_string());
-    if let Some(every) = apps.rotate_every_requests {
-        command
-            .arg("--rotate-every-requests")
-            .arg(every.to_string());
     }
-    if let Some(every) = apps.rotate_every {
-        command
-            .arg("--rotate-every")
-            .arg(humantime::format_duration(every).to_string());
-    }
-    if args.idp.secure_cookies {
-        command.arg("--secure-cookies");
-    }
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting a {role_name} instance ({})", program.display()))
 }
 
 /// Waits until the instance prints `<role> <url>` (it listens by then).

@@ -119,7 +119,91 @@ pub struct ServeArgs {
     pub instances: u32,
 }
 
+/// `serve`'s flags alone, to parse them where no other command wraps them.
+#[derive(Debug, clap::Parser)]
+struct ServeFlags {
+    #[command(flatten)]
+    args: ServeArgs,
+}
+
+impl Default for ServeArgs {
+    /// Every flag at its default, as `serve` with no flag has them.
+    fn default() -> Self {
+        use clap::Parser as _;
+        ServeFlags::try_parse_from(["serve"])
+            .map(|flags| flags.args)
+            .expect("serve's flags all have defaults")
+    }
+}
+
+/// A value-enum flag's value as the command line spells it.
+fn spelled<T: clap::ValueEnum>(value: &T) -> String {
+    value
+        .to_possible_value()
+        .map(|possible| possible.get_name().to_owned())
+        .unwrap_or_default()
+}
+
+fn duration(value: Duration) -> String {
+    humantime::format_duration(value).to_string()
+}
+
 impl ServeArgs {
+    /// These flags as another process of this program takes them after `serve` (a run that
+    /// starts its stack as processes, an instance `serve --instances` starts). Parsing them
+    /// gives these arguments back (tested).
+    pub fn to_flags(&self) -> Vec<String> {
+        let (idp, apps) = (&self.idp, &self.apps);
+        let mut flags: Vec<String> = vec!["--role".into(), spelled(&self.role)];
+        flags.extend(self.backend.to_flags());
+        let mut pair = |name: &str, value: String| flags.extend([format!("--{name}"), value]);
+        pair("idp-addr", idp.idp_addr.to_string());
+        if let Some(issuer) = &idp.issuer {
+            pair("issuer", issuer.clone());
+        }
+        pair("store-url", idp.store_url.clone());
+        pair("forums-url", idp.forums_url.clone());
+        for client in &idp.clients {
+            pair("client", client.clone());
+        }
+        for client in &idp.require_pkce {
+            pair("require-pkce", client.clone());
+        }
+        pair("users", idp.users.to_string());
+        pair("user-password", idp.user_password.clone());
+        pair("password-hash", spelled(&idp.password_hash));
+        pair("signing-alg", spelled(&idp.signing_alg));
+        pair("code-lifetime", idp.code_lifetime.to_string());
+        pair(
+            "access-token-lifetime",
+            idp.access_token_lifetime.to_string(),
+        );
+        pair(
+            "refresh-token-lifetime",
+            idp.refresh_token_lifetime.to_string(),
+        );
+        pair("sso-idle-timeout", idp.sso_idle_timeout.to_string());
+        pair("sso-absolute-timeout", idp.sso_absolute_timeout.to_string());
+        pair("store-addr", apps.store_addr.to_string());
+        pair("forums-addr", apps.forums_addr.to_string());
+        pair("idp-url", apps.idp_url.clone());
+        pair("idle-timeout", duration(apps.idle_timeout));
+        pair("absolute-timeout", duration(apps.absolute_timeout));
+        if let Some(every) = apps.rotate_every_requests {
+            pair("rotate-every-requests", every.to_string());
+        }
+        if let Some(every) = apps.rotate_every {
+            pair("rotate-every", duration(every));
+        }
+        pair("header-read-timeout", duration(self.header_read_timeout));
+        pair("max-connections", self.max_connections.to_string());
+        pair("instances", self.instances.to_string());
+        if idp.secure_cookies {
+            flags.push("--secure-cookies".into());
+        }
+        flags
+    }
+
     /// The typed configuration these flags describe.
     pub fn config(&self) -> anyhow::Result<StackConfig> {
         let idp = &self.idp;
@@ -239,6 +323,54 @@ mod tests {
     #[test]
     fn flag_defaults_are_the_typed_defaults() {
         assert_eq!(parse(&[]), StackConfig::default());
+        assert_eq!(
+            ServeArgs::default().config().expect("config"),
+            StackConfig::default()
+        );
+    }
+
+    #[test]
+    fn flags_written_for_another_process_parse_back_to_the_same_arguments() {
+        let mut args = ServeArgs {
+            role: Role::Store,
+            instances: 3,
+            ..ServeArgs::default()
+        };
+        args.backend.backend = crate::session::Backend::RedisCluster;
+        args.backend.redis_cluster_urls = vec!["redis://127.0.0.1:7000".into()];
+        args.idp.issuer = Some("http://127.0.0.1:1".into());
+        args.idp.clients = vec!["extra:s3cret:http://127.0.0.9:1/cb".into()];
+        args.idp.require_pkce = vec!["extra".into()];
+        args.idp.signing_alg = SigningAlgorithm::Es256;
+        args.idp.password_hash = PasswordHashing::Argon2;
+        args.idp.user_password = "pass word".into();
+        args.idp.secure_cookies = true;
+        args.apps.idle_timeout = Duration::from_millis(1500);
+        args.apps.rotate_every_requests = Some(7);
+        args.apps.rotate_every = Some(Duration::from_secs(90));
+        args.header_read_timeout = Duration::from_secs(3);
+        let flags = args.to_flags();
+        let back = Wrapper::try_parse_from(
+            std::iter::once("serve".to_owned()).chain(flags.iter().cloned()),
+        )
+        .expect("the written flags parse")
+        .args;
+        assert_eq!(
+            back.config().expect("config"),
+            args.config().expect("config")
+        );
+        assert_eq!(back.instances, 3);
+        assert_eq!(back.backend, args.backend);
+        // And the defaults, written out, are the defaults.
+        let defaults = ServeArgs::default();
+        let flags = defaults.to_flags();
+        let back = Wrapper::try_parse_from(std::iter::once("serve".to_owned()).chain(flags))
+            .expect("parse")
+            .args;
+        assert_eq!(
+            back.config().expect("config"),
+            defaults.config().expect("config")
+        );
     }
 
     #[test]

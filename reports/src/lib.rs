@@ -11,6 +11,7 @@ mod fault_section;
 pub mod figures;
 pub mod format;
 pub mod html;
+mod instance_section;
 pub mod render;
 pub mod report;
 pub mod results;

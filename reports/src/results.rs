@@ -158,6 +158,21 @@ pub struct LoadRunResults {
     /// Waits users made after a 503, as its `Retry-After` asked.
     #[serde(default)]
     pub retry_waits: RetryWaits,
+    /// Requests each service instance got, in the order the run knew them (IdP, every store
+    /// instance, every forums instance): a service of several instances is taken in turn,
+    /// request by request.
+    #[serde(default)]
+    pub instances: Vec<InstanceRequests>,
+}
+
+/// Requests one service instance got from the generator (answered or not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InstanceRequests {
+    /// `idp`, `store` or `forums`.
+    pub service: String,
+    /// The instance's base URL.
+    pub url: String,
+    pub requests: u64,
 }
 
 /// One fault of a run, and what the users went through. Times in milliseconds: `began_ms`
@@ -288,8 +303,13 @@ pub struct BoundReason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadRunConfig {
     pub backend: String,
-    /// `in-process` or the URL given with `--target`.
+    /// `in-process`, `processes` (the run started the stack as processes: `--instances`), or
+    /// the store URL(s) given with `--target`, comma-separated.
     pub target: String,
+    /// Store and forums instances (each a process with `--instances`; as many as `--target`
+    /// URLs otherwise).
+    #[serde(default = "one_instance")]
+    pub instances: u32,
     pub users: usize,
     pub run_time_seconds: u64,
     /// Scenario name and weight.
@@ -320,6 +340,10 @@ pub struct LoadRunConfig {
     /// Persistence of the redis-server the run started (`none` otherwise).
     #[serde(default = "no_persistence")]
     pub redis_persistence: String,
+}
+
+fn one_instance() -> u32 {
+    1
 }
 
 fn no_persistence() -> String {

@@ -549,3 +549,40 @@ fn a_run_with_a_fault_shades_its_window_and_shows_its_figures() {
         (reports::chart::WIDTH, reports::chart::LINE_HEIGHT)
     );
 }
+
+#[test]
+fn a_run_over_several_instances_shows_each_instances_requests() {
+    let root = scratch();
+    let dir = root.path().join("redis");
+    let mut results = results::read_load(&dir).expect("fixture");
+    let instance = |service: &str, url: &str, requests: u64| results::InstanceRequests {
+        service: service.into(),
+        url: url.into(),
+        requests,
+    };
+    // One instance of each service: no section.
+    results.instances = vec![
+        instance("idp", "http://127.0.0.1:1", 10),
+        instance("store", "http://127.0.0.2:1", 90),
+        instance("forums", "http://127.0.0.3:1", 5),
+    ];
+    let index = render::render_run(&dir, &results).expect("render");
+    let html = std::fs::read_to_string(&index).expect("index");
+    assert!(!html.contains("id=\"instances\""));
+    results.instances = vec![
+        instance("idp", "http://127.0.0.1:1", 10),
+        instance("store", "http://127.0.0.2:1", 3_000),
+        instance("store", "http://127.0.0.2:2", 1_000),
+        instance("forums", "http://127.0.0.3:1", 5),
+        instance("forums", "http://127.0.0.3:2", 5),
+    ];
+    let index = render::render_run(&dir, &results).expect("render");
+    let html = std::fs::read_to_string(&index).expect("index");
+    assert!(html.contains("<h2 id=\"instances\">Instances</h2>"));
+    assert!(
+        html.contains("<td>store</td><td>http://127.0.0.2:1</td><td>3,000</td><td>75.0%</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>store</td><td>http://127.0.0.2:2</td><td>1,000</td><td>25.0%</td>"));
+    assert!(html.contains("<td>forums</td><td>http://127.0.0.3:2</td><td>5</td><td>50.0%</td>"));
+}

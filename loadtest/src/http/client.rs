@@ -425,42 +425,56 @@ fn dechunk(input: &mut BytesMut, body: &mut BytesMut) -> Result<bool, ()> {
     }
 }
 
-/// A browser's connections, one per origin, and the timeout every request gets.
+/// A browser's connections, one per instance of each site, and the timeout every request gets.
 #[derive(Debug)]
 pub struct HttpClient {
     connections: Vec<Option<Connection>>,
+    /// Each site's next turn: a site of several instances takes them in turn, request by
+    /// request, as a round-robin balancer would.
+    turns: Vec<u32>,
+    /// Requests sent to each instance (by slot), answered or not.
+    requests: Vec<u64>,
     timeout: Duration,
     pub stats: ClientStats,
 }
 
 impl HttpClient {
-    pub fn new(origins: usize, timeout: Duration) -> Self {
+    /// A client for `origins`, its round robin starting at `first_turn` (users start at
+    /// different instances, so the first requests of a run spread too).
+    pub fn new(origins: &Origins, first_turn: u32, timeout: Duration) -> Self {
         HttpClient {
-            connections: (0..origins).map(|_| None).collect(),
+            connections: (0..origins.slots()).map(|_| None).collect(),
+            turns: vec![first_turn; origins.len()],
+            requests: vec![0; origins.slots()],
             timeout,
             stats: ClientStats::default(),
         }
     }
 
-    /// Sends one request to `origin`, within the timeout. A keep-alive connection the server
-    /// closed while idle is replaced, and the request sent again once on the new one.
+    /// Requests sent to each instance, by slot (see [`Origins::instance`]).
+    pub fn requests(&self) -> &[u64] {
+        &self.requests
+    }
+
+    /// Sends one request to `site` (to its next instance in turn), within the timeout. A
+    /// keep-alive connection the server closed while idle is replaced, and the request sent
+    /// again once on the new one.
     pub async fn send(
         &mut self,
         origins: &Origins,
-        origin: OriginId,
+        site: OriginId,
         outgoing: &Outgoing,
     ) -> Result<Reply, HttpError> {
+        let turn = &mut self.turns[usize::from(site.0)];
+        let (slot, origin) = origins.instance(site, *turn);
+        *turn = turn.wrapping_add(1);
+        self.requests[slot] += 1;
         let deadline = tokio::time::Instant::now() + self.timeout;
-        match tokio::time::timeout_at(
-            deadline,
-            self.exchange(origins.get(origin), origin, outgoing),
-        )
-        .await
-        {
+        match tokio::time::timeout_at(deadline, self.exchange(origin, slot, outgoing)).await {
             Ok(result) => result,
             Err(_) => {
                 // A connection with a request in flight cannot be reused.
-                self.connections[usize::from(origin.0)] = None;
+                self.connections[slot] = None;
                 Err(HttpError::Timeout)
             }
         }
@@ -469,10 +483,9 @@ impl HttpClient {
     async fn exchange(
         &mut self,
         origin: &Origin,
-        id: OriginId,
+        slot: usize,
         outgoing: &Outgoing,
     ) -> Result<Reply, HttpError> {
-        let slot = usize::from(id.0);
         let mut resent = false;
         loop {
             let kept = self.connections[slot]
@@ -533,6 +546,14 @@ mod tests {
 
     /// A loopback server answering `answer` to every request; returns its origin.
     async fn serve(mode: Server, answer: &'static [u8]) -> (Origins, OriginId) {
+        let url = serve_url(mode, answer).await;
+        let mut origins = Origins::default();
+        let id = origins.add(Origin::parse(&url).expect("origin"));
+        (origins, id)
+    }
+
+    /// A loopback server answering `answer` to every request; returns its base URL.
+    async fn serve_url(mode: Server, answer: &'static [u8]) -> String {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(async move {
@@ -575,9 +596,7 @@ mod tests {
                 });
             }
         });
-        let mut origins = Origins::default();
-        let id = origins.add(Origin::parse(&url).expect("origin"));
-        (origins, id)
+        url
     }
 
     fn get(path: &'static str) -> Outgoing {
@@ -594,7 +613,7 @@ mod tests {
     #[tokio::test]
     async fn one_connection_serves_many_requests() {
         let (origins, id) = serve(Server::KeepAlive, OK).await;
-        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
         for _ in 0..5 {
             let reply = client.send(&origins, id, &get("/x")).await.expect("reply");
             assert_eq!(reply.status, 200);
@@ -606,9 +625,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_site_of_two_instances_gets_them_in_turn_each_on_its_own_connection() {
+        const OTHER: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nk2";
+        let first = serve_url(Server::KeepAlive, OK).await;
+        let second = serve_url(Server::KeepAlive, OTHER).await;
+        let mut origins = Origins::default();
+        let site = origins.add_site(vec![
+            Origin::parse(&first).expect("first"),
+            Origin::parse(&second).expect("second"),
+        ]);
+        let mut client = HttpClient::new(&origins, 1, Duration::from_secs(5));
+        let mut bodies = Vec::new();
+        for _ in 0..5 {
+            let reply = client
+                .send(&origins, site, &get("/x"))
+                .await
+                .expect("reply");
+            bodies.push(String::from_utf8_lossy(&reply.body).into_owned());
+        }
+        // The first turn was 1: the second instance answered first.
+        assert_eq!(bodies, ["k2", "ok", "k2", "ok", "k2"]);
+        assert_eq!(client.requests(), [2, 3]);
+        assert_eq!(client.stats.connections_opened, 2, "one kept per instance");
+    }
+
+    #[tokio::test]
     async fn a_connection_the_server_closed_is_replaced_and_the_request_sent_again() {
         let (origins, id) = serve(Server::CloseAfterOne, OK).await;
-        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
         // Back to back: the close races the next request, which is sent again on a new one.
         for _ in 0..3 {
             let reply = client.send(&origins, id, &get("/x")).await.expect("reply");
@@ -631,7 +675,7 @@ mod tests {
     #[tokio::test]
     async fn a_silent_server_times_out_and_a_missing_one_refuses() {
         let (origins, id) = serve(Server::Silent, OK).await;
-        let mut client = HttpClient::new(1, Duration::from_millis(200));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_millis(200));
         let started = Instant::now();
         assert_eq!(
             client.send(&origins, id, &get("/")).await.err(),
@@ -655,7 +699,7 @@ mod tests {
     async fn chunked_and_close_delimited_bodies_are_read_whole() {
         let chunked: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nTrailer: t\r\n\r\n";
         let (origins, id) = serve(Server::KeepAlive, chunked).await;
-        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
         for _ in 0..2 {
             let reply = client.send(&origins, id, &get("/")).await.expect("reply");
             assert_eq!(&reply.body[..], b"Wikipedia");
@@ -666,7 +710,7 @@ mod tests {
         );
         let until_close: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it";
         let (origins, id) = serve(Server::CloseAfterOne, until_close).await;
-        let mut client = HttpClient::new(1, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
         let reply = client.send(&origins, id, &get("/")).await.expect("reply");
         assert_eq!(&reply.body[..], b"all of it");
         let reply = client.send(&origins, id, &get("/")).await.expect("reply");

@@ -1,5 +1,6 @@
-//! The services a run talks to, parsed once: each origin's socket address (no name lookup per
-//! request), its `Host` header, and the cookie host it belongs to.
+//! The services a run talks to, parsed once: each site (a service, served by one or more
+//! instances taken in turn), each instance's socket address (no name lookup per request) and
+//! `Host` header, and the cookie host a site belongs to.
 
 use http::HeaderValue;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -8,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OriginId(pub u8);
 
-/// A parsed `http://host:port` on loopback.
+/// A parsed `http://host:port` on loopback: one server instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     /// Where connections go.
@@ -18,8 +19,6 @@ pub struct Origin {
     pub authority: HeaderValue,
     /// `http://host:port`, without a trailing slash.
     pub base: String,
-    /// Origins on one host share cookies (browsers do not separate cookies by port).
-    pub cookie_host: u8,
 }
 
 /// Why a URL cannot be a target.
@@ -60,66 +59,133 @@ impl Origin {
             addr: SocketAddr::new(ip, port),
             authority: HeaderValue::from_str(authority).map_err(|_| shape())?,
             base: format!("http://{authority}"),
-            cookie_host: 0,
         })
     }
 }
 
-/// A run's origins; cookie hosts assigned so that origins on one host share a jar slot.
+/// One service of a run as the browser sees it: one or more instances behind one name, as
+/// app servers sit behind a round-robin balancer. A site's instances share its cookies (a
+/// browser talks to the balancer's one host).
+#[derive(Debug, Clone)]
+pub struct Site {
+    instances: Vec<Origin>,
+    /// The cookie jar's slot: sites on one host share cookies (browsers do not separate
+    /// cookies by port).
+    pub cookie_host: u8,
+    /// The first instance's index among every instance of the run (connections and request
+    /// counts are kept per instance).
+    first_slot: usize,
+}
+
+impl Site {
+    pub fn instances(&self) -> &[Origin] {
+        &self.instances
+    }
+
+    /// The first instance's base URL, which names the site in messages.
+    pub fn base(&self) -> &str {
+        &self.instances[0].base
+    }
+}
+
+/// A run's sites and their instances.
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
-    all: Vec<Origin>,
+    sites: Vec<Site>,
+    slots: usize,
 }
 
 impl Origins {
-    /// Adds an origin and returns its id.
-    pub fn add(&mut self, mut origin: Origin) -> OriginId {
+    /// Adds a site of one instance and returns its id.
+    pub fn add(&mut self, origin: Origin) -> OriginId {
+        self.add_site(vec![origin])
+    }
+
+    /// Adds a site served by `instances` (at least one), taken in turn request by request.
+    ///
+    /// # Panics
+    /// With no instance: a site needs one.
+    pub fn add_site(&mut self, instances: Vec<Origin>) -> OriginId {
+        assert!(!instances.is_empty(), "a site needs at least one instance");
+        let ip = instances[0].addr.ip();
         let same_host = self
-            .all
+            .sites
             .iter()
-            .find(|known| known.addr.ip() == origin.addr.ip())
+            .find(|known| known.instances[0].addr.ip() == ip)
             .map(|known| known.cookie_host);
         let hosts = self
-            .all
+            .sites
             .iter()
             .map(|known| known.cookie_host + 1)
             .max()
             .unwrap_or(0);
-        origin.cookie_host = same_host.unwrap_or(hosts);
-        self.all.push(origin);
-        OriginId(u8::try_from(self.all.len() - 1).unwrap_or(u8::MAX))
+        let first_slot = self.slots;
+        self.slots += instances.len();
+        self.sites.push(Site {
+            instances,
+            cookie_host: same_host.unwrap_or(hosts),
+            first_slot,
+        });
+        OriginId(u8::try_from(self.sites.len() - 1).unwrap_or(u8::MAX))
     }
 
-    pub fn get(&self, id: OriginId) -> &Origin {
-        &self.all[usize::from(id.0)]
+    pub fn site(&self, id: OriginId) -> &Site {
+        &self.sites[usize::from(id.0)]
     }
 
+    pub fn sites(&self) -> impl Iterator<Item = (OriginId, &Site)> {
+        self.sites
+            .iter()
+            .enumerate()
+            .map(|(index, site)| (OriginId(u8::try_from(index).unwrap_or(u8::MAX)), site))
+    }
+
+    /// The instance of `id` whose turn `turn` is (round robin), and its slot among every
+    /// instance of the run.
+    pub fn instance(&self, id: OriginId, turn: u32) -> (usize, &Origin) {
+        let site = self.site(id);
+        let index = match site.instances.len() {
+            1 => 0,
+            n => turn as usize % n,
+        };
+        (site.first_slot + index, &site.instances[index])
+    }
+
+    /// How many sites there are.
     pub fn len(&self) -> usize {
-        self.all.len()
+        self.sites.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.all.is_empty()
+        self.sites.is_empty()
+    }
+
+    /// How many instances there are, over every site.
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 
     /// How many distinct cookie hosts there are.
     pub fn cookie_hosts(&self) -> usize {
-        self.all
+        self.sites
             .iter()
-            .map(|origin| usize::from(origin.cookie_host) + 1)
+            .map(|site| usize::from(site.cookie_host) + 1)
             .max()
             .unwrap_or(0)
     }
 
-    /// The origin an absolute URL's `scheme://authority` names, if it is one of ours.
+    /// The site whose instance an absolute URL's authority names, if it is one of ours: a
+    /// redirect to any instance of a site goes to the site (the balancer picks the instance).
     pub fn find(&self, authority: &str) -> Option<OriginId> {
-        self.all
+        self.sites
             .iter()
-            .position(|origin| {
-                origin
-                    .authority
-                    .as_bytes()
-                    .eq_ignore_ascii_case(authority.as_bytes())
+            .position(|site| {
+                site.instances.iter().any(|origin| {
+                    origin
+                        .authority
+                        .as_bytes()
+                        .eq_ignore_ascii_case(authority.as_bytes())
+                })
             })
             .and_then(|index| u8::try_from(index).ok())
             .map(OriginId)
@@ -175,10 +241,52 @@ mod tests {
         let a = origins.add(Origin::parse("http://127.0.0.1:1").expect("a"));
         let b = origins.add(Origin::parse("http://127.0.0.2:1").expect("b"));
         let c = origins.add(Origin::parse("http://127.0.0.1:2").expect("c"));
-        assert_eq!(origins.get(a).cookie_host, origins.get(c).cookie_host);
-        assert_ne!(origins.get(a).cookie_host, origins.get(b).cookie_host);
+        assert_eq!(origins.site(a).cookie_host, origins.site(c).cookie_host);
+        assert_ne!(origins.site(a).cookie_host, origins.site(b).cookie_host);
         assert_eq!(origins.cookie_hosts(), 2);
         assert_eq!(origins.find("127.0.0.2:1"), Some(b));
         assert_eq!(origins.find("127.0.0.9:1"), None);
+    }
+
+    #[test]
+    fn a_site_takes_its_instances_in_turn_and_any_of_them_names_it() {
+        let mut origins = Origins::default();
+        let idp = origins.add(Origin::parse("http://127.0.0.1:1").expect("idp"));
+        let store = origins.add_site(
+            [
+                "http://127.0.0.2:1",
+                "http://127.0.0.2:2",
+                "http://127.0.0.9:3",
+            ]
+            .map(|url| Origin::parse(url).expect("store"))
+            .to_vec(),
+        );
+        let forums = origins.add(Origin::parse("http://127.0.0.3:1").expect("forums"));
+        assert_eq!(origins.slots(), 5);
+        let turns: Vec<(usize, String)> = (0..4)
+            .map(|turn| {
+                let (slot, origin) = origins.instance(store, turn);
+                (slot, origin.base.clone())
+            })
+            .collect();
+        assert_eq!(
+            turns,
+            [
+                (1, "http://127.0.0.2:1".to_owned()),
+                (2, "http://127.0.0.2:2".to_owned()),
+                (3, "http://127.0.0.9:3".to_owned()),
+                (1, "http://127.0.0.2:1".to_owned()),
+            ]
+        );
+        assert_eq!(origins.instance(idp, 7).0, 0);
+        assert_eq!(origins.instance(forums, 7).0, 4);
+        // Every instance names the site, whatever its host: they sit behind one balancer.
+        assert_eq!(origins.find("127.0.0.9:3"), Some(store));
+        assert_eq!(origins.find("127.0.0.2:2"), Some(store));
+        assert_eq!(origins.site(store).base(), "http://127.0.0.2:1");
+        assert_ne!(
+            origins.site(store).cookie_host,
+            origins.site(idp).cookie_host
+        );
     }
 }

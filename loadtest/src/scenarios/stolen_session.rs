@@ -73,7 +73,7 @@ fn stolen_cookie(user: &mut GooseUser) -> Result<HeaderValue, Box<TransactionErr
         .run
         .targets
         .origins
-        .get(state.run.targets.store)
+        .site(state.run.targets.store)
         .cookie_host;
     let name = AppKind::Store.session_cookie();
     state
