@@ -105,6 +105,16 @@ pub struct RunArgs {
     /// request by request.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub instances: u32,
+    /// Load generators: above 1, the run starts the stack as processes (as with --instances,
+    /// in-memory backends included when there is one instance) and N generator processes
+    /// (`loadtest worker`) with the users split among them, released together, then merges
+    /// their results and interval logs into one run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: u32,
+    /// More processes of --target's stack whose CPU counts as the stack's (set by `--workers`
+    /// for the worker that measures the stack).
+    #[arg(long, hide = true, value_delimiter = ',')]
+    pub stack_pids: Vec<u32>,
     /// The program serving a stack started as processes (set by tests: the `loadtest`
     /// binary, whose hidden `serve` subcommand runs the stack) [default: this program].
     #[arg(skip)]
@@ -127,8 +137,8 @@ pub struct RunArgs {
     /// none; in `matrix`, 2s per run].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub warm_up: Option<Duration>,
-    /// This run's turn among repetitions (set by `matrix`).
-    #[arg(skip = 1u32)]
+    /// This run's turn among repetitions (set by `matrix`, and for each worker of a run).
+    #[arg(long, hide = true, default_value_t = 1)]
     pub repetition: u32,
     /// Scenario and weight, repeatable: journey, cart, cart-view, stolen [default: journey:2
     /// cart:2 stolen:1].
@@ -205,6 +215,14 @@ pub struct RunArgs {
     pub quiet: bool,
 }
 
+/// The base URLs of a running stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackUrls {
+    pub idp: String,
+    pub stores: Vec<String>,
+    pub forums: Vec<String>,
+}
+
 /// A load run's measured time when none is given.
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(30);
 
@@ -230,6 +248,67 @@ impl RunArgs {
         } else {
             self.scenarios.clone()
         }
+    }
+
+    /// The generator-side flags of a worker of this run: `users` of the run's users, against
+    /// the given stack, the rest as this run has them. Parsing them gives these settings back
+    /// (tested).
+    pub fn worker_flags(&self, users: usize, stack: &StackUrls, stack_pids: &[u32]) -> Vec<String> {
+        let duration = |value: Duration| humantime::format_duration(value).to_string();
+        let mut flags: Vec<String> = Vec::new();
+        let mut pair = |name: &str, value: String| flags.extend([format!("--{name}"), value]);
+        pair("backend", self.backend.backend.name().to_owned());
+        pair("users", users.to_string());
+        if let Some(rate) = self.rate {
+            // Each user keeps the pace it would have in the whole run.
+            pair(
+                "rate",
+                (rate * users as f64 / self.users as f64).to_string(),
+            );
+        }
+        pair("run-time", duration(self.run_time()));
+        if let Some(warm_up) = self.warm_up {
+            pair("warm-up", duration(warm_up));
+        }
+        pair("repetition", self.repetition.to_string());
+        for (scenario, weight) in &self.scenarios {
+            pair("scenario", format!("{}:{weight}", scenario.goose_name()));
+        }
+        if let Some((low, high)) = self.wait {
+            pair("wait", format!("{}..{}", duration(low), duration(high)));
+        }
+        pair("store-idle-timeout", duration(self.store_idle_timeout));
+        pair(
+            "store-absolute-timeout",
+            duration(self.store_absolute_timeout),
+        );
+        pair("cart-reads", self.cart_reads.to_string());
+        pair("stolen-window", duration(self.stolen_window));
+        pair("replay-interval", duration(self.replay_interval));
+        pair("user-password", self.user_password.clone());
+        pair("request-timeout", duration(self.request_timeout));
+        if let Some(threads) = self.generator_threads {
+            pair("generator-threads", threads.to_string());
+        }
+        pair("target-idp", stack.idp.clone());
+        for store in &stack.stores {
+            pair("target", store.clone());
+        }
+        for forums in &stack.forums {
+            pair("target-forums", forums.clone());
+        }
+        if !stack_pids.is_empty() {
+            pair(
+                "stack-pids",
+                stack_pids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
+        flags.push("--quiet".into());
+        flags
     }
 
     pub fn stack_threads(&self) -> usize {
@@ -327,6 +406,36 @@ impl RunArgs {
                 self.target_pid.is_none(),
                 "--target-pid names the process of --target; with --instances the run measures \
                  the stack's processes itself"
+            );
+        }
+        anyhow::ensure!(
+            self.stack_pids.is_empty() || external,
+            "--stack-pids names processes of --target's stack"
+        );
+        if self.workers > 1 {
+            let workers = usize::try_from(self.workers)?;
+            anyhow::ensure!(
+                self.users >= workers,
+                "--workers {workers} splits --users among them: give at least one user each"
+            );
+            anyhow::ensure!(
+                self.faults.is_empty(),
+                "--fault acts on a stack this process runs in-process; with --workers the stack \
+                 and the generators are processes of their own"
+            );
+            anyhow::ensure!(
+                self.prefill_sessions == 0 && self.stack_threads.is_none(),
+                "--prefill-sessions and --stack-threads apply to the in-process stack; with \
+                 --workers the stack is a process of its own"
+            );
+            anyhow::ensure!(
+                !self.goose_reports,
+                "--goose-reports writes goose's reports of one process; a run of several \
+                 workers has no single goose report"
+            );
+            anyhow::ensure!(
+                self.instances == 1 || !self.backend.backend.is_in_memory(),
+                "--instances above 1 needs a shared session backend (redis or redis-cluster)"
             );
         }
         match self.target.first() {

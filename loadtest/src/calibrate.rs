@@ -92,6 +92,15 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
         progress: &progress,
         faults: Vec::new(),
         controls: crate::fault::inject::Controls::default(),
+        // Written as in every measured run, so the ceiling includes their cost; the last
+        // calibration's logs stay beside its figure.
+        hlog_dir: Some(
+            args.reports_dir
+                .clone()
+                .unwrap_or_else(default_reports_dir)
+                .join("calibration")
+                .join(reports::hlog::HLOG_DIR),
+        ),
     })
     .await;
     progress.finish_and_clear();

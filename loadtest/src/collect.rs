@@ -97,6 +97,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
                     .count(),
             )
             .unwrap_or(u32::MAX),
+            workers: 1,
             users: args.users,
             run_time_seconds: run_time.as_secs(),
             scenarios: args
@@ -207,6 +208,9 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             total_ms: merged.retry_waited.as_secs_f64() * 1000.0,
         },
         instances,
+        host: reports::hlog::host_name(),
+        measured_started_unix: measured.started_unix,
+        workers: Vec::new(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use crate::fault::FaultBoard;
 use crate::http::{Marker, Origin, OriginError, OriginId, Origins};
+use crate::interval_log::IntervalSink;
 use crate::live::LiveRegistry;
 use crate::recorder::UserRecorder;
 use crate::stop::RunEnd;
@@ -128,6 +129,8 @@ pub struct RunContext {
     pub faults: Arc<FaultBoard>,
     /// Every stopped user's measurements, merged.
     merged: Mutex<UserRecorder>,
+    /// Where users hand their samples for the interval logs (none in a warm-up).
+    pub intervals: Option<IntervalSink>,
     /// Users started so far: each starts its round robin over a site's instances at its own
     /// turn (read once per user, never per request).
     users_started: AtomicU32,
@@ -139,6 +142,7 @@ impl RunContext {
         targets: Targets,
         settings: ScenarioSettings,
         faults: Arc<FaultBoard>,
+        intervals: Option<IntervalSink>,
     ) -> (Self, SyncHistogram<u64>) {
         let (live, latency) = LiveRegistry::new();
         let context = RunContext {
@@ -149,6 +153,7 @@ impl RunContext {
             live,
             faults,
             merged: Mutex::new(UserRecorder::default()),
+            intervals,
             users_started: AtomicU32::new(0),
         };
         (context, latency)

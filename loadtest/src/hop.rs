@@ -5,7 +5,6 @@
 use crate::context::RunContext;
 use crate::http::{HttpError, Marker, Method, OriginId, Outgoing, Reply};
 use crate::names::{Failure, Hop, Problem};
-use crate::recorder::micros;
 use crate::user::{UserState, state};
 use bytes::Bytes;
 use goose::prelude::*;
@@ -365,9 +364,7 @@ async fn settle(
     let result = match checked.outcome {
         Ok(answer) => {
             if let Some(elapsed) = checked.elapsed {
-                let interval = state.pacer.interval();
-                state.recorder.hop(hop).record(elapsed, interval);
-                state.record_live(micros(elapsed));
+                state.record_hop(hop, elapsed);
             }
             if faults {
                 state.run.faults.success(Instant::now());

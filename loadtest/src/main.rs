@@ -34,6 +34,9 @@ enum Command {
     /// each app instance) as processes of this same program.
     #[command(hide = true)]
     Serve(Box<mock_services::serve::ServeArgs>),
+    /// One load generator of a run of several: the load against a running stack (--target)
+    /// into --worker-dir, to be merged with the others (`cargo run -p reports -- merge`).
+    Worker(Box<loadtest::workers::WorkerArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -52,6 +55,7 @@ fn main() -> anyhow::Result<()> {
     // The generator's runtime: every load runs on it; the stack gets a runtime of its own.
     let generator_threads = match &cli.command {
         Some(Command::Matrix(args)) => args.run.generator_threads,
+        Some(Command::Worker(args)) => args.run.generator_threads,
         _ => cli.run.generator_threads,
     }
     .unwrap_or_else(default_threads);
@@ -72,6 +76,17 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Some(Command::Store(args)) => store_run::run(args, worker_threads).await,
             Some(Command::Serve(args)) => mock_services::serve::run(&args).await,
+            Some(Command::Worker(args)) => {
+                let outcome = loadtest::workers::work(&args).await?;
+                eprintln!(
+                    "worker results: {}",
+                    outcome
+                        .run_dir
+                        .join(reports::results::RESULTS_FILE)
+                        .display()
+                );
+                Ok(())
+            }
             Some(Command::Calibrate(args)) => {
                 let calibrated = calibrate::execute(&args).await?;
                 loadtest::summary::print_calibration(&calibrated);

@@ -9,14 +9,17 @@ use crate::fault::FaultBoard;
 use crate::fault::board::FaultMoments;
 use crate::fault::inject::{Controls, Injector};
 use crate::fault::spec::FaultSpec;
+use crate::interval_log::{IntervalLogger, Written};
 use crate::lag;
 use crate::live::LiveTotals;
 use crate::recorder::{UserRecorder, histogram};
 use crate::timeline::{Sampled, Sampler, SamplerInputs};
 use anyhow::Context as _;
+use reports::hlog::host_name;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// What a measured run needs.
 #[derive(Debug)]
@@ -32,6 +35,8 @@ pub struct Drive<'a> {
     /// Faults to inject, timed from the start of this run, and what they act on.
     pub faults: Vec<FaultSpec>,
     pub controls: Controls,
+    /// Where the measured run's interval logs go (`None`: a warm-up, which writes none).
+    pub hlog_dir: Option<PathBuf>,
 }
 
 /// What a measured run saw.
@@ -50,6 +55,10 @@ pub struct Measured {
     pub fault_moments: Vec<FaultMoments>,
     /// What went wrong doing or undoing a fault, one sentence each.
     pub fault_problems: Vec<String>,
+    /// Wall-clock time of the run's zero, seconds since the epoch.
+    pub started_unix: f64,
+    /// What the interval logs hold (`None` without logs).
+    pub intervals: Option<Written>,
 }
 
 /// Runs the attack on the current runtime (the generator's) and measures it.
@@ -57,8 +66,18 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
     let generator_threads = tokio::runtime::Handle::current().metrics().num_workers();
     // The run's zero: the timeline's seconds and the faults' moments both count from here.
     let origin = Instant::now();
+    let started_at = SystemTime::now();
     let board = Arc::new(FaultBoard::new(origin, &drive.faults));
-    let (context, latency) = RunContext::new(drive.targets, drive.settings, Arc::clone(&board));
+    let (logger, sink) = match drive.hlog_dir {
+        Some(dir) => {
+            let (logger, sink) = IntervalLogger::start(dir, host_name(), started_at, origin)
+                .context("starting the interval log thread")?;
+            (Some(logger), Some(sink))
+        }
+        None => (None, None),
+    };
+    let (context, latency) =
+        RunContext::new(drive.targets, drive.settings, Arc::clone(&board), sink);
     let run = Arc::new(context);
     let lag = histogram().into_sync();
     let probe = lag::spawn(lag.recorder());
@@ -105,6 +124,16 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
         .await
         .context("the sampler thread failed")?;
     outcome.context("the goose run failed")?;
+    // Every user handed its samples over when it stopped: the last seconds can be written.
+    let intervals = match logger {
+        Some(logger) => Some(
+            tokio::task::spawn_blocking(move || logger.finish())
+                .await
+                .context("the interval log thread failed")?
+                .context("writing the interval logs")?,
+        ),
+        None => None,
+    };
     Ok(Measured {
         merged: run.merged(),
         totals: run.live.totals(),
@@ -113,5 +142,9 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
         generator_threads,
         fault_moments: board.moments(),
         fault_problems,
+        started_unix: started_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64()),
+        intervals,
     })
 }

@@ -72,12 +72,34 @@ pub fn progress_bar(seconds: u64, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
+/// When the load starts once the run is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    AtOnce,
+    /// A worker of a run: it says it is ready and waits for the word (the start barrier).
+    OnGo,
+}
+
 /// Runs the load on the current runtime (the generator's), writes `results.json` (and goose's
-/// reports, when asked for) into `run_dir`, and renders the run's own report there.
+/// reports, when asked for) into `run_dir`, and renders the run's own report there. With
+/// `--workers`, the load comes from worker processes and their runs are merged.
 pub async fn execute_in(
     args: &RunArgs,
     run_dir: &Path,
     progress: &indicatif::ProgressBar,
+) -> anyhow::Result<RunOutcome> {
+    if args.workers > 1 {
+        return crate::workers::execute(args, run_dir, progress).await;
+    }
+    execute_one(args, run_dir, progress, Start::AtOnce).await
+}
+
+/// One generator's run: this process makes all of the load (or, a worker, its share).
+pub async fn execute_one(
+    args: &RunArgs,
+    run_dir: &Path,
+    progress: &indicatif::ProgressBar,
+    start: Start,
 ) -> anyhow::Result<RunOutcome> {
     args.validate()?;
     let started_at = jiff::Timestamp::now();
@@ -91,6 +113,9 @@ pub async fn execute_in(
         .canonicalize()
         .unwrap_or_else(|_| run_dir.to_owned());
 
+    if start == Start::OnGo {
+        crate::workers::ready_and_wait().await?;
+    }
     let kinds: Vec<(Kind, usize)> = args
         .scenarios()
         .iter()
@@ -114,6 +139,7 @@ pub async fn execute_in(
             progress,
             faults: Vec::new(),
             controls: Controls::default(),
+            hlog_dir: None,
         })
         .await
         .context("the warm-up")?;
@@ -133,6 +159,7 @@ pub async fn execute_in(
         progress,
         faults: args.faults.clone(),
         controls: stack.fault_controls(),
+        hlog_dir: Some(run_dir.join(reports::hlog::HLOG_DIR)),
     })
     .await?;
 

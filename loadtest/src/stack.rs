@@ -104,6 +104,8 @@ pub enum Stack {
         stores: Vec<String>,
         forums: Vec<String>,
         pid: Option<u32>,
+        /// More of its processes (`--stack-pids`).
+        more_pids: Vec<u32>,
     },
 }
 
@@ -142,6 +144,7 @@ impl Stack {
             stores: trimmed(&args.target),
             forums: trimmed(&args.target_forums),
             pid: args.target_pid,
+            more_pids: args.stack_pids.clone(),
         };
         stack.targets()?;
         Ok(stack)
@@ -192,9 +195,9 @@ impl Stack {
                 stack_pids: stack.pids().to_vec(),
                 moving_pid: None,
             },
-            Stack::External { pid, .. } => CpuSides {
+            Stack::External { pid, more_pids, .. } => CpuSides {
                 stack_thread_name: None,
-                stack_pids: pid.iter().copied().collect(),
+                stack_pids: pid.iter().chain(more_pids).copied().collect(),
                 moving_pid: None,
             },
         }
@@ -241,6 +244,14 @@ impl Stack {
                  it (app instances, redis-servers)",
                 stack.pid(),
                 stack.pids().len().saturating_sub(1)
+            ),
+            Stack::External {
+                pid: None,
+                more_pids,
+                ..
+            } if !more_pids.is_empty() => format!(
+                "the stack's processes ({}: the `serve` process and those under it)",
+                more_pids.len()
             ),
             Stack::External { pid: Some(pid), .. } => format!("process {pid} (--target-pid)"),
             Stack::External { pid: None, .. } => {

@@ -75,6 +75,24 @@ pub fn print(results: &LoadRunResults) {
             stolen.served_after_logout
         );
     }
+    for (index, worker) in results.workers.iter().enumerate() {
+        println!(
+            "worker {} ({}, {} users): {:.0} requests/s, {} errors, generator {:.2} cores on {} thread(s), timer lag p99 {:.2} ms{}",
+            index + 1,
+            worker.host,
+            worker.users,
+            worker.requests_per_second,
+            worker.errors_total,
+            worker.cpu_cores,
+            worker.threads,
+            worker.lag_us.p99 / 1000.0,
+            if worker.generator_bound {
+                format!(", generator-bound ({})", worker.limit)
+            } else {
+                String::new()
+            }
+        );
+    }
     for service in ["store", "forums"] {
         let counts: Vec<String> = results
             .instances

@@ -4,9 +4,11 @@
 
 use crate::context::RunContext;
 use crate::http::{CookieJar, HttpClient};
+use crate::interval_log::{IntervalTap, Series};
 use crate::live::LiveCounters;
+use crate::names::{Flow, Hop};
 use crate::pacing::Pacer;
-use crate::recorder::UserRecorder;
+use crate::recorder::{UserRecorder, micros};
 use crate::stop::Ended;
 use goose::prelude::*;
 use hdrhistogram::sync::Recorder;
@@ -41,6 +43,8 @@ pub struct UserState {
     /// The fault (by index) that took this user's store session, until it logs in again: a
     /// second bounce before then is the same lost session, not another.
     pub lost_to: Option<usize>,
+    /// Samples on their way to the run's interval logs.
+    pub tap: IntervalTap,
 }
 
 impl Clone for UserState {
@@ -69,6 +73,7 @@ impl UserState {
             alive_at: None,
             faults_checked: 0,
             lost_to: None,
+            tap: IntervalTap::new(run.intervals.clone()),
             run,
         }
     }
@@ -78,6 +83,27 @@ impl UserState {
         if !self.run.faults.is_empty() {
             self.alive_at = Some(Instant::now());
         }
+    }
+
+    /// Records one answered hop: its histograms, the interval logs, the per-second figures.
+    pub fn record_hop(&mut self, hop: Hop, elapsed: Duration) {
+        let interval = self.pacer.interval();
+        self.recorder.hop(hop).record(elapsed, interval);
+        self.tap.record(Series::Hop(hop), elapsed, interval);
+        self.record_live(micros(elapsed));
+    }
+
+    /// Records one completed flow (a whole login).
+    pub fn record_flow(&mut self, flow: Flow, elapsed: Duration) {
+        let interval = self.pacer.interval();
+        self.recorder.flow(flow).record(elapsed, interval);
+        self.tap.record(Series::Flow(flow), elapsed, interval);
+    }
+
+    /// Records how long a stolen cookie stayed usable.
+    pub fn record_stolen(&mut self, usable: Duration) {
+        self.recorder.stolen().record(usable, None);
+        self.tap.record(Series::Stolen, usable, None);
     }
 
     /// Records one hop's latency for the per-second figures.
@@ -93,6 +119,7 @@ impl UserState {
     pub async fn sleep(&mut self, duration: Duration) -> Result<(), Ended> {
         if duration >= LONG_WAIT {
             self.live_latency = None;
+            self.tap.flush();
         }
         self.run.end.sleep(duration).await
     }
@@ -102,6 +129,7 @@ impl UserState {
     pub async fn wait_turn(&mut self) -> Result<(), Ended> {
         if self.pacer.until_next() >= LONG_WAIT {
             self.live_latency = None;
+            self.tap.flush();
         }
         let end = self.run.end.clone();
         self.pacer.wait_turn(&end).await
@@ -136,6 +164,7 @@ pub async fn flush(user: &mut GooseUser) -> TransactionResult {
     if let Some(state) = user.get_session_data_mut::<UserState>() {
         let recorder = state.finished_recorder();
         state.live_latency = None;
+        state.tap.flush();
         state.run.merge(&recorder);
     }
     Ok(())

@@ -23,6 +23,8 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         target_idp: "http://127.0.0.1:9010".into(),
         target_forums: vec!["http://127.0.0.3:9012".into()],
         instances: 1,
+        workers: 1,
+        stack_pids: Vec::new(),
         stack_program: None,
         target_pid: None,
         users: 6,

@@ -83,6 +83,7 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
     }
     html.push_str(&crate::fault_section::section(report));
     html.push_str(&crate::instance_section::section(report));
+    html.push_str(&crate::worker_section::section(report));
     if !sections.load.is_empty() {
         html.push_str("<h2>Charts</h2>\n");
         for figure in &sections.load {

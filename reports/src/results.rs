@@ -163,6 +163,39 @@ pub struct LoadRunResults {
     /// request by request.
     #[serde(default)]
     pub instances: Vec<InstanceRequests>,
+    /// The host that ran the generator (several, comma-separated, in a merge of hosts' files).
+    #[serde(default)]
+    pub host: String,
+    /// Wall-clock start of the measured run, seconds since the epoch (the timeline's zero and
+    /// the interval logs' `StartTime`).
+    #[serde(default)]
+    pub measured_started_unix: f64,
+    /// A merged run's load generators, one entry each (empty for a run of one generator).
+    #[serde(default)]
+    pub workers: Vec<WorkerResult>,
+}
+
+/// One load generator of a merged run: its own figures beside the merged ones, so one
+/// saturated worker shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkerResult {
+    /// The worker's run directory, relative to the merged run's.
+    pub dir: String,
+    pub host: String,
+    pub users: usize,
+    pub requests_total: u64,
+    pub requests_per_second: f64,
+    pub errors_total: u64,
+    /// Generator CPU cores the worker used over the run time.
+    pub cpu_cores: f64,
+    pub threads: usize,
+    pub requests_per_core: f64,
+    /// Its timer lag (microseconds).
+    pub lag_us: Percentiles,
+    /// Whether the worker itself was the limit of its share of the load.
+    pub generator_bound: bool,
+    /// What limited it, in a few words.
+    pub limit: String,
 }
 
 /// Requests one service instance got from the generator (answered or not).
@@ -310,6 +343,9 @@ pub struct LoadRunConfig {
     /// URLs otherwise).
     #[serde(default = "one_instance")]
     pub instances: u32,
+    /// Load generators whose runs were merged into this one (1: a single `loadtest`).
+    #[serde(default = "one_instance")]
+    pub workers: u32,
     pub users: usize,
     pub run_time_seconds: u64,
     /// Scenario name and weight.
@@ -342,6 +378,7 @@ pub struct LoadRunConfig {
     pub redis_persistence: String,
 }
 
+/// `1`: one instance, one worker (what files from before these fields meant).
 fn one_instance() -> u32 {
     1
 }

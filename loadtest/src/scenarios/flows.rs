@@ -196,10 +196,7 @@ async fn land(
     )
     .await?;
     let state = state(user)?;
-    state
-        .recorder
-        .flow(flow)
-        .record(started.elapsed(), state.pacer.interval());
+    state.record_flow(flow, started.elapsed());
     if matches!(app, App::Store) {
         state.cart_writes = 0;
         state.lost_to = None;

@@ -46,7 +46,7 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
         state.recorder.stolen_outlived += 1;
         window
     });
-    state.recorder.stolen().record(usable, None);
+    state.record_stolen(usable);
 
     // Logout must revoke the cookie at once.
     app_logout(user, App::Store).await?;

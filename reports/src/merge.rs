@@ -1,0 +1,507 @@
+//! Several load generators' runs of one load made into one run: every hop's and flow's
+//! histograms added from the workers' interval logs (so the merged percentiles are those of all
+//! samples, not an average of percentiles), counts and rates summed, the timeline aligned on
+//! wall-clock seconds, and each worker's own generator figures kept beside the merged ones.
+//!
+//! Workers must share every setting but their users: the merge refuses others, naming the
+//! settings that differ. Each worker's logs must hold exactly the samples its results count.
+
+use crate::hlog::{self, HlogError, Kind, Log};
+use crate::latency;
+use crate::results::{
+    self, BoundReason, GeneratorBound, GeneratorResults, InstanceRequests, LatencyRow,
+    LoadRunResults, Percentiles, ResultsError, TimelinePoint, WorkerResult,
+};
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The stolen cookie's series (its row in `results.json` is `stolen_session`).
+pub const STOLEN: &str = "stolen";
+
+/// Why workers could not be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    #[error("no worker directory to merge")]
+    Empty,
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+    #[error(transparent)]
+    Hlog(#[from] HlogError),
+    #[error(
+        "{dir}: its configuration differs from {first}'s in {fields}; the workers of one run \
+         share every setting but their users"
+    )]
+    Differs {
+        dir: String,
+        first: String,
+        fields: String,
+    },
+    #[error("{dir}: a run with faults cannot be merged (each fault belongs to one stack)")]
+    Faults { dir: String },
+    #[error(
+        "{dir}: its interval logs hold {logged} samples of {series:?} but its results count \
+         {counted}"
+    )]
+    Inconsistent {
+        dir: String,
+        series: String,
+        logged: u64,
+        counted: u64,
+    },
+}
+
+/// One worker's run, read back.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub dir: PathBuf,
+    pub results: LoadRunResults,
+    pub logs: Vec<Log>,
+}
+
+impl Worker {
+    /// Reads a worker's `results.json` and interval logs, and checks that they agree.
+    pub fn read(dir: &Path) -> Result<Worker, MergeError> {
+        let worker = Worker {
+            dir: dir.to_owned(),
+            results: results::read_load(dir)?,
+            logs: hlog::read_dir(dir)?,
+        };
+        worker.check()?;
+        Ok(worker)
+    }
+
+    fn log(&self, series: &str, kind: Kind) -> Option<&Log> {
+        self.logs
+            .iter()
+            .find(|log| log.series == series && log.kind == kind)
+    }
+
+    /// Every series' raw samples in the logs equal its count in the results.
+    fn check(&self) -> Result<(), MergeError> {
+        let stolen = self.results.stolen_session.observations;
+        let counted = self
+            .results
+            .hops
+            .iter()
+            .chain(&self.results.flows)
+            .map(|row| (row.name.as_str(), row.count))
+            .chain(std::iter::once((STOLEN, stolen)));
+        for (series, counted) in counted {
+            // Raw only: the corrected log holds more samples wherever a sample stood for
+            // requests a stall held back.
+            let logged = self
+                .log(series, Kind::Raw)
+                .map_or(0, |log| log.total().len());
+            if logged != counted {
+                return Err(MergeError::Inconsistent {
+                    dir: self.dir.display().to_string(),
+                    series: series.to_owned(),
+                    logged,
+                    counted,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn offset(&self, base: f64) -> u64 {
+        (self.results.measured_started_unix - base).round().max(0.0) as u64
+    }
+}
+
+/// Reads every worker directory and merges them; the merged run's directory is `out_dir`
+/// (worker directories are named relative to it).
+pub fn merge_dirs(dirs: &[PathBuf], out_dir: &Path) -> Result<LoadRunResults, MergeError> {
+    let workers = dirs
+        .iter()
+        .map(|dir| Worker::read(dir))
+        .collect::<Result<Vec<_>, _>>()?;
+    merge(&workers, out_dir)
+}
+
+/// The settings in which two configurations differ (users aside), by name.
+fn differing(first: &LoadRunResults, other: &LoadRunResults) -> Vec<String> {
+    let value = |results: &LoadRunResults| {
+        let mut value = serde_json::to_value(&results.config).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.remove("users");
+        }
+        value
+    };
+    let (first, other) = (value(first), value(other));
+    let (Some(first), Some(other)) = (first.as_object(), other.as_object()) else {
+        return vec!["configuration".into()];
+    };
+    let mut keys: Vec<&String> = first.keys().chain(other.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|key| first.get(*key) != other.get(*key))
+        .cloned()
+        .collect()
+}
+
+/// Merges workers' runs of one load.
+pub fn merge(workers: &[Worker], out_dir: &Path) -> Result<LoadRunResults, MergeError> {
+    let first = workers.first().ok_or(MergeError::Empty)?;
+    for worker in workers {
+        let fields = differing(&first.results, &worker.results);
+        if !fields.is_empty() {
+            return Err(MergeError::Differs {
+                dir: worker.dir.display().to_string(),
+                first: first.dir.display().to_string(),
+                fields: fields.join(", "),
+            });
+        }
+        if !worker.results.faults.is_empty() {
+            return Err(MergeError::Faults {
+                dir: worker.dir.display().to_string(),
+            });
+        }
+    }
+    let each = || workers.iter().map(|worker| &worker.results);
+    let sum = |value: fn(&LoadRunResults) -> u64| each().map(value).sum::<u64>();
+    let sum_f = |value: fn(&LoadRunResults) -> f64| each().map(value).sum::<f64>();
+    let base = each()
+        .map(|results| results.measured_started_unix)
+        .fold(f64::INFINITY, f64::min);
+
+    let hops = merged_rows(workers, |results| &results.hops);
+    let flows = merged_rows(workers, |results| &results.flows);
+    let stolen_raw = added(workers, STOLEN, Kind::Raw);
+    let requests_total = sum(|r| r.requests_total);
+    let errors_total = sum(|r| r.errors_total);
+    let requests_per_second = sum_f(|r| r.requests_per_second);
+    let generator = merged_generator(workers, requests_per_second);
+    let mut config = first.results.config.clone();
+    config.users = each().map(|results| results.config.users).sum();
+    config.workers = u32::try_from(workers.len()).unwrap_or(u32::MAX);
+    let mut hosts: Vec<&str> = each().map(|results| results.host.as_str()).collect();
+    hosts.dedup();
+    let stolen = &first.results.stolen_session;
+    Ok(LoadRunResults {
+        schema_version: results::SCHEMA_VERSION,
+        kind: "load".into(),
+        started_at: each()
+            .map(|results| results.started_at.clone())
+            .min()
+            .unwrap_or_default(),
+        config,
+        environment: first.results.environment.clone(),
+        timeline: merged_timeline(workers, base, &hops),
+        hops,
+        flows,
+        elapsed_seconds: sum_max(each().map(|results| results.elapsed_seconds)),
+        requests_total,
+        requests_per_second,
+        errors_total,
+        error_rate: if requests_total == 0 {
+            0.0
+        } else {
+            errors_total as f64 / requests_total as f64
+        },
+        logins_per_second: sum_f(|r| r.logins_per_second),
+        password_logins_per_second: sum_f(|r| r.password_logins_per_second),
+        status_codes: summed_maps(each().map(|results| &results.status_codes)),
+        error_kinds: summed_maps(each().map(|results| &results.error_kinds)),
+        pacing: results::Pacing {
+            target_rate: each()
+                .filter_map(|results| results.pacing.target_rate)
+                .reduce(|a, b| a + b),
+            achieved_rate: sum_f(|r| r.pacing.achieved_rate),
+            iterations: sum(|r| r.pacing.iterations),
+            late: sum(|r| r.pacing.late),
+            dropped: sum(|r| r.pacing.dropped),
+        },
+        stolen_session: results::StolenSessionResults {
+            observations: sum(|r| r.stolen_session.observations),
+            usable_ms: to_ms(latency::percentiles(&stolen_raw)),
+            window_ms: stolen.window_ms,
+            outlived_window: sum(|r| r.stolen_session.outlived_window),
+            refused_after_logout: sum(|r| r.stolen_session.refused_after_logout),
+            served_after_logout: sum(|r| r.stolen_session.served_after_logout),
+        },
+        goose_reports: Vec::new(),
+        generator_bound: merged_bound(workers),
+        generator,
+        faults: Vec::new(),
+        bounces: results::Bounces {
+            expected: sum(|r| r.bounces.expected),
+            unexpected: sum(|r| r.bounces.unexpected),
+        },
+        retry_waits: results::RetryWaits {
+            count: sum(|r| r.retry_waits.count),
+            total_ms: sum_f(|r| r.retry_waits.total_ms),
+        },
+        instances: merged_instances(workers),
+        host: hosts.join(", "),
+        measured_started_unix: base,
+        workers: workers
+            .iter()
+            .map(|worker| worker_result(worker, out_dir))
+            .collect(),
+    })
+}
+
+fn sum_max(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, f64::max)
+}
+
+fn to_ms(p: Percentiles) -> Percentiles {
+    Percentiles {
+        mean: p.mean / 1000.0,
+        p50: p.p50 / 1000.0,
+        p90: p.p90 / 1000.0,
+        p99: p.p99 / 1000.0,
+        p99_9: p.p99_9 / 1000.0,
+        max: p.max / 1000.0,
+    }
+}
+
+/// Every worker's intervals of one series added up.
+fn added(workers: &[Worker], series: &str, kind: Kind) -> Histogram<u64> {
+    let mut total = latency::histogram();
+    for log in workers.iter().filter_map(|worker| worker.log(series, kind)) {
+        let _ = total.add(log.total());
+    }
+    total
+}
+
+/// The rows of `rows` (hops or flows) of every worker, in the order they first appear, each
+/// from the workers' histograms added and their errors summed.
+fn merged_rows(
+    workers: &[Worker],
+    rows: fn(&LoadRunResults) -> &Vec<LatencyRow>,
+) -> Vec<LatencyRow> {
+    let mut names: Vec<&str> = Vec::new();
+    for worker in workers {
+        for row in rows(&worker.results) {
+            if !names.contains(&row.name.as_str()) {
+                names.push(&row.name);
+            }
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let errors = workers
+                .iter()
+                .flat_map(|worker| rows(&worker.results))
+                .filter(|row| row.name == name)
+                .map(|row| row.errors)
+                .sum();
+            let raw = added(workers, name, Kind::Raw);
+            let corrected = added(workers, name, Kind::Corrected);
+            latency::row(name, &raw, &corrected, errors)
+        })
+        .collect()
+}
+
+fn summed_maps<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, u64>>) -> BTreeMap<String, u64> {
+    let mut total = BTreeMap::new();
+    for map in maps {
+        for (key, value) in map {
+            *total.entry(key.clone()).or_default() += value;
+        }
+    }
+    total
+}
+
+/// Each worker's timeline moved to its wall-clock second (workers released together start
+/// within a second of each other; each is moved by its start's distance from the earliest,
+/// rounded to whole seconds), counts summed, CPU summed, lag the worst; every second's latency
+/// percentiles from every worker's hop intervals of that second, added.
+fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<TimelinePoint> {
+    let mut seconds: BTreeMap<u64, TimelinePoint> = BTreeMap::new();
+    let mut latencies: BTreeMap<u64, Histogram<u64>> = BTreeMap::new();
+    for worker in workers {
+        let offset = worker.offset(base);
+        for point in &worker.results.timeline {
+            let second = point.second + offset;
+            let merged = seconds.entry(second).or_insert_with(|| TimelinePoint {
+                second,
+                elapsed_seconds: 0.0,
+                requests: 0,
+                errors: 0,
+                logins: 0,
+                password_logins: 0,
+                iterations: 0,
+                bounces: 0,
+                store_sessions_alive: None,
+                p50_us: 0.0,
+                p90_us: 0.0,
+                p99_us: 0.0,
+                p99_9_us: 0.0,
+                status_codes: BTreeMap::new(),
+                generator_cpu_cores: 0.0,
+                stack_cpu_cores: None,
+                lag_p99_us: 0.0,
+                lag_max_us: 0.0,
+            });
+            merged.elapsed_seconds = merged
+                .elapsed_seconds
+                .max(point.elapsed_seconds + offset as f64);
+            merged.requests += point.requests;
+            merged.errors += point.errors;
+            merged.logins += point.logins;
+            merged.password_logins += point.password_logins;
+            merged.iterations += point.iterations;
+            merged.bounces += point.bounces;
+            merged.store_sessions_alive =
+                merged.store_sessions_alive.or(point.store_sessions_alive);
+            for (status, count) in &point.status_codes {
+                *merged.status_codes.entry(status.clone()).or_default() += count;
+            }
+            merged.generator_cpu_cores += point.generator_cpu_cores;
+            // Only the worker given the stack's processes measures them.
+            merged.stack_cpu_cores = match (merged.stack_cpu_cores, point.stack_cpu_cores) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            merged.lag_p99_us = merged.lag_p99_us.max(point.lag_p99_us);
+            merged.lag_max_us = merged.lag_max_us.max(point.lag_max_us);
+        }
+        // Interval `s` of the logs is the timeline's second `s + 1`.
+        for row in hops {
+            if let Some(log) = worker.log(&row.name, Kind::Raw) {
+                for (second, histogram) in &log.intervals {
+                    let _ = latencies
+                        .entry(second + 1 + offset)
+                        .or_insert_with(latency::histogram)
+                        .add(histogram);
+                }
+            }
+        }
+    }
+    let mut timeline: Vec<TimelinePoint> = seconds.into_values().collect();
+    for point in &mut timeline {
+        if let Some(histogram) = latencies.get(&point.second) {
+            let p = latency::percentiles(histogram);
+            (point.p50_us, point.p90_us, point.p99_us, point.p99_9_us) =
+                (p.p50, p.p90, p.p99, p.p99_9);
+        }
+    }
+    timeline
+}
+
+fn merged_generator(workers: &[Worker], requests_per_second: f64) -> GeneratorResults {
+    let first = &workers[0].results.generator;
+    let cpu_cores: f64 = workers.iter().map(|w| w.results.generator.cpu_cores).sum();
+    let measured_stack = workers
+        .iter()
+        .enumerate()
+        .find(|(_, worker)| worker.results.generator.stack_cpu_cores.is_some());
+    let worst_lag = workers
+        .iter()
+        .map(|worker| worker.results.generator.lag_us.clone())
+        .max_by(|a, b| a.p99.total_cmp(&b.p99))
+        .unwrap_or_else(|| first.lag_us.clone());
+    GeneratorResults {
+        threads: workers.iter().map(|w| w.results.generator.threads).sum(),
+        stack_threads: None,
+        cpu_cores,
+        stack_cpu_cores: measured_stack.and_then(|(_, w)| w.results.generator.stack_cpu_cores),
+        stack_cpu_source: match measured_stack {
+            Some((index, worker)) => format!(
+                "measured by worker {}: {}",
+                index + 1,
+                worker.results.generator.stack_cpu_source
+            ),
+            None => first.stack_cpu_source.clone(),
+        },
+        requests_per_core: if cpu_cores > 0.0 {
+            requests_per_second / cpu_cores
+        } else {
+            0.0
+        },
+        lag_us: worst_lag,
+        calibration: first.calibration.clone(),
+        connections_opened: workers
+            .iter()
+            .map(|w| w.results.generator.connections_opened)
+            .sum(),
+        resent: workers.iter().map(|w| w.results.generator.resent).sum(),
+    }
+}
+
+/// Bound when any worker was: its share of the load was held back by the generator, so the
+/// merged figures are too.
+fn merged_bound(workers: &[Worker]) -> GeneratorBound {
+    let count = workers.len();
+    let bound: Vec<(usize, &GeneratorBound)> = workers
+        .iter()
+        .enumerate()
+        .filter(|(_, worker)| worker.results.generator_bound.bound)
+        .map(|(index, worker)| (index + 1, &worker.results.generator_bound))
+        .collect();
+    let first = &workers[0].results.generator_bound;
+    if bound.is_empty() {
+        return GeneratorBound {
+            bound: false,
+            limit: first.limit.clone(),
+            reasons: first.reasons.clone(),
+            verdict: format!(
+                "No worker of the {count} was generator-bound. Worker 1's judgement: {}",
+                first.verdict
+            ),
+        };
+    }
+    GeneratorBound {
+        bound: true,
+        limit: "generator".into(),
+        reasons: bound
+            .iter()
+            .flat_map(|(index, judged)| {
+                judged.reasons.iter().map(move |reason| BoundReason {
+                    rule: reason.rule.clone(),
+                    detail: format!("worker {index}: {}", reason.detail),
+                })
+            })
+            .collect(),
+        verdict: format!(
+            "{} of the {count} workers were generator-bound, so the merged figures are the \
+             generators' limit too: {}",
+            bound.len(),
+            bound
+                .iter()
+                .map(|(index, judged)| format!("worker {index}: {}", judged.verdict))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    }
+}
+
+fn merged_instances(workers: &[Worker]) -> Vec<InstanceRequests> {
+    let mut merged: Vec<InstanceRequests> = Vec::new();
+    for instance in workers.iter().flat_map(|w| &w.results.instances) {
+        match merged
+            .iter_mut()
+            .find(|known| known.service == instance.service && known.url == instance.url)
+        {
+            Some(known) => known.requests += instance.requests,
+            None => merged.push(instance.clone()),
+        }
+    }
+    merged
+}
+
+fn worker_result(worker: &Worker, out_dir: &Path) -> WorkerResult {
+    let results = &worker.results;
+    WorkerResult {
+        dir: crate::report::relative(&worker.dir, out_dir)
+            .display()
+            .to_string(),
+        host: results.host.clone(),
+        users: results.config.users,
+        requests_total: results.requests_total,
+        requests_per_second: results.requests_per_second,
+        errors_total: results.errors_total,
+        cpu_cores: results.generator.cpu_cores,
+        threads: results.generator.threads,
+        requests_per_core: results.generator.requests_per_core,
+        lag_us: results.generator.lag_us.clone(),
+        generator_bound: results.generator_bound.bound,
+        limit: results.generator_bound.limit.clone(),
+    }
+}

@@ -1,0 +1,116 @@
+//! `reports merge` as a user runs it: two workers' directories (results and interval logs made
+//! here from a fixture) merged into one run, and a worker of another configuration refused.
+
+use reports::hlog::{HLOG_DIR, Kind, LogWriter};
+use reports::results::{self, LoadRunResults};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+fn fixture() -> LoadRunResults {
+    let dir = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/dashmap"
+    ));
+    results::read_load(&dir).expect("fixture")
+}
+
+/// A worker's directory: `results` and, for every row, a log of as many samples as it counts
+/// (all at the row's p50, spread over two seconds).
+fn worker(dir: &Path, mut results: LoadRunResults, started: SystemTime) {
+    results.measured_started_unix = started
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_secs_f64();
+    results.host = "test-host".into();
+    let hlog = dir.join(HLOG_DIR);
+    let stolen = (
+        "stolen".to_owned(),
+        results.stolen_session.observations,
+        1000.0,
+    );
+    let rows = results
+        .hops
+        .iter()
+        .chain(&results.flows)
+        .map(|row| (row.name.clone(), row.count, row.raw_us.p50))
+        .chain(std::iter::once(stolen));
+    for (name, count, p50) in rows {
+        for kind in Kind::BOTH {
+            let mut writer =
+                LogWriter::create(&hlog, &name, kind, "test-host", started).expect("create");
+            for (second, samples) in [(0, count / 2), (1, count - count / 2)] {
+                let mut histogram = reports::latency::histogram();
+                histogram
+                    .record_n(p50.max(1.0) as u64, samples)
+                    .expect("record");
+                writer.write(second, &histogram).expect("write");
+            }
+            writer.finish().expect("flush");
+        }
+    }
+    std::fs::create_dir_all(dir).expect("dir");
+    results::write_load(dir, &results).expect("write");
+}
+
+fn merge(dirs: &[&Path], out: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_reports"))
+        .arg("merge")
+        .args(dirs)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .expect("reports merge runs")
+}
+
+#[test]
+fn merge_adds_two_workers_up_and_refuses_another_configuration() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let (a, b, c) = (
+        root.path().join("a"),
+        root.path().join("b"),
+        root.path().join("c"),
+    );
+    let started = SystemTime::now();
+    let results = fixture();
+    worker(&a, results.clone(), started);
+    // The second worker started 300 ms later: the same wall-clock seconds.
+    worker(&b, results.clone(), started + Duration::from_millis(300));
+    let out = root.path().join("merged");
+    let output = merge(&[&a, &b], &out);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let merged = results::read_load(&out).expect("merged results");
+    assert_eq!(merged.requests_total, 2 * results.requests_total);
+    assert_eq!(merged.config.users, 2 * results.config.users);
+    assert_eq!(merged.config.workers, 2);
+    assert_eq!(merged.workers.len(), 2);
+    assert_eq!(merged.host, "test-host");
+    assert_eq!(
+        merged.timeline.len(),
+        results.timeline.len(),
+        "aligned, not shifted"
+    );
+    let row = |r: &LoadRunResults| {
+        r.hops
+            .iter()
+            .find(|row| row.name == "store: GET /shopping-cart")
+            .cloned()
+            .expect("cart row")
+    };
+    assert_eq!(row(&merged).count, 2 * row(&results).count);
+    assert!(out.join("index.html").is_file());
+    let page = std::fs::read_to_string(out.join("index.html")).expect("page");
+    assert!(page.contains("<h2 id=\"workers\">Workers</h2>"));
+
+    let mut other = results;
+    other.config.cart_reads += 1;
+    worker(&c, other, started);
+    let output = merge(&[&a, &c], &root.path().join("refused"));
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(message.contains("cart_reads"), "{message}");
+}
