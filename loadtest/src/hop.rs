@@ -85,10 +85,7 @@ pub async fn hop(
     form: Option<Bytes>,
     expect: Expect<'_>,
 ) -> Result<Answer, Box<TransactionError>> {
-    let origin = to.origin;
-    let sent = exchange(user, to, form).await?;
-    let run = std::sync::Arc::clone(&state(user)?.run);
-    let checked = check(&run, origin, sent, &expect);
+    let checked = send(user, to, form).await?.check(&expect);
     settle(user, hop, checked).await
 }
 
@@ -112,25 +109,16 @@ pub async fn visit(
     form: Option<Bytes>,
     expect: Expect<'_>,
 ) -> Result<Visit, Box<TransactionError>> {
-    let origin = to.origin;
-    let sent = exchange(user, to, form).await?;
-    let run = std::sync::Arc::clone(&state(user)?.run);
-    if let Ok(reply) = &sent
-        && reply.status == 302
-        && expect.status != 302
-        && reply.location.as_ref().is_some_and(|location| {
-            resolve(&run, origin, location).is_ok_and(|to| {
-                to.origin == origin && to.path.starts_with(routes::LOGIN.as_bytes())
-            })
-        })
-    {
+    let sent = send(user, to, form).await?;
+    if expect.status != 302 && sent.bounced_to_login() {
         let state = state(user)?;
         state.live.answered(302);
         state.live.bounce();
         return Ok(Visit::Bounced);
     }
-    let checked = check(&run, origin, sent, &expect);
-    settle(user, hop, checked).await.map(Visit::Page)
+    settle(user, hop, sent.check(&expect))
+        .await
+        .map(Visit::Page)
 }
 
 /// What the IdP's authorize endpoint answered a browser sent there by an app.
@@ -151,24 +139,59 @@ pub async fn authorize(
     form: &Marker,
     back: Redirect,
 ) -> Result<Authorized, Box<TransactionError>> {
-    let origin = to.origin;
-    let sent = exchange(user, to, None).await?;
-    let run = std::sync::Arc::clone(&state(user)?.run);
-    if matches!(&sent, Ok(reply) if reply.status == 200) {
-        let checked = check(&run, origin, sent, &Expect::page(form));
+    let sent = send(user, to, None).await?;
+    if matches!(&sent.reply, Ok(reply) if reply.status == 200) {
+        let checked = sent.check(&Expect::page(form));
         return settle(user, Hop::IdpAuthorizeForm, checked)
             .await
             .map(Authorized::Form);
     }
-    let expect = Expect {
+    let checked = sent.check(&Expect {
         status: 302,
         location: Some(back),
         marker: None,
-    };
-    let checked = check(&run, origin, sent, &expect);
+    });
     settle(user, Hop::IdpAuthorizeSso, checked)
         .await
         .map(Authorized::Sso)
+}
+
+/// A request sent from the user's browser and what came back, not yet checked.
+struct Sent {
+    run: std::sync::Arc<RunContext>,
+    origin: OriginId,
+    reply: Result<Reply, HttpError>,
+}
+
+impl Sent {
+    fn check(self, expect: &Expect<'_>) -> Checked {
+        check(&self.run, self.origin, self.reply, expect)
+    }
+
+    /// A 302 to the same site's `/login`: the store session is gone.
+    fn bounced_to_login(&self) -> bool {
+        let Ok(reply) = &self.reply else {
+            return false;
+        };
+        reply.status == 302
+            && reply.location.as_ref().is_some_and(|location| {
+                resolve(&self.run, self.origin, location).is_ok_and(|to| {
+                    to.origin == self.origin && to.path.starts_with(routes::LOGIN.as_bytes())
+                })
+            })
+    }
+}
+
+/// Sends one request from the user's browser (see [`exchange`]).
+async fn send(
+    user: &mut GooseUser,
+    to: To,
+    form: Option<Bytes>,
+) -> Result<Sent, Box<TransactionError>> {
+    let origin = to.origin;
+    let reply = exchange(user, to, form).await?;
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    Ok(Sent { run, origin, reply })
 }
 
 /// Sends one request from the user's browser with its cookies, and keeps what it set.

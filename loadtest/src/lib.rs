@@ -5,7 +5,8 @@
 
 pub mod args;
 pub mod attack;
-pub mod bound;
+/// The generator-bound judgement, shared with the merge of several workers' runs.
+pub use reports::bound;
 pub mod calibrate;
 pub mod collect;
 pub mod context;

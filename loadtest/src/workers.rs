@@ -170,12 +170,20 @@ pub async fn execute(
             .with_context(|| format!("releasing worker {}", index + 1))?;
     }
     wait_all(&mut workers, args, progress).await?;
+    let started_stack = stack.is_some();
     if let Some(stack) = stack {
         stack.shutdown().await?;
     }
     let dirs: Vec<PathBuf> = workers.iter().map(|worker| worker.dir.clone()).collect();
-    let results =
+    let mut results =
         reports::merge::merge_dirs(&dirs, &run_dir).context("merging the workers' runs")?;
+    if started_stack {
+        // The workers saw a stack at some URLs; this run started it and knows its settings.
+        let config = &mut results.config;
+        config.target = "processes".into();
+        config.signing_algorithm = args.signing_alg.jws_name().to_owned();
+        config.password_hashing = format!("{:?}", args.password_hash).to_lowercase();
+    }
     reports::results::write_load(&run_dir, &results)?;
     let violations = thresholds::check(args, &results);
     let report = reports::render::render_run(&run_dir, &results)

@@ -141,6 +141,7 @@ async fn a_run_of_two_workers_is_the_sum_of_their_own_files() {
     assert_eq!(merged.errors_total, 0, "{:?}", merged.error_kinds);
     assert_eq!(merged.config.workers, 2);
     assert_eq!(merged.config.users, 8);
+    assert_eq!(merged.config.target, "processes");
     assert_eq!(merged.workers.len(), 2);
     let workers: Vec<PathBuf> = (1..=2)
         .map(|k| outcome.run_dir.join(format!("worker-{k}")))

@@ -81,7 +81,10 @@ impl LocalRedisCluster {
             _directory: directory,
         };
         for port in cluster.ports.clone() {
-            wait_until(Duration::from_secs(10), || ping(port)).map_err(|()| {
+            wait_until(Duration::from_secs(10), || {
+                crate::local_redis::answers_ping(port)
+            })
+            .map_err(|()| {
                 LocalRedisError::Start(format!("redis-server on port {port} did not answer"))
             })?;
         }
@@ -331,10 +334,6 @@ fn wait_until(within: Duration, mut ready: impl FnMut() -> bool) -> Result<(), (
         std::thread::sleep(Duration::from_millis(50));
     }
     Err(())
-}
-
-fn ping(port: u16) -> bool {
-    query(port, &["PING"]).is_ok_and(|reply| reply == "PONG")
 }
 
 /// One command to one node, its reply as text.

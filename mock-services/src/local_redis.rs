@@ -163,7 +163,6 @@ impl LocalRedis {
 
     fn wait_ready(&mut self) -> Result<(), LocalRedisError> {
         let deadline = Instant::now() + Duration::from_secs(10);
-        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         while Instant::now() < deadline {
             if let Some(child) = self.child.as_mut()
                 && let Ok(Some(status)) = child.try_wait()
@@ -174,7 +173,7 @@ impl LocalRedis {
                     self.port
                 )));
             }
-            if ping(address) {
+            if answers_ping(self.port) {
                 return Ok(());
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -206,7 +205,10 @@ fn free_port() -> Result<u16, LocalRedisError> {
         .map_err(|error| LocalRedisError::Start(error.to_string()))
 }
 
-fn ping(address: SocketAddr) -> bool {
+/// Whether a redis-server on this loopback port answers PING (within about 0.7 s); the local
+/// cluster's nodes are waited for with it too.
+pub(crate) fn answers_ping(port: u16) -> bool {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200)) else {
         return false;
     };

@@ -434,12 +434,7 @@ fn around_faults(report: &Report) -> Vec<Figure> {
                 .map(|(name, pick, color)| Series {
                     name: (*name).to_owned(),
                     color: palette(*color),
-                    points: run
-                        .results
-                        .timeline
-                        .iter()
-                        .map(|p| (p.second as f64, pick(p) as f64))
-                        .collect(),
+                    points: per_second(&run.results.timeline, pick),
                 })
                 .collect();
             Figure {
@@ -479,42 +474,25 @@ fn errors_over_time(report: &Report) -> Vec<Figure> {
                 .collect();
             codes.sort();
             codes.dedup();
+            let timeline = &run.results.timeline;
             let mut series = vec![Series {
                 name: "errors".into(),
                 color: palette(3),
-                points: run
-                    .results
-                    .timeline
-                    .iter()
-                    .map(|p| (p.second as f64, p.errors as f64))
-                    .collect(),
+                points: per_second(timeline, |p| p.errors),
             }];
-            if run.results.timeline.iter().any(|p| p.bounces > 0) {
+            if timeline.iter().any(|p| p.bounces > 0) {
                 series.push(Series {
                     name: "sent to /login (session gone)".into(),
                     color: palette(6),
-                    points: run
-                        .results
-                        .timeline
-                        .iter()
-                        .map(|p| (p.second as f64, p.bounces as f64))
-                        .collect(),
+                    points: per_second(timeline, |p| p.bounces),
                 });
             }
-            series.extend(codes.iter().enumerate().map(|(index, code)| {
-                Series {
-                    name: status_name(code),
-                    color: status_color(code, index),
-                    points: run
-                        .results
-                        .timeline
-                        .iter()
-                        .map(|p| {
-                            let count = p.status_codes.get(*code).copied().unwrap_or(0);
-                            (p.second as f64, count as f64)
-                        })
-                        .collect(),
-                }
+            series.extend(codes.iter().enumerate().map(|(index, code)| Series {
+                name: status_name(code),
+                color: status_color(code, index),
+                points: per_second(timeline, |p| {
+                    p.status_codes.get(*code).copied().unwrap_or(0)
+                }),
             }));
             Figure {
                 stem: format!("status-over-time-{}", slug(&run.label)),
@@ -537,6 +515,17 @@ fn errors_over_time(report: &Report) -> Vec<Figure> {
                 }),
             }
         })
+        .collect()
+}
+
+/// One count of a run's timeline, second by second.
+fn per_second(
+    timeline: &[TimelinePoint],
+    count: impl Fn(&TimelinePoint) -> u64,
+) -> Vec<(f64, f64)> {
+    timeline
+        .iter()
+        .map(|p| (p.second as f64, count(p) as f64))
         .collect()
 }
 

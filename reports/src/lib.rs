@@ -4,6 +4,7 @@
 //! This crate reads and writes files only; it never talks to a service.
 
 pub mod axis;
+pub mod bound;
 pub mod chart;
 pub mod compare;
 pub mod criterion;

@@ -145,6 +145,17 @@ fn differing(first: &LoadRunResults, other: &LoadRunResults) -> Vec<String> {
 /// Merges workers' runs of one load.
 pub fn merge(workers: &[Worker], out_dir: &Path) -> Result<LoadRunResults, MergeError> {
     let first = workers.first().ok_or(MergeError::Empty)?;
+    let mut merged = merge_figures(workers, first, out_dir)?;
+    merged.generator_bound = merged_bound(workers, &merged);
+    Ok(merged)
+}
+
+/// Everything but the verdict.
+fn merge_figures(
+    workers: &[Worker],
+    first: &Worker,
+    out_dir: &Path,
+) -> Result<LoadRunResults, MergeError> {
     for worker in workers {
         let fields = differing(&first.results, &worker.results);
         if !fields.is_empty() {
@@ -223,7 +234,12 @@ pub fn merge(workers: &[Worker], out_dir: &Path) -> Result<LoadRunResults, Merge
             served_after_logout: sum(|r| r.stolen_session.served_after_logout),
         },
         goose_reports: Vec::new(),
-        generator_bound: merged_bound(workers),
+        generator_bound: GeneratorBound {
+            bound: false,
+            limit: String::new(),
+            reasons: Vec::new(),
+            verdict: String::new(),
+        },
         generator,
         faults: Vec::new(),
         bounces: results::Bounces {
@@ -425,9 +441,12 @@ fn merged_generator(workers: &[Worker], requests_per_second: f64) -> GeneratorRe
     }
 }
 
-/// Bound when any worker was: its share of the load was held back by the generator, so the
-/// merged figures are too.
-fn merged_bound(workers: &[Worker]) -> GeneratorBound {
+/// The merged run's verdict. A worker that was generator-bound held its share of the load
+/// back, so the merged run is bound too. Otherwise the run is judged again from the merged
+/// figures — every worker's generator CPU together, the stack's, the machine's cores (those of
+/// each distinct host) — since no worker alone sees the others' CPU: two workers each well
+/// under their core can together leave the stack no room.
+fn merged_bound(workers: &[Worker], merged: &LoadRunResults) -> GeneratorBound {
     let count = workers.len();
     let bound: Vec<(usize, &GeneratorBound)> = workers
         .iter()
@@ -435,16 +454,39 @@ fn merged_bound(workers: &[Worker]) -> GeneratorBound {
         .filter(|(_, worker)| worker.results.generator_bound.bound)
         .map(|(index, worker)| (index + 1, &worker.results.generator_bound))
         .collect();
-    let first = &workers[0].results.generator_bound;
     if bound.is_empty() {
+        let mut hosts: Vec<(&str, usize)> = workers
+            .iter()
+            .map(|worker| {
+                (
+                    worker.results.host.as_str(),
+                    worker.results.environment.logical_cpus,
+                )
+            })
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let generator = &merged.generator;
+        let judged = crate::bound::judge(&crate::bound::Evidence {
+            in_process: false,
+            logical_cpus: hosts.iter().map(|(_, cpus)| cpus).sum(),
+            generator_threads: generator.threads,
+            generator_cpu_cores: generator.cpu_cores,
+            stack_threads: None,
+            stack_processes: 0,
+            stack_cpu_cores: generator.stack_cpu_cores,
+            lag_p99_us: generator.lag_us.p99,
+            requests_per_second: merged.requests_per_second,
+            calibration: generator.calibration.clone(),
+            target_rate: merged.pacing.target_rate,
+            achieved_rate: merged.pacing.achieved_rate,
+        });
         return GeneratorBound {
-            bound: false,
-            limit: first.limit.clone(),
-            reasons: first.reasons.clone(),
             verdict: format!(
-                "No worker of the {count} was generator-bound. Worker 1's judgement: {}",
-                first.verdict
+                "Judged over all {count} workers together (none was generator-bound alone): {}",
+                judged.verdict
             ),
+            ..judged
         };
     }
     GeneratorBound {
@@ -503,5 +545,73 @@ fn worker_result(worker: &Worker, out_dir: &Path) -> WorkerResult {
         lag_us: results.generator.lag_us.clone(),
         generator_bound: results.generator_bound.bound,
         limit: results.generator_bound.limit.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker(name: &str, cpu_cores: f64, stack: Option<f64>) -> Worker {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dashmap");
+        let mut results = results::read_load(&fixture).expect("fixture");
+        results.host = "h".into();
+        results.environment.logical_cpus = 2;
+        results.generator.threads = 1;
+        results.generator.cpu_cores = cpu_cores;
+        results.generator.stack_cpu_cores = stack;
+        results.generator.lag_us.p99 = 500.0;
+        results.generator.calibration = None;
+        results.generator_bound = GeneratorBound {
+            bound: false,
+            limit: "stack".into(),
+            reasons: Vec::new(),
+            verdict: "The stack's response time was the limit.".into(),
+        };
+        Worker {
+            dir: PathBuf::from(name),
+            results,
+            logs: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn workers_that_together_fill_the_machine_are_judged_together() {
+        // Each worker alone: 0.45 cores of its one, beside a stack of 1.0 — no limit in sight.
+        // Together with the stack they use 1.9 of the machine's 2 cores.
+        let workers = [worker("a", 0.45, Some(1.0)), worker("b", 0.45, None)];
+        let merged = merge(&workers, Path::new(".")).expect("merge");
+        assert!(!merged.generator_bound.bound);
+        assert_eq!(merged.generator_bound.limit, "machine");
+        assert!(
+            merged
+                .generator_bound
+                .verdict
+                .starts_with("Judged over all 2 workers together"),
+            "{}",
+            merged.generator_bound.verdict
+        );
+        assert!((merged.generator.cpu_cores - 0.9).abs() < 1e-9);
+        assert_eq!(merged.generator.stack_cpu_cores, Some(1.0));
+    }
+
+    #[test]
+    fn one_bound_worker_makes_the_merged_run_bound() {
+        let mut bound = worker("b", 0.95, None);
+        bound.results.generator_bound = GeneratorBound {
+            bound: true,
+            limit: "generator".into(),
+            reasons: vec![BoundReason {
+                rule: "generator_cpu".into(),
+                detail: "the generator used 0.95 cores".into(),
+            }],
+            verdict: "Generator-bound.".into(),
+        };
+        let merged = merge(&[worker("a", 0.3, Some(0.5)), bound], Path::new(".")).expect("merge");
+        assert!(merged.generator_bound.bound);
+        assert_eq!(
+            merged.generator_bound.reasons[0].detail,
+            "worker 2: the generator used 0.95 cores"
+        );
     }
 }

@@ -70,13 +70,13 @@ fn inject(board: &FaultBoard, controls: &Controls, stopped: &mpsc::Receiver<()>)
         if !wait_until(origin + spec.at, stopped) {
             return problems;
         }
-        if let Err(problem) = begin(spec.kind, controls) {
+        if let Err(problem) = act(spec.kind, controls, Phase::Begin) {
             problems.push(format!("--fault {spec}: {problem}"));
             continue;
         }
         board.began(index, Instant::now());
         let on_time = wait_until(origin + spec.until(), stopped);
-        match end(spec.kind, controls) {
+        match act(spec.kind, controls, Phase::End) {
             Ok(()) => board.ended(index, Instant::now()),
             Err(problem) => problems.push(format!("--fault {spec}: undoing it: {problem}")),
         }
@@ -87,66 +87,54 @@ fn inject(board: &FaultBoard, controls: &Controls, stopped: &mpsc::Receiver<()>)
     problems
 }
 
-fn begin(kind: FaultKind, controls: &Controls) -> Result<(), String> {
-    match kind {
-        FaultKind::RedisRestart => {
-            let redis = controls
-                .redis
-                .as_ref()
-                .ok_or("no redis-server of this run")?;
-            redis.lock().unwrap_or_else(PoisonError::into_inner).kill();
-            Ok(())
-        }
-        FaultKind::RedisPause => {
-            let redis = controls
-                .redis
-                .as_ref()
-                .ok_or("no redis-server of this run")?;
-            let redis = redis.lock().unwrap_or_else(PoisonError::into_inner);
-            redis.pause().map_err(|error| error.to_string())
-        }
-        FaultKind::StackPause => match (&controls.gate, controls.stack_pid) {
-            (Some(gate), _) => {
-                gate.pause();
-                Ok(())
-            }
-            (None, Some(pid)) => mock_services::signals::pause(pid)
-                .map_err(|error| format!("process {pid}: {error}")),
-            (None, None) => Err("no stack of this run to pause".into()),
-        },
-    }
+/// Doing a fault, or undoing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Begin,
+    End,
 }
 
-fn end(kind: FaultKind, controls: &Controls) -> Result<(), String> {
+/// Does (`Begin`) or undoes (`End`) a fault with what it acts on: each control's pair of
+/// actions side by side.
+fn act(kind: FaultKind, controls: &Controls, phase: Phase) -> Result<(), String> {
     match kind {
-        FaultKind::RedisRestart => {
+        FaultKind::RedisRestart | FaultKind::RedisPause => {
             let redis = controls
                 .redis
                 .as_ref()
                 .ok_or("no redis-server of this run")?;
             let mut redis = redis.lock().unwrap_or_else(PoisonError::into_inner);
-            redis.restart().map_err(|error| error.to_string())?;
-            if let (Some(slot), Some(pid)) = (&controls.redis_pid, redis.pid()) {
-                slot.store(pid, Ordering::Relaxed);
+            match (kind, phase) {
+                (FaultKind::RedisRestart, Phase::Begin) => {
+                    redis.kill();
+                    Ok(())
+                }
+                (FaultKind::RedisRestart, Phase::End) => {
+                    redis.restart().map_err(|error| error.to_string())?;
+                    if let (Some(slot), Some(pid)) = (&controls.redis_pid, redis.pid()) {
+                        slot.store(pid, Ordering::Relaxed);
+                    }
+                    Ok(())
+                }
+                (_, Phase::Begin) => redis.pause().map_err(|error| error.to_string()),
+                (_, Phase::End) => redis.resume().map_err(|error| error.to_string()),
             }
-            Ok(())
         }
-        FaultKind::RedisPause => {
-            let redis = controls
-                .redis
-                .as_ref()
-                .ok_or("no redis-server of this run")?;
-            let redis = redis.lock().unwrap_or_else(PoisonError::into_inner);
-            redis.resume().map_err(|error| error.to_string())
-        }
-        FaultKind::StackPause => match (&controls.gate, controls.stack_pid) {
-            (Some(gate), _) => {
+        FaultKind::StackPause => match (&controls.gate, controls.stack_pid, phase) {
+            (Some(gate), _, Phase::Begin) => {
+                gate.pause();
+                Ok(())
+            }
+            (Some(gate), _, Phase::End) => {
                 gate.resume();
                 Ok(())
             }
-            (None, Some(pid)) => mock_services::signals::resume(pid)
+            (None, Some(pid), Phase::Begin) => mock_services::signals::pause(pid)
                 .map_err(|error| format!("process {pid}: {error}")),
-            (None, None) => Err("no stack of this run to continue".into()),
+            (None, Some(pid), Phase::End) => mock_services::signals::resume(pid)
+                .map_err(|error| format!("process {pid}: {error}")),
+            (None, None, Phase::Begin) => Err("no stack of this run to pause".into()),
+            (None, None, Phase::End) => Err("no stack of this run to continue".into()),
         },
     }
 }

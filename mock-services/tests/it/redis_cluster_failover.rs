@@ -81,21 +81,35 @@ async fn a_killed_primary_fails_over_to_its_replica_and_the_store_works_again() 
         "failover: the store served the killed primary's slots again {recovered_after:.2?} after \
          the kill, after {errors} failed operations"
     );
-    // The same store, not rebuilt, serves every session and creates new ones.
-    for id in &sessions {
-        assert!(
-            store.load(id).await.expect("load after failover").is_some(),
-            "every session survives the failover"
-        );
-    }
-    store
-        .create("after", SessionData::default())
-        .await
-        .expect("create after failover");
     let deadline = Instant::now() + Duration::from_secs(20);
     while !cluster.is_ok() {
         assert!(Instant::now() < deadline, "cluster_state never ok again");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The same store, not rebuilt, serves every session and creates new ones. The first
+    // answer from the promoted replica does not mean every node's slot map has caught up: an
+    // operation may still meet a MOVED the client's few retries do not outlast (a typed
+    // error, as during the failover), so each one gets a few seconds more.
+    let mut late_errors = 0;
+    for id in &sessions {
+        let retried_until = Instant::now() + Duration::from_secs(5);
+        let loaded = loop {
+            match store.load(id).await {
+                Err(StoreError::Unavailable(_)) if Instant::now() < retried_until => {
+                    late_errors += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                other => break other.expect("load after failover"),
+            }
+        };
+        assert!(loaded.is_some(), "every session survives the failover");
+    }
+    println!(
+        "after the failover: {late_errors} more failed operation(s) before every slot answered"
+    );
+    store
+        .create("after", SessionData::default())
+        .await
+        .expect("create after failover");
     assert_eq!(store.live_count().await.expect("count"), 301);
 }

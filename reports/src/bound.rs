@@ -6,7 +6,7 @@
 //! (both sides together at 85% of them), an open-model run's own target rate, or the stack's
 //! response time.
 
-use reports::results::{BoundReason, Calibration, GeneratorBound};
+use crate::results::{BoundReason, Calibration, GeneratorBound};
 
 /// Share of its threads' CPU at which the generator is saturated.
 pub const CPU_SHARE: f64 = 0.9;
