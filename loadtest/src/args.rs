@@ -111,6 +111,10 @@ pub struct RunArgs {
     /// their results and interval logs into one run.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub workers: u32,
+    /// This generator's first user's place among the run's users (set by `--workers` for each
+    /// worker, so the run's users log in as different accounts).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub first_user: usize,
     /// More processes of --target's stack whose CPU counts as the stack's (set by `--workers`
     /// for the worker that measures the stack).
     #[arg(long, hide = true, value_delimiter = ',')]
@@ -253,12 +257,23 @@ impl RunArgs {
     /// The generator-side flags of a worker of this run: `users` of the run's users, against
     /// the given stack, the rest as this run has them. Parsing them gives these settings back
     /// (tested).
-    pub fn worker_flags(&self, users: usize, stack: &StackUrls, stack_pids: &[u32]) -> Vec<String> {
+    pub fn worker_flags(
+        &self,
+        users: usize,
+        first_user: usize,
+        stack: &StackUrls,
+        stack_pids: &[u32],
+    ) -> Vec<String> {
         let duration = |value: Duration| humantime::format_duration(value).to_string();
         let mut flags: Vec<String> = Vec::new();
         let mut pair = |name: &str, value: String| flags.extend([format!("--{name}"), value]);
         pair("backend", self.backend.backend.name().to_owned());
         pair("users", users.to_string());
+        pair("first-user", first_user.to_string());
+        if let Some(dir) = &self.reports_dir {
+            // Where the machine's calibration is kept, for each worker's own judgement.
+            pair("reports-dir", dir.display().to_string());
+        }
         if let Some(rate) = self.rate {
             // Each user keeps the pace it would have in the whole run.
             pair(

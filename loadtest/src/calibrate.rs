@@ -82,6 +82,8 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
             request_timeout: Duration::from_secs(30),
             goose_metrics: false,
             password: String::new(),
+            paused_between_transactions: false,
+            first_user: 0,
         },
         cpu: CpuSides {
             stack_thread_name: Some(STACK_THREAD_NAME),

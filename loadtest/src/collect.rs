@@ -211,6 +211,10 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         host: reports::hlog::host_name(),
         measured_started_unix: measured.started_unix,
         workers: Vec::new(),
+        hlog_late_samples: measured
+            .intervals
+            .as_ref()
+            .map_or(0, |written| written.late),
     }
 }
 

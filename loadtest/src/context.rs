@@ -87,6 +87,11 @@ pub struct ScenarioSettings {
     pub goose_metrics: bool,
     /// The seeded users' password at the IdP.
     pub password: String,
+    /// Goose pauses each user between transactions (`--wait`).
+    pub paused_between_transactions: bool,
+    /// This generator's first user's place among the run's users: a worker of several starts
+    /// where the ones before it end, so the run's users log in as different accounts.
+    pub first_user: usize,
 }
 
 /// The page markers the scenarios check, each search prepared once.
@@ -161,7 +166,8 @@ impl RunContext {
 
     /// The first round-robin turn of the next user to start.
     pub fn next_user_turn(&self) -> u32 {
-        self.users_started.fetch_add(1, Ordering::Relaxed)
+        let first = u32::try_from(self.settings.first_user).unwrap_or(0);
+        first.wrapping_add(self.users_started.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Adds a stopped user's measurements (once per user, never per request).

@@ -8,7 +8,8 @@
 //! can still hold one of its samples ([`GRACE`]), so only a few seconds are ever in memory. A
 //! sample that arrives after its second was written (its user was inside one request for
 //! longer than the grace) goes into the first second not yet written: counted, a little late,
-//! and counted as late in what the logger returns.
+//! and counted as late in the run's results (`hlog_late_samples`). In runs with a pause between
+//! transactions (`--wait`) users hand each sample over at once.
 
 use crate::names::{Flow, Hop};
 use crate::recorder::{histogram, micros};
@@ -96,15 +97,20 @@ pub struct IntervalTap {
     sink: Option<IntervalSink>,
     buffer: Vec<Sample>,
     first_ms: u32,
+    /// Hand every sample over at once: in runs with a pause between transactions (goose's
+    /// `--wait`, which the user cannot see coming) a buffer could otherwise sit through it.
+    eager: bool,
 }
 
 impl IntervalTap {
-    /// A tap on `sink`, or one that keeps nothing (a warm-up, which writes no logs).
-    pub fn new(sink: Option<IntervalSink>) -> Self {
+    /// A tap on `sink`, or one that keeps nothing (a warm-up, which writes no logs); `eager`
+    /// hands each sample over as it comes.
+    pub fn new(sink: Option<IntervalSink>, eager: bool) -> Self {
         IntervalTap {
             sink,
             buffer: Vec::new(),
             first_ms: 0,
+            eager,
         }
     }
 
@@ -124,7 +130,10 @@ impl IntervalTap {
             micros: u32::try_from(micros(elapsed)).unwrap_or(u32::MAX),
             interval_us: interval.map_or(0, |i| u32::try_from(i.as_micros()).unwrap_or(u32::MAX)),
         });
-        if self.buffer.len() >= BATCH || at_ms.saturating_sub(self.first_ms) >= HAND_OVER_MS {
+        if self.eager
+            || self.buffer.len() >= BATCH
+            || at_ms.saturating_sub(self.first_ms) >= HAND_OVER_MS
+        {
             self.flush();
         }
     }
@@ -167,6 +176,11 @@ impl IntervalLogger {
         started: SystemTime,
         origin: Instant,
     ) -> std::io::Result<(IntervalLogger, IntervalSink)> {
+        // Logs of an earlier run in the same directory must not pass for this one's.
+        match std::fs::remove_dir_all(&dir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("ssobench-hlog".into())
@@ -328,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn samples_are_filed_by_second_and_late_ones_in_the_oldest_open_second() {
+    fn samples_are_filed_by_second_and_late_ones_in_the_first_second_not_yet_written() {
         let dir = tempfile::tempdir().expect("temp dir");
         // A run that began 10 s ago: seconds 0..=4 are past their grace as soon as a message
         // is handled.

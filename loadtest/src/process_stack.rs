@@ -72,7 +72,11 @@ impl ProcessStack {
         let lines = match read_urls(&mut child, expected).await {
             Ok(lines) => lines,
             Err(error) => {
-                mock_services::instances::stop(&mut child);
+                // Stopping waits for the process: off the runtime's threads.
+                let _ = tokio::task::spawn_blocking(move || {
+                    mock_services::instances::stop(&mut child);
+                })
+                .await;
                 return Err(error);
             }
         };
@@ -118,8 +122,13 @@ impl ProcessStack {
 }
 
 impl Drop for ProcessStack {
+    /// A stack dropped without `shutdown` (an error on the way) is killed at once: its
+    /// instances die with it (`setpriv --pdeathsig`), and nothing here waits on a timer.
     fn drop(&mut self) {
-        mock_services::instances::stop(&mut self.child);
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

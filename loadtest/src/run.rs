@@ -202,5 +202,7 @@ fn scenario_settings(args: &RunArgs) -> ScenarioSettings {
         request_timeout: args.request_timeout,
         goose_metrics: args.goose_reports,
         password: args.user_password.clone(),
+        paused_between_transactions: args.wait.is_some(),
+        first_user: args.first_user,
     }
 }

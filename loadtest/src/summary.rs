@@ -75,6 +75,12 @@ pub fn print(results: &LoadRunResults) {
             stolen.served_after_logout
         );
     }
+    if results.hlog_late_samples > 0 {
+        println!(
+            "interval logs: {} sample(s) arrived after their second was written and were filed in a later one",
+            results.hlog_late_samples
+        );
+    }
     for (index, worker) in results.workers.iter().enumerate() {
         println!(
             "worker {} ({}, {} users): {:.0} requests/s, {} errors, generator {:.2} cores on {} thread(s), timer lag p99 {:.2} ms{}",

@@ -73,7 +73,10 @@ impl UserState {
             alive_at: None,
             faults_checked: 0,
             lost_to: None,
-            tap: IntervalTap::new(run.intervals.clone()),
+            tap: IntervalTap::new(
+                run.intervals.clone(),
+                run.settings.paused_between_transactions,
+            ),
             run,
         }
     }

@@ -22,8 +22,8 @@ const READY: &str = "ready";
 const GO: &str = "go";
 /// How long a worker may take to get ready.
 const READY_WITHIN: Duration = Duration::from_secs(60);
-/// How long past its warm-up and run time a worker may take to finish (the drain of its last
-/// iterations, its report).
+/// How long past its warm-up, run time and a request timeout a worker may take to finish (the
+/// drain of its last iterations, its report).
 const FINISH_WITHIN: Duration = Duration::from_secs(120);
 
 /// `loadtest worker`: one generator of a run of several.
@@ -149,7 +149,16 @@ pub async fn execute(
             .arg("--worker-dir")
             .arg(&dir)
             .arg("--wait-for-go")
-            .args(args.worker_flags(users_of(args.users, count, index), &urls, pids))
+            .args(
+                args.worker_flags(
+                    users_of(args.users, count, index),
+                    (0..index)
+                        .map(|before| users_of(args.users, count, before))
+                        .sum(),
+                    &urls,
+                    pids,
+                ),
+            )
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -183,6 +192,7 @@ pub async fn execute(
         config.target = "processes".into();
         config.signing_algorithm = args.signing_alg.jws_name().to_owned();
         config.password_hashing = format!("{:?}", args.password_hash).to_lowercase();
+        config.redis_persistence = args.backend.redis_persistence.name().to_owned();
     }
     reports::results::write_load(&run_dir, &results)?;
     let violations = thresholds::check(args, &results);
@@ -225,7 +235,12 @@ async fn wait_all(
     progress: &indicatif::ProgressBar,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let limit = args.warm_up() + args.run_time() + FINISH_WITHIN;
+    // A request in flight at the end may take its whole timeout.
+    let limit = args.warm_up()
+        + crate::attack::RAMP_UP
+        + args.run_time()
+        + args.request_timeout
+        + FINISH_WITHIN;
     loop {
         let mut running = 0;
         for (index, worker) in workers.iter_mut().enumerate() {

@@ -24,6 +24,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         target_forums: vec!["http://127.0.0.3:9012".into()],
         instances: 1,
         workers: 1,
+        first_user: 0,
         stack_pids: Vec::new(),
         stack_program: None,
         target_pid: None,

@@ -93,9 +93,18 @@ fn assert_merged_is_the_sum(merged: &LoadRunResults, workers: &[PathBuf]) {
     );
     let rps: f64 = each.iter().map(|r| r.requests_per_second).sum();
     assert!((merged.requests_per_second - rps).abs() < 1e-6);
-    for (status, count) in &merged.status_codes {
+    let statuses: std::collections::BTreeSet<&String> = each
+        .iter()
+        .flat_map(|r| r.status_codes.keys())
+        .chain(merged.status_codes.keys())
+        .collect();
+    for status in statuses {
         let summed: u64 = each.iter().filter_map(|r| r.status_codes.get(status)).sum();
-        assert_eq!(*count, summed, "status {status}");
+        assert_eq!(
+            merged.status_codes.get(status).copied().unwrap_or(0),
+            summed,
+            "status {status}"
+        );
     }
     let timeline = |r: &LoadRunResults| r.timeline.iter().map(|p| p.requests).sum::<u64>();
     assert_eq!(timeline(merged), each.iter().map(timeline).sum::<u64>());
@@ -260,7 +269,7 @@ fn a_workers_flags_give_the_runs_settings_back() {
     let mut line: Vec<String> = ["loadtest", "--worker-dir", "w"]
         .map(str::to_owned)
         .to_vec();
-    line.extend(args.worker_flags(2, &urls, &[7, 8]));
+    line.extend(args.worker_flags(2, 5, &urls, &[7, 8]));
     let parsed = Worker::try_parse_from(line).expect("parse").worker.run;
     assert_eq!(parsed.users, 2);
     // 90 iterations/s over 8 users: 2 users keep their share.
@@ -282,6 +291,8 @@ fn a_workers_flags_give_the_runs_settings_back() {
     assert_eq!(parsed.target, urls.stores);
     assert_eq!(parsed.target_forums, urls.forums);
     assert_eq!(parsed.stack_pids, [7, 8]);
+    assert_eq!(parsed.first_user, 5);
+    assert_eq!(parsed.reports_dir, args.reports_dir);
     assert_eq!(parsed.workers, 1);
     assert!(parsed.quiet);
     parsed.validate().expect("a worker's flags are valid");

@@ -40,6 +40,15 @@ pub enum MergeError {
     #[error("{dir}: a run with faults cannot be merged (each fault belongs to one stack)")]
     Faults { dir: String },
     #[error(
+        "{dir}: its measured run started {seconds:.1} s apart from {first}'s, longer than the run \
+         time: not one load"
+    )]
+    Apart {
+        dir: String,
+        first: String,
+        seconds: f64,
+    },
+    #[error(
         "{dir}: its interval logs hold {logged} samples of {series:?} but its results count \
          {counted}"
     )]
@@ -77,8 +86,27 @@ impl Worker {
             .find(|log| log.series == series && log.kind == kind)
     }
 
-    /// Every series' raw samples in the logs equal its count in the results.
+    /// Every series' raw samples in the logs equal its count in the results, and every log is
+    /// of a series the results have (a log left from an earlier run in a reused directory is
+    /// refused, not added).
     fn check(&self) -> Result<(), MergeError> {
+        for log in &self.logs {
+            let known = log.series == STOLEN
+                || self
+                    .results
+                    .hops
+                    .iter()
+                    .chain(&self.results.flows)
+                    .any(|row| row.name == log.series);
+            if !known {
+                return Err(MergeError::Inconsistent {
+                    dir: self.dir.display().to_string(),
+                    series: log.series.clone(),
+                    logged: log.total().len(),
+                    counted: 0,
+                });
+            }
+        }
         let stolen = self.results.stolen_session.observations;
         let counted = self
             .results
@@ -126,6 +154,14 @@ fn differing(first: &LoadRunResults, other: &LoadRunResults) -> Vec<String> {
         let mut value = serde_json::to_value(&results.config).unwrap_or_default();
         if let Some(map) = value.as_object_mut() {
             map.remove("users");
+            // Each worker has its share of the rate; what must match is each user's pace.
+            if let Some(rate) = results.config.target_rate {
+                let pace = rate / results.config.users.max(1) as f64;
+                map.insert(
+                    "target_rate".into(),
+                    serde_json::json!(format!("{pace:.6}/user")),
+                );
+            }
         }
         value
     };
@@ -170,6 +206,17 @@ fn merge_figures(
                 dir: worker.dir.display().to_string(),
             });
         }
+        // Workers of one load measure the same seconds; runs that did not overlap are not one
+        // load, and their rates must not be added.
+        let apart =
+            (worker.results.measured_started_unix - first.results.measured_started_unix).abs();
+        if apart >= first.results.config.run_time_seconds as f64 {
+            return Err(MergeError::Apart {
+                dir: worker.dir.display().to_string(),
+                first: first.dir.display().to_string(),
+                seconds: apart,
+            });
+        }
     }
     let each = || workers.iter().map(|worker| &worker.results);
     let sum = |value: fn(&LoadRunResults) -> u64| each().map(value).sum::<u64>();
@@ -187,8 +234,12 @@ fn merge_figures(
     let generator = merged_generator(workers, requests_per_second);
     let mut config = first.results.config.clone();
     config.users = each().map(|results| results.config.users).sum();
+    config.target_rate = each()
+        .filter_map(|results| results.config.target_rate)
+        .reduce(|a, b| a + b);
     config.workers = u32::try_from(workers.len()).unwrap_or(u32::MAX);
     let mut hosts: Vec<&str> = each().map(|results| results.host.as_str()).collect();
+    hosts.sort_unstable();
     hosts.dedup();
     let stolen = &first.results.stolen_session;
     Ok(LoadRunResults {
@@ -253,6 +304,7 @@ fn merge_figures(
         instances: merged_instances(workers),
         host: hosts.join(", "),
         measured_started_unix: base,
+        hlog_late_samples: sum(|r| r.hlog_late_samples),
         workers: workers
             .iter()
             .map(|worker| worker_result(worker, out_dir))
@@ -454,22 +506,30 @@ fn merged_bound(workers: &[Worker], merged: &LoadRunResults) -> GeneratorBound {
         .filter(|(_, worker)| worker.results.generator_bound.bound)
         .map(|(index, worker)| (index + 1, &worker.results.generator_bound))
         .collect();
+    let mut hosts: Vec<&str> = workers
+        .iter()
+        .map(|worker| worker.results.host.as_str())
+        .collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    if bound.is_empty() && hosts.len() > 1 {
+        // The machine rule needs the stack's host's CPU alone: not known across hosts.
+        let first = &workers[0].results.generator_bound;
+        return GeneratorBound {
+            verdict: format!(
+                "No worker of the {count} was generator-bound; they ran on {} hosts, so the run \
+                 is not judged over the machine as a whole. Worker 1's judgement: {}",
+                hosts.len(),
+                first.verdict
+            ),
+            ..first.clone()
+        };
+    }
     if bound.is_empty() {
-        let mut hosts: Vec<(&str, usize)> = workers
-            .iter()
-            .map(|worker| {
-                (
-                    worker.results.host.as_str(),
-                    worker.results.environment.logical_cpus,
-                )
-            })
-            .collect();
-        hosts.sort_unstable();
-        hosts.dedup();
         let generator = &merged.generator;
         let judged = crate::bound::judge(&crate::bound::Evidence {
             in_process: false,
-            logical_cpus: hosts.iter().map(|(_, cpus)| cpus).sum(),
+            logical_cpus: workers[0].results.environment.logical_cpus,
             generator_threads: generator.threads,
             generator_cpu_cores: generator.cpu_cores,
             stack_threads: None,
@@ -593,6 +653,54 @@ mod tests {
         );
         assert!((merged.generator.cpu_cores - 0.9).abs() < 1e-9);
         assert_eq!(merged.generator.stack_cpu_cores, Some(1.0));
+    }
+
+    #[test]
+    fn shares_of_a_rate_merge_when_each_user_keeps_the_pace() {
+        let paced = |name: &str, users: usize, rate: f64| {
+            let mut worker = worker(name, 0.2, None);
+            worker.results.config.users = users;
+            worker.results.config.target_rate = Some(rate);
+            worker
+        };
+        // 90 iterations/s over 8 users, split 3 / 3 / 2.
+        let workers = [
+            paced("a", 3, 33.75),
+            paced("b", 3, 33.75),
+            paced("c", 2, 22.5),
+        ];
+        let merged = merge(&workers, Path::new(".")).expect("merge");
+        assert_eq!(merged.config.target_rate, Some(90.0));
+        assert_eq!(merged.config.users, 8);
+        let refused = merge(&[paced("a", 3, 30.0), paced("b", 3, 60.0)], Path::new("."))
+            .expect_err("another pace")
+            .to_string();
+        assert!(refused.contains("target_rate"), "{refused}");
+    }
+
+    #[test]
+    fn runs_that_did_not_overlap_are_not_one_load() {
+        let mut later = worker("b", 0.2, None);
+        later.results.measured_started_unix += later.results.config.run_time_seconds as f64;
+        let refused = merge(&[worker("a", 0.2, None), later], Path::new("."))
+            .expect_err("apart")
+            .to_string();
+        assert!(refused.contains("not one load"), "{refused}");
+    }
+
+    #[test]
+    fn workers_on_several_hosts_are_not_judged_over_one_machine() {
+        let mut elsewhere = worker("b", 0.45, None);
+        elsewhere.results.host = "other".into();
+        let merged =
+            merge(&[worker("a", 0.45, Some(1.0)), elsewhere], Path::new(".")).expect("merge");
+        assert_eq!(merged.host, "h, other");
+        assert_eq!(merged.generator_bound.limit, "stack");
+        assert!(
+            merged.generator_bound.verdict.contains("2 hosts"),
+            "{}",
+            merged.generator_bound.verdict
+        );
     }
 
     #[test]

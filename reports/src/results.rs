@@ -173,6 +173,10 @@ pub struct LoadRunResults {
     /// A merged run's load generators, one entry each (empty for a run of one generator).
     #[serde(default)]
     pub workers: Vec<WorkerResult>,
+    /// Samples that reached the interval logs after their second was written, and were filed
+    /// in a later one (their user sat inside one request longer than the logs' grace).
+    #[serde(default)]
+    pub hlog_late_samples: u64,
 }
 
 /// One load generator of a merged run: its own figures beside the merged ones, so one

@@ -129,6 +129,8 @@ pub fn observations(report: &Report) -> Vec<Observation> {
                 ("request timeout", c.request_timeout_ms.to_string()),
                 ("goose metrics", c.goose_metrics.to_string()),
                 ("target", c.target.clone()),
+                ("app instances", c.instances.to_string()),
+                ("load generators", c.workers.to_string()),
                 (
                     "runtime threads",
                     format!("{} / {:?}", r.generator.threads, r.generator.stack_threads),

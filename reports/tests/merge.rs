@@ -16,8 +16,8 @@ fn fixture() -> LoadRunResults {
 }
 
 /// A worker's directory: `results` and, for every row, a log of as many samples as it counts
-/// (all at the row's p50, spread over two seconds).
-fn worker(dir: &Path, mut results: LoadRunResults, started: SystemTime) {
+/// (all at the row's p50 times `scale`, spread over its first two seconds).
+fn worker(dir: &Path, mut results: LoadRunResults, started: SystemTime, scale: f64) {
     results.measured_started_unix = started
         .duration_since(SystemTime::UNIX_EPOCH)
         .expect("after the epoch")
@@ -42,7 +42,7 @@ fn worker(dir: &Path, mut results: LoadRunResults, started: SystemTime) {
             for (second, samples) in [(0, count / 2), (1, count - count / 2)] {
                 let mut histogram = reports::latency::histogram();
                 histogram
-                    .record_n(p50.max(1.0) as u64, samples)
+                    .record_n((p50.max(1.0) * scale) as u64, samples)
                     .expect("record");
                 writer.write(second, &histogram).expect("write");
             }
@@ -73,9 +73,15 @@ fn merge_adds_two_workers_up_and_refuses_another_configuration() {
     );
     let started = SystemTime::now();
     let results = fixture();
-    worker(&a, results.clone(), started);
-    // The second worker started 300 ms later: the same wall-clock seconds.
-    worker(&b, results.clone(), started + Duration::from_millis(300));
+    worker(&a, results.clone(), started, 1.0);
+    // The second worker started 2.2 s later, its every sample twice as slow: its seconds are
+    // the merged run's two later ones.
+    worker(
+        &b,
+        results.clone(),
+        started + Duration::from_millis(2_200),
+        2.0,
+    );
     let out = root.path().join("merged");
     let output = merge(&[&a, &b], &out);
     assert!(
@@ -91,9 +97,31 @@ fn merge_adds_two_workers_up_and_refuses_another_configuration() {
     assert_eq!(merged.host, "test-host");
     assert_eq!(
         merged.timeline.len(),
-        results.timeline.len(),
-        "aligned, not shifted"
+        results.timeline.len() + 2,
+        "aligned on the wall clock"
     );
+    let at = |r: &LoadRunResults, second: u64| {
+        r.timeline
+            .iter()
+            .find(|p| p.second == second)
+            .cloned()
+            .unwrap_or_else(|| panic!("no second {second}"))
+    };
+    for point in &merged.timeline {
+        let own = |second: u64| {
+            results
+                .timeline
+                .iter()
+                .find(|p| p.second == second)
+                .map_or(0, |p| p.requests)
+        };
+        let expected = own(point.second) + point.second.checked_sub(2).map_or(0, own);
+        assert_eq!(point.requests, expected, "second {}", point.second);
+    }
+    // Seconds 1 and 2 hold the first worker's samples only, 3 and 4 the second's: the same
+    // mix, twice as slow.
+    let ratio = at(&merged, 3).p50_us / at(&merged, 1).p50_us;
+    assert!((1.98..2.02).contains(&ratio), "p50 ratio {ratio}");
     let row = |r: &LoadRunResults| {
         r.hops
             .iter()
@@ -108,7 +136,7 @@ fn merge_adds_two_workers_up_and_refuses_another_configuration() {
 
     let mut other = results;
     other.config.cart_reads += 1;
-    worker(&c, other, started);
+    worker(&c, other, started, 1.0);
     let output = merge(&[&a, &c], &root.path().join("refused"));
     assert!(!output.status.success());
     let message = String::from_utf8_lossy(&output.stderr);

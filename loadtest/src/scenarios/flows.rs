@@ -307,9 +307,14 @@ fn follow(location: Option<To>) -> Result<To, Box<TransactionError>> {
     })
 }
 
-/// A login id for this user: users spread over the seeded directory.
+/// A login id for this user: users spread over the seeded directory (a worker's users
+/// continue where the previous worker's end).
 pub fn login_id(user: &GooseUser, iteration: u64) -> String {
-    let n = (user.weighted_users_index as u64 * 7919 + iteration) % 10_000 + 1;
+    let first_user = user
+        .get_session_data::<UserState>()
+        .map_or(0, |state| state.run.settings.first_user);
+    let index = (user.weighted_users_index + first_user) as u64;
+    let n = (index * 7919 + iteration) % 10_000 + 1;
     format!("user{n}@example.com")
 }
 
