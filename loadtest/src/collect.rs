@@ -68,14 +68,6 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         .cloned()
         .unwrap_or_default()
         .row("stolen");
-    let to_ms = |p: reports::results::Percentiles| reports::results::Percentiles {
-        mean: p.mean / 1000.0,
-        p50: p.p50 / 1000.0,
-        p90: p.p90 / 1000.0,
-        p99: p.p99 / 1000.0,
-        p99_9: p.p99_9 / 1000.0,
-        max: p.max / 1000.0,
-    };
     // The run configured the IdP itself unless it ran against --target.
     let in_process = !matches!(stack, Stack::External { .. });
     let instances = instance_requests(stack, &merged.instance_requests);
@@ -166,7 +158,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         },
         stolen_session: StolenSessionResults {
             observations: stolen.count,
-            usable_ms: to_ms(stolen.raw_us),
+            usable_ms: stolen.raw_us.to_ms(),
             window_ms: millis(args.stolen_window),
             outlived_window: merged.stolen_outlived,
             refused_after_logout: merged.stolen_refused_after_logout,

@@ -7,7 +7,6 @@
 use crate::args::RunArgs;
 use anyhow::Context as _;
 use mock_services::serve::ServeArgs;
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -134,31 +133,9 @@ impl Drop for ProcessStack {
 
 /// Reads `expected` lines `<service> <url>` from the child's output.
 async fn read_urls(child: &mut Child, expected: usize) -> anyhow::Result<Vec<(String, String)>> {
-    let stdout = child.stdout.take().context("the stack's output")?;
-    let reading = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut lines = Vec::with_capacity(expected);
-        for _ in 0..expected {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
-                break;
-            }
-            lines.push(line);
-        }
-        // Later lines (none are expected) are drained so the stack never blocks on a pipe.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        Ok::<_, std::io::Error>(lines)
-    });
-    let lines = tokio::time::timeout(READY_WITHIN, reading)
+    let lines = mock_services::instances::first_lines(child, expected, READY_WITHIN)
         .await
-        .with_context(|| {
-            format!(
-                "the stack did not print its URLs within {} s",
-                READY_WITHIN.as_secs()
-            )
-        })?
-        .context("reading the stack's output")?
-        .context("reading the stack's output")?;
+        .context("the stack did not print its URLs")?;
     anyhow::ensure!(
         lines.len() == expected,
         "the stack stopped before printing its URLs (its messages are above)"

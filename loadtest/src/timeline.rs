@@ -203,21 +203,8 @@ mod tests {
             second,
             elapsed_seconds,
             requests: second * 10,
-            errors: 0,
-            logins: 0,
-            password_logins: 0,
-            iterations: 0,
-            bounces: 0,
-            store_sessions_alive: None,
-            p50_us: 0.0,
-            p90_us: 0.0,
-            p99_us: 0.0,
-            p99_9_us: 0.0,
-            status_codes: BTreeMap::new(),
             generator_cpu_cores,
-            stack_cpu_cores: None,
-            lag_p99_us: 0.0,
-            lag_max_us: 0.0,
+            ..TimelinePoint::default()
         }
     }
 

@@ -10,7 +10,7 @@ use crate::process_stack::{self, ProcessStack};
 use crate::run::{self, RunOutcome, Start};
 use crate::thresholds;
 use anyhow::Context as _;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -206,23 +206,11 @@ pub async fn execute(
     })
 }
 
-/// Reads the worker's first line, which must be `ready`; later lines are drained.
+/// Reads the worker's first line, which must be `ready`.
 async fn wait_ready(child: &mut Child) -> anyhow::Result<()> {
-    let stdout = child.stdout.take().context("the worker's output")?;
-    let reading = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        let read = reader.read_line(&mut line);
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        read.map(|_| line)
-    });
-    let line = tokio::time::timeout(READY_WITHIN, reading)
-        .await
-        .with_context(|| format!("not ready within {} s", READY_WITHIN.as_secs()))?
-        .context("reading its output")?
-        .context("reading its output")?;
+    let lines = mock_services::instances::first_lines(child, 1, READY_WITHIN).await?;
     anyhow::ensure!(
-        line.trim() == READY,
+        lines.first().is_some_and(|line| line.trim() == READY),
         "it stopped before it was ready (its messages are above)"
     );
     Ok(())

@@ -3,48 +3,15 @@
 //! two instances started beforehand. Users take the instances in turn, request by request, so
 //! every login crosses instances: a run without a failure shows the sessions are shared.
 
-use clap::Parser;
-use loadtest::args::RunArgs;
 use loadtest::process_stack::{self, ProcessStack};
 use loadtest::run::execute;
 use reports::results::LoadRunResults;
-use std::path::PathBuf;
+
+mod support;
+use support::{flags, loadtest_binary};
 
 /// Goose keeps process-wide state: runs in one process go one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// `loadtest`'s own flags, parsed as a user types them.
-#[derive(Debug, Parser)]
-struct Flags {
-    #[command(flatten)]
-    run: RunArgs,
-}
-
-fn flags(reports_dir: &std::path::Path, extra: &[&str]) -> RunArgs {
-    let mut line = vec![
-        "loadtest",
-        "--users",
-        "8",
-        "--run-time",
-        "4s",
-        "--store-idle-timeout",
-        "1s",
-        "--stolen-window",
-        "500ms",
-        "--quiet",
-        "--reports-dir",
-        reports_dir.to_str().expect("utf-8 temp dir"),
-    ];
-    line.extend_from_slice(extra);
-    let mut args = Flags::try_parse_from(line).expect("flags").run;
-    // The stack's processes are the `loadtest` binary's hidden `serve`, not this test binary.
-    args.stack_program = Some(loadtest_binary());
-    args
-}
-
-fn loadtest_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_loadtest"))
-}
 
 /// Every request answered as expected, every flow completed, and each service's instances
 /// given equal turns (round robin per user: at most one request apart per user).

@@ -389,21 +389,7 @@ fn rates_divide_by_the_time_the_samples_span() {
             second,
             elapsed_seconds,
             requests,
-            errors: 0,
-            logins: 0,
-            password_logins: 0,
-            iterations: 0,
-            bounces: 0,
-            store_sessions_alive: None,
-            p50_us: 0.0,
-            p90_us: 0.0,
-            p99_us: 0.0,
-            p99_9_us: 0.0,
-            status_codes: Default::default(),
-            generator_cpu_cores: 0.0,
-            stack_cpu_cores: None,
-            lag_p99_us: 0.0,
-            lag_max_us: 0.0,
+            ..Default::default()
         };
     // Three samples that took 4 s between them (one arrived late), then a drain sample.
     let timeline = [

@@ -9,45 +9,16 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use loadtest::args::RunArgs;
 use loadtest::process_stack::{self, ProcessStack};
 use loadtest::run::execute;
 use reports::results::{LoadRunResults, read_load};
 use std::path::{Path, PathBuf};
 
+mod support;
+use support::{flags, loadtest_binary};
+
 /// Goose keeps process-wide state: runs in one process go one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-#[derive(Debug, Parser)]
-struct Flags {
-    #[command(flatten)]
-    run: RunArgs,
-}
-
-fn loadtest_binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_loadtest"))
-}
-
-fn flags(reports_dir: &Path, extra: &[&str]) -> RunArgs {
-    let mut line = vec![
-        "loadtest",
-        "--users",
-        "8",
-        "--run-time",
-        "4s",
-        "--store-idle-timeout",
-        "1s",
-        "--stolen-window",
-        "500ms",
-        "--quiet",
-        "--reports-dir",
-        reports_dir.to_str().expect("utf-8 temp dir"),
-    ];
-    line.extend_from_slice(extra);
-    let mut args = Flags::try_parse_from(line).expect("flags").run;
-    args.stack_program = Some(loadtest_binary());
-    args
-}
 
 /// One series' raw interval log, read with hdrhistogram's own log iterator and every interval
 /// added up (an empty histogram when the worker wrote no log for it).

@@ -210,7 +210,6 @@ pub fn child_command(program: &Path) -> Command {
 
 /// Waits until the instance prints `<role> <url>` (it listens by then).
 async fn wait_ready(child: &mut Child, role: Role, expected: &str) -> anyhow::Result<()> {
-    let stdout = child.stdout.take().context("the instance's output")?;
     let expected_line = format!(
         "{} {expected}",
         match role {
@@ -218,25 +217,43 @@ async fn wait_ready(child: &mut Child, role: Role, expected: &str) -> anyhow::Re
             _ => "forums",
         }
     );
-    let reading = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        let mut reader = BufReader::new(stdout);
-        let read = reader.read_line(&mut line);
-        // Later lines (none are expected) are drained so the instance never blocks on a full
-        // pipe.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        read.map(|_| line)
-    });
-    let line = tokio::time::timeout(READY_WITHIN, reading)
+    let lines = first_lines(child, 1, READY_WITHIN)
         .await
-        .with_context(|| format!("{expected_line}: not ready within 30 s"))?
-        .context("reading the instance's output")?
-        .context("reading the instance's output")?;
+        .with_context(|| format!("{expected_line}: not ready"))?;
+    let line = lines.first().map_or("", |line| line.trim_end());
     anyhow::ensure!(
-        line.trim_end() == expected_line,
-        "an instance printed {:?} where {expected_line:?} was expected (it may have failed to \
-         start: see its messages above)",
-        line.trim_end()
+        line == expected_line,
+        "an instance printed {line:?} where {expected_line:?} was expected (it may have failed \
+         to start: see its messages above)"
     );
     Ok(())
+}
+
+/// The first `count` lines a child prints (fewer if it closes its output first), within
+/// `within`; later lines are drained on a thread of their own so the child never blocks on a
+/// full pipe. How this program's children say they are ready (instances, stacks, workers).
+pub async fn first_lines(
+    child: &mut Child,
+    count: usize,
+    within: Duration,
+) -> anyhow::Result<Vec<String>> {
+    let stdout = child.stdout.take().context("the child's output")?;
+    let reading = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut lines = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                break;
+            }
+            lines.push(line);
+        }
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        Ok::<_, std::io::Error>(lines)
+    });
+    tokio::time::timeout(within, reading)
+        .await
+        .with_context(|| format!("nothing printed within {} s", within.as_secs()))?
+        .context("reading the child's output")?
+        .context("reading the child's output")
 }

@@ -10,7 +10,7 @@ use crate::hlog::{self, HlogError, Kind, Log};
 use crate::latency;
 use crate::results::{
     self, BoundReason, GeneratorBound, GeneratorResults, InstanceRequests, LatencyRow,
-    LoadRunResults, Percentiles, ResultsError, TimelinePoint, WorkerResult,
+    LoadRunResults, ResultsError, TimelinePoint, WorkerResult,
 };
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -278,7 +278,7 @@ fn merge_figures(
         },
         stolen_session: results::StolenSessionResults {
             observations: sum(|r| r.stolen_session.observations),
-            usable_ms: to_ms(latency::percentiles(&stolen_raw)),
+            usable_ms: latency::percentiles(&stolen_raw).to_ms(),
             window_ms: stolen.window_ms,
             outlived_window: sum(|r| r.stolen_session.outlived_window),
             refused_after_logout: sum(|r| r.stolen_session.refused_after_logout),
@@ -314,17 +314,6 @@ fn merge_figures(
 
 fn sum_max(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, f64::max)
-}
-
-fn to_ms(p: Percentiles) -> Percentiles {
-    Percentiles {
-        mean: p.mean / 1000.0,
-        p50: p.p50 / 1000.0,
-        p90: p.p90 / 1000.0,
-        p99: p.p99 / 1000.0,
-        p99_9: p.p99_9 / 1000.0,
-        max: p.max / 1000.0,
-    }
 }
 
 /// Every worker's intervals of one series added up.
@@ -389,23 +378,7 @@ fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<Ti
             let second = point.second + offset;
             let merged = seconds.entry(second).or_insert_with(|| TimelinePoint {
                 second,
-                elapsed_seconds: 0.0,
-                requests: 0,
-                errors: 0,
-                logins: 0,
-                password_logins: 0,
-                iterations: 0,
-                bounces: 0,
-                store_sessions_alive: None,
-                p50_us: 0.0,
-                p90_us: 0.0,
-                p99_us: 0.0,
-                p99_9_us: 0.0,
-                status_codes: BTreeMap::new(),
-                generator_cpu_cores: 0.0,
-                stack_cpu_cores: None,
-                lag_p99_us: 0.0,
-                lag_max_us: 0.0,
+                ..TimelinePoint::default()
             });
             merged.elapsed_seconds = merged
                 .elapsed_seconds

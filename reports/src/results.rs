@@ -80,6 +80,20 @@ pub struct Percentiles {
     pub max: f64,
 }
 
+impl Percentiles {
+    /// The same figures in milliseconds (of microseconds).
+    pub fn to_ms(&self) -> Percentiles {
+        Percentiles {
+            mean: self.mean / 1000.0,
+            p50: self.p50 / 1000.0,
+            p90: self.p90 / 1000.0,
+            p99: self.p99 / 1000.0,
+            p99_9: self.p99_9 / 1000.0,
+            max: self.max / 1000.0,
+        }
+    }
+}
+
 /// Why a results file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum ResultsError {
@@ -405,7 +419,7 @@ pub struct LatencyRow {
 }
 
 /// Per-second counters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TimelinePoint {
     pub second: u64,
     /// When this sample was taken, seconds since sampling began (rates divide by this rather

@@ -230,7 +230,6 @@ pub fn verdict(result: &FaultResult, kind: FaultKind, persistence: &str) -> Stri
 mod tests {
     use super::*;
     use crate::fault::parse_fault;
-    use std::collections::BTreeMap;
 
     fn point(second: u64, requests: u64, errors: u64, alive: u64) -> TimelinePoint {
         TimelinePoint {
@@ -238,20 +237,8 @@ mod tests {
             elapsed_seconds: second as f64,
             requests,
             errors,
-            logins: 0,
-            password_logins: 0,
-            iterations: 0,
-            bounces: 0,
             store_sessions_alive: Some(alive),
-            p50_us: 0.0,
-            p90_us: 0.0,
-            p99_us: 0.0,
-            p99_9_us: 0.0,
-            status_codes: BTreeMap::new(),
-            generator_cpu_cores: 0.0,
-            stack_cpu_cores: None,
-            lag_p99_us: 0.0,
-            lag_max_us: 0.0,
+            ..TimelinePoint::default()
         }
     }
 
