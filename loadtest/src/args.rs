@@ -1,6 +1,10 @@
 //! The load run's flags, and the parsers of their values.
 
 use crate::fault::{FaultSpec, parse_fault, spec};
+use crate::http::{ResumptionMode, TlsOptions};
+use crate::login::form::SelectorText;
+use crate::login::{Accounts, DEFAULT_MAX_FORM_STEPS, FormRules, LoginSettings};
+use crate::names::MAX_FORM_STEPS;
 use mock_services::cli::{Backend, BackendArgs};
 use mock_services::idp::{PasswordHashing, SigningAlgorithm};
 use mock_services::local_redis::Persistence;
@@ -87,18 +91,53 @@ pub fn default_threads() -> usize {
 pub struct RunArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
-    /// Run against a store app already running on loopback (its base URL) instead of an
-    /// in-process stack; repeat it for several instances of the store, which users then take
-    /// in turn, request by request (round robin, as behind a balancer); see --target-idp,
-    /// --target-forums and --target-pid.
+    /// Run against a store app already running (its base URL, http:// or https://, a host
+    /// name or an address) instead of an in-process stack; repeat it for several instances of
+    /// the store, which users then take in turn, request by request (round robin, as behind a
+    /// balancer); see --target-idp, --target-forums and --target-pid. Names are resolved once,
+    /// at the start; a name of several addresses has them taken in turn by new connections.
+    /// Load goes only where these name: test only systems you own or may test.
     #[arg(long)]
     pub target: Vec<String>,
-    /// The IdP of --target.
+    /// The identity provider of --target: the mock IdP, or any OpenID provider (its issuer's
+    /// origin) whose relying parties the store and forums are (`serve --provider`).
     #[arg(long, default_value = "http://127.0.0.1:9010")]
     pub target_idp: String,
     /// The forums app of --target; repeat it for several instances, taken in turn.
     #[arg(long, default_values_t = ["http://127.0.0.3:9012".to_owned()])]
     pub target_forums: Vec<String>,
+    /// A PEM file of CA certificates to trust besides the platform's roots, for HTTPS targets
+    /// with a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any certificate of an HTTPS target, unverified (named in the report).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Whose TLS session cache a simulated browser resumes from when it reconnects: its own
+    /// (per-user, as separate browsers), one shared by every user, or none (off).
+    #[arg(long, value_enum, default_value_t = ResumptionMode::PerUser)]
+    pub tls_resumption: ResumptionMode,
+    /// The accounts users log in as: CSV lines `username,password` (a header line is
+    /// optional); users take them in turn. Without it, the mock IdP's seeded users
+    /// (user1@example.com …) with --user-password.
+    #[arg(long, value_name = "FILE")]
+    pub users_file: Option<PathBuf>,
+    /// The login form's CSS selector (e.g. `#kc-form-login`) [default: the first form holding
+    /// a password input].
+    #[arg(long, value_name = "SELECTOR")]
+    pub login_form: Option<String>,
+    /// The name of the login form's username input [default: the text or email input before
+    /// the password input].
+    #[arg(long, value_name = "NAME")]
+    pub username_field: Option<String>,
+    /// The name of the login form's password input [default: the password input].
+    #[arg(long, value_name = "NAME")]
+    pub password_field: Option<String>,
+    /// Form pages a login may pass through (login, consent, "continue", identifier-first
+    /// pages) before it is counted as a failure.
+    #[arg(long, default_value_t = DEFAULT_MAX_FORM_STEPS,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_FORM_STEPS as i64))]
+    pub max_form_steps: u8,
     /// Store and forums instances: above 1 the run starts the stack as processes (one IdP, N
     /// store and N forums instances, each its own process, as `serve --instances N` does) on
     /// the shared backend (redis or redis-cluster), and users take the instances in turn,
@@ -231,6 +270,43 @@ pub struct StackUrls {
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(30);
 
 impl RunArgs {
+    /// How the generator's HTTPS connections are verified and resumed.
+    pub fn tls_options(&self) -> TlsOptions {
+        TlsOptions {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            resumption: self.tls_resumption,
+        }
+    }
+
+    /// How users log in: the accounts (`--users-file` read and checked here, naming a bad
+    /// line) and the login-form flags.
+    pub fn login_settings(&self) -> anyhow::Result<LoginSettings> {
+        let accounts = match &self.users_file {
+            Some(path) => {
+                Accounts::read(path).map_err(|error| anyhow::anyhow!("--users-file {error}"))?
+            }
+            None => Accounts::Generated {
+                password: self.user_password.clone(),
+            },
+        };
+        let login_form = self
+            .login_form
+            .as_deref()
+            .map(SelectorText::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        Ok(LoginSettings {
+            accounts,
+            rules: FormRules {
+                login_form,
+                username_field: self.username_field.clone(),
+                password_field: self.password_field.clone(),
+            },
+            max_form_steps: self.max_form_steps,
+        })
+    }
+
     /// The measured run time.
     pub fn run_time(&self) -> Duration {
         self.run_time.unwrap_or(DEFAULT_RUN_TIME)
@@ -301,6 +377,23 @@ impl RunArgs {
         pair("stolen-window", duration(self.stolen_window));
         pair("replay-interval", duration(self.replay_interval));
         pair("user-password", self.user_password.clone());
+        if let Some(file) = &self.users_file {
+            pair("users-file", file.display().to_string());
+        }
+        if let Some(selector) = &self.login_form {
+            pair("login-form", selector.clone());
+        }
+        if let Some(name) = &self.username_field {
+            pair("username-field", name.clone());
+        }
+        if let Some(name) = &self.password_field {
+            pair("password-field", name.clone());
+        }
+        pair("max-form-steps", self.max_form_steps.to_string());
+        if let Some(file) = &self.ca_cert {
+            pair("ca-cert", file.display().to_string());
+        }
+        pair("tls-resumption", self.tls_resumption.name().to_owned());
         pair("request-timeout", duration(self.request_timeout));
         if let Some(threads) = self.generator_threads {
             pair("generator-threads", threads.to_string());
@@ -321,6 +414,9 @@ impl RunArgs {
                     .collect::<Vec<_>>()
                     .join(","),
             );
+        }
+        if self.insecure {
+            flags.push("--insecure".into());
         }
         flags.push("--quiet".into());
         flags

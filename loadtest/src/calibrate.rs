@@ -81,7 +81,7 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
             replay_interval: Duration::ZERO,
             request_timeout: Duration::from_secs(30),
             goose_metrics: false,
-            password: String::new(),
+            login: crate::login::LoginSettings::default(),
             paused_between_transactions: false,
             first_user: 0,
         },

@@ -3,15 +3,19 @@
 
 use crate::args::RunArgs;
 use crate::bound::{self, Evidence};
+use crate::context::Targets;
 use crate::environment;
 use crate::fault;
 use crate::measure::Measured;
+use crate::names::LoginOutcome;
+use crate::recorder::UserRecorder;
 use crate::recorder::percentiles;
 use crate::stack::Stack;
 use crate::timeline::{steady_cores, steady_rate};
 use reports::results::{
     Bounces, Calibration, GeneratorResults, InstanceRequests, LoadRunConfig, LoadRunResults,
-    Pacing, RetryWaits, SCHEMA_VERSION, StolenSessionResults,
+    LoginOutcomes, Pacing, RetryWaits, SCHEMA_VERSION, StolenSessionResults, TargetHost,
+    TlsResults, Transport,
 };
 
 /// What the results are assembled from.
@@ -19,6 +23,8 @@ use reports::results::{
 pub struct Inputs<'a> {
     pub args: &'a RunArgs,
     pub stack: &'a Stack,
+    /// The targets as resolved at the start.
+    pub targets: &'a Targets,
     pub measured: &'a Measured,
     pub started_at: jiff::Timestamp,
     pub calibration: Option<Calibration>,
@@ -29,6 +35,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
     let Inputs {
         args,
         stack,
+        targets,
         measured,
         started_at,
         calibration,
@@ -70,7 +77,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         .row("stolen");
     // The run configured the IdP itself unless it ran against --target.
     let in_process = !matches!(stack, Stack::External { .. });
-    let instances = instance_requests(stack, &merged.instance_requests);
+    let instances = instance_requests(targets, &merged.instance_requests);
     LoadRunResults {
         schema_version: SCHEMA_VERSION,
         kind: "load".into(),
@@ -121,6 +128,18 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             warm_up_ms: millis(args.warm_up()),
             faults: args.faults.iter().map(ToString::to_string).collect(),
             redis_persistence: args.backend.redis_persistence.name().to_owned(),
+            target_hosts: target_hosts(targets),
+            users_file: args
+                .users_file
+                .as_ref()
+                .map(|path| path.display().to_string()),
+            accounts: args
+                .login_settings()
+                .map_or(0, |login| login.accounts.len()),
+            login_form: args.login_form.clone(),
+            username_field: args.username_field.clone(),
+            password_field: args.password_field.clone(),
+            max_form_steps: args.max_form_steps,
         },
         environment: environment::capture(measured.generator_threads),
         hops: merged
@@ -207,35 +226,91 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             .intervals
             .as_ref()
             .map_or(0, |written| written.late),
+        transport: transport(args, targets, merged),
+        login_outcomes: login_outcomes(merged),
     }
 }
 
-/// Requests each instance got, by service, from the users' per-slot counts.
-fn instance_requests(stack: &Stack, by_slot: &[u64]) -> Vec<InstanceRequests> {
-    let Ok(targets) = stack.targets() else {
-        return Vec::new();
+/// Connections and TLS handshakes, from every user's counts and histograms.
+fn transport(args: &RunArgs, targets: &Targets, merged: &UserRecorder) -> Transport {
+    let times = merged.transport.as_deref();
+    let some = |histogram: &hdrhistogram::Histogram<u64>| {
+        (!histogram.is_empty()).then(|| percentiles(histogram))
     };
+    Transport {
+        connections_opened: merged.client.connections_opened,
+        connect_us: times.and_then(|times| some(&times.connect)),
+        tls: targets.tls.as_ref().map(|tls| TlsResults {
+            handshakes_full: merged.client.handshakes_full,
+            handshakes_resumed: merged.client.handshakes_resumed,
+            handshakes_tls13: merged.client.handshakes_tls13,
+            handshake_full_us: times.and_then(|times| some(&times.handshake_full)),
+            handshake_resumed_us: times.and_then(|times| some(&times.handshake_resumed)),
+            resumption: tls.resumption().name().to_owned(),
+            insecure: args.insecure,
+            ca_cert: args.ca_cert.as_ref().map(|path| path.display().to_string()),
+        }),
+    }
+}
+
+/// How logins ended, by outcome.
+fn login_outcomes(merged: &UserRecorder) -> LoginOutcomes {
+    let count = |outcome: LoginOutcome| merged.login_outcomes[outcome.index()];
+    LoginOutcomes {
+        completed: count(LoginOutcome::Completed),
+        form_again: count(LoginOutcome::FormAgain),
+        rate_limited: count(LoginOutcome::RateLimited),
+        error_page: count(LoginOutcome::ErrorPage),
+        too_many_steps: count(LoginOutcome::TooManySteps),
+        password_asked: count(LoginOutcome::PasswordAsked),
+    }
+}
+
+/// Every instance of every service, with the addresses it resolved to.
+fn target_hosts(targets: &Targets) -> Vec<TargetHost> {
+    services(targets)
+        .into_iter()
+        .flat_map(|(service, site)| {
+            targets
+                .origins
+                .site(site)
+                .instances()
+                .iter()
+                .map(move |origin| TargetHost {
+                    service: service.to_owned(),
+                    url: origin.base.clone(),
+                    addresses: origin.addrs.iter().map(ToString::to_string).collect(),
+                })
+        })
+        .collect()
+}
+
+fn services(targets: &Targets) -> [(&'static str, crate::http::OriginId); 3] {
     [
         ("idp", targets.idp),
         ("store", targets.store),
         ("forums", targets.forums),
     ]
-    .into_iter()
-    .flat_map(|(service, site)| {
-        let targets = &targets;
-        let count = targets.origins.site(site).instances().len();
-        (0..count).map(move |turn| {
-            let (slot, origin) = targets
-                .origins
-                .instance(site, u32::try_from(turn).unwrap_or(0));
-            InstanceRequests {
-                service: service.to_owned(),
-                url: origin.base.clone(),
-                requests: by_slot.get(slot).copied().unwrap_or(0),
-            }
+}
+
+/// Requests each instance got, by service, from the users' per-slot counts.
+fn instance_requests(targets: &Targets, by_slot: &[u64]) -> Vec<InstanceRequests> {
+    services(targets)
+        .into_iter()
+        .flat_map(|(service, site)| {
+            let count = targets.origins.site(site).instances().len();
+            (0..count).map(move |turn| {
+                let (slot, origin) = targets
+                    .origins
+                    .instance(site, u32::try_from(turn).unwrap_or(0));
+                InstanceRequests {
+                    service: service.to_owned(),
+                    url: origin.base.clone(),
+                    requests: by_slot.get(slot).copied().unwrap_or(0),
+                }
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 fn millis(duration: std::time::Duration) -> u64 {

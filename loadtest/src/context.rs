@@ -3,9 +3,12 @@
 //! goose transactions (their closures capture it); nothing here is process-wide.
 
 use crate::fault::FaultBoard;
-use crate::http::{Marker, Origin, OriginError, OriginId, Origins};
+use crate::http::{
+    Marker, Origin, OriginError, OriginId, Origins, Scheme, TlsConnector, TlsError, TlsOptions,
+};
 use crate::interval_log::IntervalSink;
 use crate::live::LiveRegistry;
+use crate::login::LoginSettings;
 use crate::recorder::UserRecorder;
 use crate::stop::RunEnd;
 use hdrhistogram::sync::SyncHistogram;
@@ -14,18 +17,31 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-/// The services of a run, parsed once.
+/// The services of a run, parsed and resolved once, and the TLS configuration their HTTPS
+/// instances are reached with.
 #[derive(Debug, Clone)]
 pub struct Targets {
     pub origins: Origins,
     pub idp: OriginId,
     pub store: OriginId,
     pub forums: OriginId,
+    /// Built when some instance is HTTPS.
+    pub tls: Option<TlsConnector>,
+}
+
+/// Why the targets cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsError {
+    #[error(transparent)]
+    Origin(#[from] OriginError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 impl Targets {
-    /// Parses the IdP's base URL and every store and forums instance's (at least one each);
-    /// each must be loopback. A service of several instances is one site, taken in turn.
+    /// Parses the IdP's base URL and every store and forums instance's (at least one each),
+    /// `http://` or `https://`, resolving each host once. A service of several instances is one
+    /// site, taken in turn.
     pub fn parse<S: AsRef<str>>(
         idp: &str,
         stores: &[S],
@@ -48,7 +64,62 @@ impl Targets {
             idp,
             store,
             forums,
+            tls: None,
         })
+    }
+
+    /// These targets with the TLS configuration `options` describe, built when some instance
+    /// is HTTPS (roots are read once, here).
+    pub fn with_tls(mut self, options: &TlsOptions) -> Result<Targets, TargetsError> {
+        if self.origins.any_https() {
+            self.tls = Some(TlsConnector::new(options)?);
+        }
+        Ok(self)
+    }
+
+    /// Makes one TLS handshake with every HTTPS instance, so that an untrusted certificate or
+    /// a server that speaks no TLS is named before the run starts, not counted as thousands
+    /// of failures.
+    pub async fn check_tls(&self) -> anyhow::Result<()> {
+        let Some(tls) = &self.tls else {
+            return Ok(());
+        };
+        for (_, site) in self.origins.sites() {
+            for origin in site.instances() {
+                if origin.scheme == Scheme::Https {
+                    crate::http::tls::check(origin, tls).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One line per site: where the run's load goes, with every address of each instance.
+    pub fn describe(&self) -> Vec<String> {
+        let role = |id: OriginId| {
+            if id == self.idp {
+                "idp"
+            } else if id == self.store {
+                "store"
+            } else {
+                "forums"
+            }
+        };
+        self.origins
+            .sites()
+            .map(|(id, site)| {
+                let instances: Vec<String> = site
+                    .instances()
+                    .iter()
+                    .map(|origin| {
+                        let addrs: Vec<String> =
+                            origin.addrs.iter().map(ToString::to_string).collect();
+                        format!("{} ({})", origin.base, addrs.join(", "))
+                    })
+                    .collect();
+                format!("{:6} {}", role(id), instances.join(", "))
+            })
+            .collect()
     }
 
     /// One origin serving every role (calibration's trivial endpoint).
@@ -60,6 +131,7 @@ impl Targets {
             idp: only,
             store: only,
             forums: only,
+            tls: None,
         })
     }
 
@@ -85,8 +157,8 @@ pub struct ScenarioSettings {
     pub request_timeout: Duration,
     /// Feed every hop to goose's own metrics (for its reports): costs an allocation per hop.
     pub goose_metrics: bool,
-    /// The seeded users' password at the IdP.
-    pub password: String,
+    /// The accounts users log in as, and how the provider's forms are read.
+    pub login: LoginSettings,
     /// Goose pauses each user between transactions (`--wait`).
     pub paused_between_transactions: bool,
     /// This generator's first user's place among the run's users: a worker of several starts

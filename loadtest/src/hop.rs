@@ -1,35 +1,62 @@
-//! [`hop`]: one request of a scenario — sent on the user's own connection with its cookies,
-//! checked (status, `Location`, page marker), timed into the user's histograms, and counted.
-//! A wrong answer is a failure under a stable key, never a latency sample and never a panic.
+//! [`hop`]: one request of a scenario — sent on the user's own connection with the cookies a
+//! browser would send, checked (status, `Location`, page marker), timed into the user's
+//! histograms, and counted. A wrong answer is a failure under a stable key, never a latency
+//! sample and never a panic.
+//!
+//! Every request is a browser's top-level navigation: a page the user asks for on a site
+//! ([`To::route`]), a redirect followed ([`Sent::location`]), or a form submitted from a page
+//! ([`To::submitted_from`]). Which of those it is decides which cookies go along (SameSite)
+//! and the `Origin` of a form post.
 
 use crate::context::RunContext;
-use crate::http::{HttpError, Marker, Method, OriginId, Outgoing, Reply};
-use crate::names::{Failure, Hop, Problem};
+use crate::http::{
+    CookieRequest, HttpError, Marker, Method, OriginId, Outgoing, Reply, origin::Endpoint,
+};
+use crate::names::{Expected, Failure, Hop, Problem};
 use crate::user::{UserState, state};
 use bytes::Bytes;
 use goose::prelude::*;
 use http::HeaderValue;
 use mock_services::web::routes::app as routes;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Where a request goes: an origin of the run and an origin-form path (`/path?query`).
+/// Where a request goes: a site of the run, an origin-form path (`/path?query`), and how the
+/// browser got there.
 #[derive(Debug, Clone)]
 pub struct To {
     pub origin: OriginId,
     pub path: Bytes,
+    /// The sites of the navigation so far, a bit each (see `Site::same_site_bit`): its
+    /// initiator and the URLs it was redirected through. Empty for a page the user asks for
+    /// on the target's own site. The request is same-site when no other site is in it.
+    pub chain: u32,
+    /// The site whose page a form was submitted from (its origin is the post's `Origin`).
+    pub page: Option<OriginId>,
 }
 
 impl To {
-    /// A fixed route of `origin`.
+    /// A fixed route of `origin`, asked for from that site's own pages (or typed).
     pub fn route(origin: OriginId, path: &'static str) -> To {
         To {
             origin,
             path: Bytes::from_static(path.as_bytes()),
+            chain: 0,
+            page: None,
+        }
+    }
+
+    /// The same target, as a form submitted from a page of `page` (or a link on it).
+    pub fn submitted_from(self, page: OriginId, run: &RunContext) -> To {
+        To {
+            chain: run.targets.origins.site(page).same_site_bit,
+            page: Some(page),
+            ..self
         }
     }
 }
 
-/// Where a redirect must point: an origin and the start of the path.
+/// Where a redirect must point: an origin and the start of the path (empty: any path).
 #[derive(Debug, Clone, Copy)]
 pub struct Redirect {
     pub origin: OriginId,
@@ -39,7 +66,7 @@ pub struct Redirect {
 /// What a hop must answer.
 #[derive(Debug, Clone, Copy)]
 pub struct Expect<'a> {
-    pub status: u16,
+    pub status: Expected,
     pub location: Option<Redirect>,
     pub marker: Option<&'a Marker>,
 }
@@ -48,16 +75,16 @@ impl<'a> Expect<'a> {
     /// 200 with the page's marker.
     pub fn page(marker: &'a Marker) -> Self {
         Expect {
-            status: 200,
+            status: Expected::Status(200),
             location: None,
             marker: Some(marker),
         }
     }
 
-    /// A redirect to `origin` whose path starts with `path_prefix`.
+    /// A redirect with this exact status to `origin`, its path starting with `path_prefix`.
     pub fn redirect(status: u16, origin: OriginId, path_prefix: &'static str) -> Self {
         Expect {
-            status,
+            status: Expected::Status(status),
             location: Some(Redirect {
                 origin,
                 path_prefix,
@@ -65,11 +92,30 @@ impl<'a> Expect<'a> {
             marker: None,
         }
     }
+
+    /// Any redirect (301, 302, 303, 307, 308) to anywhere on `origin`: what a service that is
+    /// not ours may answer.
+    pub fn redirect_to(origin: OriginId) -> Self {
+        Expect {
+            status: Expected::Redirect,
+            location: Some(Redirect {
+                origin,
+                path_prefix: "",
+            }),
+            marker: None,
+        }
+    }
+}
+
+/// Whether `status` is a redirect a browser follows.
+pub fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 /// What a checked hop returned.
 #[derive(Debug)]
 pub struct Answer {
+    pub status: u16,
     /// The `Location`, resolved to one of the run's origins.
     pub location: Option<To>,
     /// The body (for forms the scenario reads).
@@ -110,7 +156,7 @@ pub async fn visit(
     expect: Expect<'_>,
 ) -> Result<Visit, Box<TransactionError>> {
     let sent = send(user, to, form).await?;
-    if expect.status != 302 && sent.bounced_to_login() {
+    if expect.status != Expected::Status(302) && sent.bounced_to_login() {
         let state = state(user)?;
         state.live.answered(302);
         state.live.bounce();
@@ -121,51 +167,69 @@ pub async fn visit(
         .map(Visit::Page)
 }
 
-/// What the IdP's authorize endpoint answered a browser sent there by an app.
-#[derive(Debug)]
-pub enum Authorized {
-    /// Its login form: no SSO session (recorded under [`Hop::IdpAuthorizeForm`]).
-    Form(Answer),
-    /// Straight back to the app's callback: the SSO session logged the user in (recorded under
-    /// [`Hop::IdpAuthorizeSso`]).
-    Sso(Answer),
-}
-
-/// `GET` the IdP's authorize endpoint accepting either answer a browser can get there: the
-/// login form (200 with `form`'s marker) or a redirect to `back`.
-pub async fn authorize(
-    user: &mut GooseUser,
-    to: To,
-    form: &Marker,
-    back: Redirect,
-) -> Result<Authorized, Box<TransactionError>> {
-    let sent = send(user, to, None).await?;
-    if matches!(&sent.reply, Ok(reply) if reply.status == 200) {
-        let checked = sent.check(&Expect::page(form));
-        return settle(user, Hop::IdpAuthorizeForm, checked)
-            .await
-            .map(Authorized::Form);
-    }
-    let checked = sent.check(&Expect {
-        status: 302,
-        location: Some(back),
-        marker: None,
-    });
-    settle(user, Hop::IdpAuthorizeSso, checked)
-        .await
-        .map(Authorized::Sso)
-}
-
 /// A request sent from the user's browser and what came back, not yet checked.
-struct Sent {
-    run: std::sync::Arc<RunContext>,
-    origin: OriginId,
+#[derive(Debug)]
+pub struct Sent {
+    run: Arc<RunContext>,
+    to: To,
     reply: Result<Reply, HttpError>,
 }
 
 impl Sent {
-    fn check(self, expect: &Expect<'_>) -> Checked {
-        check(&self.run, self.origin, self.reply, expect)
+    /// The answer's status, if one came.
+    pub fn status(&self) -> Option<u16> {
+        self.reply.as_ref().ok().map(|reply| reply.status)
+    }
+
+    /// The answer's body (empty without an answer).
+    pub fn body(&self) -> &[u8] {
+        self.reply.as_ref().map_or(&[], |reply| &reply.body)
+    }
+
+    /// The request this answers.
+    pub fn to(&self) -> &To {
+        &self.to
+    }
+
+    /// The answer's `Location`, resolved against the request (`None` without one).
+    pub fn location(&self) -> Option<Result<To, Problem>> {
+        let reply = self.reply.as_ref().ok()?;
+        let location = reply.location.as_ref()?;
+        Some(resolve(&self.run, &self.to, location))
+    }
+
+    /// A URL (a link's or a form's action) resolved against the request's URL.
+    pub fn resolve(&self, reference: &str) -> Result<To, Problem> {
+        resolve(
+            &self.run,
+            &self.to,
+            &Bytes::copy_from_slice(reference.as_bytes()),
+        )
+    }
+
+    /// Checks the answer against what the hop must answer.
+    pub fn check(self, expect: &Expect<'_>) -> Checked {
+        check(&self.run, &self.to, self.reply, expect)
+    }
+
+    /// Takes the answer as it is (the caller has judged it): its `Location`, if any, resolved.
+    pub fn accept(self) -> Checked {
+        let location = self.location().and_then(Result::ok);
+        let mut checked = unchecked(self.reply);
+        if let Ok(answer) = &mut checked.outcome {
+            answer.location = location;
+        }
+        checked
+    }
+
+    /// Records the answer as a failure of this kind (a well-formed answer the flow cannot go
+    /// on from).
+    pub fn reject(self, problem: Problem) -> Checked {
+        let mut checked = unchecked(self.reply);
+        if checked.outcome.is_ok() {
+            checked.outcome = Err(problem);
+        }
+        checked
     }
 
     /// A 302 to the same site's `/login`: the store session is gone.
@@ -174,54 +238,74 @@ impl Sent {
             return false;
         };
         reply.status == 302
-            && reply.location.as_ref().is_some_and(|location| {
-                resolve(&self.run, self.origin, location).is_ok_and(|to| {
-                    to.origin == self.origin && to.path.starts_with(routes::LOGIN.as_bytes())
+            && self.location().is_some_and(|to| {
+                to.is_ok_and(|to| {
+                    to.origin == self.to.origin && to.path.starts_with(routes::LOGIN.as_bytes())
                 })
             })
     }
 }
 
-/// Sends one request from the user's browser (see [`exchange`]).
-async fn send(
+/// Sends one request from the user's browser with the cookies it holds for the target (see
+/// [`exchange`]), not yet checked.
+pub async fn send(
     user: &mut GooseUser,
     to: To,
     form: Option<Bytes>,
 ) -> Result<Sent, Box<TransactionError>> {
-    let origin = to.origin;
-    let reply = exchange(user, to, form).await?;
-    let run = std::sync::Arc::clone(&state(user)?.run);
-    Ok(Sent { run, origin, reply })
+    let reply = exchange(user, &to, form).await?;
+    let run = Arc::clone(&state(user)?.run);
+    Ok(Sent { run, to, reply })
 }
 
 /// Sends one request from the user's browser with its cookies, and keeps what it set.
 async fn exchange(
     user: &mut GooseUser,
-    to: To,
+    to: &To,
     form: Option<Bytes>,
 ) -> Result<Result<Reply, HttpError>, Box<TransactionError>> {
     let state = state(user)?;
-    let host = state.run.targets.origins.site(to.origin).cookie_host;
-    let outgoing = Outgoing {
-        method: if form.is_some() {
-            Method::Post
-        } else {
-            Method::Get
-        },
-        path: to.path,
-        cookie: state.jar.header(host),
-        form,
-    };
     let UserState {
         run, browser, jar, ..
     } = &mut *state;
-    let sent = browser
-        .send(&run.targets.origins, to.origin, &outgoing)
-        .await;
-    if let Ok(reply) = &sent {
-        jar.update(host, &reply.set_cookies);
+    let origins = &run.targets.origins;
+    let site = origins.site(to.origin);
+    // A site's cookies are its host's (its instances sit behind one name).
+    let host = site.first();
+    let method = if form.is_some() {
+        Method::Post
+    } else {
+        Method::Get
+    };
+    let request = CookieRequest {
+        host: &host.host,
+        path: &to.path,
+        https: host.scheme == crate::http::Scheme::Https,
+        same_site: to.chain & !site.same_site_bit == 0,
+        safe_method: method == Method::Get,
+    };
+    let outgoing = Outgoing {
+        method,
+        path: to.path.clone(),
+        cookie: jar.header(usize::from(to.origin.0), &request),
+        page_origin: match (&form, to.page) {
+            (Some(_), Some(page)) => Some(page_origin(run, page)),
+            _ => None,
+        },
+        form,
+    };
+    let sent = browser.send(origins, to.origin, &outgoing).await;
+    if let Ok(reply) = &sent
+        && !reply.set_cookies.is_empty()
+    {
+        jar.update(&request, &reply.set_cookies);
     }
     Ok(sent)
+}
+
+/// The `Origin` header of a form posted from a page of `page`.
+fn page_origin(run: &RunContext, page: OriginId) -> HeaderValue {
+    HeaderValue::from_str(run.targets.base(page)).unwrap_or(HeaderValue::from_static("null"))
 }
 
 /// Records `problem` as a failure of `hop` found after its answer was checked (a page that
@@ -253,9 +337,10 @@ pub async fn replay(
     let state = state(user)?;
     let outgoing = Outgoing {
         method: Method::Get,
-        path: to.path,
+        path: to.path.clone(),
         cookie: Some(cookie.clone()),
         form: None,
+        page_origin: None,
     };
     let sent = state
         .attacker
@@ -265,47 +350,77 @@ pub async fn replay(
     let expect = if served {
         Expect::page(&state.run.markers.cart)
     } else {
-        Expect::redirect(302, to.origin, mock_services::web::routes::app::LOGIN)
+        Expect::redirect(302, to.origin, routes::LOGIN)
     };
-    let run = std::sync::Arc::clone(&state.run);
-    let checked = check(&run, to.origin, sent, &expect);
+    let run = Arc::clone(&state.run);
+    let checked = check(&run, &to, sent, &expect);
     settle(user, Hop::AttackerReplay, checked)
         .await
         .map(|_| served)
 }
 
 /// A hop's outcome before it is recorded.
-struct Checked {
+#[derive(Debug)]
+pub struct Checked {
     elapsed: Option<Duration>,
+    timing: crate::http::Timing,
     status: Option<u16>,
-    /// A 503's `Retry-After`: the user waits it out before going on.
+    /// A 429's or 503's `Retry-After`: the user waits it out before going on.
     retry_after: Option<Duration>,
     outcome: Result<Answer, Problem>,
 }
 
+/// An answer taken as it is, or its absence as a failure.
+fn unchecked(sent: Result<Reply, HttpError>) -> Checked {
+    match sent {
+        Ok(reply) => Checked {
+            elapsed: Some(reply.elapsed),
+            timing: reply.timing,
+            status: Some(reply.status),
+            retry_after: retry_after(&reply),
+            outcome: Ok(Answer {
+                status: reply.status,
+                location: None,
+                body: reply.body,
+            }),
+        },
+        Err(error) => Checked {
+            elapsed: None,
+            timing: crate::http::Timing::default(),
+            status: None,
+            retry_after: None,
+            outcome: Err(Problem::NoAnswer(error)),
+        },
+    }
+}
+
+/// A well-behaved client waits as long as a 429 or 503 asks before its next request.
+fn retry_after(reply: &Reply) -> Option<Duration> {
+    reply
+        .retry_after
+        .filter(|_| matches!(reply.status, 429 | 503))
+}
+
 fn check(
     run: &RunContext,
-    from: OriginId,
+    from: &To,
     sent: Result<Reply, HttpError>,
     expect: &Expect<'_>,
 ) -> Checked {
     let reply: Reply = match sent {
         Ok(reply) => reply,
-        Err(error) => {
-            return Checked {
-                elapsed: None,
-                status: None,
-                retry_after: None,
-                outcome: Err(Problem::NoAnswer(error)),
-            };
-        }
+        Err(error) => return unchecked(Err(error)),
     };
     let status = reply.status;
     let location = reply
         .location
         .as_ref()
         .map(|value| resolve(run, from, value));
-    let problem = if status != expect.status {
+    let status_ok = match expect.status {
+        Expected::Status(wanted) => status == wanted,
+        Expected::Redirect => is_redirect(status),
+    };
+    let problem = if !status_ok {
         Some(Problem::Status {
             got: status,
             expected: expect.status,
@@ -330,11 +445,13 @@ fn check(
     };
     Checked {
         elapsed: Some(reply.elapsed),
+        timing: reply.timing,
         status: Some(status),
-        retry_after: reply.retry_after.filter(|_| status == 503),
+        retry_after: retry_after(&reply),
         outcome: match problem {
             Some(problem) => Err(problem),
             None => Ok(Answer {
+                status,
                 location: location.and_then(Result::ok),
                 body: reply.body,
             }),
@@ -342,37 +459,50 @@ fn check(
     }
 }
 
-/// A `Location` as one of the run's origins and a path: relative to the request's origin, or
-/// absolute naming a known origin. Any other host is refused, so a redirect can never send
-/// load anywhere but the run's targets.
-fn resolve(run: &RunContext, from: OriginId, value: &Bytes) -> Result<To, Problem> {
+/// A `Location` as one of the run's sites and a path, resolved as a browser resolves it
+/// against the URL it answered (absolute, scheme-relative, absolute-path or relative; the
+/// fragment dropped). A host that is not one of the run's targets is refused, so a redirect
+/// never sends load anywhere the run was not pointed at.
+pub fn resolve(run: &RunContext, from: &To, value: &Bytes) -> Result<To, Problem> {
+    let origins = &run.targets.origins;
+    let chain = from.chain | origins.site(from.origin).same_site_bit;
     let text = std::str::from_utf8(value).map_err(|_| Problem::Location)?;
-    let (origin, path) = if let Some(rest) = text.strip_prefix("http://") {
-        let (authority, path) = rest.find('/').map_or((rest, "/"), |at| rest.split_at(at));
-        let origin = run
-            .targets
-            .origins
-            .find(authority)
-            .ok_or(Problem::ForeignLocation)?;
-        (origin, path)
-    } else if text.starts_with('/') && !text.starts_with("//") {
-        (from, text)
-    } else {
-        return Err(Problem::Location);
-    };
-    // A request target is visible ASCII (RFC 9112 §3.2); anything else is a broken Location.
-    if !path.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(Problem::Location);
+    // The common case, an absolute path on the same site, without building URLs.
+    if text.starts_with('/') && !text.starts_with("//") {
+        let path = text.split('#').next().unwrap_or(text);
+        // A request target is visible ASCII (RFC 9112 §3.2); anything else is a broken one.
+        if !path.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Problem::Location);
+        }
+        return Ok(To {
+            origin: from.origin,
+            path: value.slice_ref(path.as_bytes()),
+            chain,
+            page: None,
+        });
     }
+    let base = format!(
+        "{}{}",
+        run.targets.base(from.origin),
+        std::str::from_utf8(&from.path).map_err(|_| Problem::Location)?
+    );
+    let url = url::Url::parse(&base)
+        .and_then(|base| base.join(text.trim()))
+        .map_err(|_| Problem::Location)?;
+    let endpoint = Endpoint::of_url(&url).ok_or(Problem::Location)?;
+    let origin = origins.find(&endpoint).ok_or(Problem::ForeignLocation)?;
+    let path = &url[url::Position::BeforePath..url::Position::AfterQuery];
     Ok(To {
         origin,
-        path: value.slice_ref(path.as_bytes()),
+        path: Bytes::copy_from_slice(path.as_bytes()),
+        chain,
+        page: None,
     })
 }
 
 /// Records a hop's outcome (counts, latency, failure) and turns it into the transaction's
 /// result.
-async fn settle(
+pub async fn settle(
     user: &mut GooseUser,
     hop: Hop,
     checked: Checked,
@@ -387,7 +517,7 @@ async fn settle(
     let result = match checked.outcome {
         Ok(answer) => {
             if let Some(elapsed) = checked.elapsed {
-                state.record_hop(hop, elapsed);
+                state.record_hop(hop, elapsed, &checked.timing);
             }
             if faults {
                 state.run.faults.success(Instant::now());
@@ -399,14 +529,15 @@ async fn settle(
             state.live.error();
             state.recorder.hop(hop).error();
             state.recorder.failure(failure);
+            state.recorder.transport(&checked.timing);
             if faults {
                 state.run.faults.failure(Instant::now());
             }
             Err(failure)
         }
     };
-    // A well-behaved client waits as long as a 503 asks before its next request; the run's
-    // end cuts the wait short.
+    // A well-behaved client waits as long as a 429 or 503 asks before its next request; the
+    // run's end cuts the wait short.
     if let Some(wait) = checked.retry_after {
         state.recorder.retry_waits += 1;
         let started = Instant::now();

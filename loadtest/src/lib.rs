@@ -18,6 +18,7 @@ pub mod http;
 pub mod interval_log;
 pub mod lag;
 pub mod live;
+pub mod login;
 pub mod matrix;
 pub mod measure;
 pub mod names;

@@ -3,11 +3,11 @@
 //! scenarios' own counts — all in the user's state, written by its task alone, and merged into
 //! the run's [`UserRecorder`] once, when the user stops.
 
-use crate::http::ClientStats;
-use crate::names::{Failure, Flow, Hop};
+use crate::http::{ClientStats, Timing};
+use crate::names::{Failure, Flow, Hop, LoginOutcome};
 use hdrhistogram::Histogram;
 pub use reports::latency::{histogram, percentiles, spectrum};
-use reports::results::LatencyRow;
+use reports::results::{LatencyRow, Phases};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -20,13 +20,14 @@ pub fn micros(elapsed: Duration) -> u64 {
         .clamp(1, MAX_US)
 }
 
-/// Raw and corrected histograms of one hop or flow, and its error count.
+/// Raw and corrected histograms of one hop or flow, its error count, and where its time went.
 #[derive(Debug, Clone)]
 pub struct Latency {
     raw: Histogram<u64>,
     /// Only when some sample had an intended interval (open model); otherwise equal to `raw`.
     corrected: Option<Histogram<u64>>,
     errors: u64,
+    phases: PhaseSums,
 }
 
 impl Default for Latency {
@@ -35,7 +36,59 @@ impl Default for Latency {
             raw: histogram(),
             corrected: None,
             errors: 0,
+            phases: PhaseSums::default(),
         }
+    }
+}
+
+/// A hop's time by part, summed over its answered samples (their means go in the results):
+/// connecting and the TLS handshake (for the requests that opened a connection), and from the
+/// request to the answer's first byte (every sample).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseSums {
+    pub samples: u64,
+    pub connects: u64,
+    pub connect: Duration,
+    pub handshakes: u64,
+    pub handshake: Duration,
+    pub first_byte: Duration,
+}
+
+impl PhaseSums {
+    fn add_timing(&mut self, timing: &Timing) {
+        self.samples += 1;
+        if let Some(connect) = timing.connect {
+            self.connects += 1;
+            self.connect += connect;
+        }
+        if let Some(handshake) = timing.handshake {
+            self.handshakes += 1;
+            self.handshake += handshake.elapsed;
+        }
+        self.first_byte += timing.first_byte;
+    }
+
+    fn add(&mut self, other: &PhaseSums) {
+        self.samples += other.samples;
+        self.connects += other.connects;
+        self.connect += other.connect;
+        self.handshakes += other.handshakes;
+        self.handshake += other.handshake;
+        self.first_byte += other.first_byte;
+    }
+
+    /// The means, as results keep them (`None` when nothing was timed by part).
+    pub fn means(&self) -> Option<Phases> {
+        let mean = |total: Duration, count: u64| {
+            (count > 0).then(|| total.as_secs_f64() * 1e6 / count as f64)
+        };
+        (self.samples > 0).then(|| Phases {
+            connections: self.connects,
+            connect_mean_us: mean(self.connect, self.connects),
+            handshakes: self.handshakes,
+            handshake_mean_us: mean(self.handshake, self.handshakes),
+            first_byte_mean_us: mean(self.first_byte, self.samples).unwrap_or(0.0),
+        })
     }
 }
 
@@ -60,6 +113,11 @@ impl Latency {
         let _ = self.raw.record(value);
     }
 
+    /// Adds one answered sample's parts (see [`PhaseSums`]).
+    pub fn time_parts(&mut self, timing: &Timing) {
+        self.phases.add_timing(timing);
+    }
+
     pub fn error(&mut self) {
         self.errors += 1;
     }
@@ -82,6 +140,7 @@ impl Latency {
         }
         let _ = self.raw.add(&other.raw);
         self.errors += other.errors;
+        self.phases.add(&other.phases);
     }
 
     pub fn count(&self) -> u64 {
@@ -89,12 +148,14 @@ impl Latency {
     }
 
     pub fn row(&self, name: &str) -> LatencyRow {
-        reports::latency::row(
+        let mut row = reports::latency::row(
             name,
             &self.raw,
             self.corrected.as_ref().unwrap_or(&self.raw),
             self.errors,
-        )
+        );
+        row.phases = self.phases.means();
+        row
     }
 }
 
@@ -118,9 +179,39 @@ pub struct UserRecorder {
     /// Bounces to `/login` a fault explains (the others are failures).
     pub bounces_expected: u64,
     pub bounces_unexpected: u64,
-    /// Waits after a 503, as its `Retry-After` asked.
+    /// Waits after a 429 or 503, as its `Retry-After` asked.
     pub retry_waits: u64,
     pub retry_waited: Duration,
+    /// Connect and TLS handshake times (only once a connection was opened).
+    pub transport: Option<Box<TransportTimes>>,
+    /// How logins through the provider's pages ended, by [`LoginOutcome`].
+    pub login_outcomes: [u64; LoginOutcome::ALL.len()],
+}
+
+/// Connect and handshake times of the connections a user opened, microseconds.
+#[derive(Debug, Clone)]
+pub struct TransportTimes {
+    pub connect: Histogram<u64>,
+    pub handshake_full: Histogram<u64>,
+    pub handshake_resumed: Histogram<u64>,
+}
+
+impl Default for TransportTimes {
+    fn default() -> Self {
+        TransportTimes {
+            connect: histogram(),
+            handshake_full: histogram(),
+            handshake_resumed: histogram(),
+        }
+    }
+}
+
+impl TransportTimes {
+    fn add(&mut self, other: &TransportTimes) {
+        let _ = self.connect.add(&other.connect);
+        let _ = self.handshake_full.add(&other.handshake_full);
+        let _ = self.handshake_resumed.add(&other.handshake_resumed);
+    }
 }
 
 /// What one fault cost: sessions, relogins, cart contents.
@@ -162,6 +253,8 @@ impl Default for UserRecorder {
             bounces_unexpected: 0,
             retry_waits: 0,
             retry_waited: Duration::ZERO,
+            transport: None,
+            login_outcomes: [0; LoginOutcome::ALL.len()],
         }
     }
 }
@@ -187,9 +280,34 @@ impl UserRecorder {
         &mut self.fault_losses[index]
     }
 
-    /// Counts one failure by its kind.
+    /// Counts one failure by its kind (and a login's outcome, when it is one).
     pub fn failure(&mut self, failure: Failure) {
         *self.failures.entry(failure).or_default() += 1;
+        if let Some(outcome) = failure.problem.login_outcome() {
+            self.login_outcome(outcome);
+        }
+    }
+
+    /// Counts how a login through the provider's pages ended.
+    pub fn login_outcome(&mut self, outcome: LoginOutcome) {
+        self.login_outcomes[outcome.index()] += 1;
+    }
+
+    /// Records a request's connect and handshake times, if it opened a connection.
+    pub fn transport(&mut self, timing: &Timing) {
+        let Some(connect) = timing.connect else {
+            return;
+        };
+        let times = self.transport.get_or_insert_with(Box::default);
+        let _ = times.connect.record(micros(connect));
+        if let Some(handshake) = timing.handshake {
+            let histogram = if handshake.resumed {
+                &mut times.handshake_resumed
+            } else {
+                &mut times.handshake_full
+            };
+            let _ = histogram.record(micros(handshake.elapsed));
+        }
     }
 
     /// The hops that ran (or failed), in route order, with their names.
@@ -241,8 +359,7 @@ impl UserRecorder {
         self.stolen_outlived += other.stolen_outlived;
         self.stolen_refused_after_logout += other.stolen_refused_after_logout;
         self.stolen_served_after_logout += other.stolen_served_after_logout;
-        self.client.connections_opened += other.client.connections_opened;
-        self.client.resent += other.client.resent;
+        self.client.add(&other.client);
         for (index, losses) in other.fault_losses.iter().enumerate() {
             self.fault(index).add(losses);
         }
@@ -250,6 +367,12 @@ impl UserRecorder {
         self.bounces_unexpected += other.bounces_unexpected;
         self.retry_waits += other.retry_waits;
         self.retry_waited += other.retry_waited;
+        if let Some(theirs) = &other.transport {
+            self.transport.get_or_insert_with(Box::default).add(theirs);
+        }
+        for (mine, theirs) in self.login_outcomes.iter_mut().zip(&other.login_outcomes) {
+            *mine += theirs;
+        }
     }
 }
 

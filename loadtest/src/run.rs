@@ -6,8 +6,9 @@ use crate::args::RunArgs;
 use crate::attack::{AttackPlan, Kind};
 use crate::calibrate;
 use crate::collect;
-use crate::context::ScenarioSettings;
+use crate::context::{ScenarioSettings, Targets};
 use crate::fault::inject::Controls;
+use crate::login::LoginSettings;
 use crate::measure::{self, Drive};
 use crate::stack::Stack;
 use crate::thresholds;
@@ -102,9 +103,12 @@ pub async fn execute_one(
     start: Start,
 ) -> anyhow::Result<RunOutcome> {
     args.validate()?;
+    let login = args.login_settings()?;
     let started_at = jiff::Timestamp::now();
     let mut stack = Stack::start(args).await?;
-    let targets = stack.targets()?;
+    let targets = stack.targets()?.with_tls(&args.tls_options())?;
+    targets.check_tls().await?;
+    announce(args, &targets, progress);
     stack.prefill(args.prefill_sessions).await?;
     let sessions_alive = Arc::new(AtomicU64::new(UNKNOWN));
     stack.count_sessions(&sessions_alive, !args.faults.is_empty());
@@ -133,7 +137,7 @@ pub async fn execute_one(
             },
             kinds: kinds.clone(),
             targets: targets.clone(),
-            settings: scenario_settings(args),
+            settings: scenario_settings(args, &login),
             cpu: stack.cpu_sides(),
             sessions_alive: Arc::clone(&sessions_alive),
             progress,
@@ -152,8 +156,8 @@ pub async fn execute_one(
             goose_reports: args.goose_reports.then_some(run_dir.as_path()),
         },
         kinds,
-        targets,
-        settings: scenario_settings(args),
+        targets: targets.clone(),
+        settings: scenario_settings(args, &login),
         cpu: stack.cpu_sides(),
         sessions_alive,
         progress,
@@ -167,6 +171,7 @@ pub async fn execute_one(
     let results = collect::results(collect::Inputs {
         args,
         stack: &stack,
+        targets: &targets,
         measured: &measured,
         started_at,
         calibration: calibrate::load(&reports_dir),
@@ -189,8 +194,38 @@ pub async fn execute_one(
     })
 }
 
+/// Says where the run's load goes, before it starts: every host, with users and rate.
+fn announce(args: &RunArgs, targets: &Targets, progress: &indicatif::ProgressBar) {
+    let rate = match args.rate {
+        Some(rate) => format!("{rate} iterations/s"),
+        None => "as fast as answered (no --rate)".to_owned(),
+    };
+    let mut lines = vec![format!(
+        "load goes to these hosts, from {} users at {rate}{}:",
+        args.users,
+        if args.insecure {
+            "; TLS certificates NOT verified (--insecure)"
+        } else {
+            ""
+        }
+    )];
+    lines.extend(
+        targets
+            .describe()
+            .into_iter()
+            .map(|line| format!("  {line}")),
+    );
+    let text = lines.join("\n");
+    // Above the progress bar when there is one, else on stderr.
+    if progress.is_hidden() {
+        eprintln!("{text}");
+    } else {
+        progress.println(text);
+    }
+}
+
 /// How the scenarios behave in this run.
-fn scenario_settings(args: &RunArgs) -> ScenarioSettings {
+fn scenario_settings(args: &RunArgs, login: &LoginSettings) -> ScenarioSettings {
     ScenarioSettings {
         pacing_interval: args
             .rate
@@ -201,7 +236,7 @@ fn scenario_settings(args: &RunArgs) -> ScenarioSettings {
         replay_interval: args.replay_interval,
         request_timeout: args.request_timeout,
         goose_metrics: args.goose_reports,
-        password: args.user_password.clone(),
+        login: login.clone(),
         paused_between_transactions: args.wait.is_some(),
         first_user: args.first_user,
     }

@@ -3,7 +3,7 @@
 //! merged into the run when it stops.
 
 use crate::context::RunContext;
-use crate::http::{CookieJar, HttpClient};
+use crate::http::{CookieJar, HttpClient, Timing};
 use crate::interval_log::{IntervalTap, Series};
 use crate::live::LiveCounters;
 use crate::names::{Flow, Hop};
@@ -60,11 +60,18 @@ impl UserState {
         let origins = &run.targets.origins;
         let timeout = run.settings.request_timeout;
         let turn = run.next_user_turn();
+        // Each browser (and the attacker's) with its own TLS session cache, or the run's.
+        let tls = || {
+            run.targets
+                .tls
+                .as_ref()
+                .map(|tls| tls.for_browser(origins.slots()))
+        };
         UserState {
-            browser: HttpClient::new(origins, turn, timeout),
-            jar: CookieJar::new(origins.cookie_hosts()),
+            browser: HttpClient::new(origins, turn, timeout, tls()),
+            jar: CookieJar::new(origins.len()),
             // The attacker replays from another instance than the browser's next.
-            attacker: HttpClient::new(origins, turn.wrapping_add(1), timeout),
+            attacker: HttpClient::new(origins, turn.wrapping_add(1), timeout, tls()),
             recorder: UserRecorder::default(),
             live: run.live.join(),
             live_latency: None,
@@ -88,10 +95,16 @@ impl UserState {
         }
     }
 
-    /// Records one answered hop: its histograms, the interval logs, the per-second figures.
-    pub fn record_hop(&mut self, hop: Hop, elapsed: Duration) {
+    /// Records one answered hop: its histograms and parts, the interval logs, the per-second
+    /// figures, and what opening a connection took.
+    pub fn record_hop(&mut self, hop: Hop, elapsed: Duration, timing: &Timing) {
         let interval = self.pacer.interval();
-        self.recorder.hop(hop).record(elapsed, interval);
+        let latency = self.recorder.hop(hop);
+        latency.record(elapsed, interval);
+        latency.time_parts(timing);
+        if timing.connect.is_some() {
+            self.recorder.transport(timing);
+        }
         self.tap.record(Series::Hop(hop), elapsed, interval);
         self.record_live(micros(elapsed));
     }
@@ -143,9 +156,8 @@ impl UserState {
         let mut recorder = std::mem::take(&mut self.recorder);
         recorder.late = self.pacer.late;
         recorder.dropped = self.pacer.dropped;
-        recorder.client.connections_opened =
-            self.browser.stats.connections_opened + self.attacker.stats.connections_opened;
-        recorder.client.resent = self.browser.stats.resent + self.attacker.stats.resent;
+        recorder.client = self.browser.stats;
+        recorder.client.add(&self.attacker.stats);
         recorder.instance_requests = self
             .browser
             .requests()

@@ -22,6 +22,14 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         target: Vec::new(),
         target_idp: "http://127.0.0.1:9010".into(),
         target_forums: vec!["http://127.0.0.3:9012".into()],
+        ca_cert: None,
+        insecure: false,
+        tls_resumption: Default::default(),
+        users_file: None,
+        login_form: None,
+        username_field: None,
+        password_field: None,
+        max_form_steps: 5,
         instances: 1,
         workers: 1,
         first_user: 0,
@@ -62,21 +70,21 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
 const HOPS: &[&str] = &[
     "store: GET /",
     "store: GET /login",
-    "idp: GET /oauth2/authorize (form)",
-    "idp: POST /oauth2/authorize",
+    "idp: GET authorize (form)",
+    "idp: POST form 1",
     "store: GET /oauth-callback",
     "store: GET /shopping-cart",
     "store: POST /shopping-cart/items",
     "store: GET /shopping-cart (expired)",
-    "idp: GET /oauth2/authorize (sso)",
+    "idp: GET authorize (sso)",
     "forums: GET /",
     "forums: GET /login",
     "forums: GET /oauth-callback",
     "forums: GET /posts",
     "store: POST /logout",
     "forums: POST /logout",
-    "idp: GET /oauth2/logout",
-    "idp: POST /oauth2/logout",
+    "idp: GET logout",
+    "idp: POST logout form",
     "attacker: GET /shopping-cart (replay)",
 ];
 const FLOWS: &[&str] = &[
@@ -341,14 +349,25 @@ fn scenario_and_threshold_flags_parse_strictly() {
 }
 
 #[test]
-fn a_non_loopback_target_is_refused() {
+fn a_target_that_is_not_an_http_origin_is_refused_before_any_load() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut run = args(Backend::Dashmap, dir.path());
-    run.prefill_sessions = 0;
-    run.target = vec!["http://192.0.2.10:8080".into()];
-    let error = runtime.block_on(execute(&run)).expect_err("must refuse");
-    assert!(error.to_string().contains("loopback"), "{error}");
+    for target in [
+        "ftp://127.0.0.1:21",
+        "http://127.0.0.2:9011/shop",
+        "127.0.0.2:9011",
+    ] {
+        let mut run = args(Backend::Dashmap, dir.path());
+        run.prefill_sessions = 0;
+        run.target = vec![target.into()];
+        let error = runtime.block_on(execute(&run)).expect_err("must refuse");
+        assert!(
+            error
+                .to_string()
+                .contains("expected http://HOST[:PORT] or https://HOST[:PORT]"),
+            "{target}: {error}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -75,5 +75,6 @@ pub fn row(
         raw_us: percentiles(raw),
         corrected_us: percentiles(corrected),
         spectrum_us: spectrum(raw),
+        phases: None,
     }
 }

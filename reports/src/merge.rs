@@ -305,6 +305,11 @@ fn merge_figures(
         host: hosts.join(", "),
         measured_started_unix: base,
         hlog_late_samples: sum(|r| r.hlog_late_samples),
+        transport: merged_transport(workers),
+        login_outcomes: each().fold(results::LoginOutcomes::default(), |mut total, results| {
+            total.add(&results.login_outcomes);
+            total
+        }),
         workers: workers
             .iter()
             .map(|worker| worker_result(worker, out_dir))
@@ -350,9 +355,70 @@ fn merged_rows(
                 .sum();
             let raw = added(workers, name, Kind::Raw);
             let corrected = added(workers, name, Kind::Corrected);
-            latency::row(name, &raw, &corrected, errors)
+            let mut row = latency::row(name, &raw, &corrected, errors);
+            row.phases = merged_phases(
+                workers
+                    .iter()
+                    .flat_map(|worker| rows(&worker.results))
+                    .filter(|row| row.name == name),
+            );
+            row
         })
         .collect()
+}
+
+/// Workers' means of a hop's parts, combined exactly: each mean weighted by what it counted.
+fn merged_phases<'a>(rows: impl Iterator<Item = &'a LatencyRow>) -> Option<results::Phases> {
+    let mut samples = 0u64;
+    let mut merged = results::Phases {
+        connections: 0,
+        connect_mean_us: None,
+        handshakes: 0,
+        handshake_mean_us: None,
+        first_byte_mean_us: 0.0,
+    };
+    let (mut connect, mut handshake, mut first_byte) = (0.0, 0.0, 0.0);
+    for row in rows {
+        let Some(phases) = &row.phases else {
+            continue;
+        };
+        samples += row.count;
+        merged.connections += phases.connections;
+        merged.handshakes += phases.handshakes;
+        connect += phases.connect_mean_us.unwrap_or(0.0) * phases.connections as f64;
+        handshake += phases.handshake_mean_us.unwrap_or(0.0) * phases.handshakes as f64;
+        first_byte += phases.first_byte_mean_us * row.count as f64;
+    }
+    if samples == 0 {
+        return None;
+    }
+    let mean = |total: f64, count: u64| (count > 0).then(|| total / count as f64);
+    merged.connect_mean_us = mean(connect, merged.connections);
+    merged.handshake_mean_us = mean(handshake, merged.handshakes);
+    merged.first_byte_mean_us = first_byte / samples as f64;
+    Some(merged)
+}
+
+/// Workers' connection and handshake counts, summed; their percentiles are each worker's own
+/// (a worker's results keep no histogram of them to add), so the merge has none.
+fn merged_transport(workers: &[Worker]) -> results::Transport {
+    let mut merged = results::Transport::default();
+    for worker in workers {
+        let transport = &worker.results.transport;
+        merged.connections_opened += transport.connections_opened;
+        if let Some(tls) = &transport.tls {
+            let total = merged.tls.get_or_insert_with(|| results::TlsResults {
+                resumption: tls.resumption.clone(),
+                insecure: tls.insecure,
+                ca_cert: tls.ca_cert.clone(),
+                ..results::TlsResults::default()
+            });
+            total.handshakes_full += tls.handshakes_full;
+            total.handshakes_resumed += tls.handshakes_resumed;
+            total.handshakes_tls13 += tls.handshakes_tls13;
+        }
+    }
+    merged
 }
 
 fn summed_maps<'a>(maps: impl Iterator<Item = &'a BTreeMap<String, u64>>) -> BTreeMap<String, u64> {

@@ -191,6 +191,12 @@ pub struct LoadRunResults {
     /// in a later one (their user sat inside one request longer than the logs' grace).
     #[serde(default)]
     pub hlog_late_samples: u64,
+    /// Connections and TLS handshakes.
+    #[serde(default)]
+    pub transport: Transport,
+    /// How logins through the provider's pages ended.
+    #[serde(default)]
+    pub login_outcomes: LoginOutcomes,
 }
 
 /// One load generator of a merged run: its own figures beside the merged ones, so one
@@ -394,6 +400,23 @@ pub struct LoadRunConfig {
     /// Persistence of the redis-server the run started (`none` otherwise).
     #[serde(default = "no_persistence")]
     pub redis_persistence: String,
+    /// Every host that received load, as resolved at the start.
+    #[serde(default)]
+    pub target_hosts: Vec<TargetHost>,
+    /// `--users-file`, if the accounts came from one, and how many it held.
+    #[serde(default)]
+    pub users_file: Option<String>,
+    #[serde(default)]
+    pub accounts: u64,
+    /// `--login-form`, `--username-field`, `--password-field`, `--max-form-steps`.
+    #[serde(default)]
+    pub login_form: Option<String>,
+    #[serde(default)]
+    pub username_field: Option<String>,
+    #[serde(default)]
+    pub password_field: Option<String>,
+    #[serde(default)]
+    pub max_form_steps: u8,
 }
 
 /// `1`: one instance, one worker (what files from before these fields meant).
@@ -416,6 +439,104 @@ pub struct LatencyRow {
     pub corrected_us: Percentiles,
     /// (percentile, microseconds) pairs of the raw distribution, for spectrum charts.
     pub spectrum_us: Vec<(f64, f64)>,
+    /// Where a hop's time went: connecting, the TLS handshake, the wait for the first byte
+    /// (hops only; absent in files from before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Phases>,
+}
+
+/// A hop's time by part, as means over its answered samples, microseconds. A hop's time is
+/// connect + handshake (for the requests that opened a connection) + the request to the
+/// answer's complete head, whose first byte `first_byte_mean_us` times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phases {
+    /// Requests of this hop that opened a connection.
+    pub connections: u64,
+    pub connect_mean_us: Option<f64>,
+    /// Requests of this hop that made a TLS handshake.
+    pub handshakes: u64,
+    pub handshake_mean_us: Option<f64>,
+    /// From writing the request to the answer's first byte, every answered sample.
+    pub first_byte_mean_us: f64,
+}
+
+/// How the generator reached the services: connections, and TLS when any target was HTTPS.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transport {
+    /// Connections opened (as in `generator.connections_opened`).
+    pub connections_opened: u64,
+    /// Connect times of the connections opened, microseconds (`None` in a merged run).
+    pub connect_us: Option<Percentiles>,
+    /// TLS (`None`: every target was plain HTTP).
+    pub tls: Option<TlsResults>,
+}
+
+/// The run's TLS handshakes and settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TlsResults {
+    pub handshakes_full: u64,
+    /// Abbreviated handshakes that resumed an earlier session.
+    pub handshakes_resumed: u64,
+    /// Handshakes of TLS 1.3 (the others were 1.2).
+    pub handshakes_tls13: u64,
+    /// Handshake times, microseconds (`None` without any of that kind, or in a merged run).
+    pub handshake_full_us: Option<Percentiles>,
+    pub handshake_resumed_us: Option<Percentiles>,
+    /// Whose resumption cache a browser uses: `per-user`, `shared` or `off`.
+    pub resumption: String,
+    /// Certificates were not verified (`--insecure`).
+    pub insecure: bool,
+    /// The private CA trusted besides the platform's roots (`--ca-cert`).
+    pub ca_cert: Option<String>,
+}
+
+/// How logins through the provider's pages ended. Only `completed` logins count as logins;
+/// the others are failures, named.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginOutcomes {
+    pub completed: u64,
+    /// The login form came back after the password: a wrong password, a locked account, a
+    /// validation error.
+    pub form_again: u64,
+    /// 429 Too Many Requests.
+    pub rate_limited: u64,
+    /// An error status, or a page without a form to go on with.
+    pub error_page: u64,
+    /// More form pages than `--max-form-steps`, or too many redirects.
+    pub too_many_steps: u64,
+    /// A password asked where the provider's SSO session should have logged the user in.
+    pub password_asked: u64,
+}
+
+impl LoginOutcomes {
+    /// Every login that did not complete.
+    pub fn failed(&self) -> u64 {
+        self.form_again
+            + self.rate_limited
+            + self.error_page
+            + self.too_many_steps
+            + self.password_asked
+    }
+
+    pub fn add(&mut self, other: &LoginOutcomes) {
+        self.completed += other.completed;
+        self.form_again += other.form_again;
+        self.rate_limited += other.rate_limited;
+        self.error_page += other.error_page;
+        self.too_many_steps += other.too_many_steps;
+        self.password_asked += other.password_asked;
+    }
+}
+
+/// Where the load went: each service's hosts as resolved at the start.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetHost {
+    /// `idp`, `store` or `forums`.
+    pub service: String,
+    /// The instance's base URL.
+    pub url: String,
+    /// The addresses its name resolved to, taken in turn by new connections.
+    pub addresses: Vec<String>,
 }
 
 /// Per-second counters.

@@ -1,7 +1,8 @@
-//! One simulated browser's connections: HTTP/1.1 keep-alive, one per origin, written and read
-//! by the user's own task — the request as one `write` of bytes prepared from a pre-parsed path,
-//! the answer read into a reused buffer and its head parsed with `httparse` (hyper's own
-//! parser).
+//! One simulated browser's connections: HTTP/1.1 keep-alive over TCP or TLS (rustls), one per
+//! instance of each site, written and read by the user's own task — the request as one `write`
+//! of bytes prepared from a pre-parsed path, the answer read into a reused buffer and its head
+//! parsed with `httparse` (hyper's own parser). A request that opens a connection has its
+//! connect and TLS handshake timed apart from its answer.
 //!
 //! Why not hyper's client connection: it was the first version of this path, and on the cart
 //! hot path it spent about twice the generator CPU per request of this one (the hand-off
@@ -10,15 +11,18 @@
 //! and a cart p50 1.63× wrk's, short of the 1.5× it had to meet. ARCHITECTURE.md keeps the
 //! figures.
 
-use super::origin::{Origin, OriginId, Origins};
+use super::origin::{Origin, OriginId, Origins, Scheme};
+use super::tls::server_name;
 use bytes::{Buf as _, Bytes, BytesMut};
 use http::HeaderValue;
-use std::io::{ErrorKind, Write as _};
+use std::io::Write as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::TcpStream;
 
-/// A request's method: the scenarios only GET pages and POST forms.
+/// A request's method: the scenarios GET pages and POST forms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     Get,
@@ -34,9 +38,33 @@ pub struct Outgoing {
     pub cookie: Option<HeaderValue>,
     /// A urlencoded form (POST's body).
     pub form: Option<Bytes>,
+    /// The `Origin` a browser names on a form post: the origin of the page the form was on.
+    pub page_origin: Option<HeaderValue>,
 }
 
-/// An answer, with the time from sending to its complete head (as goose times requests).
+/// How long each part of an exchange took.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timing {
+    /// TCP connect, when this request opened a connection.
+    pub connect: Option<Duration>,
+    /// The TLS handshake, when this request opened a TLS connection.
+    pub handshake: Option<Handshake>,
+    /// From the request's first byte written to the answer's first byte read.
+    pub first_byte: Duration,
+}
+
+/// One TLS handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handshake {
+    pub elapsed: Duration,
+    /// An abbreviated handshake resuming an earlier session (a ticket or session ID).
+    pub resumed: bool,
+    /// TLS 1.3 (else 1.2).
+    pub tls13: bool,
+}
+
+/// An answer, with the time from the start of the exchange (connecting, when it had to) to
+/// its complete head.
 #[derive(Debug)]
 pub struct Reply {
     pub status: u16,
@@ -46,7 +74,9 @@ pub struct Reply {
     /// `Retry-After` in seconds (the HTTP-date form is not read), at most [`MAX_RETRY_AFTER`].
     pub retry_after: Option<Duration>,
     pub body: Bytes,
+    /// Connect, handshake and the request to the answer's complete head: the hop's time.
     pub elapsed: Duration,
+    pub timing: Timing,
 }
 
 /// The longest `Retry-After` a user honours: a server asking for more is waited on this long.
@@ -57,6 +87,8 @@ pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 pub enum HttpError {
     #[error("connection refused or failed")]
     Connect,
+    #[error("TLS handshake failed")]
+    Tls,
     #[error("timed out")]
     Timeout,
     #[error("connection closed before an answer")]
@@ -71,22 +103,83 @@ pub struct ClientStats {
     pub connections_opened: u64,
     /// Requests sent again on a new connection because the server had closed the idle one.
     pub resent: u64,
+    /// TLS handshakes, full and resumed, and how many of all were TLS 1.3.
+    pub handshakes_full: u64,
+    pub handshakes_resumed: u64,
+    pub handshakes_tls13: u64,
+}
+
+impl ClientStats {
+    pub fn add(&mut self, other: &ClientStats) {
+        self.connections_opened += other.connections_opened;
+        self.resent += other.resent;
+        self.handshakes_full += other.handshakes_full;
+        self.handshakes_resumed += other.handshakes_resumed;
+        self.handshakes_tls13 += other.handshakes_tls13;
+    }
 }
 
 /// Headers an answer may carry that the client reads; more are skipped.
-const MAX_HEADERS: usize = 48;
+const MAX_HEADERS: usize = 64;
 /// An answer's head may not exceed this.
 const MAX_HEAD: usize = 64 * 1024;
-/// An answer's body may not exceed this (the services' pages are a few kilobytes).
+/// An answer's body may not exceed this (login pages of real providers are tens of kilobytes).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 /// A connection unused for this long is checked for a close by the server before it is used.
 const IDLE_CHECK: Duration = Duration::from_millis(50);
 const READ_CHUNK: usize = 16 * 1024;
 
+/// A connection's byte stream: plain TCP, or TLS over it.
+#[derive(Debug)]
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(stream) => Pin::new(stream).poll_read(context, buffer),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_read(context, buffer),
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(stream) => Pin::new(stream).poll_write(context, bytes),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_write(context, bytes),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(stream) => Pin::new(stream).poll_flush(context),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(context),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(stream) => Pin::new(stream).poll_shutdown(context),
+            Stream::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(context),
+        }
+    }
+}
+
 /// One keep-alive connection.
 #[derive(Debug)]
 struct Connection {
-    stream: TcpStream,
+    stream: Stream,
     /// What was read and not yet consumed.
     input: BytesMut,
     /// The request being written (reused).
@@ -107,40 +200,91 @@ enum Failure {
 }
 
 impl Connection {
-    async fn open(origin: &Origin) -> Result<Connection, HttpError> {
-        let stream = TcpStream::connect(origin.addr)
+    /// Connects to `addr` and, for an HTTPS origin, makes the TLS handshake; times both.
+    async fn open(
+        origin: &Origin,
+        addr: std::net::SocketAddr,
+        tls: Option<&super::tls::BrowserTls>,
+    ) -> Result<(Connection, Timing), HttpError> {
+        let started = Instant::now();
+        let tcp = TcpStream::connect(addr)
             .await
             .map_err(|_| HttpError::Connect)?;
         // Requests are small and answered at once: Nagle would hold them back.
-        let _ = stream.set_nodelay(true);
-        Ok(Connection {
+        let _ = tcp.set_nodelay(true);
+        let connect = started.elapsed();
+        let mut timing = Timing {
+            connect: Some(connect),
+            ..Timing::default()
+        };
+        let stream = match (origin.scheme, tls) {
+            (Scheme::Http, _) => Stream::Plain(tcp),
+            (Scheme::Https, None) => return Err(HttpError::Tls),
+            (Scheme::Https, Some(connector)) => {
+                let name = server_name(&origin.host).ok_or(HttpError::Tls)?;
+                let shaking = Instant::now();
+                let stream = connector
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|_| HttpError::Tls)?;
+                let session = stream.get_ref().1;
+                timing.handshake = Some(Handshake {
+                    elapsed: shaking.elapsed(),
+                    resumed: matches!(
+                        session.handshake_kind(),
+                        Some(rustls::HandshakeKind::Resumed)
+                    ),
+                    tls13: session.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3),
+                });
+                Stream::Tls(Box::new(stream))
+            }
+        };
+        let connection = Connection {
             stream,
             input: BytesMut::with_capacity(READ_CHUNK),
             output: Vec::with_capacity(1024),
             last_used: Instant::now(),
             reusable: true,
-        })
+        };
+        Ok((connection, timing))
     }
 
-    /// Whether a connection idle for a while was closed by the server meanwhile (one
-    /// non-blocking read: end of stream, or anything unasked for, means it cannot be used).
+    /// Whether a connection idle for a while was closed by the server meanwhile: one read
+    /// attempt that must not wait. Through TLS, what arrived meanwhile is read by the TLS
+    /// layer first, so a session ticket is taken in and leaves the connection usable, while a
+    /// `close_notify` or the end of the stream shows as closed; any data unasked for, or an
+    /// error, makes the connection unusable too.
     fn closed_while_idle(&mut self) -> bool {
         if self.last_used.elapsed() < IDLE_CHECK {
             return false;
         }
         let mut probe = [0u8; 1];
-        !matches!(self.stream.try_read(&mut probe), Err(error) if error.kind() == ErrorKind::WouldBlock)
+        let mut buffer = ReadBuf::new(&mut probe);
+        let mut context = Context::from_waker(std::task::Waker::noop());
+        !matches!(
+            Pin::new(&mut self.stream).poll_read(&mut context, &mut buffer),
+            Poll::Pending
+        )
     }
 
-    async fn exchange(&mut self, origin: &Origin, outgoing: &Outgoing) -> Result<Reply, Failure> {
+    /// Writes the request and reads its answer; `timing` arrives with what opening the
+    /// connection took (nothing for a reused one).
+    async fn exchange(
+        &mut self,
+        origin: &Origin,
+        outgoing: &Outgoing,
+        mut timing: Timing,
+        started: Instant,
+    ) -> Result<Reply, Failure> {
         encode(&mut self.output, origin, outgoing);
-        let started = Instant::now();
+        let written = Instant::now();
         self.stream
             .write_all(&self.output)
             .await
             .map_err(|_| Failure::NotSent)?;
-        let head = self.read_head().await?;
+        let (head, first_byte) = self.read_head(written).await?;
         let elapsed = started.elapsed();
+        timing.first_byte = first_byte;
         let body = self.read_body(&head).await.map_err(Failure::Error)?;
         self.last_used = Instant::now();
         self.reusable =
@@ -152,6 +296,7 @@ impl Connection {
             retry_after: head.retry_after,
             body,
             elapsed,
+            timing,
         })
     }
 
@@ -163,13 +308,16 @@ impl Connection {
         Ok(self.stream.read_buf(&mut self.input).await? > 0)
     }
 
-    async fn read_head(&mut self) -> Result<Head, Failure> {
+    /// Reads the answer's head, and how long after `written` its first byte came.
+    async fn read_head(&mut self, written: Instant) -> Result<(Head, Duration), Failure> {
+        let mut first_byte = None;
         loop {
             if !self.input.is_empty() {
+                let first = *first_byte.get_or_insert_with(|| written.elapsed());
                 match parse_head(&self.input) {
                     Ok(Some((length, head))) => {
                         let head_bytes = self.input.split_to(length).freeze();
-                        return Ok(head.resolve(&head_bytes));
+                        return Ok((head.resolve(&head_bytes), first));
                     }
                     Ok(None) if self.input.len() > MAX_HEAD => {
                         return Err(Failure::Error(HttpError::Protocol));
@@ -227,7 +375,8 @@ impl Connection {
     }
 }
 
-/// Writes the request: request line, `Host`, `User-Agent`, the cookies, and a form.
+/// Writes the request: request line, `Host`, `User-Agent`, the cookies, and a form with the
+/// `Origin` of the page it was posted from.
 fn encode(output: &mut Vec<u8>, origin: &Origin, outgoing: &Outgoing) {
     output.clear();
     output.extend_from_slice(match outgoing.method {
@@ -244,6 +393,11 @@ fn encode(output: &mut Vec<u8>, origin: &Origin, outgoing: &Outgoing) {
         output.extend_from_slice(b"\r\n");
     }
     if let Some(form) = &outgoing.form {
+        if let Some(page_origin) = &outgoing.page_origin {
+            output.extend_from_slice(b"Origin: ");
+            output.extend_from_slice(page_origin.as_bytes());
+            output.extend_from_slice(b"\r\n");
+        }
         output.extend_from_slice(
             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ",
         );
@@ -355,8 +509,8 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, ParsedHead)>, ()> {
         } else if name.eq_ignore_ascii_case("retry-after") {
             retry_after = std::str::from_utf8(header.value)
                 .ok()
-                .and_then(|text| text.trim().parse::<u64>().ok())
-                .map(|seconds| Duration::from_secs(seconds).min(MAX_RETRY_AFTER));
+                .and_then(|text| retry_after_value(text.trim()))
+                .map(|wait| wait.min(MAX_RETRY_AFTER));
         }
     }
     let framing = if (100..200).contains(&status) || status == 204 || status == 304 {
@@ -383,6 +537,19 @@ fn parse_head(input: &[u8]) -> Result<Option<(usize, ParsedHead)>, ()> {
             retry_after,
         },
     )))
+}
+
+/// A `Retry-After` value (RFC 9110 §10.2.3): seconds, or an HTTP date (a date already past is
+/// no wait).
+fn retry_after_value(text: &str) -> Option<Duration> {
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = jiff::fmt::rfc2822::DateTimeParser::new()
+        .parse_timestamp(text)
+        .ok()?;
+    let wait = when.duration_since(jiff::Timestamp::now());
+    Some(Duration::try_from(wait).unwrap_or(Duration::ZERO))
 }
 
 /// Moves complete chunks from `input` to `body`; `Ok(true)` once the last chunk and the
@@ -432,21 +599,34 @@ pub struct HttpClient {
     /// Each site's next turn: a site of several instances takes them in turn, request by
     /// request, as a round-robin balancer would.
     turns: Vec<u32>,
+    /// Each instance's next address (by slot): a name of several addresses has them taken in
+    /// turn by new connections.
+    address_turns: Vec<u32>,
     /// Requests sent to each instance (by slot), answered or not.
     requests: Vec<u64>,
     timeout: Duration,
+    /// This browser's TLS configuration (its own resumption cache, or the run's), for runs
+    /// with an HTTPS origin.
+    tls: Option<super::tls::BrowserTls>,
     pub stats: ClientStats,
 }
 
 impl HttpClient {
     /// A client for `origins`, its round robin starting at `first_turn` (users start at
     /// different instances, so the first requests of a run spread too).
-    pub fn new(origins: &Origins, first_turn: u32, timeout: Duration) -> Self {
+    pub fn new(
+        origins: &Origins,
+        first_turn: u32,
+        timeout: Duration,
+        tls: Option<super::tls::BrowserTls>,
+    ) -> Self {
         HttpClient {
             connections: (0..origins.slots()).map(|_| None).collect(),
             turns: vec![first_turn; origins.len()],
+            address_turns: vec![first_turn; origins.slots()],
             requests: vec![0; origins.slots()],
             timeout,
+            tls,
             stats: ClientStats::default(),
         }
     }
@@ -454,6 +634,13 @@ impl HttpClient {
     /// Requests sent to each instance, by slot (see [`Origins::instance`]).
     pub fn requests(&self) -> &[u64] {
         &self.requests
+    }
+
+    /// Closes every connection (a browser that quits).
+    pub fn disconnect(&mut self) {
+        for connection in &mut self.connections {
+            *connection = None;
+        }
     }
 
     /// Sends one request to `site` (to its next instance in turn), within the timeout. A
@@ -480,6 +667,41 @@ impl HttpClient {
         }
     }
 
+    /// Opens a connection to the instance in `slot`: its addresses in turn, the next one tried
+    /// when one refuses.
+    async fn open(
+        &mut self,
+        origin: &Origin,
+        slot: usize,
+    ) -> Result<(Connection, Timing), HttpError> {
+        let count = origin.addrs.len();
+        let first = self.address_turns[slot] as usize;
+        self.address_turns[slot] = self.address_turns[slot].wrapping_add(1);
+        let mut last_error = HttpError::Connect;
+        for attempt in 0..count {
+            let addr = origin.addrs[(first + attempt) % count];
+            self.stats.connections_opened += 1;
+            match Connection::open(origin, addr, self.tls.as_ref()).await {
+                Ok((connection, timing)) => {
+                    if let Some(handshake) = timing.handshake {
+                        if handshake.resumed {
+                            self.stats.handshakes_resumed += 1;
+                        } else {
+                            self.stats.handshakes_full += 1;
+                        }
+                        self.stats.handshakes_tls13 += u64::from(handshake.tls13);
+                    }
+                    return Ok((connection, timing));
+                }
+                // A refused address: the next may answer. A failed handshake is the server's
+                // answer, not the address's.
+                Err(HttpError::Connect) => last_error = HttpError::Connect,
+                Err(error) => return Err(error),
+            }
+        }
+        Err(last_error)
+    }
+
     async fn exchange(
         &mut self,
         origin: &Origin,
@@ -488,19 +710,17 @@ impl HttpClient {
     ) -> Result<Reply, HttpError> {
         let mut resent = false;
         loop {
+            let started = Instant::now();
             let kept = self.connections[slot]
                 .take()
                 .filter(|_| !resent)
                 .and_then(|mut connection| (!connection.closed_while_idle()).then_some(connection));
             let reused = kept.is_some();
-            let mut connection = match kept {
-                Some(connection) => connection,
-                None => {
-                    self.stats.connections_opened += 1;
-                    Connection::open(origin).await?
-                }
+            let (mut connection, timing) = match kept {
+                Some(connection) => (connection, Timing::default()),
+                None => self.open(origin, slot).await?,
             };
-            match connection.exchange(origin, outgoing).await {
+            match connection.exchange(origin, outgoing, timing, started).await {
                 Ok(reply) => {
                     if connection.reusable {
                         self.connections[slot] = Some(connection);
@@ -605,6 +825,7 @@ mod tests {
             path: Bytes::from_static(path.as_bytes()),
             cookie: Some(HeaderValue::from_static("a=1")),
             form: None,
+            page_origin: None,
         }
     }
 
@@ -613,7 +834,7 @@ mod tests {
     #[tokio::test]
     async fn one_connection_serves_many_requests() {
         let (origins, id) = serve(Server::KeepAlive, OK).await;
-        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), None);
         for _ in 0..5 {
             let reply = client.send(&origins, id, &get("/x")).await.expect("reply");
             assert_eq!(reply.status, 200);
@@ -634,7 +855,7 @@ mod tests {
             Origin::parse(&first).expect("first"),
             Origin::parse(&second).expect("second"),
         ]);
-        let mut client = HttpClient::new(&origins, 1, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 1, Duration::from_secs(5), None);
         let mut bodies = Vec::new();
         for _ in 0..5 {
             let reply = client
@@ -652,7 +873,7 @@ mod tests {
     #[tokio::test]
     async fn a_connection_the_server_closed_is_replaced_and_the_request_sent_again() {
         let (origins, id) = serve(Server::CloseAfterOne, OK).await;
-        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), None);
         // Back to back: the close races the next request, which is sent again on a new one.
         for _ in 0..3 {
             let reply = client.send(&origins, id, &get("/x")).await.expect("reply");
@@ -675,7 +896,7 @@ mod tests {
     #[tokio::test]
     async fn a_silent_server_times_out_and_a_missing_one_refuses() {
         let (origins, id) = serve(Server::Silent, OK).await;
-        let mut client = HttpClient::new(&origins, 0, Duration::from_millis(200));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_millis(200), None);
         let started = Instant::now();
         assert_eq!(
             client.send(&origins, id, &get("/")).await.err(),
@@ -699,7 +920,7 @@ mod tests {
     async fn chunked_and_close_delimited_bodies_are_read_whole() {
         let chunked: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nTrailer: t\r\n\r\n";
         let (origins, id) = serve(Server::KeepAlive, chunked).await;
-        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), None);
         for _ in 0..2 {
             let reply = client.send(&origins, id, &get("/")).await.expect("reply");
             assert_eq!(&reply.body[..], b"Wikipedia");
@@ -710,7 +931,7 @@ mod tests {
         );
         let until_close: &[u8] = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it";
         let (origins, id) = serve(Server::CloseAfterOne, until_close).await;
-        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), None);
         let reply = client.send(&origins, id, &get("/")).await.expect("reply");
         assert_eq!(&reply.body[..], b"all of it");
         let reply = client.send(&origins, id, &get("/")).await.expect("reply");
@@ -734,12 +955,14 @@ mod tests {
                 path: Bytes::from_static(b"/shopping-cart/items"),
                 cookie: Some(HeaderValue::from_static("s=abc")),
                 form: Some(Bytes::from_static(b"sku=a&quantity=1")),
+                page_origin: Some(HeaderValue::from_static("http://127.0.0.2:9011")),
             },
         );
         assert_eq!(
             String::from_utf8(output).expect("ascii"),
             "POST /shopping-cart/items HTTP/1.1\r\nHost: 127.0.0.2:9011\r\nUser-Agent: ssobench\r\n\
-             Cookie: s=abc\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Cookie: s=abc\r\nOrigin: http://127.0.0.2:9011\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\n\
              Content-Length: 16\r\n\r\nsku=a&quantity=1"
         );
     }
@@ -778,9 +1001,25 @@ mod tests {
             Some(MAX_RETRY_AFTER)
         );
         assert_eq!(
-            retry(b"HTTP/1.1 503 Busy\r\nRetry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n"),
-            None,
-            "the date form is not read"
+            retry(b"HTTP/1.1 429 Slow down\r\nRetry-After: Wed, 21 Oct 2015 07:28:00 GMT\r\n\r\n"),
+            Some(Duration::ZERO),
+            "a date past is no wait"
+        );
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(30);
+        let head = format!(
+            "HTTP/1.1 429 Slow down\r\nRetry-After: {}\r\n\r\n",
+            jiff::fmt::rfc2822::DateTimePrinter::new()
+                .timestamp_to_rfc9110_string(&later)
+                .expect("date")
+        );
+        let wait = retry(head.as_bytes()).expect("a date ahead is a wait");
+        assert!(
+            (Duration::from_secs(28)..=Duration::from_secs(30)).contains(&wait),
+            "{wait:?}"
+        );
+        assert_eq!(
+            retry(b"HTTP/1.1 429 Slow down\r\nRetry-After: soon\r\n\r\n"),
+            None
         );
         assert_eq!(retry(b"HTTP/1.1 200 OK\r\n\r\n"), None);
     }

@@ -1,15 +1,15 @@
-//! The generator's lean HTTP path: parsed origins, per-browser HTTP/1.1 keep-alive connections
-//! read and written by the user's own task, a small cookie jar, and page markers found in the
-//! body's bytes.
+//! The generator's lean HTTP path: parsed and resolved origins, per-browser HTTP/1.1 keep-alive
+//! connections over TCP or TLS read and written by the user's own task, a browser's cookie jar,
+//! and page markers found in the body's bytes.
 
 pub mod client;
 pub mod cookies;
-pub mod form;
 pub mod marker;
 pub mod origin;
+pub mod tls;
 
-pub use client::{ClientStats, HttpClient, HttpError, Method, Outgoing, Reply};
-pub use cookies::CookieJar;
-pub use form::ServedForm;
+pub use client::{ClientStats, Handshake, HttpClient, HttpError, Method, Outgoing, Reply, Timing};
+pub use cookies::{CookieJar, CookieRequest};
 pub use marker::Marker;
-pub use origin::{Origin, OriginError, OriginId, Origins};
+pub use origin::{Origin, OriginError, OriginId, Origins, Scheme};
+pub use tls::{ResumptionMode, TlsConnector, TlsError, TlsOptions};

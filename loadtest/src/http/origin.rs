@@ -1,77 +1,215 @@
-//! The services a run talks to, parsed once: each site (a service, served by one or more
-//! instances taken in turn), each instance's socket address (no name lookup per request) and
-//! `Host` header, and the cookie host a site belongs to.
+//! The services a run talks to, parsed and resolved once at start: each site (a service, served
+//! by one or more instances taken in turn), each instance's scheme, host name, addresses (every
+//! address of a name, taken in turn by new connections; no name lookup per request) and `Host`
+//! header, and the schemeful site its cookies' SameSite rules are judged by.
+//!
+//! Any `http://` or `https://` URL is a target: ssobench sends load where its user points it.
+//! What it never does is follow a redirect to a host that is not one of the run's targets.
 
 use http::HeaderValue;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs as _};
 
-/// One of a run's origins, by position in its [`Origins`].
+/// One of a run's sites, by position in its [`Origins`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct OriginId(pub u8);
 
-/// A parsed `http://host:port` on loopback: one server instance.
+/// How an origin is spoken to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Http,
+    Https,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => 80,
+            Scheme::Https => 443,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Scheme> {
+        if text.eq_ignore_ascii_case("http") {
+            Some(Scheme::Http)
+        } else if text.eq_ignore_ascii_case("https") {
+            Some(Scheme::Https)
+        } else {
+            None
+        }
+    }
+}
+
+/// A parsed and resolved `http[s]://host[:port]`: one server instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
-    /// Where connections go.
-    pub addr: SocketAddr,
-    /// `host:port` as written in the URL: the `Host` header, and what an absolute `Location`
-    /// must name to stay on this origin.
+    pub scheme: Scheme,
+    /// The host as the URL names it, lower-case, IPv6 without brackets: the TLS server name and
+    /// the host cookies are kept for.
+    pub host: Box<str>,
+    pub port: u16,
+    /// Every address the host resolved to at start (an IP literal: itself), taken in turn by
+    /// new connections.
+    pub addrs: Vec<SocketAddr>,
+    /// `host[:port]` (the port only when not the scheme's default): the `Host` header.
     pub authority: HeaderValue,
-    /// `http://host:port`, without a trailing slash.
+    /// `scheme://authority`, without a trailing slash: also the `Origin` header of form posts
+    /// made from this origin's pages.
     pub base: String,
 }
 
 /// Why a URL cannot be a target.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum OriginError {
-    #[error("{0}: expected http://HOST:PORT (plain HTTP, no path)")]
+    #[error("{0}: expected http://HOST[:PORT] or https://HOST[:PORT] (no path, query or user)")]
     Shape(String),
-    #[error(
-        "{0}: ssobench only sends load to loopback (127.0.0.0/8, [::1], localhost); no other address is ever a target"
-    )]
-    NotLoopback(String),
+    #[error("{url}: cannot resolve {host}: {reason}")]
+    Resolve {
+        url: String,
+        host: String,
+        reason: String,
+    },
 }
 
-impl Origin {
-    /// Parses `http://HOST[:PORT][/]` where HOST is a loopback IP literal or `localhost`.
-    pub fn parse(url: &str) -> Result<Origin, OriginError> {
-        let shape = || OriginError::Shape(url.to_owned());
-        let rest = url.strip_prefix("http://").ok_or_else(shape)?;
-        let authority = rest.strip_suffix('/').unwrap_or(rest);
-        if authority.is_empty() || authority.contains(['/', '?', '#', '@']) {
-            return Err(shape());
-        }
-        let uri_authority: http::uri::Authority = authority.parse().map_err(|_| shape())?;
-        let port = uri_authority.port_u16().unwrap_or(80);
-        let host = uri_authority.host();
-        let ip = if host.eq_ignore_ascii_case("localhost") {
-            IpAddr::V4(Ipv4Addr::LOCALHOST)
-        } else {
-            host.trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .map_err(|_| OriginError::NotLoopback(url.to_owned()))?
+/// The parts of a URL's origin, not yet resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub scheme: Scheme,
+    pub host: String,
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// The scheme, host and port of an absolute `http[s]://` URL (any path); `None` for any
+    /// other URL.
+    pub fn of_url(url: &url::Url) -> Option<Endpoint> {
+        let scheme = Scheme::parse(url.scheme())?;
+        let host = match url.host()? {
+            url::Host::Domain(name) => name.to_ascii_lowercase(),
+            url::Host::Ipv4(ip) => ip.to_string(),
+            url::Host::Ipv6(ip) => ip.to_string(),
         };
-        if !ip.is_loopback() {
-            return Err(OriginError::NotLoopback(url.to_owned()));
-        }
-        Ok(Origin {
-            addr: SocketAddr::new(ip, port),
-            authority: HeaderValue::from_str(authority).map_err(|_| shape())?,
-            base: format!("http://{authority}"),
+        Some(Endpoint {
+            scheme,
+            host,
+            port: url.port().unwrap_or(scheme.default_port()),
         })
     }
 }
 
+impl Origin {
+    /// Parses `http[s]://HOST[:PORT][/]` (a name or an IP literal) and resolves the host.
+    pub fn parse(text: &str) -> Result<Origin, OriginError> {
+        let (endpoint, authority) = Origin::shape(text)?;
+        let addrs =
+            resolve(&endpoint.host, endpoint.port).map_err(|reason| OriginError::Resolve {
+                url: text.to_owned(),
+                host: endpoint.host.clone(),
+                reason,
+            })?;
+        Ok(Origin::from_parts(endpoint, authority, addrs))
+    }
+
+    /// An origin whose addresses are given (tests, and hosts resolved elsewhere).
+    pub fn with_addrs(text: &str, addrs: Vec<SocketAddr>) -> Result<Origin, OriginError> {
+        let (endpoint, authority) = Origin::shape(text)?;
+        if addrs.is_empty() {
+            return Err(OriginError::Shape(text.to_owned()));
+        }
+        Ok(Origin::from_parts(endpoint, authority, addrs))
+    }
+
+    fn shape(text: &str) -> Result<(Endpoint, String), OriginError> {
+        let shape = || OriginError::Shape(text.to_owned());
+        let url = url::Url::parse(text).map_err(|_| shape())?;
+        let endpoint = Endpoint::of_url(&url).ok_or_else(shape)?;
+        if !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || url.path() != "/"
+        {
+            return Err(shape());
+        }
+        let host = url.host_str().ok_or_else(shape)?.to_ascii_lowercase();
+        let authority = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        };
+        Ok((endpoint, authority))
+    }
+
+    fn from_parts(endpoint: Endpoint, authority: String, addrs: Vec<SocketAddr>) -> Origin {
+        let base = format!("{}://{authority}", endpoint.scheme.as_str());
+        Origin {
+            scheme: endpoint.scheme,
+            host: endpoint.host.into_boxed_str(),
+            port: endpoint.port,
+            addrs,
+            // The authority of a parsed URL is visible ASCII.
+            authority: HeaderValue::from_str(&authority)
+                .unwrap_or_else(|_| HeaderValue::from_static("invalid")),
+            base,
+        }
+    }
+
+    /// Whether `endpoint` names this origin.
+    pub fn is(&self, endpoint: &Endpoint) -> bool {
+        self.scheme == endpoint.scheme && self.port == endpoint.port && *self.host == endpoint.host
+    }
+
+    /// Whether every address of this origin is on loopback.
+    pub fn is_loopback(&self) -> bool {
+        self.addrs.iter().all(|addr| addr.ip().is_loopback())
+    }
+}
+
+/// Every address of `host` (an IP literal is its own), once, in the resolver's order.
+fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, port)]);
+    }
+    let mut addrs: Vec<SocketAddr> = Vec::new();
+    for addr in (host, port)
+        .to_socket_addrs()
+        .map_err(|error| error.to_string())?
+    {
+        if !addrs.contains(&addr) {
+            addrs.push(addr);
+        }
+    }
+    if addrs.is_empty() {
+        return Err("no address".into());
+    }
+    Ok(addrs)
+}
+
+/// The schemeful site of a host (RFC 6265bis §5.2: scheme and registrable domain), which
+/// SameSite rules compare: an IP address is its own site; a name's is its registrable domain
+/// by the public suffix list (the host itself when it has none, as `localhost`).
+pub fn site_of(scheme: Scheme, host: &str) -> (Scheme, String) {
+    let domain = if host.parse::<IpAddr>().is_ok() {
+        host.to_owned()
+    } else {
+        psl::domain_str(host).unwrap_or(host).to_owned()
+    };
+    (scheme, domain)
+}
+
 /// One service of a run as the browser sees it: one or more instances behind one name, as
-/// app servers sit behind a round-robin balancer. A site's instances share its cookies (a
-/// browser talks to the balancer's one host).
+/// app servers sit behind a round-robin balancer.
 #[derive(Debug, Clone)]
 pub struct Site {
     instances: Vec<Origin>,
-    /// The cookie jar's slot: sites on one host share cookies (browsers do not separate
-    /// cookies by port).
-    pub cookie_host: u8,
+    /// The site's schemeful site (by its first instance), as a bit among the run's: what the
+    /// cookie jar's SameSite rules compare.
+    pub same_site_bit: u32,
     /// The first instance's index among every instance of the run (connections and request
     /// counts are kept per instance).
     first_slot: usize,
@@ -80,6 +218,12 @@ pub struct Site {
 impl Site {
     pub fn instances(&self) -> &[Origin] {
         &self.instances
+    }
+
+    /// The first instance: the site's name in messages, its host for cookies, the origin of
+    /// its pages.
+    pub fn first(&self) -> &Origin {
+        &self.instances[0]
     }
 
     /// The first instance's base URL, which names the site in messages.
@@ -93,6 +237,8 @@ impl Site {
 pub struct Origins {
     sites: Vec<Site>,
     slots: usize,
+    /// The distinct schemeful sites seen, by bit.
+    same_sites: Vec<(Scheme, String)>,
 }
 
 impl Origins {
@@ -107,23 +253,19 @@ impl Origins {
     /// With no instance: a site needs one.
     pub fn add_site(&mut self, instances: Vec<Origin>) -> OriginId {
         assert!(!instances.is_empty(), "a site needs at least one instance");
-        let ip = instances[0].addr.ip();
-        let same_host = self
-            .sites
-            .iter()
-            .find(|known| known.instances[0].addr.ip() == ip)
-            .map(|known| known.cookie_host);
-        let hosts = self
-            .sites
-            .iter()
-            .map(|known| known.cookie_host + 1)
-            .max()
-            .unwrap_or(0);
+        let site = site_of(instances[0].scheme, &instances[0].host);
+        let index = match self.same_sites.iter().position(|known| *known == site) {
+            Some(index) => index,
+            None => {
+                self.same_sites.push(site);
+                self.same_sites.len() - 1
+            }
+        };
         let first_slot = self.slots;
         self.slots += instances.len();
         self.sites.push(Site {
             instances,
-            cookie_host: same_host.unwrap_or(hosts),
+            same_site_bit: 1 << index.min(31),
             first_slot,
         });
         OriginId(u8::try_from(self.sites.len() - 1).unwrap_or(u8::MAX))
@@ -165,28 +307,20 @@ impl Origins {
         self.slots
     }
 
-    /// How many distinct cookie hosts there are.
-    pub fn cookie_hosts(&self) -> usize {
+    /// Whether any instance is spoken to over HTTPS.
+    pub fn any_https(&self) -> bool {
         self.sites
             .iter()
-            .map(|site| usize::from(site.cookie_host) + 1)
-            .max()
-            .unwrap_or(0)
+            .flat_map(|site| &site.instances)
+            .any(|origin| origin.scheme == Scheme::Https)
     }
 
-    /// The site whose instance an absolute URL's authority names, if it is one of ours: a
-    /// redirect to any instance of a site goes to the site (the balancer picks the instance).
-    pub fn find(&self, authority: &str) -> Option<OriginId> {
+    /// The site one of whose instances `endpoint` names, if it is one of ours: a redirect to
+    /// any instance of a site goes to the site (the balancer picks the instance).
+    pub fn find(&self, endpoint: &Endpoint) -> Option<OriginId> {
         self.sites
             .iter()
-            .position(|site| {
-                site.instances.iter().any(|origin| {
-                    origin
-                        .authority
-                        .as_bytes()
-                        .eq_ignore_ascii_case(authority.as_bytes())
-                })
-            })
+            .position(|site| site.instances.iter().any(|origin| origin.is(endpoint)))
             .and_then(|index| u8::try_from(index).ok())
             .map(OriginId)
     }
@@ -196,37 +330,53 @@ impl Origins {
 mod tests {
     use super::*;
 
-    #[test]
-    fn loopback_literals_and_localhost_parse() {
-        let origin = Origin::parse("http://127.0.0.2:9011/").expect("parse");
-        assert_eq!(origin.addr, "127.0.0.2:9011".parse().expect("addr"));
-        assert_eq!(origin.authority, "127.0.0.2:9011");
-        assert_eq!(origin.base, "http://127.0.0.2:9011");
-        let origin = Origin::parse("http://localhost:80").expect("parse");
-        assert_eq!(origin.addr, "127.0.0.1:80".parse().expect("addr"));
-        let origin = Origin::parse("http://[::1]:8080").expect("parse");
-        assert_eq!(origin.addr, "[::1]:8080".parse().expect("addr"));
+    fn parse(url: &str) -> Origin {
+        Origin::parse(url).expect(url)
     }
 
     #[test]
-    fn anything_but_loopback_is_refused() {
+    fn ip_literals_and_names_parse_with_their_default_ports() {
+        let origin = parse("http://127.0.0.2:9011/");
+        assert_eq!(origin.addrs, ["127.0.0.2:9011".parse().expect("addr")]);
+        assert_eq!(origin.authority, "127.0.0.2:9011");
+        assert_eq!(origin.base, "http://127.0.0.2:9011");
+        assert_eq!(&*origin.host, "127.0.0.2");
+        let origin = parse("http://LOCALHOST");
+        assert_eq!(origin.port, 80);
+        assert_eq!(origin.authority, "localhost");
+        assert!(origin.is_loopback());
+        assert!(
+            origin.addrs.iter().all(|addr| addr.port() == 80),
+            "{:?}",
+            origin.addrs
+        );
+        let origin = parse("https://[::1]:8443");
+        assert_eq!(origin.scheme, Scheme::Https);
+        assert_eq!(origin.addrs, ["[::1]:8443".parse().expect("addr")]);
+        assert_eq!(origin.authority, "[::1]:8443");
+        assert_eq!(&*origin.host, "::1");
+        let origin = parse("https://127.0.0.1:443");
+        assert_eq!(
+            origin.authority, "127.0.0.1",
+            "the default port is left out"
+        );
+        assert_eq!(origin.base, "https://127.0.0.1");
+    }
+
+    #[test]
+    fn any_address_is_a_target_but_shapes_are_checked() {
+        // Parsing sends nothing: an address outside loopback is accepted (the run's user
+        // decides where load goes), and an IP literal needs no lookup.
+        let origin = parse("https://192.0.2.10:8443");
+        assert_eq!(origin.addrs, ["192.0.2.10:8443".parse().expect("addr")]);
+        assert!(!origin.is_loopback());
         for url in [
-            "http://192.0.2.10:8080",
-            "http://example.com",
-            "http://10.0.0.1",
-            "http://[2001:db8::1]:80",
-        ] {
-            assert_eq!(
-                Origin::parse(url),
-                Err(OriginError::NotLoopback(url.into())),
-                "{url}"
-            );
-        }
-        for url in [
-            "https://127.0.0.1",
+            "ftp://127.0.0.1",
             "127.0.0.1:80",
             "http://127.0.0.1/path",
             "http://user@127.0.0.1",
+            "http://127.0.0.1/?q=1",
+            "http://127.0.0.1#f",
         ] {
             assert!(
                 matches!(Origin::parse(url), Err(OriginError::Shape(_))),
@@ -236,33 +386,58 @@ mod tests {
     }
 
     #[test]
-    fn origins_on_one_host_share_cookies() {
+    fn sites_are_schemeful_registrable_domains() {
+        assert_eq!(
+            site_of(Scheme::Https, "login.example.co.uk"),
+            (Scheme::Https, "example.co.uk".into())
+        );
+        assert_eq!(
+            site_of(Scheme::Https, "127.0.0.1"),
+            (Scheme::Https, "127.0.0.1".into())
+        );
+        assert_eq!(
+            site_of(Scheme::Http, "localhost"),
+            (Scheme::Http, "localhost".into())
+        );
         let mut origins = Origins::default();
-        let a = origins.add(Origin::parse("http://127.0.0.1:1").expect("a"));
-        let b = origins.add(Origin::parse("http://127.0.0.2:1").expect("b"));
-        let c = origins.add(Origin::parse("http://127.0.0.1:2").expect("c"));
-        assert_eq!(origins.site(a).cookie_host, origins.site(c).cookie_host);
-        assert_ne!(origins.site(a).cookie_host, origins.site(b).cookie_host);
-        assert_eq!(origins.cookie_hosts(), 2);
-        assert_eq!(origins.find("127.0.0.2:1"), Some(b));
-        assert_eq!(origins.find("127.0.0.9:1"), None);
+        let at = |url: &str| {
+            Origin::with_addrs(url, vec!["127.0.0.1:1".parse().expect("addr")]).expect(url)
+        };
+        let idp = origins.add(at("https://idp.example.com"));
+        let store = origins.add(at("https://store.example.com"));
+        let plain = origins.add(at("http://forums.example.com"));
+        let other = origins.add(at("https://example.org"));
+        assert_eq!(
+            origins.site(idp).same_site_bit,
+            origins.site(store).same_site_bit
+        );
+        assert_ne!(
+            origins.site(idp).same_site_bit,
+            origins.site(plain).same_site_bit,
+            "another scheme is another site"
+        );
+        assert_ne!(
+            origins.site(idp).same_site_bit,
+            origins.site(other).same_site_bit
+        );
     }
 
     #[test]
     fn a_site_takes_its_instances_in_turn_and_any_of_them_names_it() {
         let mut origins = Origins::default();
-        let idp = origins.add(Origin::parse("http://127.0.0.1:1").expect("idp"));
+        let idp = origins.add(parse("http://127.0.0.1:1"));
         let store = origins.add_site(
             [
                 "http://127.0.0.2:1",
                 "http://127.0.0.2:2",
                 "http://127.0.0.9:3",
             ]
-            .map(|url| Origin::parse(url).expect("store"))
+            .map(parse)
             .to_vec(),
         );
-        let forums = origins.add(Origin::parse("http://127.0.0.3:1").expect("forums"));
+        let forums = origins.add(parse("https://127.0.0.3:1"));
         assert_eq!(origins.slots(), 5);
+        assert!(origins.any_https());
         let turns: Vec<(usize, String)> = (0..4)
             .map(|turn| {
                 let (slot, origin) = origins.instance(store, turn);
@@ -280,13 +455,22 @@ mod tests {
         );
         assert_eq!(origins.instance(idp, 7).0, 0);
         assert_eq!(origins.instance(forums, 7).0, 4);
+        let endpoint = |url: &str| Endpoint::of_url(&url::Url::parse(url).expect(url));
         // Every instance names the site, whatever its host: they sit behind one balancer.
-        assert_eq!(origins.find("127.0.0.9:3"), Some(store));
-        assert_eq!(origins.find("127.0.0.2:2"), Some(store));
-        assert_eq!(origins.site(store).base(), "http://127.0.0.2:1");
-        assert_ne!(
-            origins.site(store).cookie_host,
-            origins.site(idp).cookie_host
+        assert_eq!(
+            origins.find(&endpoint("http://127.0.0.9:3/x").expect("ep")),
+            Some(store)
         );
+        assert_eq!(
+            origins.find(&endpoint("https://127.0.0.3:1/").expect("ep")),
+            Some(forums)
+        );
+        assert_eq!(
+            origins.find(&endpoint("http://127.0.0.3:1/").expect("ep")),
+            None,
+            "the scheme is part of the origin"
+        );
+        assert_eq!(origins.site(store).base(), "http://127.0.0.2:1");
+        assert_eq!(endpoint("mailto:a@b"), None);
     }
 }

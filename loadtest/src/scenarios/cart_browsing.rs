@@ -3,7 +3,7 @@
 //! idle out between paced requests.
 
 use super::flows::{
-    App, add_to_cart, app_logout, begin_iteration, iterations, login_id, password_login, view_cart,
+    App, account, add_to_cart, app_logout, begin_iteration, iterations, password_login, view_cart,
 };
 use crate::user::state;
 use goose::prelude::*;
@@ -13,8 +13,8 @@ const WRITES_PER_SESSION: u32 = 40;
 
 /// On start (after the user's state is installed): a password login.
 pub async fn start(user: &mut GooseUser) -> TransactionResult {
-    let login = login_id(user, 0);
-    password_login(user, &login).await
+    let account = account(user, 0);
+    password_login(user, &account).await
 }
 
 /// A cart page view.
@@ -54,6 +54,6 @@ pub async fn fresh_session_if_needed(user: &mut GooseUser) -> TransactionResult 
     state.jar.clear();
     state.cart_writes = 0;
     let iteration = iterations(user)?;
-    let login = login_id(user, iteration);
-    password_login(user, &login).await
+    let account = account(user, iteration);
+    password_login(user, &account).await
 }

@@ -3,10 +3,12 @@
 //! logout, and the start of an iteration.
 
 use crate::context::RunContext;
-use crate::hop::{Authorized, Expect, Redirect, To, Visit, authorize, failed, hop, visit};
+use crate::hop::{Expect, To, Visit, failed, hop, send, settle, visit};
 use crate::http::OriginId;
-use crate::http::ServedForm;
-use crate::names::{Flow, Hop, Problem};
+use crate::login::Account;
+use crate::login::form::{Fill, Forms, urlencoded};
+use crate::login::walk::{self, Back, Want};
+use crate::names::{Flow, Hop, LoginOutcome, Problem};
 use crate::user::{UserState, state};
 use bytes::Bytes;
 use goose::prelude::*;
@@ -17,79 +19,34 @@ use std::time::{Duration, Instant};
 /// notices the end between transactions, and an empty one returned at once would spin.
 const AFTER_THE_END: Duration = Duration::from_millis(10);
 
-/// Store home → `/login` → IdP form → password → callback → cart. SPEC steps 1–14.
-pub async fn password_login(user: &mut GooseUser, login_id: &str) -> TransactionResult {
+/// Store home → `/login` → the provider's pages (the login form and whatever follows) →
+/// callback → cart. SPEC steps 1–14.
+pub async fn password_login(user: &mut GooseUser, account: &Account) -> TransactionResult {
     let run = std::sync::Arc::clone(&state(user)?.run);
-    let (store, idp_origin) = (run.targets.store, run.targets.idp);
-    let markers = &run.markers;
+    let store = run.targets.store;
     let started = Instant::now();
     hop(
         user,
         Hop::StoreHome,
         To::route(store, routes::HOME),
         None,
-        Expect::page(&markers.login_link),
+        Expect::page(&run.markers.login_link),
     )
     .await?;
     let to_idp = hop(
         user,
         Hop::StoreLogin,
-        To::route(store, routes::LOGIN),
+        To::route(store, routes::LOGIN).submitted_from(store, &run),
         None,
-        Expect::redirect(302, idp_origin, idp::AUTHORIZE),
+        Expect::redirect(302, run.targets.idp, ""),
     )
     .await?;
-    let authorize = follow(to_idp.location)?;
-    let page = hop(
-        user,
-        Hop::IdpAuthorizeForm,
-        authorize,
-        None,
-        Expect::page(&markers.login_form),
-    )
-    .await?;
-    submit_password(user, login_id, &page.body, started).await
-}
-
-/// From the IdP's login form on: the form's fields as served with the password → callback →
-/// cart; then the password-login flow is timed from `started` and the new session noted.
-async fn submit_password(
-    user: &mut GooseUser,
-    login_id: &str,
-    page: &Bytes,
-    started: Instant,
-) -> TransactionResult {
-    let run = std::sync::Arc::clone(&state(user)?.run);
-    let (store, idp_origin) = (run.targets.store, run.targets.idp);
-    // The form's fields as served (the OAuth parameters and this browser's CSRF token), and
-    // what the user types: as a browser submits it.
-    let Some(form) = ServedForm::find(page) else {
-        return Err(failed(
-            user,
-            Hop::IdpAuthorizeForm,
-            Problem::Marker("form"),
-        )?);
+    let want = Want::Password {
+        username: &account.username,
+        password: &account.password,
     };
-    let body = form.body(&[("loginId", login_id), ("password", &run.settings.password)]);
-    let back = hop(
-        user,
-        Hop::IdpAuthorizePost,
-        To {
-            origin: idp_origin,
-            path: Bytes::from(form.action.into_bytes()),
-        },
-        Some(Bytes::from(body)),
-        Expect::redirect(302, store, routes::CALLBACK),
-    )
-    .await?;
-    land(
-        user,
-        App::Store,
-        back.location,
-        started,
-        Flow::PasswordLogin,
-    )
-    .await?;
+    let back = walk::login(user, follow(to_idp.location)?, store, want).await?;
+    land(user, App::Store, back, started, Flow::PasswordLogin).await?;
     state(user)?.live.login(true);
     Ok(())
 }
@@ -101,12 +58,13 @@ pub enum App {
     Forums,
 }
 
-/// An app's hops in an SSO login, its landing page and marker.
-struct SsoHops {
+/// An app's hops in a login, its landing page and marker.
+struct AppHops {
     login: Hop,
     callback: Hop,
     landing: Hop,
     landing_path: &'static str,
+    logout: Hop,
 }
 
 impl App {
@@ -117,58 +75,54 @@ impl App {
         }
     }
 
-    fn sso_hops(self) -> SsoHops {
+    fn hops(self) -> AppHops {
         match self {
-            App::Store => SsoHops {
+            App::Store => AppHops {
                 login: Hop::StoreLogin,
                 callback: Hop::StoreCallback,
                 landing: Hop::StoreCart,
                 landing_path: routes::CART,
+                logout: Hop::StoreLogout,
             },
-            App::Forums => SsoHops {
+            App::Forums => AppHops {
                 login: Hop::ForumsLogin,
                 callback: Hop::ForumsCallback,
                 landing: Hop::ForumsPosts,
                 landing_path: routes::POSTS,
+                logout: Hop::ForumsLogout,
             },
         }
     }
 }
 
-/// `/login` at the app → IdP (SSO cookie: straight back, no form) → callback → landing page.
-/// Used for the store's relogin after expiry and the forums' first login.
+/// `/login` at the app → the provider, whose SSO session sends the user back without a
+/// password (through a consent page, if the provider asks for one) → callback → landing page.
+/// Used for the forums' first login.
 pub async fn sso_login(user: &mut GooseUser, app: App, flow: Flow) -> TransactionResult {
     let run = std::sync::Arc::clone(&state(user)?.run);
     let origin = app.origin(&run);
-    let hops = app.sso_hops();
     let started = Instant::now();
     let to_idp = hop(
         user,
-        hops.login,
-        To::route(origin, routes::LOGIN),
+        app.hops().login,
+        To::route(origin, routes::LOGIN).submitted_from(origin, &run),
         None,
-        Expect::redirect(302, run.targets.idp, idp::AUTHORIZE),
+        Expect::redirect(302, run.targets.idp, ""),
     )
     .await?;
-    let back = hop(
-        user,
-        Hop::IdpAuthorizeSso,
-        follow(to_idp.location)?,
-        None,
-        Expect::redirect(302, origin, routes::CALLBACK),
-    )
-    .await?;
-    land(user, app, back.location, started, flow).await?;
+    let back = walk::login(user, follow(to_idp.location)?, origin, Want::Sso).await?;
+    land(user, app, back, started, flow).await?;
     state(user)?.live.login(false);
     Ok(())
 }
 
-/// The callback the IdP sent the browser to → the app's landing page; then `flow` is timed
-/// from `started`. At the store, a new session with an empty cart.
+/// The request back at the app (the callback) → the app's landing page; then `flow` is timed
+/// from `started` and the login counted as completed. At the store, a new session with an empty
+/// cart.
 async fn land(
     user: &mut GooseUser,
     app: App,
-    callback: Option<To>,
+    back: Back,
     started: Instant,
     flow: Flow,
 ) -> TransactionResult {
@@ -178,12 +132,12 @@ async fn land(
         App::Store => &run.markers.cart,
         App::Forums => &run.markers.posts,
     };
-    let hops = app.sso_hops();
+    let hops = app.hops();
     hop(
         user,
         hops.callback,
-        follow(callback)?,
-        None,
+        back.to,
+        back.form,
         Expect::redirect(302, origin, hops.landing_path),
     )
     .await?;
@@ -197,6 +151,7 @@ async fn land(
     .await?;
     let state = state(user)?;
     state.record_flow(flow, started.elapsed());
+    state.recorder.login_outcome(LoginOutcome::Completed);
     if matches!(app, App::Store) {
         state.cart_writes = 0;
         state.lost_to = None;
@@ -209,14 +164,14 @@ async fn land(
 /// How a user whose session was gone logged in again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relogin {
-    /// The IdP's SSO session sent it straight back: no password.
+    /// The provider's SSO session sent it straight back: no password.
     Sso,
-    /// The IdP showed its form: the SSO session was gone too.
+    /// The provider asked for the password: its SSO session was gone too.
     Password,
 }
 
-/// Follows a bounce to the store's `/login` as a browser does: to the IdP, which either sends
-/// the user straight back (its SSO session lives) or shows its form (a password login).
+/// Follows a bounce to the store's `/login` as a browser does: to the provider, which either
+/// sends the user back (its SSO session lives) or shows its login form (a password login).
 pub async fn relogin(user: &mut GooseUser) -> Result<Relogin, Box<TransactionError>> {
     let run = std::sync::Arc::clone(&state(user)?.run);
     let store = run.targets.store;
@@ -226,33 +181,28 @@ pub async fn relogin(user: &mut GooseUser) -> Result<Relogin, Box<TransactionErr
         Hop::StoreLogin,
         To::route(store, routes::LOGIN),
         None,
-        Expect::redirect(302, run.targets.idp, idp::AUTHORIZE),
+        Expect::redirect(302, run.targets.idp, ""),
     )
     .await?;
-    let back = Redirect {
-        origin: store,
-        path_prefix: routes::CALLBACK,
+    let iteration = iterations(user)?;
+    let account = account(user, iteration);
+    let want = Want::SsoOrPassword {
+        username: &account.username,
+        password: &account.password,
     };
-    match authorize(
-        user,
-        follow(to_idp.location)?,
-        &run.markers.login_form,
-        back,
-    )
-    .await?
-    {
-        Authorized::Sso(answer) => {
-            land(user, App::Store, answer.location, started, Flow::SsoRelogin).await?;
-            state(user)?.live.login(false);
-            Ok(Relogin::Sso)
-        }
-        Authorized::Form(page) => {
-            let iteration = iterations(user)?;
-            let login = login_id(user, iteration);
-            submit_password(user, &login, &page.body, started).await?;
-            Ok(Relogin::Password)
-        }
-    }
+    let back = walk::login(user, follow(to_idp.location)?, store, want).await?;
+    let how = if back.password_typed {
+        Relogin::Password
+    } else {
+        Relogin::Sso
+    };
+    let flow = match how {
+        Relogin::Sso => Flow::SsoRelogin,
+        Relogin::Password => Flow::PasswordLogin,
+    };
+    land(user, App::Store, back, started, flow).await?;
+    state(user)?.live.login(how == Relogin::Password);
+    Ok(how)
 }
 
 /// A store page answered 302 to `/login`: the session is gone. Within a fault's reach that is
@@ -307,15 +257,22 @@ fn follow(location: Option<To>) -> Result<To, Box<TransactionError>> {
     })
 }
 
-/// A login id for this user: users spread over the seeded directory (a worker's users
-/// continue where the previous worker's end).
-pub fn login_id(user: &GooseUser, iteration: u64) -> String {
-    let first_user = user
-        .get_session_data::<UserState>()
-        .map_or(0, |state| state.run.settings.first_user);
-    let index = (user.weighted_users_index + first_user) as u64;
-    let n = (index * 7919 + iteration) % 10_000 + 1;
-    format!("user{n}@example.com")
+/// The account this user logs in as on its `iteration`-th login (a worker's users continue
+/// where the previous worker's end).
+pub fn account(user: &GooseUser, iteration: u64) -> Account {
+    let index = user.weighted_users_index;
+    match user.get_session_data::<UserState>() {
+        Some(state) => state
+            .run
+            .settings
+            .login
+            .accounts
+            .account(index + state.run.settings.first_user, iteration),
+        None => Account {
+            username: String::new(),
+            password: String::new(),
+        },
+    }
 }
 
 /// Starts an iteration: waits for the user's turn (open model) and counts it. `false` when the
@@ -404,11 +361,12 @@ pub fn cart_count(page: &[u8]) -> Option<u64> {
 /// `POST /shopping-cart/items`: a cart write (a session save), answered 303 to the cart. A
 /// bounce to `/login` is followed; the write is then not retried.
 pub async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
-    let store = state(user)?.run.targets.store;
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    let store = run.targets.store;
     let visited = visit(
         user,
         Hop::StoreCartWrite,
-        To::route(store, routes::CART_ITEMS),
+        To::route(store, routes::CART_ITEMS).submitted_from(store, &run),
         Some(Bytes::from_static(b"sku=book-1&quantity=1")),
         Expect::redirect(303, store, routes::CART),
     )
@@ -424,19 +382,86 @@ pub async fn add_to_cart(user: &mut GooseUser) -> TransactionResult {
     }
 }
 
-/// `POST /logout` at an app, answered 303 to its home.
-pub async fn app_logout(user: &mut GooseUser, app: App) -> TransactionResult {
-    let targets = &state(user)?.run.targets;
-    let (origin, name) = match app {
-        App::Store => (targets.store, Hop::StoreLogout),
-        App::Forums => (targets.forums, Hop::ForumsLogout),
+/// How an app's logout went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoggedOut {
+    /// At the app only (the mock stack's apps: the journey logs out at the IdP itself).
+    AtTheApp,
+    /// Through the provider too: the app sent the browser to its end-session endpoint (an
+    /// RP-initiated logout), whose pages were walked back to the app.
+    AtTheProvider,
+}
+
+/// `POST /logout` at an app: answered 303 to its home, or to the provider's end-session
+/// endpoint, whose pages (a confirmation) are then walked until the provider sends the browser
+/// back.
+pub async fn app_logout(
+    user: &mut GooseUser,
+    app: App,
+) -> Result<LoggedOut, Box<TransactionError>> {
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    let origin = app.origin(&run);
+    let name = app.hops().logout;
+    let sent = send(
+        user,
+        To::route(origin, routes::LOGOUT).submitted_from(origin, &run),
+        Some(Bytes::new()),
+    )
+    .await?;
+    let to_provider = match (sent.status(), sent.location()) {
+        (Some(303), Some(Ok(to))) if to.origin == run.targets.idp => Some(to),
+        _ => None,
     };
+    let Some(to_provider) = to_provider else {
+        settle(
+            user,
+            name,
+            sent.check(&Expect::redirect(303, origin, routes::HOME)),
+        )
+        .await?;
+        return Ok(LoggedOut::AtTheApp);
+    };
+    settle(user, name, sent.accept()).await?;
+    walk::logout(user, to_provider, origin).await?;
+    Ok(LoggedOut::AtTheProvider)
+}
+
+/// The mock IdP's own logout: its confirmation page (`GET /oauth2/logout`), submitted, then
+/// its logged-out page.
+pub async fn idp_logout(user: &mut GooseUser) -> TransactionResult {
+    let run = std::sync::Arc::clone(&state(user)?.run);
+    let idp_origin = run.targets.idp;
+    let ask = hop(
+        user,
+        Hop::IdpLogout,
+        To::route(idp_origin, idp::LOGOUT),
+        None,
+        Expect::page(&run.markers.logout_confirm),
+    )
+    .await?;
+    let forms = Forms::read(&ask.body, &run.settings.login.rules);
+    let Some(form) = forms.forms.first() else {
+        return Err(failed(user, Hop::IdpLogout, Problem::Marker("form"))?);
+    };
+    let body = urlencoded(&form.data(&run.settings.login.rules, Fill::default()));
+    let action = if form.action.is_empty() {
+        idp::LOGOUT.to_owned()
+    } else {
+        form.action.clone()
+    };
+    let to = To {
+        origin: idp_origin,
+        path: Bytes::from(action),
+        chain: 0,
+        page: None,
+    }
+    .submitted_from(idp_origin, &run);
     hop(
         user,
-        name,
-        To::route(origin, routes::LOGOUT),
-        Some(Bytes::new()),
-        Expect::redirect(303, origin, routes::HOME),
+        Hop::IdpLogoutConfirm,
+        to,
+        Some(Bytes::from(body)),
+        Expect::page(&run.markers.logged_out),
     )
     .await?;
     Ok(())

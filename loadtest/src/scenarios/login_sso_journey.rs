@@ -3,16 +3,15 @@
 //! SSO relogin, forums SSO login, posts, logout everywhere.
 
 use super::flows::{
-    App, add_to_cart, app_logout, begin_iteration, iterations, login_id, password_login, sso_login,
+    App, account, add_to_cart, app_logout, begin_iteration, iterations, password_login, sso_login,
     view_cart,
 };
-use crate::hop::{Expect, To, failed, hop};
-use crate::http::ServedForm;
-use crate::names::{Flow, Hop, Problem};
+use super::flows::{LoggedOut, idp_logout};
+use crate::hop::{Expect, To, hop};
+use crate::names::{Flow, Hop};
 use crate::user::state;
-use bytes::Bytes;
 use goose::prelude::*;
-use mock_services::web::routes::{app as routes, idp};
+use mock_services::web::routes::app as routes;
 
 /// One journey.
 pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
@@ -22,8 +21,8 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     let iteration = iterations(user)?;
     let run = std::sync::Arc::clone(&state(user)?.run);
     state(user)?.jar.clear();
-    let login = login_id(user, iteration);
-    password_login(user, &login).await?;
+    let account = account(user, iteration);
+    password_login(user, &account).await?;
     for _ in 0..run.settings.cart_reads {
         view_cart(user).await?;
     }
@@ -65,32 +64,14 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     )
     .await?;
 
-    // Logout at both apps and at the IdP, which asks first (the apps keep no id_token to
-    // vouch with): the user confirms on the page.
-    app_logout(user, App::Store).await?;
-    app_logout(user, App::Forums).await?;
-    let idp_origin = run.targets.idp;
-    let ask = hop(
-        user,
-        Hop::IdpLogout,
-        To::route(idp_origin, idp::LOGOUT),
-        None,
-        Expect::page(&run.markers.logout_confirm),
-    )
-    .await?;
-    let Some(form) = ServedForm::find(&ask.body) else {
-        return Err(failed(user, Hop::IdpLogout, Problem::Marker("form"))?);
-    };
-    hop(
-        user,
-        Hop::IdpLogoutConfirm,
-        To {
-            origin: idp_origin,
-            path: Bytes::from(form.action.clone().into_bytes()),
-        },
-        Some(Bytes::from(form.body(&[]))),
-        Expect::page(&run.markers.logged_out),
-    )
-    .await?;
+    // Logout at both apps. An app that logs out through the provider (an RP-initiated
+    // logout, as the apps do as relying parties of any provider) ends the SSO session there;
+    // the mock stack's apps log out locally, and the user then logs out at the IdP itself,
+    // which asks first (the apps keep no id_token to vouch with): the user confirms on the page.
+    let store_logout = app_logout(user, App::Store).await?;
+    let forums_logout = app_logout(user, App::Forums).await?;
+    if store_logout == LoggedOut::AtTheApp && forums_logout == LoggedOut::AtTheApp {
+        idp_logout(user).await?;
+    }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! connection until it stops working or the observation window closes, and the scenario records
 //! how long it stayed usable. Then the victim logs out, and a replay must be refused at once.
 
-use super::flows::{App, app_logout, begin_iteration, iterations, login_id, password_login};
+use super::flows::{App, account, app_logout, begin_iteration, iterations, password_login};
 use crate::hop::{To, replay};
 use crate::names::{Failure, Hop, Problem};
 use crate::user::state;
@@ -20,8 +20,8 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
     let iteration = iterations(user)?;
     let run = std::sync::Arc::clone(&state(user)?.run);
     state(user)?.jar.clear();
-    let login = login_id(user, iteration);
-    password_login(user, &login).await?;
+    let account = account(user, iteration);
+    password_login(user, &account).await?;
     let store = run.targets.store;
     let cookie = stolen_cookie(user)?;
 
@@ -69,16 +69,17 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
 /// The victim's store session cookie, as an attacker would copy it: `name=value`.
 fn stolen_cookie(user: &mut GooseUser) -> Result<HeaderValue, Box<TransactionError>> {
     let state = state(user)?;
-    let host = state
+    let store = state
         .run
         .targets
         .origins
         .site(state.run.targets.store)
-        .cookie_host;
+        .first();
+    let https = store.scheme == crate::http::Scheme::Https;
     let name = AppKind::Store.session_cookie();
     state
         .jar
-        .get(host, name)
+        .get(&store.host, https, name)
         .and_then(|value| HeaderValue::from_str(&format!("{name}={value}")).ok())
         .ok_or_else(|| {
             Box::new(TransactionError::Custom(
