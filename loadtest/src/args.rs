@@ -113,6 +113,14 @@ pub struct RunArgs {
     /// Accept any certificate of an HTTPS target, unverified (named in the report).
     #[arg(long)]
     pub insecure: bool,
+    /// Serve the stack the run starts over HTTPS with this certificate chain (PEM; its names
+    /// must be 127.0.0.1, 127.0.0.2 and 127.0.0.3: `mock-services dev-cert` makes one) and
+    /// trust --ca-cert for it.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "ca_cert"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Whose TLS session cache a simulated browser resumes from when it reconnects: its own
     /// (per-user, as separate browsers), one shared by every user, or none (off).
     #[arg(long, value_enum, default_value_t = ResumptionMode::PerUser)]
@@ -270,6 +278,17 @@ pub struct StackUrls {
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(30);
 
 impl RunArgs {
+    /// The certificate and key the stack the run starts is served with, if HTTPS.
+    pub fn stack_tls(&self) -> Option<mock_services::web::tls::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(mock_services::web::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// How the generator's HTTPS connections are verified and resumed.
     pub fn tls_options(&self) -> TlsOptions {
         TlsOptions {
@@ -462,6 +481,11 @@ impl RunArgs {
             );
         }
         let external = !self.target.is_empty();
+        anyhow::ensure!(
+            !external || self.tls_cert.is_none(),
+            "--tls-cert serves the stack the run starts over HTTPS; with --target the stack is \
+             another process's (give https:// URLs and --ca-cert)"
+        );
         anyhow::ensure!(
             !external || self.backend.redis_persistence == Persistence::None,
             "--redis-persistence sets up the redis-server the run starts; with --target the stack \

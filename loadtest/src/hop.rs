@@ -10,7 +10,8 @@
 
 use crate::context::RunContext;
 use crate::http::{
-    CookieRequest, HttpError, Marker, Method, OriginId, Outgoing, Reply, origin::Endpoint,
+    CookieRequest, HttpError, Marker, Method, OriginId, Outgoing, PageOrigin, Reply,
+    origin::Endpoint,
 };
 use crate::names::{Expected, Failure, Hop, Problem};
 use crate::user::{UserState, state};
@@ -289,7 +290,8 @@ async fn exchange(
         path: to.path.clone(),
         cookie: jar.header(usize::from(to.origin.0), &request),
         page_origin: match (&form, to.page) {
-            (Some(_), Some(page)) => Some(page_origin(run, page)),
+            (Some(_), Some(page)) if page == to.origin => Some(PageOrigin::Target),
+            (Some(_), Some(page)) => Some(PageOrigin::Other(page_origin(run, page))),
             _ => None,
         },
         form,

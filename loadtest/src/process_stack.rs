@@ -44,6 +44,11 @@ pub fn serve_args(args: &RunArgs) -> ServeArgs {
     serve.idp.signing_alg = args.signing_alg;
     serve.idp.password_hash = args.password_hash;
     serve.idp.user_password = args.user_password.clone();
+    if let Some(tls) = args.stack_tls() {
+        serve.tls_cert = Some(tls.cert);
+        serve.tls_key = Some(tls.key);
+    }
+    serve.ca_cert = args.ca_cert.clone();
     serve
 }
 

@@ -24,6 +24,8 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         target_forums: vec!["http://127.0.0.3:9012".into()],
         ca_cert: None,
         insecure: false,
+        tls_cert: None,
+        tls_key: None,
         tls_resumption: Default::default(),
         users_file: None,
         login_form: None,
@@ -346,6 +348,57 @@ fn scenario_and_threshold_flags_parse_strictly() {
         Ok((Duration::from_millis(250), Duration::from_millis(250)))
     );
     assert!(parse_wait("2s..1s").is_err());
+}
+
+/// Accounts from a file are taken in turn; at the mock IdP a wrong password gets its form
+/// again, which is named and never a login.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_come_from_a_users_file_and_a_wrong_password_is_the_form_again() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("users.csv");
+    let run_with = |accounts: &str| {
+        std::fs::write(&file, accounts).expect("users file");
+        let mut run = args(Backend::Dashmap, dir.path());
+        run.prefill_sessions = 0;
+        run.users_file = Some(file.clone());
+        run.scenarios = vec![(ScenarioName::Cart, 1)];
+        run.users = 2;
+        run.run_time = Some(Duration::from_secs(2));
+        run.max_error_rate = None;
+        run
+    };
+    let right = execute(&run_with(
+        "username,password\nuser3@example.com,password\nuser4@example.com,password\n",
+    ))
+    .await
+    .expect("run");
+    let results = &right.results;
+    assert_eq!(results.errors_total, 0, "{:?}", results.error_kinds);
+    assert_eq!(results.config.accounts, 2);
+    assert!(results.login_outcomes.completed >= 2);
+
+    let wrong = execute(&run_with("user3@example.com,not-the-password\n"))
+        .await
+        .expect("run");
+    let outcomes = &wrong.results.login_outcomes;
+    assert_eq!(outcomes.completed, 0, "{outcomes:?}");
+    assert!(outcomes.form_again >= 2, "{outcomes:?}");
+    assert_eq!(wrong.results.logins_per_second, 0.0);
+    assert!(
+        wrong
+            .results
+            .error_kinds
+            .keys()
+            .any(|kind| kind.starts_with("idp: POST form 1: the login form again")),
+        "{:?}",
+        wrong.results.error_kinds
+    );
+
+    let refused = execute(&run_with("user3@example.com\n"))
+        .await
+        .expect_err("a malformed file is refused at start");
+    assert!(refused.to_string().contains("line 1"), "{refused}");
 }
 
 #[test]

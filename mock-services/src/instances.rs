@@ -109,6 +109,11 @@ pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances
         args.instances,
         args.backend.backend.name()
     );
+    anyhow::ensure!(
+        args.apps.provider.is_none(),
+        "--instances starts the bundled IdP with the apps; with --provider, start each app \
+         instance with serve --role store or --role forums"
+    );
     let count = usize::try_from(args.instances).context("--instances")?;
     let backend = args.backend.resolve()?;
     let shared = backend.shared_flags();
@@ -119,7 +124,12 @@ pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances
     let forums = (0..count)
         .map(|i| address(args.apps.forums_addr, i))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let url = |address: &SocketAddr| format!("http://{address}");
+    let scheme = if args.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    let url = |address: &SocketAddr| format!("{scheme}://{address}");
     let idp_url = args.idp.issuer.clone().unwrap_or_else(|| url(&idp_addr));
 
     let mut config = args.config()?;
@@ -156,7 +166,10 @@ pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances
 
 /// Instance `i`'s address: the configured port + i, or a free port when it is 0.
 fn address(base: SocketAddr, i: usize) -> anyhow::Result<SocketAddr> {
-    stack::require_loopback(base, "an instance's address")?;
+    anyhow::ensure!(
+        !base.ip().is_unspecified(),
+        "{base}: --instances needs an address of this host's (each instance's URL is its own)"
+    );
     if base.port() == 0 {
         let listener = TcpListener::bind((base.ip(), 0))
             .with_context(|| format!("no free port on {}", base.ip()))?;

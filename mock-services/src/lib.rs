@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod dev_cert;
 pub mod idp;
 pub mod instances;
 pub mod local_cluster;

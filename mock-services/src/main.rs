@@ -1,13 +1,29 @@
-//! `mock-services`: runs ssobench's mock services (IdP, store, forums) on loopback.
+//! `mock-services`: runs ssobench's mock services (IdP, store, forums), and makes a
+//! certificate to try them over HTTPS.
 
 use clap::Parser;
+use mock_services::dev_cert;
 use mock_services::serve::{ServeArgs, run};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(version, about = "ssobench's mock services")]
 enum Command {
-    /// Serve on loopback until Ctrl-C; prints each service's base URL on its own line.
+    /// Serve until Ctrl-C (on loopback by default); prints each service's base URL on its own
+    /// line.
     Serve(ServeArgs),
+    /// Write a throwaway CA (ca.pem) and a server certificate it signed (cert.pem, key.pem)
+    /// for trying HTTPS on this host: serve --tls-cert cert.pem --tls-key key.pem
+    /// --ca-cert ca.pem, and loadtest --ca-cert ca.pem.
+    DevCert {
+        /// Where the three files go.
+        #[arg(long)]
+        out: PathBuf,
+        /// A name the certificate is for (host name or IP address); repeatable [default:
+        /// localhost, 127.0.0.1 to 127.0.0.5, ::1].
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
 }
 
 #[tokio::main]
@@ -20,5 +36,17 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Command::parse() {
         Command::Serve(args) => run(&args).await,
+        Command::DevCert { out, names } => {
+            let names = if names.is_empty() {
+                dev_cert::DEFAULT_NAMES.map(String::from).to_vec()
+            } else {
+                names
+            };
+            let files = dev_cert::write(&out, &names)?;
+            println!("ca   {}", files.ca.display());
+            println!("cert {}", files.cert.display());
+            println!("key  {}", files.key.display());
+            Ok(())
+        }
     }
 }

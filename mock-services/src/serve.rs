@@ -5,16 +5,20 @@ use crate::app::RotationPolicy;
 use crate::cli::BackendArgs;
 use crate::idp::{Client, PasswordHashing, SigningAlgorithm};
 use crate::session::{Clock, SessionPolicy};
-use crate::stack::{AppsConfig, IdpConfig, Role, StackConfig, start};
+use crate::stack::{
+    AppsConfig, ClientCredentials, IdpConfig, ProviderConfig, Role, StackConfig, start,
+};
 use crate::web::server::ServerLimits;
+use crate::web::tls::TlsFiles;
 use anyhow::Context as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The IdP's flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IdpArgs {
-    /// Address the IdP listens on (loopback only; port 0 picks a free one).
+    /// Address the IdP listens on (port 0 picks a free one; 0.0.0.0 needs --issuer).
     #[arg(long, default_value = "127.0.0.1:9010")]
     pub idp_addr: SocketAddr,
     /// Issuer URL in tokens and discovery [default: http://<bound address>].
@@ -59,7 +63,7 @@ pub struct IdpArgs {
     /// SSO session absolute timeout, seconds.
     #[arg(long, default_value_t = 24 * 3600)]
     pub sso_absolute_timeout: u64,
-    /// Mark cookies Secure (only behind HTTPS; plain-HTTP loopback runs must leave it off).
+    /// Mark cookies Secure (behind an HTTPS proxy; with --tls-cert they always are).
     #[arg(long)]
     pub secure_cookies: bool,
 }
@@ -67,10 +71,11 @@ pub struct IdpArgs {
 /// The apps' flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct AppArgs {
-    /// Address the store app listens on (loopback only; port 0 picks a free one).
+    /// Address the store app listens on (port 0 picks a free one; 0.0.0.0 needs --store-url).
     #[arg(long, default_value = "127.0.0.2:9011")]
     pub store_addr: SocketAddr,
-    /// Address the forums app listens on (loopback only; port 0 picks a free one).
+    /// Address the forums app listens on (port 0 picks a free one; 0.0.0.0 needs
+    /// --forums-url).
     #[arg(long, default_value = "127.0.0.3:9012")]
     pub forums_addr: SocketAddr,
     /// The IdP's URL, for `--role store` or `--role forums` (with `--role all` it is the
@@ -90,6 +95,20 @@ pub struct AppArgs {
     /// Move a session to a fresh ID once its ID is this old (off by default).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub rotate_every: Option<Duration>,
+    /// Make the store and forums relying parties of this OpenID provider (its issuer URL;
+    /// found by discovery) instead of the bundled IdP, which then does not run. Needs
+    /// --store-client and --forums-client; register the apps' callbacks
+    /// (`<app URL>/oauth-callback`) and post-logout URIs (`<app URL>/`) there.
+    #[arg(long, value_name = "ISSUER_URL", requires_all = ["store_client", "forums_client"])]
+    pub provider: Option<String>,
+    /// The store's client at --provider.
+    #[arg(long, value_name = "CLIENT_ID:SECRET", requires = "provider",
+          value_parser = ClientCredentials::parse)]
+    pub store_client: Option<ClientCredentials>,
+    /// The forums' client at --provider.
+    #[arg(long, value_name = "CLIENT_ID:SECRET", requires = "provider",
+          value_parser = ClientCredentials::parse)]
+    pub forums_client: Option<ClientCredentials>,
 }
 
 /// Everything `serve` takes.
@@ -111,6 +130,18 @@ pub struct ServeArgs {
     /// Connections each service serves at once; more wait until one closes.
     #[arg(long, default_value_t = 10_000)]
     pub max_connections: usize,
+    /// Serve every service over HTTPS with this certificate chain (PEM, leaf first, as nginx
+    /// takes it); its names must be the services' hosts. Cookies are then Secure.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A PEM file of CA certificates the apps trust, besides the platform's roots, when they
+    /// reach their provider over HTTPS (a private CA; with --tls-cert and the bundled IdP,
+    /// the CA of that certificate).
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
     /// Store and forums instances, each in a process of its own, behind one IdP in this
     /// process, all on the shared backend (redis or redis-cluster; in-memory backends are
     /// refused: their sessions live in one process). Instance i listens on the configured
@@ -195,8 +226,28 @@ impl ServeArgs {
         if let Some(every) = apps.rotate_every {
             pair("rotate-every", duration(every));
         }
+        if let Some(provider) = &apps.provider {
+            pair("provider", provider.clone());
+        }
+        for (flag, client) in [
+            ("store-client", &apps.store_client),
+            ("forums-client", &apps.forums_client),
+        ] {
+            if let Some(client) = client {
+                pair(flag, format!("{}:{}", client.id, client.secret));
+            }
+        }
         pair("header-read-timeout", duration(self.header_read_timeout));
         pair("max-connections", self.max_connections.to_string());
+        for (flag, path) in [
+            ("tls-cert", &self.tls_cert),
+            ("tls-key", &self.tls_key),
+            ("ca-cert", &self.ca_cert),
+        ] {
+            if let Some(path) = path {
+                pair(flag, path.display().to_string());
+            }
+        }
         pair("instances", self.instances.to_string());
         if idp.secure_cookies {
             flags.push("--secure-cookies".into());
@@ -248,8 +299,32 @@ impl ServeArgs {
                     every_requests: self.apps.rotate_every_requests,
                     every: self.apps.rotate_every,
                 },
+                provider: match (
+                    &self.apps.provider,
+                    &self.apps.store_client,
+                    &self.apps.forums_client,
+                ) {
+                    (Some(issuer), Some(store), Some(forums)) => Some(ProviderConfig {
+                        issuer: issuer.clone(),
+                        store: store.clone(),
+                        forums: forums.clone(),
+                    }),
+                    (None, None, None) => None,
+                    _ => anyhow::bail!(
+                        "--provider needs --store-client and --forums-client, and they need it"
+                    ),
+                },
             },
             secure_cookies: idp.secure_cookies,
+            tls: match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                (None, None) => None,
+                _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+            },
+            ca_cert: self.ca_cert.clone(),
             server: ServerLimits {
                 header_read_timeout: self.header_read_timeout,
                 max_connections: self.max_connections,
@@ -349,6 +424,12 @@ mod tests {
         args.apps.rotate_every_requests = Some(7);
         args.apps.rotate_every = Some(Duration::from_secs(90));
         args.header_read_timeout = Duration::from_secs(3);
+        args.apps.provider = Some("https://op.test:8443".into());
+        args.apps.store_client = Some(ClientCredentials::parse("shop:s:ec:ret").expect("client"));
+        args.apps.forums_client = Some(ClientCredentials::parse("board:x").expect("client"));
+        args.tls_cert = Some("/etc/ssl/chain.pem".into());
+        args.tls_key = Some("/etc/ssl/key.pem".into());
+        args.ca_cert = Some("/etc/ssl/ca.pem".into());
         let flags = args.to_flags();
         let back = Wrapper::try_parse_from(
             std::iter::once("serve".to_owned()).chain(flags.iter().cloned()),

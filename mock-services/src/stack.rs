@@ -13,8 +13,10 @@ use crate::idp::{
 use crate::session::{Clock, SessionPolicy, build_store};
 use crate::web::pause::PauseGate;
 use crate::web::server::{self, ServerLimits};
+use crate::web::tls::TlsFiles;
 use anyhow::Context as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Which services one process runs.
@@ -34,8 +36,13 @@ pub struct StackConfig {
     pub backend: BackendArgs,
     pub idp: IdpConfig,
     pub apps: AppsConfig,
-    /// Mark every cookie `Secure` (only behind HTTPS; plain-HTTP loopback runs leave it off).
+    /// Mark every cookie `Secure` (behind an HTTPS proxy; served over TLS they always are).
     pub secure_cookies: bool,
+    /// Serve every service over HTTPS with this certificate chain and key.
+    pub tls: Option<TlsFiles>,
+    /// CA certificates the apps trust, besides the platform's roots, for their provider's
+    /// HTTPS endpoints (a private CA, or the stack's own certificate's).
+    pub ca_cert: Option<PathBuf>,
     /// Header read timeout and connection cap of every service.
     pub server: ServerLimits,
     /// Where the in-memory session stores read the time: the system clock, except in tests
@@ -46,12 +53,14 @@ pub struct StackConfig {
 /// The IdP's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdpConfig {
-    /// Where the IdP listens (loopback only; port 0 picks a free one).
+    /// Where the IdP listens (port 0 picks a free one; an unspecified address such as 0.0.0.0
+    /// needs `issuer`, the URL browsers reach it at).
     pub addr: SocketAddr,
     /// Issuer URL in tokens and discovery; `None`: `http://<bound address>`.
     pub issuer: Option<String>,
     /// Base URLs of the apps, for the pre-registered clients' redirect URIs (when the apps run
-    /// in this process, their bound addresses are used instead).
+    /// in this process, their bound addresses are used instead, unless they listen on an
+    /// unspecified address: then these are their public URLs).
     pub store_url: String,
     pub forums_url: String,
     /// Base URLs of further store and forums instances (`serve --instances`): each is one
@@ -84,6 +93,38 @@ pub struct AppsConfig {
     /// App session idle (sliding) and absolute timeouts.
     pub policy: SessionPolicy,
     pub rotation: RotationPolicy,
+    /// The apps as relying parties of another OpenID provider: the bundled IdP does not run.
+    pub provider: Option<ProviderConfig>,
+}
+
+/// The provider the apps log users in through, and their clients there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderConfig {
+    /// The provider's issuer (its discovery document is at
+    /// `{issuer}/.well-known/openid-configuration`).
+    pub issuer: String,
+    pub store: ClientCredentials,
+    pub forums: ClientCredentials,
+}
+
+/// A confidential client registered at a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCredentials {
+    pub id: String,
+    pub secret: String,
+}
+
+impl ClientCredentials {
+    /// `ID:SECRET` (the secret may hold colons).
+    pub fn parse(text: &str) -> Result<ClientCredentials, String> {
+        match text.split_once(':') {
+            Some((id, secret)) if !id.is_empty() && !secret.is_empty() => Ok(ClientCredentials {
+                id: id.to_owned(),
+                secret: secret.to_owned(),
+            }),
+            _ => Err(format!("{text:?}: expected CLIENT_ID:SECRET")),
+        }
+    }
 }
 
 /// The three loopback addresses: each service is its own cookie host, as separate domains are.
@@ -129,8 +170,11 @@ impl Default for StackConfig {
                 idp_url: "http://127.0.0.1:9010".into(),
                 policy: SessionPolicy::default(),
                 rotation: RotationPolicy::default(),
+                provider: None,
             },
             secure_cookies: false,
+            tls: None,
+            ca_cert: None,
             server: ServerLimits::default(),
             clock: Clock::System,
         }
@@ -205,15 +249,6 @@ impl RunningStack {
     }
 }
 
-/// Refuses any address but loopback: ssobench's services are load-test targets.
-pub fn require_loopback(address: SocketAddr, what: &str) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        address.ip().is_loopback(),
-        "{what} {address}: ssobench only listens on loopback (127.0.0.0/8 or [::1])"
-    );
-    Ok(())
-}
-
 /// The two pre-registered clients for app base URLs.
 pub fn default_clients(store_url: &str, forums_url: &str) -> Vec<Client> {
     let app = |id: &str, base: &str| {
@@ -273,7 +308,7 @@ pub async fn build_idp(
     settings.code_lifetime = idp.code_lifetime;
     settings.access_token_lifetime = idp.access_token_lifetime;
     settings.refresh_token_lifetime = idp.refresh_token_lifetime;
-    settings.secure_cookies = config.secure_cookies;
+    settings.secure_cookies = config.secure_cookies || config.tls.is_some();
     settings.clock = config.clock.clone();
     Ok(IdpState::new(
         settings,
@@ -295,7 +330,17 @@ pub async fn build_app(
     let mut settings = AppSettings::new(kind, base_url, idp_url);
     settings.policy = config.apps.policy;
     settings.rotation = config.apps.rotation;
-    settings.secure_cookies = config.secure_cookies;
+    settings.secure_cookies = config.secure_cookies || config.tls.is_some();
+    settings.ca_cert = config.ca_cert.clone();
+    if let Some(provider) = &config.apps.provider {
+        let client = match kind {
+            AppKind::Store => &provider.store,
+            AppKind::Forums => &provider.forums,
+        };
+        settings.client_id = client.id.clone();
+        settings.client_secret = client.secret.clone();
+        settings.discover = true;
+    }
     let name = kind.name();
     let sessions = build_store(
         &backend.store_config(&format!("ssobench:{name}:session:"), &config.clock),
@@ -316,43 +361,96 @@ pub async fn build_app(
     Ok(AppState::new(settings, sessions, prelogins)?)
 }
 
+/// Listens on `address` (any address its user names: a container needs 0.0.0.0) and gives
+/// the service's URL: the bound address's, or `public` for an unspecified address, which no
+/// browser can reach by that name.
 async fn bind(
     address: SocketAddr,
     what: &str,
+    scheme: &str,
+    public: Option<&str>,
 ) -> anyhow::Result<(tokio::net::TcpListener, String)> {
-    require_loopback(address, what)?;
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("{what} {address}: cannot listen there"))?;
-    let url = format!("http://{}", listener.local_addr()?);
+    let bound = listener.local_addr()?;
+    let url = if bound.ip().is_unspecified() {
+        public
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .with_context(|| {
+                format!(
+                    "{what} {address} is every address of this host: give the URL browsers \
+                     reach it at (--issuer for the IdP, --store-url and --forums-url for the apps)"
+                )
+            })?
+    } else {
+        format!("{scheme}://{bound}")
+    };
     Ok((listener, url))
 }
 
 /// Starts the services `config.role` names, in this process (on the runtime this is called
 /// from), and returns once they listen.
 pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
+    let provider = config.apps.provider.as_ref();
+    anyhow::ensure!(
+        provider.is_none() || config.role != Role::Idp,
+        "--provider makes the apps relying parties of another provider: --role idp has \
+         nothing to run"
+    );
     let backend = config.backend.resolve()?;
-    let runs = |role: Role| config.role == Role::All || config.role == role;
+    let tls = config.tls.as_ref().map(TlsFiles::acceptor).transpose()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    // With --provider the bundled IdP does not run.
+    let runs = |role: Role| {
+        (config.role == Role::All || config.role == role)
+            && !(role == Role::Idp && provider.is_some())
+    };
     let idp_bound = if runs(Role::Idp) {
-        Some(bind(config.idp.addr, "the IdP's address").await?)
+        Some(
+            bind(
+                config.idp.addr,
+                "the IdP's address",
+                scheme,
+                config.idp.issuer.as_deref(),
+            )
+            .await?,
+        )
     } else {
         None
     };
     let store_bound = if runs(Role::Store) {
-        Some(bind(config.apps.store_addr, "the store's address").await?)
+        Some(
+            bind(
+                config.apps.store_addr,
+                "the store's address",
+                scheme,
+                Some(&config.idp.store_url),
+            )
+            .await?,
+        )
     } else {
         None
     };
     let forums_bound = if runs(Role::Forums) {
-        Some(bind(config.apps.forums_addr, "the forums' address").await?)
+        Some(
+            bind(
+                config.apps.forums_addr,
+                "the forums' address",
+                scheme,
+                Some(&config.idp.forums_url),
+            )
+            .await?,
+        )
     } else {
         None
     };
 
     // With everything in one process the services point at each other's real addresses.
-    let idp_url = match &idp_bound {
-        Some((_, url)) => config.idp.issuer.clone().unwrap_or_else(|| url.clone()),
-        None => config.apps.idp_url.trim_end_matches('/').to_owned(),
+    let idp_url = match (&idp_bound, provider) {
+        (Some((_, url)), _) => config.idp.issuer.clone().unwrap_or_else(|| url.clone()),
+        (None, Some(provider)) => provider.issuer.trim_end_matches('/').to_owned(),
+        (None, None) => config.apps.idp_url.trim_end_matches('/').to_owned(),
     };
     let store_url = store_bound
         .as_ref()
@@ -372,6 +470,7 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
             router,
             limits,
             gate.clone(),
+            tls.clone(),
             watcher,
         )));
     };

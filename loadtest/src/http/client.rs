@@ -39,7 +39,17 @@ pub struct Outgoing {
     /// A urlencoded form (POST's body).
     pub form: Option<Bytes>,
     /// The `Origin` a browser names on a form post: the origin of the page the form was on.
-    pub page_origin: Option<HeaderValue>,
+    pub page_origin: Option<PageOrigin>,
+}
+
+/// The origin of the page a form was posted from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PageOrigin {
+    /// A page of the site the form posts to: its origin is the one the request goes to (a
+    /// site's instances sit behind one name, whichever of them served the page).
+    Target,
+    /// A page of another site.
+    Other(HeaderValue),
 }
 
 /// How long each part of an exchange took.
@@ -393,10 +403,18 @@ fn encode(output: &mut Vec<u8>, origin: &Origin, outgoing: &Outgoing) {
         output.extend_from_slice(b"\r\n");
     }
     if let Some(form) = &outgoing.form {
-        if let Some(page_origin) = &outgoing.page_origin {
-            output.extend_from_slice(b"Origin: ");
-            output.extend_from_slice(page_origin.as_bytes());
-            output.extend_from_slice(b"\r\n");
+        match &outgoing.page_origin {
+            Some(PageOrigin::Target) => {
+                output.extend_from_slice(b"Origin: ");
+                output.extend_from_slice(origin.base.as_bytes());
+                output.extend_from_slice(b"\r\n");
+            }
+            Some(PageOrigin::Other(page_origin)) => {
+                output.extend_from_slice(b"Origin: ");
+                output.extend_from_slice(page_origin.as_bytes());
+                output.extend_from_slice(b"\r\n");
+            }
+            None => {}
         }
         output.extend_from_slice(
             b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ",
@@ -777,46 +795,236 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(answer_requests(socket, mode, answer));
+            }
+        });
+        url
+    }
+
+    /// A loopback HTTPS server (a certificate of `dir`'s new CA) answering `answer` to every
+    /// request; returns its base URL and the CA's file.
+    async fn serve_tls(
+        dir: &std::path::Path,
+        mode: Server,
+        answer: &'static [u8],
+    ) -> (String, std::path::PathBuf) {
+        let files = mock_services::dev_cert::write(dir, &["127.0.0.1".to_owned()]).expect("cert");
+        let acceptor = mock_services::web::tls::TlsFiles {
+            cert: files.cert.clone(),
+            key: files.key.clone(),
+        }
+        .acceptor()
+        .expect("acceptor");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let mut seen = Vec::new();
-                    let mut buffer = [0u8; 4096];
-                    loop {
-                        let Ok(read) = socket.read(&mut buffer).await else {
-                            return;
-                        };
-                        if read == 0 {
-                            return;
-                        }
-                        seen.extend_from_slice(&buffer[..read]);
-                        // Requests without a body end at the blank line; forms carry 7 bytes.
-                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&seen[..end]).to_string();
-                            let body = if head.contains("Content-Length: 7") {
-                                7
-                            } else {
-                                0
-                            };
-                            if seen.len() < end + 4 + body {
-                                break;
-                            }
-                            seen.drain(..end + 4 + body);
-                            match mode {
-                                Server::Silent => {}
-                                Server::KeepAlive => {
-                                    let _ = socket.write_all(answer).await;
-                                }
-                                Server::CloseAfterOne => {
-                                    let _ = socket.write_all(answer).await;
-                                    return;
-                                }
-                            }
-                        }
+                    if let Ok(stream) = acceptor.accept(socket).await {
+                        answer_requests(stream, mode, answer).await;
                     }
                 });
             }
         });
-        url
+        (url, files.ca)
+    }
+
+    /// Reads requests from `socket` and answers each as `mode` says; a closing server ends
+    /// the connection cleanly (a TLS server with its close_notify).
+    async fn answer_requests<S>(mut socket: S, mode: Server, answer: &'static [u8])
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut seen = Vec::new();
+        let mut buffer = [0u8; 4096];
+        loop {
+            let Ok(read) = socket.read(&mut buffer).await else {
+                return;
+            };
+            if read == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buffer[..read]);
+            // Requests without a body end at the blank line; forms carry 7 bytes.
+            while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&seen[..end]).to_string();
+                let body = if head.contains("Content-Length: 7") {
+                    7
+                } else {
+                    0
+                };
+                if seen.len() < end + 4 + body {
+                    break;
+                }
+                seen.drain(..end + 4 + body);
+                match mode {
+                    Server::Silent => {}
+                    Server::KeepAlive => {
+                        let _ = socket.write_all(answer).await;
+                    }
+                    Server::CloseAfterOne => {
+                        let _ = socket.write_all(answer).await;
+                        let _ = socket.shutdown().await;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A browser's TLS configuration trusting `ca`.
+    fn browser_tls(
+        ca: &std::path::Path,
+        resumption: super::super::ResumptionMode,
+    ) -> super::super::TlsConnector {
+        super::super::TlsConnector::new(&super::super::TlsOptions {
+            ca_cert: Some(ca.to_owned()),
+            insecure: false,
+            resumption,
+        })
+        .expect("TLS configuration")
+    }
+
+    #[tokio::test]
+    async fn tls_connections_are_timed_kept_alive_and_survive_a_session_ticket_while_idle() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, ca) = serve_tls(dir.path(), Server::KeepAlive, OK).await;
+        let mut origins = Origins::default();
+        let id = origins.add(Origin::parse(&url).expect("origin"));
+        let tls = browser_tls(&ca, super::super::ResumptionMode::PerUser);
+        let mut client = HttpClient::new(
+            &origins,
+            0,
+            Duration::from_secs(5),
+            Some(tls.for_browser(1)),
+        );
+        let first = client.send(&origins, id, &get("/x")).await.expect("reply");
+        assert_eq!(first.status, 200);
+        let handshake = first
+            .timing
+            .handshake
+            .expect("the first request made the handshake");
+        assert!(!handshake.resumed);
+        assert!(first.timing.connect.is_some());
+        assert!(first.elapsed >= handshake.elapsed + first.timing.first_byte);
+        // TLS 1.3 servers send their session tickets after the handshake: waiting past the idle
+        // check, those must not look like a closed connection.
+        tokio::time::sleep(IDLE_CHECK * 3).await;
+        let second = client.send(&origins, id, &get("/x")).await.expect("reply");
+        assert_eq!(
+            second.timing,
+            Timing {
+                first_byte: second.timing.first_byte,
+                ..Timing::default()
+            }
+        );
+        assert_eq!(client.stats.connections_opened, 1);
+        assert_eq!(client.stats.handshakes_full, 1);
+        assert_eq!(client.stats.handshakes_tls13, 1);
+    }
+
+    #[tokio::test]
+    async fn a_reconnecting_browser_resumes_its_own_session_as_the_mode_says() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, ca) = serve_tls(dir.path(), Server::CloseAfterOne, OK).await;
+        let mut origins = Origins::default();
+        let id = origins.add(Origin::parse(&url).expect("origin"));
+        let stats = |tls: super::super::tls::BrowserTls| {
+            let origins = origins.clone();
+            async move {
+                let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), Some(tls));
+                for _ in 0..4 {
+                    // The server closed the last connection (with close_notify): each request
+                    // makes a new one, without sending anything twice.
+                    tokio::time::sleep(IDLE_CHECK * 2).await;
+                    let reply = client.send(&origins, id, &get("/x")).await.expect("reply");
+                    assert_eq!(reply.status, 200);
+                }
+                assert_eq!(client.stats.resent, 0);
+                client.stats
+            }
+        };
+        use super::super::ResumptionMode::{Off, PerUser, Shared};
+        let own = stats(browser_tls(&ca, PerUser).for_browser(1)).await;
+        assert_eq!(
+            (own.handshakes_full, own.handshakes_resumed),
+            (1, 3),
+            "{own:?}"
+        );
+        let none = stats(browser_tls(&ca, Off).for_browser(1)).await;
+        assert_eq!(
+            (none.handshakes_full, none.handshakes_resumed),
+            (4, 0),
+            "{none:?}"
+        );
+        // Per user, a second browser starts with a cache of its own; shared, it resumes what
+        // the first began.
+        let per_user = browser_tls(&ca, PerUser);
+        let _ = stats(per_user.for_browser(1)).await;
+        let second = stats(per_user.for_browser(1)).await;
+        assert_eq!(second.handshakes_full, 1, "{second:?}");
+        let shared = browser_tls(&ca, Shared);
+        let _ = stats(shared.for_browser(1)).await;
+        let second = stats(shared.for_browser(1)).await;
+        assert_eq!(
+            (second.handshakes_full, second.handshakes_resumed),
+            (0, 4),
+            "{second:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_untrusted_certificate_fails_the_handshake_unless_insecure() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (url, _) = serve_tls(dir.path(), Server::KeepAlive, OK).await;
+        let mut origins = Origins::default();
+        let id = origins.add(Origin::parse(&url).expect("origin"));
+        let other = tempfile::tempdir().expect("temp dir");
+        let stranger = mock_services::dev_cert::write(other.path(), &["127.0.0.1".to_owned()])
+            .expect("another CA");
+        let untrusting = browser_tls(&stranger.ca, super::super::ResumptionMode::PerUser);
+        let mut client = HttpClient::new(
+            &origins,
+            0,
+            Duration::from_secs(5),
+            Some(untrusting.for_browser(1)),
+        );
+        assert_eq!(
+            client.send(&origins, id, &get("/x")).await.err(),
+            Some(HttpError::Tls)
+        );
+        let error = super::super::tls::check(origins.site(id).first(), &untrusting)
+            .await
+            .expect_err("refused before the run");
+        assert!(error.to_string().contains("--ca-cert"), "{error}");
+        let insecure = super::super::TlsConnector::new(&super::super::TlsOptions {
+            ca_cert: None,
+            insecure: true,
+            resumption: super::super::ResumptionMode::PerUser,
+        })
+        .expect("TLS configuration");
+        let mut client = HttpClient::new(
+            &origins,
+            0,
+            Duration::from_secs(5),
+            Some(insecure.for_browser(1)),
+        );
+        assert_eq!(
+            client
+                .send(&origins, id, &get("/x"))
+                .await
+                .expect("reply")
+                .status,
+            200
+        );
+        // Plain HTTP spoken to a TLS port gets no answer it can read.
+        let plain = url.replacen("https://", "http://", 1);
+        let mut origins = Origins::default();
+        let id = origins.add(Origin::parse(&plain).expect("origin"));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(2), None);
+        assert!(client.send(&origins, id, &get("/x")).await.is_err());
     }
 
     fn get(path: &'static str) -> Outgoing {
@@ -955,7 +1163,7 @@ mod tests {
                 path: Bytes::from_static(b"/shopping-cart/items"),
                 cookie: Some(HeaderValue::from_static("s=abc")),
                 form: Some(Bytes::from_static(b"sku=a&quantity=1")),
-                page_origin: Some(HeaderValue::from_static("http://127.0.0.2:9011")),
+                page_origin: Some(PageOrigin::Target),
             },
         );
         assert_eq!(

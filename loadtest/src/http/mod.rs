@@ -8,7 +8,9 @@ pub mod marker;
 pub mod origin;
 pub mod tls;
 
-pub use client::{ClientStats, Handshake, HttpClient, HttpError, Method, Outgoing, Reply, Timing};
+pub use client::{
+    ClientStats, Handshake, HttpClient, HttpError, Method, Outgoing, PageOrigin, Reply, Timing,
+};
 pub use cookies::{CookieJar, CookieRequest};
 pub use marker::Marker;
 pub use origin::{Origin, OriginError, OriginId, Origins, Scheme};

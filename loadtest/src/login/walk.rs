@@ -218,11 +218,17 @@ async fn walk(
         if status == 429 {
             return Err(rejected(user, hop, sent.reject(Problem::RateLimited)).await);
         }
-        if !(200..300).contains(&status) {
-            return Err(rejected(user, hop, sent.reject(Problem::ErrorPage(status))).await);
-        }
         let forms = Forms::read(sent.body(), rules);
         let login_form = forms.login_form(rules);
+        if !(200..300).contains(&status) {
+            // Some providers answer a wrong password with 401 or 400 and the form again.
+            let problem = if login_form.is_some() && password_typed && status < 500 {
+                Problem::FormAgain
+            } else {
+                Problem::ErrorPage(status)
+            };
+            return Err(rejected(user, hop, sent.reject(problem)).await);
+        }
         let (chosen, fill) = match (login_form, want.credentials()) {
             (Some(_), _) if password_typed => {
                 return Err(rejected(user, hop, sent.reject(Problem::FormAgain)).await);

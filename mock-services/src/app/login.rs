@@ -58,12 +58,12 @@ pub async fn start(State(state): State<AppState>) -> Result<Response, AppError> 
         &prelogin.id.to_string(),
         settings.secure_cookies,
     );
-    let mut response = redirect(
-        &state
-            .inner
-            .oidc
-            .authorize_url(&login_state, &nonce, &challenge),
-    )?;
+    let to_provider = state
+        .inner
+        .oidc
+        .authorize_url(&login_state, &nonce, &challenge)
+        .await?;
+    let mut response = redirect(&to_provider)?;
     response
         .headers_mut()
         .insert(header::SET_COOKIE, header_value(&cookie)?);
@@ -101,6 +101,8 @@ pub async fn callback(
             "state does not match this browser's login".into(),
         ));
     }
+    // The response must come from the provider this login went to (RFC 9207), error or not.
+    state.inner.oidc.check_issuer(params.get("iss")).await?;
     if let Some(error) = params.get("error") {
         return Err(AppError::LoginFailed(format!(
             "the identity provider answered {error}: {}",
@@ -134,7 +136,11 @@ pub async fn callback(
         .oidc
         .verify_id_token(&tokens.id_token, &attribute("nonce"))
         .await?;
-    if claims.sub != tokens.user_id {
+    if tokens
+        .user_id
+        .as_ref()
+        .is_some_and(|user| *user != claims.sub)
+    {
         return Err(AppError::LoginFailed(
             "userId and id_token subject differ".into(),
         ));
@@ -163,7 +169,9 @@ pub async fn callback(
     Ok(response)
 }
 
-/// `POST /logout`: delete the server-side session at once and expire the cookie.
+/// `POST /logout`: delete the server-side session at once and expire the cookie; then home, or,
+/// as a relying party of a provider with an end-session endpoint, to the provider to log out
+/// there too (RP-initiated logout), which sends the browser back home.
 pub async fn logout(
     _: SameSite,
     State(state): State<AppState>,
@@ -173,11 +181,12 @@ pub async fn logout(
     if let Some(id) = cookies::read(&headers, kind.session_cookie()).and_then(SessionId::parse) {
         state.sessions().delete(&id).await?;
     }
-    let mut response = (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, HeaderValue::from_static("/"))],
-    )
-        .into_response();
+    let home = format!("{}/", state.settings().base_url);
+    let location = match state.inner.oidc.end_session_url(&home).await {
+        Some(url) => header_value(&url)?,
+        None => HeaderValue::from_static("/"),
+    };
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         header_value(&cookies::expire(

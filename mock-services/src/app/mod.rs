@@ -1,15 +1,17 @@
 //! The two web apps of the flow, store (shopping cart) and forums, as one implementation: they
 //! differ only in names, landing page and the store's cart writes ([`AppKind`]).
 //!
-//! Each keeps server-side sessions in the configured backend, logs users in through the IdP
-//! (authorization code grant, state, nonce, PKCE S256, client secret by HTTP Basic), and verifies
-//! the id_token against the IdP's JWKS.
+//! Each keeps server-side sessions in the configured backend, logs users in through the bundled
+//! IdP or any OpenID provider (authorization code grant, state, nonce, PKCE S256, `iss`, the
+//! client secret as the provider takes it), and verifies the ID token against the provider's
+//! JWKS.
 
 mod error;
 mod login;
 mod oidc;
 mod pages;
 mod pages_store;
+pub mod provider;
 mod session;
 
 pub use error::AppError;
@@ -109,6 +111,12 @@ pub struct AppSettings {
     pub rotation: RotationPolicy,
     /// Mark cookies `Secure` (only behind HTTPS).
     pub secure_cookies: bool,
+    /// Learn the provider by discovery (any OpenID provider at `idp_url`), rather than take the
+    /// bundled IdP's routes.
+    pub discover: bool,
+    /// A PEM file of CA certificates trusted, besides the platform's roots, for the provider's
+    /// HTTPS endpoints.
+    pub ca_cert: Option<std::path::PathBuf>,
 }
 
 impl AppSettings {
@@ -123,6 +131,8 @@ impl AppSettings {
             policy: SessionPolicy::default(),
             rotation: RotationPolicy::default(),
             secure_cookies: false,
+            discover: false,
+            ca_cert: None,
         }
     }
 

@@ -1,26 +1,29 @@
-//! The relying-party side of OpenID Connect: the authorization URL, the server-side code
-//! exchange over a pooled HTTP client, and id_token verification against the IdP's JWKS
-//! (fetched once, fetched again when a token names an unknown `kid`).
+//! The relying-party side of OpenID Connect: the authorization URL (PKCE S256, state, nonce),
+//! the authorization response's `iss` (RFC 9207), the server-side code exchange over a pooled
+//! HTTP client (HTTP Basic, or the form body where the provider takes only that), the ID
+//! token verified against the provider's JWKS (fetched once, fetched again when a token names
+//! an unknown key; RS256, ES256, EdDSA and the rest jsonwebtoken verifies), and the URL of an
+//! RP-initiated logout.
 
+use super::provider::{ClientAuth, Metadata, Provider};
 use super::{AppError, AppSettings};
-use crate::idp::IdClaims;
 use crate::web::params::encode;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// The least time between two JWKS fetches triggered by unknown `kid`s, so forged tokens
-/// cannot make the app hammer the IdP.
+/// cannot make the app hammer the provider.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The token endpoint's answer (the fields the app uses).
 #[derive(Debug, serde::Deserialize)]
 pub struct TokenResponse {
     pub id_token: String,
-    #[serde(rename = "userId")]
-    pub user_id: String,
+    /// The bundled IdP's own field: the user's ID, which must be the ID token's subject.
+    #[serde(rename = "userId", default)]
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -30,57 +33,95 @@ struct TokenError {
     error_description: String,
 }
 
-type KeysByKid = Arc<HashMap<String, (DecodingKey, Algorithm)>>;
+/// The ID token claims the app reads (issuer, audience and expiry are checked by
+/// jsonwebtoken, whatever shape the audience has).
+#[derive(Debug, serde::Deserialize)]
+pub struct IdTokenClaims {
+    pub sub: String,
+    #[serde(default)]
+    pub nonce: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// A signing key of the provider's: its `kid` (some key sets have one key and no `kid`) and
+/// the one algorithm it verifies.
+#[derive(Clone)]
+struct Key {
+    kid: Option<String>,
+    key: DecodingKey,
+    algorithm: Algorithm,
+}
 
 /// One app's OIDC client.
 pub struct OidcClient {
     http: reqwest::Client,
-    issuer: String,
-    authorize_endpoint: String,
-    token_endpoint: String,
-    jwks_uri: String,
+    metadata: Metadata,
     client_id: String,
     client_secret: String,
     redirect_uri: String,
-    keys: RwLock<KeysByKid>,
+    keys: RwLock<Arc<Vec<Key>>>,
     last_fetch: std::sync::Mutex<Option<Instant>>,
 }
 
 impl std::fmt::Debug for OidcClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OidcClient")
-            .field("issuer", &self.issuer)
+            .field("metadata", &self.metadata)
             .field("client_id", &self.client_id)
             .finish_non_exhaustive()
     }
 }
 
 impl OidcClient {
+    /// The client of `settings`' provider: the bundled IdP, or one learnt by discovery.
     pub fn new(settings: &AppSettings) -> Result<Self, AppError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(256)
+            .pool_max_idle_per_host(256);
+        if let Some(path) = &settings.ca_cert {
+            let pem = std::fs::read(path).map_err(|error| {
+                AppError::Internal(format!("--ca-cert {}: {error}", path.display()))
+            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|error| {
+                AppError::Internal(format!("--ca-cert {}: {error}", path.display()))
+            })?;
+            builder = builder.tls_certs_merge(certificates);
+        }
+        let http = builder
             .build()
             .map_err(|error| AppError::Internal(format!("HTTP client: {error}")))?;
-        let issuer = settings.idp_url.clone();
+        let metadata = if settings.discover {
+            Metadata::discover(&settings.idp_url)
+        } else {
+            Metadata::Known(Arc::new(Provider::bundled(&settings.idp_url)))
+        };
         Ok(OidcClient {
             http,
-            authorize_endpoint: format!("{issuer}/oauth2/authorize"),
-            token_endpoint: format!("{issuer}/oauth2/token"),
-            jwks_uri: format!("{issuer}/.well-known/jwks.json"),
-            issuer,
+            metadata,
             client_id: settings.client_id.clone(),
             client_secret: settings.client_secret.clone(),
             redirect_uri: settings.redirect_uri(),
-            keys: RwLock::new(Arc::new(HashMap::new())),
+            keys: RwLock::new(Arc::new(Vec::new())),
             last_fetch: std::sync::Mutex::new(None),
         })
     }
 
-    /// The IdP URL a browser is sent to.
-    pub fn authorize_url(&self, state: &str, nonce: &str, code_challenge: &str) -> String {
+    /// The provider (fetching its discovery document when not yet learnt).
+    pub async fn provider(&self) -> Result<Arc<Provider>, AppError> {
+        self.metadata.provider(&self.http).await
+    }
+
+    /// The provider URL a browser is sent to.
+    pub async fn authorize_url(
+        &self,
+        state: &str,
+        nonce: &str,
+        code_challenge: &str,
+    ) -> Result<String, AppError> {
+        let provider = self.provider().await?;
         let query = encode([
             ("client_id", self.client_id.as_str()),
             ("redirect_uri", self.redirect_uri.as_str()),
@@ -91,17 +132,55 @@ impl OidcClient {
             ("code_challenge", code_challenge),
             ("code_challenge_method", "S256"),
         ]);
-        format!("{}?{query}", self.authorize_endpoint)
+        let separator = if provider.authorization_endpoint.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        Ok(format!(
+            "{}{separator}{query}",
+            provider.authorization_endpoint
+        ))
     }
 
-    /// This app's callback URL, as registered at the IdP.
+    /// Checks the authorization response's `iss` (RFC 9207 §2.4): when present it must be the
+    /// provider's issuer, and a provider that says it sends one must have.
+    pub async fn check_issuer(&self, iss: Option<&str>) -> Result<(), AppError> {
+        let provider = self.provider().await?;
+        match iss {
+            Some(iss) if iss != provider.issuer => Err(AppError::LoginFailed(format!(
+                "the authorization response names issuer {iss:?}, not {:?} (mix-up?)",
+                provider.issuer
+            ))),
+            None if provider.iss_parameter_supported => Err(AppError::LoginFailed(
+                "the authorization response has no iss, which this provider always sends".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// This app's callback URL, as registered at the provider.
     pub fn redirect_uri(&self) -> &str {
         &self.redirect_uri
     }
 
+    /// Where the browser goes to log out at the provider too (RP-initiated logout), coming
+    /// back to `post_logout`; `None` when the provider has no end-session endpoint (or is the
+    /// bundled IdP, whose logout the load scenarios do themselves).
+    pub async fn end_session_url(&self, post_logout: &str) -> Option<String> {
+        let provider = self.provider().await.ok()?;
+        let endpoint = provider.end_session_endpoint.as_ref()?;
+        let query = encode([
+            ("client_id", self.client_id.as_str()),
+            ("post_logout_redirect_uri", post_logout),
+        ]);
+        let separator = if endpoint.contains('?') { '&' } else { '?' };
+        Some(format!("{endpoint}{separator}{query}"))
+    }
+
     /// Exchanges a code server-side, naming the redirect URI its authorization request named
-    /// (this instance's, or another's that started the login; this one's when empty). The IdP
-    /// refusing is `LoginFailed` (a 4xx for the user); the IdP unreachable is
+    /// (this instance's, or another's that started the login; this one's when empty). The
+    /// provider refusing is `LoginFailed` (a 4xx for the user); the provider unreachable is
     /// `IdpUnavailable`.
     pub async fn exchange(
         &self,
@@ -109,21 +188,33 @@ impl OidcClient {
         verifier: &str,
         redirect_uri: &str,
     ) -> Result<TokenResponse, AppError> {
+        let provider = self.provider().await?;
         let redirect_uri = if redirect_uri.is_empty() {
             self.redirect_uri.as_str()
         } else {
             redirect_uri
         };
-        let response = self
-            .http
-            .post(&self.token_endpoint)
-            .basic_auth(&self.client_id, Some(&self.client_secret))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("code_verifier", verifier),
-            ])
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", verifier),
+        ];
+        let request = self.http.post(&provider.token_endpoint);
+        let request = match provider.client_auth {
+            ClientAuth::Basic => {
+                // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+                let escape = |text: &str| encode([("", text)])[1..].to_owned();
+                request.basic_auth(escape(&self.client_id), Some(escape(&self.client_secret)))
+            }
+            ClientAuth::Post => {
+                form.push(("client_id", &self.client_id));
+                form.push(("client_secret", &self.client_secret));
+                request
+            }
+        };
+        let response = request
+            .form(&form)
             .send()
             .await
             .map_err(|error| AppError::IdpUnavailable(error.to_string()))?;
@@ -147,28 +238,33 @@ impl OidcClient {
         }
     }
 
-    /// Verifies signature (key by `kid`), `iss`, `aud`, `exp` and `nonce`.
-    pub async fn verify_id_token(&self, token: &str, nonce: &str) -> Result<IdClaims, AppError> {
+    /// Verifies signature (the key by `kid`, with the key's own algorithm), `iss`, `aud`,
+    /// `exp` and `nonce`.
+    pub async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: &str,
+    ) -> Result<IdTokenClaims, AppError> {
+        let provider = self.provider().await?;
         let header = jsonwebtoken::decode_header(token)
             .map_err(|error| AppError::LoginFailed(format!("id_token: {error}")))?;
-        let kid = header
-            .kid
-            .ok_or_else(|| AppError::LoginFailed("id_token has no kid".into()))?;
-        let (key, algorithm) = match self.key(&kid) {
+        let kid = header.kid.as_deref();
+        let key = match self.key(kid) {
             Some(found) => found,
             None => {
-                self.refresh_keys().await?;
-                self.key(&kid).ok_or_else(|| {
+                self.refresh_keys(&provider).await?;
+                self.key(kid).ok_or_else(|| {
                     AppError::LoginFailed("id_token signed with an unknown key".into())
                 })?
             }
         };
         // The key's own algorithm, never the token's claim of one.
-        let mut validation = Validation::new(algorithm);
-        validation.set_issuer(&[&self.issuer]);
+        let mut validation = Validation::new(key.algorithm);
+        validation.set_issuer(&[&provider.issuer]);
         validation.set_audience(&[&self.client_id]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
-        let claims = jsonwebtoken::decode::<IdClaims>(token, &key, &validation)
+        let claims = jsonwebtoken::decode::<IdTokenClaims>(token, &key.key, &validation)
             .map_err(|error| AppError::LoginFailed(format!("id_token: {error}")))?
             .claims;
         if claims.nonce.as_deref() != Some(nonce) {
@@ -179,15 +275,23 @@ impl OidcClient {
         Ok(claims)
     }
 
-    fn key(&self, kid: &str) -> Option<(DecodingKey, Algorithm)> {
+    /// The key a token names by `kid`; a token without one takes the set's only key.
+    fn key(&self, kid: Option<&str>) -> Option<Key> {
         let keys = self
             .keys
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        keys.get(kid).cloned()
+        match kid {
+            Some(kid) => keys
+                .iter()
+                .find(|key| key.kid.as_deref() == Some(kid))
+                .cloned(),
+            None if keys.len() == 1 => keys.first().cloned(),
+            None => None,
+        }
     }
 
-    async fn refresh_keys(&self) -> Result<(), AppError> {
+    async fn refresh_keys(&self, provider: &Provider) -> Result<(), AppError> {
         {
             let mut last = self
                 .last_fetch
@@ -200,7 +304,7 @@ impl OidcClient {
         }
         let set: JwkSet = self
             .http
-            .get(&self.jwks_uri)
+            .get(&provider.jwks_uri)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
@@ -208,22 +312,26 @@ impl OidcClient {
             .json()
             .await
             .map_err(|error| AppError::IdpUnavailable(format!("JWKS: {error}")))?;
-        let mut keys = HashMap::new();
-        for jwk in &set.keys {
-            let (Some(kid), Some(algorithm)) =
-                (jwk.common.key_id.clone(), jwk.common.key_algorithm)
-            else {
-                continue;
-            };
-            let algorithm = match algorithm {
-                jsonwebtoken::jwk::KeyAlgorithm::RS256 => Algorithm::RS256,
-                jsonwebtoken::jwk::KeyAlgorithm::ES256 => Algorithm::ES256,
-                _ => continue,
-            };
-            if let Ok(key) = DecodingKey::from_jwk(jwk) {
-                keys.insert(kid, (key, algorithm));
-            }
-        }
+        let keys: Vec<Key> = set
+            .keys
+            .iter()
+            .filter(|jwk| {
+                // Signing keys only (`use` absent or `sig`).
+                jwk.common
+                    .public_key_use
+                    .as_ref()
+                    .is_none_or(|usage| *usage == jsonwebtoken::jwk::PublicKeyUse::Signature)
+            })
+            .filter_map(|jwk| {
+                let algorithm = signing_algorithm(jwk)?;
+                let key = DecodingKey::from_jwk(jwk).ok()?;
+                Some(Key {
+                    kid: jwk.common.key_id.clone(),
+                    key,
+                    algorithm,
+                })
+            })
+            .collect();
         *self
             .keys
             .write()
@@ -236,5 +344,60 @@ impl OidcClient {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .is_empty()
+    }
+}
+
+/// The algorithm a JWK verifies: its `alg`, or, where it has none (`alg` is optional, RFC 7517
+/// §4.4), the one its key type and curve imply. Keys for other uses (HMAC secrets, encryption)
+/// give none.
+fn signing_algorithm(jwk: &Jwk) -> Option<Algorithm> {
+    if let Some(algorithm) = jwk.common.key_algorithm {
+        return match algorithm {
+            KeyAlgorithm::RS256 => Some(Algorithm::RS256),
+            KeyAlgorithm::RS384 => Some(Algorithm::RS384),
+            KeyAlgorithm::RS512 => Some(Algorithm::RS512),
+            KeyAlgorithm::PS256 => Some(Algorithm::PS256),
+            KeyAlgorithm::PS384 => Some(Algorithm::PS384),
+            KeyAlgorithm::PS512 => Some(Algorithm::PS512),
+            KeyAlgorithm::ES256 => Some(Algorithm::ES256),
+            KeyAlgorithm::ES384 => Some(Algorithm::ES384),
+            KeyAlgorithm::EdDSA => Some(Algorithm::EdDSA),
+            _ => None,
+        };
+    }
+    match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Some(Algorithm::RS256),
+        AlgorithmParameters::EllipticCurve(params) => match params.curve {
+            EllipticCurve::P256 => Some(Algorithm::ES256),
+            EllipticCurve::P384 => Some(Algorithm::ES384),
+            _ => None,
+        },
+        AlgorithmParameters::OctetKeyPair(params) => {
+            (params.curve == EllipticCurve::Ed25519).then_some(Algorithm::EdDSA)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwk(json: &str) -> Jwk {
+        serde_json::from_str(json).expect("jwk")
+    }
+
+    #[test]
+    fn a_key_without_alg_takes_its_types_algorithm() {
+        let rsa = jwk(r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#);
+        assert_eq!(signing_algorithm(&rsa), Some(Algorithm::RS256));
+        let ec = jwk(r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#);
+        assert_eq!(signing_algorithm(&ec), Some(Algorithm::ES256));
+        let ed = jwk(r#"{"kty":"OKP","crv":"Ed25519","x":"AA"}"#);
+        assert_eq!(signing_algorithm(&ed), Some(Algorithm::EdDSA));
+        let named = jwk(r#"{"kty":"RSA","alg":"PS256","n":"AQAB","e":"AQAB"}"#);
+        assert_eq!(signing_algorithm(&named), Some(Algorithm::PS256));
+        let secret = jwk(r#"{"kty":"oct","k":"AA"}"#);
+        assert_eq!(signing_algorithm(&secret), None);
     }
 }

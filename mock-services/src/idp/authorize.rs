@@ -241,7 +241,8 @@ pub(super) fn with_query(redirect_uri: &str, pairs: &[(&str, &str)]) -> Result<S
     let mut url = url::Url::parse(redirect_uri).map_err(|error| {
         IdpError::Internal(format!("registered redirect URI does not parse: {error}"))
     })?;
-    {
+    // Nothing to add: the URI as registered, without an empty `?`.
+    if !pairs.is_empty() {
         let mut query = url.query_pairs_mut();
         for (name, value) in pairs {
             query.append_pair(name, value);

@@ -11,8 +11,11 @@ pub struct AccessClaims {
     pub aud: String,
     pub exp: u64,
     pub iat: u64,
-    /// The grant the token belongs to; revoking the grant revokes the token.
+    /// This token's own ID: 128 random bits, never repeated (RFC 7519 §4.1.7, RFC 9068 §2.2).
     pub jti: String,
+    /// The grant the token belongs to (a code's redemption and its refreshes share it);
+    /// revoking the grant revokes the token.
+    pub grant_id: String,
     pub scope: String,
     pub client_id: String,
 }

@@ -90,7 +90,7 @@ struct Inner {
     /// Authorization codes: the record's ID is the code; version 0 until redeemed, then the
     /// grant it produced is recorded in it (so a replay can revoke that grant).
     codes: DashMapStore<CodeRecord>,
-    /// One record per redeemed code; its ID is every access token's `jti`.
+    /// One record per redeemed code; its ID is every access token's `grant_id`.
     grants: DashMapStore<GrantRecord>,
     /// Refresh tokens (single use: rotated on every refresh).
     refresh_tokens: DashMapStore<RefreshRecord>,

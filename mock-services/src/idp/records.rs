@@ -20,7 +20,7 @@ pub struct CodeRecord {
     pub grant: Option<SessionId>,
 }
 
-/// What a redeemed code granted (its record's ID is every access token's `jti`).
+/// What a redeemed code granted (its record's ID is every access token's `grant_id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GrantRecord {
     pub client_id: String,

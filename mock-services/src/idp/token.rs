@@ -291,6 +291,13 @@ async fn refresh_token(
     token_response(state, client, &grant, &scope, auth_time, None, refresh)
 }
 
+/// A fresh token ID: 128 bits from the CSPRNG, URL-safe base64.
+fn token_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 fn token_response(
     state: &IdpState,
     client: &Client,
@@ -315,7 +322,8 @@ fn token_response(
         aud: client.id.clone(),
         exp: now + expires_in,
         iat: now,
-        jti: grant.id.to_string(),
+        jti: token_id(),
+        grant_id: grant.id.to_string(),
         scope: scope.to_owned(),
         client_id: client.id.clone(),
     };

@@ -52,7 +52,7 @@ pub async fn userinfo(
         .keys()
         .verify(&token, &state.settings().issuer, None)
         .map_err(|error| IdpError::Bearer(Some(error.to_string())))?;
-    let live = match SessionId::parse(&claims.jti) {
+    let live = match SessionId::parse(&claims.grant_id) {
         Some(grant) => state.inner.grants.load(&grant).await?.is_some(),
         None => false,
     };

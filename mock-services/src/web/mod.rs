@@ -8,3 +8,4 @@ pub mod params;
 pub mod pause;
 pub mod routes;
 pub mod server;
+pub mod tls;

@@ -1,8 +1,9 @@
-//! Serving a router on a listener, with the limits an exposed service needs: a header read
-//! timeout (a client that sends half a request, or idles on a keep-alive connection, is cut
-//! off), a cap on concurrent connections, exactly one `Host` per HTTP/1.1 request (RFC 9112
-//! §3.2), and graceful shutdown. `axum::serve` offers neither the timeout nor the cap, so this
-//! is an accept loop of its own over hyper's HTTP/1 connection.
+//! Serving a router on a listener, over plain TCP or TLS (rustls), with the limits an exposed
+//! service needs: a header read timeout (a client that sends half a request, or idles on a
+//! keep-alive connection, is cut off; a TLS handshake gets as long), a cap on concurrent
+//! connections, exactly one `Host` per HTTP/1.1 request (RFC 9112 §3.2), and graceful shutdown.
+//! `axum::serve` offers neither the timeout nor the cap, so this is an accept loop of its own
+//! over hyper's HTTP/1 connection.
 
 use super::pause::PauseGate;
 use axum::Router;
@@ -14,6 +15,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
@@ -39,14 +41,15 @@ impl Default for ServerLimits {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` turns true, then stops accepting, lets every
-/// connection finish its request in flight, and returns once all are closed. Each request
-/// passes `gate` first (it waits there while the stack is paused).
+/// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` turns true, then stops
+/// accepting, lets every connection finish its request in flight, and returns once all are
+/// closed. Each request passes `gate` first (it waits there while the stack is paused).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServerLimits,
     gate: PauseGate,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -74,30 +77,23 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let gate = gate.clone();
-        let mut stop = shutdown.clone();
+        let stop = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                let router = router.clone();
-                let gate = gate.clone();
-                async move {
-                    if let Some(refusal) = refuse_host(&request) {
-                        return Ok::<Response, Infallible>(refusal);
+            match tls {
+                None => connection(stream, router, gate, limits, stop).await,
+                Some(acceptor) => {
+                    // A client that starts no handshake, or never finishes it, is cut off as one
+                    // that sends no request head would be.
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream))
+                            .await;
+                    match handshake {
+                        Ok(Ok(stream)) => connection(stream, router, gate, limits, stop).await,
+                        Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
-                    gate.pass().await;
-                    router.oneshot(request).await
-                }
-            });
-            let connection = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout)
-                .serve_connection(TokioIo::new(stream), service);
-            let mut connection = std::pin::pin!(connection);
-            tokio::select! {
-                _ = connection.as_mut() => {}
-                () = stopped(&mut stop) => {
-                    connection.as_mut().graceful_shutdown();
-                    let _ = connection.await;
                 }
             }
         });
@@ -106,6 +102,42 @@ pub async fn serve(
     let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
     let _ = slots.acquire_many(all).await;
     Ok(())
+}
+
+/// Serves one connection's requests until it closes, or finishes its request in flight once
+/// `stop` turns true.
+async fn connection<I>(
+    io: I,
+    router: Router,
+    gate: PauseGate,
+    limits: ServerLimits,
+    mut stop: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let router = router.clone();
+        let gate = gate.clone();
+        async move {
+            if let Some(refusal) = refuse_host(&request) {
+                return Ok::<Response, Infallible>(refusal);
+            }
+            gate.pass().await;
+            router.oneshot(request).await
+        }
+    });
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(io), service);
+    let mut connection = std::pin::pin!(connection);
+    tokio::select! {
+        _ = connection.as_mut() => {}
+        () = stopped(&mut stop) => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// Resolves once `shutdown` turns true (or its sender is gone).

@@ -3,19 +3,11 @@
 //! recovering by themselves.
 
 use crate::stack_support::{Browser, Stack, store_login};
-use crate::support::start_redis;
+use crate::support::{free_port, start_redis};
 use mock_services::cli::{Backend, BackendArgs};
 use mock_services::stack::{Role, StackConfig, start};
 use reqwest::StatusCode;
 use std::time::Duration;
-
-fn free_port(ip: &str) -> u16 {
-    std::net::TcpListener::bind((ip, 0))
-        .expect("bind")
-        .local_addr()
-        .expect("address")
-        .port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_created_on_one_store_instance_is_served_by_another_on_redis() {

@@ -988,6 +988,20 @@ async fn refresh_tokens_rotate_and_are_single_use() {
             .status,
         StatusCode::OK
     );
+    // Every access token has an ID of its own (RFC 7519 §4.1.7), even one issued within the
+    // same second for the same grant.
+    let jti = |tokens: &serde_json::Value| {
+        let token = tokens["access_token"].as_str().expect("access token");
+        let payload = token.split('.').nth(1).expect("a JWS");
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+                .expect("base64url"),
+        )
+        .expect("claims");
+        claims["jti"].as_str().expect("jti").to_owned()
+    };
+    assert_ne!(jti(&tokens), jti(&renewed.json()));
+    assert_ne!(tokens["access_token"], renewed.json()["access_token"]);
     let reused = idp
         .token(
             &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],

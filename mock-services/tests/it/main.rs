@@ -6,6 +6,8 @@ mod apps;
 mod apps_redis;
 /// The session-store contract, run against every backend.
 mod conformance;
+/// Every service over HTTPS.
+mod https;
 /// The IdP through its router: the flow and every bad input.
 mod idp;
 /// The OpenID Connect Basic OP behaviours of a code-flow OP, one test each.
@@ -20,12 +22,16 @@ mod instances;
 mod memory_races;
 /// The in-memory sweeper, under paused time and a manual clock.
 mod memory_sweeper;
+/// A certified relying party (openid-client) through the mock IdP's code flow.
+mod openid_client;
 /// Property tests over every parser of client input.
 mod properties;
 /// A primary of a Redis Cluster killed under a live store: its replica takes over.
 mod redis_cluster_failover;
 /// Redis going away and coming back under a live store.
 mod redis_recovery;
+/// The apps as relying parties of another provider (`--provider`), and its bad answers.
+mod relying_party;
 /// Header read timeout, connection cap and the Host rule, over raw sockets.
 mod server_limits;
 /// A whole stack on free loopback ports and a browser that shows every hop.

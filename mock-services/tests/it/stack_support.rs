@@ -112,6 +112,20 @@ impl Browser {
         Browser::with_jar(std::sync::Arc::default())
     }
 
+    /// A browser that trusts the CA certificates of the PEM file `ca` (a stack over HTTPS).
+    pub fn trusting(ca: &std::path::Path) -> Self {
+        let pem = std::fs::read(ca).expect("CA file");
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem).expect("CA certificates");
+        Browser {
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_provider(std::sync::Arc::new(reqwest::cookie::Jar::default()))
+                .tls_certs_merge(certificates)
+                .build()
+                .expect("client"),
+        }
+    }
+
     fn with_jar(jar: std::sync::Arc<reqwest::cookie::Jar>) -> Self {
         Browser {
             client: reqwest::Client::builder()

@@ -137,3 +137,12 @@ pub fn policy_ms(idle: u64, absolute: u64) -> SessionPolicy {
         absolute: Duration::from_millis(absolute),
     }
 }
+
+/// A port free on `ip` just now (for a service whose URL another must know before it starts).
+pub fn free_port(ip: &str) -> u16 {
+    std::net::TcpListener::bind((ip, 0))
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
