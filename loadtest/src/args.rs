@@ -317,11 +317,11 @@ impl RunArgs {
             .map_err(anyhow::Error::msg)?;
         Ok(LoginSettings {
             accounts,
-            rules: FormRules {
+            rules: FormRules::new(
                 login_form,
-                username_field: self.username_field.clone(),
-                password_field: self.password_field.clone(),
-            },
+                self.username_field.clone(),
+                self.password_field.clone(),
+            ),
             max_form_steps: self.max_form_steps,
         })
     }

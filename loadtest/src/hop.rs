@@ -223,6 +223,15 @@ impl Sent {
         checked
     }
 
+    /// Takes the answer as it is, its `Location` already resolved by the caller.
+    pub fn accept_at(self, location: To) -> Checked {
+        let mut checked = unchecked(self.reply);
+        if let Ok(answer) = &mut checked.outcome {
+            answer.location = Some(location);
+        }
+        checked
+    }
+
     /// Records the answer as a failure of this kind (a well-formed answer the flow cannot go
     /// on from).
     pub fn reject(self, problem: Problem) -> Checked {
@@ -482,6 +491,25 @@ pub fn resolve(run: &RunContext, from: &To, value: &Bytes) -> Result<To, Problem
             chain,
             page: None,
         });
+    }
+    // An absolute URL naming an instance as the run names it (`scheme://host[:port]/path`),
+    // also without building URLs: a provider's redirect back to the app's callback is one.
+    if let Some((origin, rest)) = origins.find_prefix(text)
+        && (rest.is_empty() || rest.starts_with('/'))
+    {
+        let path = rest.split('#').next().unwrap_or(rest);
+        if path.bytes().all(|b| b.is_ascii_graphic()) {
+            return Ok(To {
+                origin,
+                path: if path.is_empty() {
+                    Bytes::from_static(b"/")
+                } else {
+                    value.slice_ref(path.as_bytes())
+                },
+                chain,
+                page: None,
+            });
+        }
     }
     let base = format!(
         "{}{}",

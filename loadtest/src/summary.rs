@@ -63,6 +63,41 @@ pub fn print(results: &LoadRunResults) {
         ),
     }
     println!("{}", results.generator_bound.verdict);
+    let logins = &results.login_outcomes;
+    if logins.completed + logins.failed() > 0 {
+        println!(
+            "logins through the provider's pages: {} completed, {} not (form again after the password {}, rate-limited {}, error page {}, too many pages {}, password asked for SSO {})",
+            logins.completed,
+            logins.failed(),
+            logins.form_again,
+            logins.rate_limited,
+            logins.error_page,
+            logins.too_many_steps,
+            logins.password_asked
+        );
+    }
+    let transport = &results.transport;
+    match &transport.tls {
+        Some(tls) => println!(
+            "connections: {} opened; TLS handshakes {} full, {} resumed ({} TLS 1.3), full p50 {} ms; certificates {}",
+            transport.connections_opened,
+            tls.handshakes_full,
+            tls.handshakes_resumed,
+            tls.handshakes_tls13,
+            tls.handshake_full_us
+                .as_ref()
+                .map_or("–".into(), |p| format!("{:.2}", p.p50 / 1000.0)),
+            if tls.insecure {
+                "NOT verified (--insecure)"
+            } else {
+                "verified"
+            }
+        ),
+        None => println!(
+            "connections: {} opened (plain HTTP)",
+            transport.connections_opened
+        ),
+    }
     let stolen = &results.stolen_session;
     if stolen.observations > 0 {
         println!(

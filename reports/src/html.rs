@@ -112,6 +112,7 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
         html.push_str(&generator_table(report));
         html.push_str("<h2>Every hop and flow</h2>\n");
         html.push_str(&latency_table(report));
+        html.push_str(&crate::transport_section::section(report));
         html.push_str("<h2>Stolen session, status codes and errors</h2>\n");
         html.push_str(&outcomes_table(report));
     }

@@ -21,5 +21,6 @@ pub mod report;
 pub mod results;
 pub mod stats;
 pub mod store_report;
+mod transport_section;
 pub mod verdict;
 mod worker_section;

@@ -284,6 +284,33 @@ fn problems(run: &Run) -> Vec<String> {
             percent(r.error_rate)
         ));
     }
+    let failed_logins = r.login_outcomes.failed();
+    if failed_logins > 0 {
+        let o = &r.login_outcomes;
+        let named: Vec<String> = [
+            (o.form_again, "the login form again after the password"),
+            (o.rate_limited, "rate-limited (429)"),
+            (o.error_page, "an error page"),
+            (o.too_many_steps, "too many pages"),
+            (o.password_asked, "a password asked where SSO should log in"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{what} ({})", count(n)))
+        .collect();
+        sentences.push(format!(
+            "{}: {} logins did not complete, none counted as a login: {}.",
+            run.label,
+            count(failed_logins),
+            named.join(", ")
+        ));
+    }
+    if r.transport.tls.as_ref().is_some_and(|tls| tls.insecure) {
+        sentences.push(format!(
+            "{}: TLS certificates were not verified (--insecure).",
+            run.label
+        ));
+    }
     if r.bounces.unexpected > 0 {
         sentences.push(format!(
             "{}: {} users were sent to /login with no fault to explain it — sessions that \

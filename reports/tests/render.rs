@@ -586,3 +586,71 @@ fn a_run_over_several_instances_shows_each_instances_requests() {
     assert!(html.contains("<td>store</td><td>http://127.0.0.2:2</td><td>1,000</td><td>25.0%</td>"));
     assert!(html.contains("<td>forums</td><td>http://127.0.0.3:2</td><td>5</td><td>50.0%</td>"));
 }
+
+#[test]
+fn a_run_shows_its_logins_connections_tls_and_hop_parts() {
+    let root = scratch();
+    let dir = root.path().join("dashmap");
+    let mut results = results::read_load(&dir).expect("fixture");
+    // A plain-HTTP run from before these figures: the section shows dashes, not inventions.
+    let index = render::render_run(&dir, &results).expect("render");
+    let html = std::fs::read_to_string(&index).expect("index");
+    assert!(html.contains("<h2 id=\"logins\">Logins and connections</h2>"));
+    assert!(
+        html.contains("<td>TLS handshakes: full / resumed (TLS 1.3)</td><td>– (plain HTTP)</td>")
+    );
+    assert!(!html.contains("Hop time by part"));
+
+    results.login_outcomes = results::LoginOutcomes {
+        completed: 120,
+        form_again: 7,
+        rate_limited: 3,
+        ..Default::default()
+    };
+    results.transport = results::Transport {
+        connections_opened: 40,
+        connect_us: None,
+        tls: Some(results::TlsResults {
+            handshakes_full: 32,
+            handshakes_resumed: 8,
+            handshakes_tls13: 40,
+            handshake_full_us: None,
+            handshake_resumed_us: None,
+            resumption: "per-user".into(),
+            insecure: true,
+            ca_cert: None,
+        }),
+    };
+    results.config.target_hosts = vec![results::TargetHost {
+        service: "idp".into(),
+        url: "https://idp.test:8443".into(),
+        addresses: vec!["127.0.0.1:8443".into(), "[::1]:8443".into()],
+    }];
+    let first = results.hops.first_mut().expect("a hop");
+    first.phases = Some(results::Phases {
+        connections: 4,
+        connect_mean_us: Some(250.0),
+        handshakes: 4,
+        handshake_mean_us: Some(1_500.0),
+        first_byte_mean_us: 900.0,
+    });
+    let name = first.name.clone();
+    let index = render::render_run(&dir, &results).expect("render");
+    let html = std::fs::read_to_string(&index).expect("index");
+    assert!(
+        html.contains("<td>logins completed</td><td>120</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<td>rate-limited (429)</td><td>3</td>"));
+    assert!(html.contains("<td>32 / 8 (40)</td>"));
+    assert!(html.contains("NOT verified (--insecure); resumption per-user"));
+    assert!(html.contains("<td>https://idp.test:8443</td><td>127.0.0.1:8443, [::1]:8443</td>"));
+    assert!(html.contains("Hop time by part"));
+    assert!(html.contains(&format!("<td>{}</td>", reports::format::escape(&name))));
+    // The verdict names what was not a login, and the unverified certificates.
+    assert!(
+        html.contains("10 logins did not complete, none counted as a login: the login form again after the password (7), rate-limited (429) (3)"),
+        "{html}"
+    );
+    assert!(html.contains("TLS certificates were not verified (--insecure)"));
+}

@@ -13,12 +13,14 @@ ensure_wrk() {
   "${sudo[@]}" apt-get update -qq && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq wrk >/dev/null
 }
 
-# start_stack BACKEND WORKDIR: starts `target/release/mock-services serve` in the background and
-# sets stack_pid, idp, store and forums. The caller stops it (kill "$stack_pid").
+# start_stack BACKEND WORKDIR [SERVE FLAGS...]: starts `target/release/mock-services serve` in the
+# background (with any further flags) and sets stack_pid, idp, store and forums. The caller stops
+# it (kill "$stack_pid").
 start_stack() {
   local backend=$1 work=$2
+  shift 2
   target/release/mock-services serve --backend "$backend" \
-    --idp-addr 127.0.0.1:0 --store-addr 127.0.0.2:0 --forums-addr 127.0.0.3:0 >"$work/urls" 2>"$work/log" &
+    --idp-addr 127.0.0.1:0 --store-addr 127.0.0.2:0 --forums-addr 127.0.0.3:0 "$@" >"$work/urls" 2>"$work/log" &
   stack_pid=$!
   for _ in $(seq 100); do grep -q '^forums ' "$work/urls" 2>/dev/null && break; sleep 0.1; done
   grep -q '^forums ' "$work/urls" || { echo "the stack did not start:" >&2; cat "$work/log" >&2; exit 1; }

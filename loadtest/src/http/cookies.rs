@@ -237,7 +237,9 @@ impl CookieJar {
                 && held.host_only == cookie.host_only
                 && held.path == cookie.path
         });
-        let removed = cookie.expired(Some(now_millis()));
+        let removed = cookie
+            .expires
+            .is_some_and(|expires| expires <= now_millis());
         match (existing, removed) {
             (Some(index), true) => {
                 self.cookies.remove(index);

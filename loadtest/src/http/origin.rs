@@ -315,6 +315,26 @@ impl Origins {
             .any(|origin| origin.scheme == Scheme::Https)
     }
 
+    /// The site one of whose instances' base URL (`scheme://authority`, as the run names it)
+    /// starts `url`, and what follows it.
+    pub fn find_prefix<'u>(&self, url: &'u str) -> Option<(OriginId, &'u str)> {
+        self.sites.iter().enumerate().find_map(|(index, site)| {
+            site.instances.iter().find_map(|origin| {
+                let base = origin.base.as_bytes();
+                let head = url.as_bytes().get(..base.len())?;
+                if !head.eq_ignore_ascii_case(base) {
+                    return None;
+                }
+                let rest = &url[base.len()..];
+                // `http://host:90` must not match `http://host:9011`.
+                if !(rest.is_empty() || rest.starts_with(['/', '?', '#'])) {
+                    return None;
+                }
+                Some((OriginId(u8::try_from(index).ok()?), rest))
+            })
+        })
+    }
+
     /// The site one of whose instances `endpoint` names, if it is one of ours: a redirect to
     /// any instance of a site goes to the site (the balancer picks the instance).
     pub fn find(&self, endpoint: &Endpoint) -> Option<OriginId> {
@@ -472,5 +492,12 @@ mod tests {
         );
         assert_eq!(origins.site(store).base(), "http://127.0.0.2:1");
         assert_eq!(endpoint("mailto:a@b"), None);
+        assert_eq!(
+            origins.find_prefix("http://127.0.0.9:3/cb?code=1"),
+            Some((store, "/cb?code=1"))
+        );
+        assert_eq!(origins.find_prefix("HTTP://127.0.0.1:1"), Some((idp, "")));
+        assert_eq!(origins.find_prefix("http://127.0.0.1:10/"), None);
+        assert_eq!(origins.find_prefix("https://127.0.0.9:3/"), None);
     }
 }

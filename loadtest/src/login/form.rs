@@ -81,7 +81,8 @@ pub struct Forms {
     pub forms: Vec<Form>,
 }
 
-/// What the run's flags say about login forms.
+/// What the run's flags say about login forms, and the selectors every page is read with,
+/// parsed once (parsing them per page cost more than a third of reading the mock IdP's page).
 #[derive(Debug, Clone, Default)]
 pub struct FormRules {
     /// `--login-form`: the selector of the login form (instead of the first form holding a
@@ -91,6 +92,40 @@ pub struct FormRules {
     /// input before the password input, and the password input).
     pub username_field: Option<String>,
     pub password_field: Option<String>,
+    selectors: Selectors,
+}
+
+/// The selectors of the elements a form is read from, and of the texts an option or a
+/// textarea holds.
+#[derive(Debug, Clone)]
+struct Selectors {
+    controls: Selector,
+    texts: Selector,
+}
+
+impl Default for Selectors {
+    fn default() -> Self {
+        Selectors {
+            controls: CONTROLS.parse().unwrap_or_else(|_| unreachable_selector()),
+            texts: TEXTS.parse().unwrap_or_else(|_| unreachable_selector()),
+        }
+    }
+}
+
+impl FormRules {
+    /// Rules with the flags' overrides.
+    pub fn new(
+        login_form: Option<SelectorText>,
+        username_field: Option<String>,
+        password_field: Option<String>,
+    ) -> FormRules {
+        FormRules {
+            login_form,
+            username_field,
+            password_field,
+            selectors: Selectors::default(),
+        }
+    }
 }
 
 /// A CSS selector, parsed once, with its text.
@@ -138,15 +173,13 @@ enum TextTarget {
 
 /// The selector of every element the reading looks at.
 const CONTROLS: &str = "form, input, button, select, option, textarea";
+/// The elements whose text is a value.
+const TEXTS: &str = "option, textarea";
 
 impl Forms {
     /// Reads every form of `page` (HTML, UTF-8; anything undecodable is replaced).
     pub fn read(page: &[u8], rules: &FormRules) -> Forms {
         let state = Rc::new(RefCell::new(Reading::default()));
-        let controls: Selector = CONTROLS.parse().unwrap_or_else(|_| unreachable_selector());
-        let texts: Selector = "option, textarea"
-            .parse()
-            .unwrap_or_else(|_| unreachable_selector());
         let mut settings = Settings::new();
         if let Some(selected) = &rules.login_form {
             let state = Rc::clone(&state);
@@ -165,12 +198,12 @@ impl Forms {
         let on_text = Rc::clone(&state);
         settings = settings
             .append_element_content_handler((
-                Cow::Owned(controls),
+                Cow::Borrowed(&rules.selectors.controls),
                 ElementContentHandlers::default()
                     .element(move |element: &mut Element| read_element(&on_element, element)),
             ))
             .append_element_content_handler((
-                Cow::Owned(texts),
+                Cow::Borrowed(&rules.selectors.texts),
                 ElementContentHandlers::default().text(move |chunk: &mut TextChunk<'_>| {
                     read_text(&on_text, chunk);
                     Ok(())
@@ -571,11 +604,11 @@ mod tests {
             "tenant=acme&user=ann%40example.com&secret=pw+%26+more&otp=",
             "the input before the first password input is the username"
         );
-        let rules = FormRules {
-            login_form: Some(SelectorText::parse("div.alt > form").expect("selector")),
-            username_field: Some("who".into()),
-            password_field: Some("pin".into()),
-        };
+        let rules = FormRules::new(
+            Some(SelectorText::parse("div.alt > form").expect("selector")),
+            Some("who".into()),
+            Some("pin".into()),
+        );
         assert_eq!(
             login(page, &rules),
             (

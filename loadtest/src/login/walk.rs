@@ -196,7 +196,7 @@ async fn walk(
             }
             // 307 and 308 repeat the method and the body; the others make it a GET.
             let repeat = matches!(status, 307 | 308).then(|| form.clone()).flatten();
-            settle(user, hop, sent.accept()).await?;
+            settle(user, hop, sent.accept_at(target.clone())).await?;
             if home {
                 return Ok(Walked::Back(Back {
                     to: target,
