@@ -2,6 +2,7 @@
 //! so implementations sit side by side in criterion's reports (`target/criterion/`).
 
 mod http_cart;
+mod login_form;
 mod redis_concurrency;
 mod scaling;
 mod store_ops;
@@ -17,6 +18,7 @@ fn main() {
         .expect("tokio runtime");
     let backends = support::Backends::start();
     tokens::define(&mut criterion);
+    login_form::define(&mut criterion);
     store_ops::define(&mut criterion, &runtime, &backends);
     scaling::define(&mut criterion, &runtime, &backends);
     http_cart::define(&mut criterion, &runtime, &backends);

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 enum Command {
     /// Serve until Ctrl-C (on loopback by default); prints each service's base URL on its own
     /// line.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a throwaway CA (ca.pem) and a server certificate it signed (cert.pem, key.pem)
     /// for trying HTTPS on this host: serve --tls-cert cert.pem --tls-key key.pem
     /// --ca-cert ca.pem, and loadtest --ca-cert ca.pem.

@@ -191,7 +191,77 @@ const clients = [...opts.clients].map(([id, { secret, redirectUris }]) => ({
   id_token_signed_response_alg: opts.idTokenAlg,
 }));
 
+// oidc-provider's bundled development adapter keeps at most 1000 artifacts (sessions,
+// interactions, grants, codes) and evicts the oldest: under load, live SSO sessions vanish and
+// users are asked to log in again. This one keeps every artifact until it expires.
+const artifacts = new Map(); // `${model}:${id}` -> { payload, expiresAt }
+const secondary = new Map(); // `${model}:uid:${uid}` or `${model}:userCode:${code}` -> id
+const grants = new Map(); // grantId -> Set of `${model}:${id}`
+const alive = (entry) => entry && (entry.expiresAt === undefined || entry.expiresAt > Date.now());
+setInterval(() => {
+  for (const [key, entry] of artifacts) {
+    if (!alive(entry)) artifacts.delete(key);
+  }
+}, 60_000).unref();
+
+class UnboundedAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    artifacts.set(key, {
+      payload,
+      expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : undefined,
+    });
+    if (payload.uid) secondary.set(`${this.model}:uid:${payload.uid}`, id);
+    if (payload.userCode) secondary.set(`${this.model}:userCode:${payload.userCode}`, id);
+    if (payload.grantId) {
+      if (!grants.has(payload.grantId)) grants.set(payload.grantId, new Set());
+      grants.get(payload.grantId).add(key);
+    }
+  }
+
+  async find(id) {
+    const entry = artifacts.get(this.key(id));
+    return alive(entry) ? entry.payload : undefined;
+  }
+
+  async findByUid(uid) {
+    const id = secondary.get(`${this.model}:uid:${uid}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode(userCode) {
+    const id = secondary.get(`${this.model}:userCode:${userCode}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const entry = artifacts.get(this.key(id));
+    if (alive(entry)) entry.payload.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id) {
+    const entry = artifacts.get(this.key(id));
+    artifacts.delete(this.key(id));
+    if (entry?.payload.uid) secondary.delete(`${this.model}:uid:${entry.payload.uid}`);
+    if (entry?.payload.userCode) secondary.delete(`${this.model}:userCode:${entry.payload.userCode}`);
+  }
+
+  async revokeByGrantId(grantId) {
+    for (const key of grants.get(grantId) ?? []) artifacts.delete(key);
+    grants.delete(grantId);
+  }
+}
+
 const configuration = {
+  adapter: UnboundedAdapter,
   clients,
   jwks: { keys: [signingKey(opts.idTokenAlg)] },
   // Fixed keys: the session and interaction cookies are signed.
