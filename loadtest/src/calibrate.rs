@@ -82,6 +82,7 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
             request_timeout: Duration::from_secs(30),
             goose_metrics: false,
             login: crate::login::LoginSettings::default(),
+            provider_logout: None,
             paused_between_transactions: false,
             first_user: 0,
         },

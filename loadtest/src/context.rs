@@ -159,6 +159,9 @@ pub struct ScenarioSettings {
     pub goose_metrics: bool,
     /// The accounts users log in as, and how the provider's forms are read.
     pub login: LoginSettings,
+    /// The provider's end-session endpoint (a path on its site), learnt before the run: where
+    /// the journey logs out at the provider when the apps logged out only locally.
+    pub provider_logout: Option<bytes::Bytes>,
     /// Goose pauses each user between transactions (`--wait`).
     pub paused_between_transactions: bool,
     /// This generator's first user's place among the run's users: a worker of several starts

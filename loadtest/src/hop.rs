@@ -10,7 +10,7 @@
 
 use crate::context::RunContext;
 use crate::http::{
-    CookieRequest, HttpError, Marker, Method, OriginId, Outgoing, PageOrigin, Reply,
+    CookieRequest, HttpError, Marker, Method, OriginId, Origins, Outgoing, PageOrigin, Reply,
     origin::Endpoint,
 };
 use crate::names::{Expected, Failure, Hop, Problem};
@@ -196,13 +196,13 @@ impl Sent {
     pub fn location(&self) -> Option<Result<To, Problem>> {
         let reply = self.reply.as_ref().ok()?;
         let location = reply.location.as_ref()?;
-        Some(resolve(&self.run, &self.to, location))
+        Some(resolve(&self.run.targets.origins, &self.to, location))
     }
 
     /// A URL (a link's or a form's action) resolved against the request's URL.
     pub fn resolve(&self, reference: &str) -> Result<To, Problem> {
         resolve(
-            &self.run,
+            &self.run.targets.origins,
             &self.to,
             &Bytes::copy_from_slice(reference.as_bytes()),
         )
@@ -381,6 +381,13 @@ pub struct Checked {
     outcome: Result<Answer, Problem>,
 }
 
+impl Checked {
+    /// What was wrong with the answer, if anything.
+    pub fn problem(&self) -> Option<Problem> {
+        self.outcome.as_ref().err().copied()
+    }
+}
+
 /// An answer taken as it is, or its absence as a failure.
 fn unchecked(sent: Result<Reply, HttpError>) -> Checked {
     match sent {
@@ -426,7 +433,7 @@ fn check(
     let location = reply
         .location
         .as_ref()
-        .map(|value| resolve(run, from, value));
+        .map(|value| resolve(&run.targets.origins, from, value));
     let status_ok = match expect.status {
         Expected::Status(wanted) => status == wanted,
         Expected::Redirect => is_redirect(status),
@@ -474,12 +481,12 @@ fn check(
 /// against the URL it answered (absolute, scheme-relative, absolute-path or relative; the
 /// fragment dropped). A host that is not one of the run's targets is refused, so a redirect
 /// never sends load anywhere the run was not pointed at.
-pub fn resolve(run: &RunContext, from: &To, value: &Bytes) -> Result<To, Problem> {
-    let origins = &run.targets.origins;
+pub fn resolve(origins: &Origins, from: &To, value: &Bytes) -> Result<To, Problem> {
     let chain = from.chain | origins.site(from.origin).same_site_bit;
     let text = std::str::from_utf8(value).map_err(|_| Problem::Location)?;
-    // The common case, an absolute path on the same site, without building URLs.
-    if text.starts_with('/') && !text.starts_with("//") {
+    // The common case, an absolute path on the same site, without building URLs (a backslash
+    // is a slash to a browser: `/\\host` names a host, left to the URL parser).
+    if text.starts_with('/') && !text.starts_with("//") && !text.contains('\\') {
         let path = text.split('#').next().unwrap_or(text);
         // A request target is visible ASCII (RFC 9112 §3.2); anything else is a broken one.
         if !path.bytes().all(|b| b.is_ascii_graphic()) {
@@ -513,7 +520,7 @@ pub fn resolve(run: &RunContext, from: &To, value: &Bytes) -> Result<To, Problem
     }
     let base = format!(
         "{}{}",
-        run.targets.base(from.origin),
+        origins.site(from.origin).base(),
         std::str::from_utf8(&from.path).map_err(|_| Problem::Location)?
     );
     let url = url::Url::parse(&base)
@@ -588,4 +595,84 @@ pub async fn settle(
         .await?;
     }
     result.map_err(|failure| Box::new(TransactionError::Custom(failure.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Origin;
+
+    fn origins() -> (Origins, OriginId, OriginId) {
+        let mut origins = Origins::default();
+        let idp = origins.add(Origin::parse("https://127.0.0.1:8443").expect("idp"));
+        let store = origins.add(Origin::parse("http://127.0.0.2:9011").expect("store"));
+        (origins, idp, store)
+    }
+
+    fn from(origin: OriginId, path: &'static str) -> To {
+        To::route(origin, path)
+    }
+
+    fn resolved(
+        origins: &Origins,
+        from: &To,
+        location: &str,
+    ) -> Result<(OriginId, String), Problem> {
+        resolve(origins, from, &Bytes::copy_from_slice(location.as_bytes()))
+            .map(|to| (to.origin, String::from_utf8_lossy(&to.path).into_owned()))
+    }
+
+    #[test]
+    fn a_location_resolves_as_a_browser_resolves_it_but_only_to_named_hosts() {
+        let (origins, idp, store) = origins();
+        let page = from(idp, "/realms/x/login?a=1");
+        for (location, expected) in [
+            ("/done#frag", (idp, "/done")),
+            ("step2?b=2", (idp, "/realms/x/step2?b=2")),
+            ("../other", (idp, "/realms/other")),
+            ("https://127.0.0.1:8443/cb?code=1", (idp, "/cb?code=1")),
+            ("https://127.0.0.1:8443", (idp, "/")),
+            (
+                "http://127.0.0.2:9011/oauth-callback?code=c",
+                (store, "/oauth-callback?code=c"),
+            ),
+            ("//127.0.0.2:9011/x", (idp, "")),
+        ] {
+            let got = resolved(&origins, &page, location);
+            if expected.1.is_empty() {
+                // Scheme-relative: the page's scheme (https), so not the http store.
+                assert_eq!(got, Err(Problem::ForeignLocation), "{location}");
+            } else {
+                assert_eq!(got, Ok((expected.0, expected.1.to_owned())), "{location}");
+            }
+        }
+        // Whatever the spelling, a host the run was not pointed at is never a target.
+        for location in [
+            "//evil.test/x",
+            "https://evil.test/",
+            "https://127.0.0.1:8443@evil.test/",
+            "/\\evil.test/x",
+            "\\\\evil.test",
+            "https://127.0.0.1:8444/",
+            "http://127.0.0.1:8443/",
+        ] {
+            assert_eq!(
+                resolved(&origins, &page, location),
+                Err(Problem::ForeignLocation),
+                "{location}"
+            );
+        }
+        assert_eq!(
+            resolved(&origins, &page, "mailto:a@b"),
+            Err(Problem::Location)
+        );
+        // The chain of sites grows with each redirect followed.
+        let to = resolve(
+            &origins,
+            &from(store, "/login"),
+            &Bytes::from_static(b"https://127.0.0.1:8443/auth"),
+        )
+        .expect("to the provider");
+        assert_eq!(to.chain, origins.site(store).same_site_bit);
+    }
 }

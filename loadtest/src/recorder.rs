@@ -280,12 +280,9 @@ impl UserRecorder {
         &mut self.fault_losses[index]
     }
 
-    /// Counts one failure by its kind (and a login's outcome, when it is one).
+    /// Counts one failure by its kind.
     pub fn failure(&mut self, failure: Failure) {
         *self.failures.entry(failure).or_default() += 1;
-        if let Some(outcome) = failure.problem.login_outcome() {
-            self.login_outcome(outcome);
-        }
     }
 
     /// Counts how a login through the provider's pages ended.

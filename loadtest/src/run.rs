@@ -107,8 +107,9 @@ pub async fn execute_one(
     let started_at = jiff::Timestamp::now();
     let mut stack = Stack::start(args).await?;
     let targets = stack.targets()?.with_tls(&args.tls_options())?;
-    targets.check_tls().await?;
     announce(args, &targets, progress);
+    targets.check_tls().await?;
+    let provider_logout = crate::login::provider::end_session(&targets).await;
     stack.prefill(args.prefill_sessions).await?;
     let sessions_alive = Arc::new(AtomicU64::new(UNKNOWN));
     stack.count_sessions(&sessions_alive, !args.faults.is_empty());
@@ -137,7 +138,7 @@ pub async fn execute_one(
             },
             kinds: kinds.clone(),
             targets: targets.clone(),
-            settings: scenario_settings(args, &login),
+            settings: scenario_settings(args, &login, &provider_logout),
             cpu: stack.cpu_sides(),
             sessions_alive: Arc::clone(&sessions_alive),
             progress,
@@ -157,7 +158,7 @@ pub async fn execute_one(
         },
         kinds,
         targets: targets.clone(),
-        settings: scenario_settings(args, &login),
+        settings: scenario_settings(args, &login, &provider_logout),
         cpu: stack.cpu_sides(),
         sessions_alive,
         progress,
@@ -225,7 +226,11 @@ fn announce(args: &RunArgs, targets: &Targets, progress: &indicatif::ProgressBar
 }
 
 /// How the scenarios behave in this run.
-fn scenario_settings(args: &RunArgs, login: &LoginSettings) -> ScenarioSettings {
+fn scenario_settings(
+    args: &RunArgs,
+    login: &LoginSettings,
+    provider_logout: &Option<bytes::Bytes>,
+) -> ScenarioSettings {
     ScenarioSettings {
         pacing_interval: args
             .rate
@@ -237,6 +242,7 @@ fn scenario_settings(args: &RunArgs, login: &LoginSettings) -> ScenarioSettings 
         request_timeout: args.request_timeout,
         goose_metrics: args.goose_reports,
         login: login.clone(),
+        provider_logout: provider_logout.clone(),
         paused_between_transactions: args.wait.is_some(),
         first_user: args.first_user,
     }

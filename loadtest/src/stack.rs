@@ -146,11 +146,11 @@ impl Stack {
             pid: args.target_pid,
             more_pids: args.stack_pids.clone(),
         };
-        stack.targets()?;
+        // Its URLs are parsed and resolved once, by the run (`targets`).
         Ok(stack)
     }
 
-    /// The services' origins, parsed (loopback only).
+    /// The services' origins, parsed and their names resolved (call it once per run).
     pub fn targets(&self) -> anyhow::Result<Targets> {
         let (idp, stores, forums) = match self {
             Stack::InProcess(stack) => {

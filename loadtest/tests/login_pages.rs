@@ -33,6 +33,13 @@ enum Pages {
     Broken,
     /// "Continue" pages, one after another, forever.
     Endless,
+    /// The login form posts to an address that answers 307 to another, which takes the same
+    /// post.
+    Moved,
+    /// The authorization endpoint redirects to itself, forever.
+    Loop,
+    /// The login form is multipart, which the generator does not encode.
+    Multipart,
 }
 
 /// The fake provider and app of one run.
@@ -89,6 +96,29 @@ async fn authorize(State(fake): State<Arc<Fake>>) -> Response {
             .into_response(),
         Pages::Broken => (StatusCode::INTERNAL_SERVER_ERROR, "boom").into_response(),
         Pages::Endless => continue_form("/continue"),
+        Pages::Moved => page(
+            r#"<form method="post" action="/login-old"><input name="user"><input type="password" name="pass"></form>"#,
+        ),
+        Pages::Loop => redirect(StatusCode::FOUND, "/authorize"),
+        Pages::Multipart => page(
+            r#"<form method="post" action="/login" enctype="multipart/form-data"><input name="user"><input type="password" name="pass"></form>"#,
+        ),
+    }
+}
+
+/// The moved login: 307 keeps the method and the body.
+async fn moved() -> Response {
+    redirect(StatusCode::TEMPORARY_REDIRECT, "/login-new")
+}
+
+async fn moved_to(State(fake): State<Arc<Fake>>, body: String) -> Response {
+    if body.starts_with("user=user") && body.ends_with(&format!("&pass={PASSWORD}")) {
+        redirect(
+            StatusCode::FOUND,
+            &format!("{}/oauth-callback?code=ok", fake.store),
+        )
+    } else {
+        (StatusCode::BAD_REQUEST, "the post did not arrive whole").into_response()
     }
 }
 
@@ -224,6 +254,8 @@ async fn start(pages: Pages) -> (String, String, Arc<Fake>) {
         .route("/u/password", get(password_page).post(password_posted))
         .route("/consent", get(consent).post(consented))
         .route("/continue", post(|| async { continue_form("/continue") }))
+        .route("/login-old", post(moved))
+        .route("/login-new", post(moved_to))
         .with_state(Arc::clone(&fake));
     let app = axum::Router::new()
         .route(
@@ -329,6 +361,17 @@ async fn a_form_post_page_posts_the_code_to_the_app() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_307_repeats_the_login_post_at_its_new_address() {
+    let (results, _) = run(Pages::Moved, PASSWORD).await;
+    assert_eq!(results.errors_total, 0, "{:?}", results.error_kinds);
+    assert!(results.login_outcomes.completed >= 2);
+    assert!(
+        hop(&results, "idp: GET (a redirect)").count >= 2,
+        "the post to the new address"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_is_not_a_login_is_named_and_never_counted_as_one() {
     let (wrong, _) = run(Pages::Classic, "wrong").await;
     assert_eq!(
@@ -391,5 +434,35 @@ async fn what_is_not_a_login_is_named_and_never_counted_as_one() {
             .hops
             .iter()
             .all(|row| row.name != "idp: POST form 6")
+    );
+
+    let (looping, _) = run(Pages::Loop, PASSWORD).await;
+    assert!(
+        looping.login_outcomes.too_many_steps >= 2,
+        "{:?}",
+        looping.login_outcomes
+    );
+    assert!(
+        looping
+            .error_kinds
+            .keys()
+            .any(|kind| kind.contains("too many redirects in a row")),
+        "{:?}",
+        looping.error_kinds
+    );
+
+    let (multipart, _) = run(Pages::Multipart, PASSWORD).await;
+    assert!(
+        multipart.login_outcomes.error_page >= 2,
+        "{:?}",
+        multipart.login_outcomes
+    );
+    assert!(
+        multipart
+            .error_kinds
+            .keys()
+            .any(|kind| kind.contains("not sent as urlencoded")),
+        "{:?}",
+        multipart.error_kinds
     );
 }

@@ -92,17 +92,28 @@ pub fn write(dir: &Path, names: &[String]) -> Result<DevCert, DevCertError> {
         cert: dir.join("cert.pem"),
         key: dir.join("key.pem"),
     };
-    let write = |path: &Path, text: String| {
+    // The key is readable by its owner only, as a server's key should be.
+    let write = |path: &Path, text: String, mode: u32| {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
         std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(path, text))
+            .and_then(|()| {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(mode)
+                    .open(path)
+            })
+            .and_then(|mut file| file.write_all(text.as_bytes()))
             .map_err(|source| DevCertError::Write {
                 path: path.display().to_string(),
                 source,
             })
     };
-    write(&files.ca, ca.pem())?;
-    write(&files.cert, format!("{}{}", leaf.pem(), ca.pem()))?;
-    write(&files.key, key.serialize_pem())?;
+    write(&files.ca, ca.pem(), 0o644)?;
+    write(&files.cert, format!("{}{}", leaf.pem(), ca.pem()), 0o644)?;
+    write(&files.key, key.serialize_pem(), 0o600)?;
     Ok(files)
 }
 

@@ -24,12 +24,15 @@ pub struct IdpArgs {
     /// Issuer URL in tokens and discovery [default: http://<bound address>].
     #[arg(long)]
     pub issuer: Option<String>,
-    /// Base URL of the store app, for the pre-registered `store` client's redirect URIs.
-    #[arg(long, default_value = "http://127.0.0.2:9011")]
-    pub store_url: String,
-    /// Base URL of the forums app, for the pre-registered `forums` client's redirect URIs.
-    #[arg(long, default_value = "http://127.0.0.3:9012")]
-    pub forums_url: String,
+    /// Base URL of the store app: the pre-registered `store` client's redirect URIs, and the
+    /// URL browsers reach the store at when it listens on an unspecified address such as
+    /// 0.0.0.0 [default: http://127.0.0.2:9011].
+    #[arg(long)]
+    pub store_url: Option<String>,
+    /// Base URL of the forums app, as --store-url is the store's [default:
+    /// http://127.0.0.3:9012].
+    #[arg(long)]
+    pub forums_url: Option<String>,
     /// Extra client `ID:SECRET:REDIRECT_URI`; repeat for more (or more URIs of one client).
     #[arg(long = "client", value_name = "ID:SECRET:REDIRECT_URI")]
     pub clients: Vec<String>,
@@ -192,8 +195,12 @@ impl ServeArgs {
         if let Some(issuer) = &idp.issuer {
             pair("issuer", issuer.clone());
         }
-        pair("store-url", idp.store_url.clone());
-        pair("forums-url", idp.forums_url.clone());
+        if let Some(url) = &idp.store_url {
+            pair("store-url", url.clone());
+        }
+        if let Some(url) = &idp.forums_url {
+            pair("forums-url", url.clone());
+        }
         for client in &idp.clients {
             pair("client", client.clone());
         }
@@ -258,6 +265,7 @@ impl ServeArgs {
     /// The typed configuration these flags describe.
     pub fn config(&self) -> anyhow::Result<StackConfig> {
         let idp = &self.idp;
+        let defaults = StackConfig::default();
         let extra_clients = idp
             .clients
             .iter()
@@ -269,8 +277,8 @@ impl ServeArgs {
             idp: IdpConfig {
                 addr: idp.idp_addr,
                 issuer: idp.issuer.clone(),
-                store_url: idp.store_url.clone(),
-                forums_url: idp.forums_url.clone(),
+                store_url: idp.store_url.clone().unwrap_or(defaults.idp.store_url),
+                forums_url: idp.forums_url.clone().unwrap_or(defaults.idp.forums_url),
                 more_store_urls: Vec::new(),
                 more_forums_urls: Vec::new(),
                 extra_clients,
@@ -299,6 +307,8 @@ impl ServeArgs {
                     every_requests: self.apps.rotate_every_requests,
                     every: self.apps.rotate_every,
                 },
+                public_store_url: idp.store_url.clone(),
+                public_forums_url: idp.forums_url.clone(),
                 provider: match (
                     &self.apps.provider,
                     &self.apps.store_client,

@@ -95,6 +95,10 @@ pub struct AppsConfig {
     pub rotation: RotationPolicy,
     /// The apps as relying parties of another OpenID provider: the bundled IdP does not run.
     pub provider: Option<ProviderConfig>,
+    /// The URLs browsers reach the apps at, given (`--store-url`, `--forums-url`): needed when
+    /// an app listens on an unspecified address such as 0.0.0.0.
+    pub public_store_url: Option<String>,
+    pub public_forums_url: Option<String>,
 }
 
 /// The provider the apps log users in through, and their clients there.
@@ -171,6 +175,8 @@ impl Default for StackConfig {
                 policy: SessionPolicy::default(),
                 rotation: RotationPolicy::default(),
                 provider: None,
+                public_store_url: None,
+                public_forums_url: None,
             },
             secure_cookies: false,
             tls: None,
@@ -375,14 +381,19 @@ async fn bind(
         .with_context(|| format!("{what} {address}: cannot listen there"))?;
     let bound = listener.local_addr()?;
     let url = if bound.ip().is_unspecified() {
-        public
+        let url = public
             .map(|url| url.trim_end_matches('/').to_owned())
             .with_context(|| {
                 format!(
                     "{what} {address} is every address of this host: give the URL browsers \
                      reach it at (--issuer for the IdP, --store-url and --forums-url for the apps)"
                 )
-            })?
+            })?;
+        anyhow::ensure!(
+            url.starts_with(&format!("{scheme}://")),
+            "{what} {address}: {url} is not {scheme}:// as the service is served"
+        );
+        url
     } else {
         format!("{scheme}://{bound}")
     };
@@ -425,7 +436,7 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
                 config.apps.store_addr,
                 "the store's address",
                 scheme,
-                Some(&config.idp.store_url),
+                config.apps.public_store_url.as_deref(),
             )
             .await?,
         )
@@ -438,7 +449,7 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
                 config.apps.forums_addr,
                 "the forums' address",
                 scheme,
-                Some(&config.idp.forums_url),
+                config.apps.public_forums_url.as_deref(),
             )
             .await?,
         )

@@ -81,7 +81,7 @@ pub struct Reply {
     pub location: Option<Bytes>,
     /// Every `Set-Cookie` value, in order.
     pub set_cookies: Vec<Bytes>,
-    /// `Retry-After` in seconds (the HTTP-date form is not read), at most [`MAX_RETRY_AFTER`].
+    /// `Retry-After` (seconds, or an HTTP date from now), at most [`MAX_RETRY_AFTER`].
     pub retry_after: Option<Duration>,
     pub body: Bytes,
     /// Connect, handshake and the request to the answer's complete head: the hop's time.
@@ -129,7 +129,7 @@ impl ClientStats {
     }
 }
 
-/// Headers an answer may carry that the client reads; more are skipped.
+/// Headers an answer may carry; an answer with more is malformed (`HttpError::Protocol`).
 const MAX_HEADERS: usize = 64;
 /// An answer's head may not exceed this.
 const MAX_HEAD: usize = 64 * 1024;
@@ -325,6 +325,16 @@ impl Connection {
             if !self.input.is_empty() {
                 let first = *first_byte.get_or_insert_with(|| written.elapsed());
                 match parse_head(&self.input) {
+                    // An interim answer (`100 Continue`, `103 Early Hints`) comes before the
+                    // real one: it is read past, never taken for it (101 switches protocols,
+                    // which no request of ours asks for: it is the answer, and ends the
+                    // connection's use).
+                    Ok(Some((length, head)))
+                        if (100..200).contains(&head.status) && head.status != 101 =>
+                    {
+                        self.input.advance(length);
+                        continue;
+                    }
                     Ok(Some((length, head))) => {
                         let head_bytes = self.input.split_to(length).freeze();
                         return Ok((head.resolve(&head_bytes), first));
@@ -571,11 +581,17 @@ fn retry_after_value(text: &str) -> Option<Duration> {
 }
 
 /// Moves complete chunks from `input` to `body`; `Ok(true)` once the last chunk and the
-/// trailers are consumed.
+/// trailers are consumed. A chunk that would take the body past [`MAX_BODY`], a size line or
+/// trailers longer than [`MAX_HEAD`], or a size that is not hexadecimal is an error, found
+/// before anything of it is buffered.
 fn dechunk(input: &mut BytesMut, body: &mut BytesMut) -> Result<bool, ()> {
     loop {
         let Some(line_end) = input.windows(2).position(|pair| pair == b"\r\n") else {
-            return Ok(false);
+            return if input.len() > MAX_HEAD {
+                Err(())
+            } else {
+                Ok(false)
+            };
         };
         let size_text = &input[..line_end];
         let size_text = size_text
@@ -593,10 +609,17 @@ fn dechunk(input: &mut BytesMut, body: &mut BytesMut) -> Result<bool, ()> {
                 return Ok(true);
             }
             let Some(end) = rest.windows(4).position(|w| w == b"\r\n\r\n") else {
-                return Ok(false);
+                return if rest.len() > MAX_HEAD {
+                    Err(())
+                } else {
+                    Ok(false)
+                };
             };
             input.advance(line_end + 2 + end + 4);
             return Ok(true);
+        }
+        if size > MAX_BODY.saturating_sub(body.len()) {
+            return Err(());
         }
         let needed = line_end + 2 + size + 2;
         if input.len() < needed {
@@ -698,9 +721,9 @@ impl HttpClient {
         let mut last_error = HttpError::Connect;
         for attempt in 0..count {
             let addr = origin.addrs[(first + attempt) % count];
-            self.stats.connections_opened += 1;
             match Connection::open(origin, addr, self.tls.as_ref()).await {
                 Ok((connection, timing)) => {
+                    self.stats.connections_opened += 1;
                     if let Some(handshake) = timing.handshake {
                         if handshake.resumed {
                             self.stats.handshakes_resumed += 1;
@@ -1125,6 +1148,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn interim_answers_are_read_past_not_taken_for_the_answer() {
+        const EARLY: &[u8] = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n\
+            HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let (origins, id) = serve(Server::KeepAlive, EARLY).await;
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), None);
+        for _ in 0..3 {
+            let reply = client.send(&origins, id, &get("/")).await.expect("reply");
+            assert_eq!((reply.status, &reply.body[..]), (200, &b"ok"[..]));
+        }
+        assert_eq!(client.stats.connections_opened, 1);
+    }
+
+    #[tokio::test]
     async fn chunked_and_close_delimited_bodies_are_read_whole() {
         let chunked: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nWiki\r\n5;x=y\r\npedia\r\n0\r\nTrailer: t\r\n\r\n";
         let (origins, id) = serve(Server::KeepAlive, chunked).await;
@@ -1188,6 +1224,14 @@ mod tests {
             Ok(None)
         ));
         let mut input = BytesMut::from(&b"zz\r\n"[..]);
+        assert!(dechunk(&mut input, &mut BytesMut::new()).is_err());
+        // A size that overflows, or one past the body's limit, is refused before anything is
+        // buffered; so is a size line that never ends.
+        for size in [&b"fffffffffffffffe\r\nab\r\n"[..], b"40000000\r\n"] {
+            let mut input = BytesMut::from(size);
+            assert!(dechunk(&mut input, &mut BytesMut::new()).is_err());
+        }
+        let mut input = BytesMut::from(&vec![b'1'; MAX_HEAD + 1][..]);
         assert!(dechunk(&mut input, &mut BytesMut::new()).is_err());
     }
 

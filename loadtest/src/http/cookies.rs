@@ -63,9 +63,28 @@ struct Cookie {
     path: Box<str>,
     secure: bool,
     same_site: SameSite,
+    /// Set without a `SameSite` attribute: `Lax`, but for its first two minutes Chromium also
+    /// sends it on a cross-site top-level POST ("Lax-allowing-unsafe").
+    lax_by_default: bool,
+    /// When it was set (Unix milliseconds).
+    set_at: i64,
     /// Unix milliseconds; `None` for a session cookie.
     expires: Option<i64>,
     created: u64,
+}
+
+/// How long a cookie without `SameSite` still goes along on a cross-site top-level POST.
+const LAX_ALLOWING_UNSAFE_MS: i64 = 120_000;
+
+/// What one `Set-Cookie` did to the jar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    /// Nothing: ignored, or a deletion of a cookie the jar did not hold.
+    None,
+    /// The same cookie again, with only its expiry moved: no header changes.
+    Expiry,
+    /// Cookies were added, replaced or removed.
+    Cookies,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -121,6 +140,10 @@ impl CookieJar {
         {
             self.drop_expired(now.unwrap_or_default());
         }
+        // A cross-site POST carries cookies by their age (Lax-allowing-unsafe): never cached.
+        if !request.same_site && !request.safe_method {
+            return self.build(request).0;
+        }
         if let Some(cached) = self.cache.get(site)
             && cached.valid
             && !cached.by_path
@@ -156,16 +179,24 @@ impl CookieJar {
             .map(|cookie| &*cookie.value)
     }
 
-    /// Takes the `Set-Cookie` values of an answer to `request`.
+    /// Takes the `Set-Cookie` values of an answer to `request`. The same cookie set again (an
+    /// app that sends its session cookie with every answer) moves its expiry and leaves the
+    /// cached headers as they are.
     pub fn update(&mut self, request: &CookieRequest<'_>, set_cookies: &[Bytes]) {
-        let mut changed = false;
+        let mut changed = Change::None;
         for value in set_cookies {
             if let Ok(text) = std::str::from_utf8(value) {
-                changed |= self.apply(request, text);
+                changed = match (changed, self.apply(request, text)) {
+                    (Change::Cookies, _) | (_, Change::Cookies) => Change::Cookies,
+                    (Change::Expiry, _) | (_, Change::Expiry) => Change::Expiry,
+                    _ => Change::None,
+                };
             }
         }
-        if changed {
+        if changed == Change::Cookies {
             self.generation += 1;
+        }
+        if changed != Change::None {
             self.next_expiry = self
                 .cookies
                 .iter()
@@ -177,6 +208,8 @@ impl CookieJar {
     /// Builds the header for `request`, and whether it depends on the path.
     fn build(&self, request: &CookieRequest<'_>) -> (Option<HeaderValue>, bool) {
         let path = path_only(request.path);
+        let cross_site_post = !request.same_site && !request.safe_method;
+        let now = if cross_site_post { now_millis() } else { 0 };
         let mut by_path = false;
         let mut matching: Vec<&Cookie> = self
             .cookies
@@ -188,7 +221,12 @@ impl CookieJar {
                     && (!cookie.secure || request.https)
                     && match cookie.same_site {
                         SameSite::Strict => request.same_site,
-                        SameSite::Lax => request.same_site || request.safe_method,
+                        SameSite::Lax => {
+                            request.same_site
+                                || request.safe_method
+                                || (cookie.lax_by_default
+                                    && now - cookie.set_at < LAX_ALLOWING_UNSAFE_MS)
+                        }
                         SameSite::None => true,
                     }
             })
@@ -212,7 +250,8 @@ impl CookieJar {
             text.push('=');
             text.push_str(&cookie.value);
         }
-        (HeaderValue::from_str(&text).ok(), by_path)
+        // Values may hold bytes beyond ASCII (obs-text); control characters never get in.
+        (HeaderValue::from_bytes(text.as_bytes()).ok(), by_path)
     }
 
     fn drop_expired(&mut self, now: i64) {
@@ -225,10 +264,10 @@ impl CookieJar {
         self.generation += 1;
     }
 
-    /// Applies one `Set-Cookie` (RFC 6265bis §5.7); `true` when the jar changed.
-    fn apply(&mut self, request: &CookieRequest<'_>, set_cookie: &str) -> bool {
+    /// Applies one `Set-Cookie` (RFC 6265bis §5.7).
+    fn apply(&mut self, request: &CookieRequest<'_>, set_cookie: &str) -> Change {
         let Some(cookie) = parse(request, set_cookie, self.created) else {
-            return false;
+            return Change::None;
         };
         self.created += 1;
         let existing = self.cookies.iter().position(|held| {
@@ -243,21 +282,35 @@ impl CookieJar {
         match (existing, removed) {
             (Some(index), true) => {
                 self.cookies.remove(index);
-                true
+                Change::Cookies
             }
-            (None, true) => false,
+            (None, true) => Change::None,
             (Some(index), false) => {
                 let held = &mut self.cookies[index];
+                let same = held.value == cookie.value
+                    && held.secure == cookie.secure
+                    && held.same_site == cookie.same_site
+                    && held.lax_by_default == cookie.lax_by_default;
                 let created = held.created;
-                *held = Cookie { created, ..cookie };
-                true
+                // A cookie set again keeps its place in the order (and, unchanged, its age).
+                let set_at = if same { held.set_at } else { cookie.set_at };
+                *held = Cookie {
+                    created,
+                    set_at,
+                    ..cookie
+                };
+                if same {
+                    Change::Expiry
+                } else {
+                    Change::Cookies
+                }
             }
             (None, false) => {
                 if self.cookies.len() == MAX_COOKIES {
                     self.cookies.remove(0);
                 }
                 self.cookies.push(cookie);
-                true
+                Change::Cookies
             }
         }
     }
@@ -286,7 +339,9 @@ fn parse(request: &CookieRequest<'_>, set_cookie: &str, created: u64) -> Option<
     let mut parts = set_cookie.split(';');
     let (name, value) = parts.next()?.split_once('=')?;
     let (name, value) = (name.trim(), value.trim());
-    if name.is_empty() || name.len() + value.len() > 4096 {
+    // Control characters (a tab aside) make a browser ignore the cookie (RFC 6265bis §5.7).
+    let control = |text: &str| text.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f);
+    if name.is_empty() || name.len() + value.len() > 4096 || control(name) || control(value) {
         return None;
     }
     let mut domain: Option<String> = None;
@@ -306,8 +361,8 @@ fn parse(request: &CookieRequest<'_>, set_cookie: &str, created: u64) -> Option<
                 max_age = Some(seconds);
             }
         } else if key.eq_ignore_ascii_case("expires") {
-            if let Ok(when) = jiff::fmt::rfc2822::DateTimeParser::new().parse_timestamp(argument) {
-                expires = Some(when.as_millisecond());
+            if let Some(when) = cookie_date(argument) {
+                expires = Some(when);
             }
         } else if key.eq_ignore_ascii_case("domain") {
             let text = argument.trim_start_matches('.').to_ascii_lowercase();
@@ -330,6 +385,7 @@ fn parse(request: &CookieRequest<'_>, set_cookie: &str, created: u64) -> Option<
     if secure && !request.https {
         return None;
     }
+    let lax_by_default = same_site.is_none();
     let same_site = same_site.unwrap_or(SameSite::Lax);
     if same_site == SameSite::None && !secure {
         return None;
@@ -367,9 +423,76 @@ fn parse(request: &CookieRequest<'_>, set_cookie: &str, created: u64) -> Option<
         path: path.into(),
         secure,
         same_site,
+        lax_by_default,
+        set_at: now_millis(),
         expires,
         created,
     })
+}
+
+/// A cookie's `Expires` date, read as browsers read it (RFC 6265 §5.1.1: tokens between
+/// delimiters, the first time `hh:mm:ss`, day of month, month name and year found in any
+/// order, two-digit years in 1970–2069), in Unix milliseconds; `None` for what is no date.
+fn cookie_date(text: &str) -> Option<i64> {
+    let delimiter =
+        |c: char| matches!(c, '\t' | ' '..='/' | ';'..='@' | '['..='`' | '{'..='~') && c != ':';
+    let (mut time, mut day, mut month, mut year) = (None, None, None, None);
+    for token in text.split(delimiter).filter(|token| !token.is_empty()) {
+        let digits = |part: &str| {
+            let count = part.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=2)
+                .contains(&count)
+                .then(|| part[..count].parse::<u8>().ok())
+                .flatten()
+        };
+        if time.is_none() {
+            let mut parts = token.splitn(3, ':');
+            if let (Some(h), Some(m), Some(s)) = (parts.next(), parts.next(), parts.next())
+                && let (Some(h), Some(m), Some(s)) = (digits(h), digits(m), digits(s))
+            {
+                time = Some((h, m, s));
+                continue;
+            }
+        }
+        let leading = token.bytes().take_while(u8::is_ascii_digit).count();
+        if day.is_none() && (1..=2).contains(&leading) {
+            day = token[..leading].parse::<u8>().ok();
+            continue;
+        }
+        if month.is_none() && token.len() >= 3 {
+            let name = token[..3].to_ascii_lowercase();
+            let months = [
+                "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+            ];
+            if let Some(index) = months.iter().position(|known| *known == name) {
+                month = Some(index as i8 + 1);
+                continue;
+            }
+        }
+        if year.is_none() && (2..=4).contains(&leading) {
+            year = token[..leading].parse::<i16>().ok();
+        }
+    }
+    let (hour, minute, second) = time?;
+    let year = match year? {
+        70..=99 => year? + 1900,
+        0..=69 => year? + 2000,
+        other => other,
+    };
+    if year < 1601 || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    let date = jiff::civil::Date::new(year, month?, i8::try_from(day?).ok()?).ok()?;
+    let when = date
+        .at(
+            i8::try_from(hour).ok()?,
+            i8::try_from(minute).ok()?,
+            i8::try_from(second).ok()?,
+            0,
+        )
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()?;
+    Some(when.timestamp().as_millisecond())
 }
 
 /// A request target's path without its query.
@@ -613,8 +736,9 @@ mod tests {
         };
         assert_eq!(
             header(&mut jar, &cross_post).as_deref(),
-            Some("none=1"),
-            "a cross-site POST (a form_post page) carries only None cookies"
+            Some("unset=1; none=1"),
+            "a cross-site POST (a form_post page) carries None cookies, and Lax ones only \
+             while they are new and were set without SameSite"
         );
     }
 
@@ -631,6 +755,92 @@ mod tests {
         jar.clear();
         assert_eq!(header(&mut jar, &request), None);
         assert!(jar.is_empty());
+    }
+
+    #[test]
+    fn dates_are_read_in_every_form_browsers_take() {
+        let epoch = Some(0);
+        for date in [
+            "Thu, 01 Jan 1970 00:00:00 GMT",
+            "Thu, 01-Jan-1970 00:00:00 GMT",
+            "Thursday, 01-Jan-70 00:00:00 GMT",
+            "Thu Jan  1 00:00:00 1970",
+        ] {
+            assert_eq!(cookie_date(date), epoch, "{date}");
+        }
+        assert_eq!(
+            cookie_date("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(1_445_412_480_000)
+        );
+        for date in [
+            "soon",
+            "Thu, 32 Jan 1970 00:00:00 GMT",
+            "01 Jan 1970",
+            "25:00:00 1 Jan 2020",
+        ] {
+            assert_eq!(cookie_date(date), None, "{date}");
+        }
+        // An Expires-only deletion in the dashed form removes the cookie.
+        let mut jar = CookieJar::new(1);
+        let request = at("app.test", "/");
+        jar.update(&request, &answer(&["s=1; Path=/"]));
+        jar.update(
+            &request,
+            &answer(&["s=; Path=/; Expires=Thu, 01-Jan-1970 00:00:00 GMT"]),
+        );
+        assert!(jar.is_empty());
+    }
+
+    #[test]
+    fn the_cache_follows_expiry_and_a_cookie_set_again_keeps_it() {
+        let mut jar = CookieJar::new(1);
+        let request = at("app.test", "/");
+        jar.update(
+            &request,
+            &answer(&["s=1; Path=/; Max-Age=3600", "t=2; Path=/"]),
+        );
+        let first = jar.header(0, &request).expect("cookies");
+        let generation = jar.generation;
+        // The same cookie again with a later expiry: the cached header stays.
+        jar.update(&request, &answer(&["s=1; Path=/; Max-Age=7200"]));
+        assert_eq!(jar.generation, generation);
+        assert_eq!(jar.header(0, &request), Some(first));
+        // A cookie whose time has come leaves the header at the next request.
+        jar.cookies[0].expires = Some(now_millis() - 1);
+        jar.next_expiry = Some(now_millis() - 1);
+        assert_eq!(header(&mut jar, &request).as_deref(), Some("t=2"));
+    }
+
+    #[test]
+    fn control_characters_are_refused_and_other_bytes_kept() {
+        let mut jar = CookieJar::new(1);
+        let request = at("app.test", "/");
+        jar.update(&request, &answer(&["bad=a\x01b", "ok=caf\u{e9}"]));
+        assert_eq!(jar.len(), 1);
+        let header = jar.header(0, &request).expect("a header");
+        assert_eq!(header.as_bytes(), "ok=caf\u{e9}".as_bytes());
+    }
+
+    #[test]
+    fn a_fresh_cookie_without_same_site_goes_along_a_cross_site_post() {
+        let mut jar = CookieJar::new(1);
+        let request = at("app.test", "/");
+        jar.update(
+            &request,
+            &answer(&["young=1", "strict_lax=1; SameSite=Lax"]),
+        );
+        let cross_post = CookieRequest {
+            same_site: false,
+            safe_method: false,
+            ..request
+        };
+        assert_eq!(header(&mut jar, &cross_post).as_deref(), Some("young=1"));
+        jar.cookies[0].set_at -= LAX_ALLOWING_UNSAFE_MS;
+        assert_eq!(
+            header(&mut jar, &cross_post),
+            None,
+            "two minutes on, it stays home"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use std::sync::Arc;
 /// Tickets (TLS 1.3) or session IDs (TLS 1.2) a resumption cache keeps per server, as rustls's
 /// default does.
 const TICKETS_PER_SERVER: usize = 8;
-/// Servers the shared cache remembers.
-const SERVERS_SHARED: usize = 256;
+/// Sessions the shared cache keeps: rustls keeps up to 8 per server, so this is 32 servers.
+const SESSIONS_SHARED: usize = 256;
 
 /// Where resumption tickets are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
@@ -96,7 +96,7 @@ impl TlsConnector {
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.resumption = match options.resumption {
             ResumptionMode::Off => Resumption::disabled(),
-            ResumptionMode::Shared => Resumption::in_memory_sessions(SERVERS_SHARED),
+            ResumptionMode::Shared => Resumption::in_memory_sessions(SESSIONS_SHARED),
             ResumptionMode::PerUser => Resumption::disabled(),
         };
         Ok(TlsConnector {
@@ -119,6 +119,15 @@ impl TlsConnector {
             ResumptionMode::Shared | ResumptionMode::Off => Arc::clone(&self.base),
         };
         BrowserTls(tokio_rustls::TlsConnector::from(config))
+    }
+
+    /// A configuration for a one-off connection made outside the load (the check before a
+    /// run, the provider's discovery document): no resumption, so nothing it does warms the
+    /// run's shared cache.
+    pub fn for_check(&self) -> BrowserTls {
+        let mut own = ClientConfig::clone(&self.base);
+        own.resumption = Resumption::disabled();
+        BrowserTls(tokio_rustls::TlsConnector::from(Arc::new(own)))
     }
 
     pub fn resumption(&self) -> ResumptionMode {
@@ -166,7 +175,7 @@ pub async fn check(origin: &super::Origin, connector: &TlsConnector) -> Result<(
     .map_err(|error| failed(format!("connecting to {addr}: {error}")))?;
     tokio::time::timeout(
         std::time::Duration::from_secs(10),
-        connector.for_browser(1).connect(name, tcp),
+        connector.for_check().connect(name, tcp),
     )
     .await
     .map_err(|_| failed("the TLS handshake timed out".into()))?

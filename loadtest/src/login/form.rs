@@ -447,7 +447,8 @@ impl Form {
         });
         let mut data = Vec::with_capacity(self.controls.len() + 2);
         for (index, control) in self.controls.iter().enumerate() {
-            if control.disabled {
+            // A control without a name is never sent, typed into or not.
+            if control.disabled || control.name.is_empty() {
                 continue;
             }
             if Some(index) == username {
@@ -462,9 +463,6 @@ impl Form {
                     control.name.clone(),
                     fill.password.unwrap_or_default().into(),
                 ));
-                continue;
-            }
-            if control.name.is_empty() {
                 continue;
             }
             match control.kind {

@@ -1,12 +1,14 @@
 //! Logging in as a browser does, at any provider: the accounts users log in as (`accounts`),
-//! the provider's HTML forms read and filled (`form`), and its pages walked from the
-//! authorization request until it sends the browser back to the app (`walk`).
+//! the provider's HTML forms read and filled (`form`), its pages walked from the authorization
+//! request until it sends the browser back to the app (`walk`), and what is learnt of it before
+//! the load (`provider`: where it logs a browser out).
 //!
 //! This room uses the HTTP path (`crate::http`) through the hop layer (`crate::hop`); the
 //! scenarios (`crate::scenarios`) use it.
 
 pub mod accounts;
 pub mod form;
+pub mod provider;
 pub mod walk;
 
 pub use accounts::{Account, Accounts};

@@ -169,18 +169,18 @@ async fn walk(
         let sent = send(user, to.clone(), form.clone()).await?;
         let Some(status) = sent.status() else {
             let hop = walking.hop(step, Answered::Page, pages);
-            return Err(rejected(user, hop, sent.accept()).await);
+            return Err(rejected(user, walking, hop, sent.accept()).await);
         };
         if is_redirect(status) {
             let target = match sent.location() {
                 Some(Ok(target)) => target,
                 Some(Err(problem)) => {
                     let hop = walking.hop(step, Answered::Onward, pages);
-                    return Err(rejected(user, hop, sent.reject(problem)).await);
+                    return Err(rejected(user, walking, hop, sent.reject(problem)).await);
                 }
                 None => {
                     let hop = walking.hop(step, Answered::Onward, pages);
-                    return Err(rejected(user, hop, sent.reject(Problem::Location)).await);
+                    return Err(rejected(user, walking, hop, sent.reject(Problem::Location)).await);
                 }
             };
             let home = target.origin == app;
@@ -192,7 +192,13 @@ async fn walk(
             let hop = walking.hop(step, answered, pages);
             if !home && target.origin != run.targets.idp {
                 // Another of the run's services: not where a login goes.
-                return Err(rejected(user, hop, sent.reject(Problem::Location)).await);
+                return Err(rejected(user, walking, hop, sent.reject(Problem::Location)).await);
+            }
+            redirects += 1;
+            if !home && redirects > MAX_REDIRECTS {
+                return Err(
+                    rejected(user, walking, hop, sent.reject(Problem::TooManyRedirects)).await,
+                );
             }
             // 307 and 308 repeat the method and the body; the others make it a GET.
             let repeat = matches!(status, 307 | 308).then(|| form.clone()).flatten();
@@ -204,10 +210,6 @@ async fn walk(
                     password_typed,
                 }));
             }
-            redirects += 1;
-            if redirects > MAX_REDIRECTS {
-                return Err(crate::hop::failed(user, hop, Problem::TooManyRedirects)?);
-            }
             to = target;
             form = repeat;
             step = Step::Follow;
@@ -216,7 +218,7 @@ async fn walk(
         redirects = 0;
         let hop = walking.hop(step, Answered::Page, pages);
         if status == 429 {
-            return Err(rejected(user, hop, sent.reject(Problem::RateLimited)).await);
+            return Err(rejected(user, walking, hop, sent.reject(Problem::RateLimited)).await);
         }
         let forms = Forms::read(sent.body(), rules);
         let login_form = forms.login_form(rules);
@@ -227,14 +229,16 @@ async fn walk(
             } else {
                 Problem::ErrorPage(status)
             };
-            return Err(rejected(user, hop, sent.reject(problem)).await);
+            return Err(rejected(user, walking, hop, sent.reject(problem)).await);
         }
         let (chosen, fill) = match (login_form, want.credentials()) {
             (Some(_), _) if password_typed => {
-                return Err(rejected(user, hop, sent.reject(Problem::FormAgain)).await);
+                return Err(rejected(user, walking, hop, sent.reject(Problem::FormAgain)).await);
             }
             (Some(_), None) => {
-                return Err(rejected(user, hop, sent.reject(Problem::PasswordAsked)).await);
+                return Err(
+                    rejected(user, walking, hop, sent.reject(Problem::PasswordAsked)).await,
+                );
             }
             (Some(found), Some((username, password))) => {
                 password_typed = true;
@@ -246,6 +250,13 @@ async fn walk(
                 (found, fill)
             }
             (None, credentials) => match choose(&forms, rules, username_typed) {
+                // An identifier page asks who the user is: where SSO should have sufficed, that
+                // is a password login to come.
+                Some((_, true)) if credentials.is_none() => {
+                    return Err(
+                        rejected(user, walking, hop, sent.reject(Problem::PasswordAsked)).await,
+                    );
+                }
                 Some((found, identifier_first)) => {
                     let fill = match credentials {
                         Some((username, _)) if identifier_first => {
@@ -264,25 +275,35 @@ async fn walk(
                     return Ok(Walked::Ended);
                 }
                 None => {
-                    return Err(rejected(user, hop, sent.reject(Problem::ErrorPage(status))).await);
+                    return Err(rejected(
+                        user,
+                        walking,
+                        hop,
+                        sent.reject(Problem::ErrorPage(status)),
+                    )
+                    .await);
                 }
             },
         };
         pages += 1;
         if pages > max_steps {
-            return Err(rejected(user, hop, sent.reject(Problem::TooManySteps)).await);
+            return Err(rejected(user, walking, hop, sent.reject(Problem::TooManySteps)).await);
         }
         if !chosen.is_urlencoded() {
-            return Err(rejected(user, hop, sent.reject(Problem::UnsupportedForm)).await);
+            return Err(rejected(user, walking, hop, sent.reject(Problem::UnsupportedForm)).await);
         }
         let data = urlencoded(&chosen.data(rules, fill));
         let (action, method) = match submission(&sent, chosen, &data) {
             Ok(found) => found,
-            Err(problem) => return Err(rejected(user, hop, sent.reject(problem)).await),
+            Err(problem) => return Err(rejected(user, walking, hop, sent.reject(problem)).await),
         };
         let page_site = sent.to().origin;
-        settle(user, hop, sent.accept()).await?;
         let next = action.submitted_from(page_site, &run);
+        if next.origin != app && next.origin != run.targets.idp {
+            // Another of the run's services: not where a login's form goes.
+            return Err(rejected(user, walking, hop, sent.reject(Problem::Location)).await);
+        }
+        settle(user, hop, sent.accept()).await?;
         let body = (method == FormMethod::Post).then(|| Bytes::from(data));
         if next.origin == app {
             // A form_post page: its form takes the browser back to the app.
@@ -292,22 +313,16 @@ async fn walk(
                 password_typed,
             }));
         }
-        if next.origin != run.targets.idp {
-            return Err(crate::hop::failed(
-                user,
-                Hop::submit(pages),
-                Problem::Location,
-            )?);
-        }
         to = next;
         form = body;
         step = Step::Submit(pages);
     }
 }
 
-/// The form a page without a login form is gone on with: an identifier-first form (a username
-/// input and no password input, while the username is still to be typed), else the first
-/// POST form, else the first form. The flag says whether it is identifier-first.
+/// The form a page without a login form is gone on with: an identifier-first form (a POST
+/// form with a username input and no password input, while the username is still to be typed;
+/// a GET form with a text input is a search box), else the first POST form, else the first
+/// form. The flag says whether it is identifier-first.
 fn choose<'f>(
     forms: &'f Forms,
     rules: &super::form::FormRules,
@@ -317,7 +332,7 @@ fn choose<'f>(
         && let Some(identifier) = forms
             .forms
             .iter()
-            .find(|form| form.username_index(rules).is_some())
+            .find(|form| form.method == FormMethod::Post && form.username_index(rules).is_some())
     {
         return Some((identifier, true));
     }
@@ -347,12 +362,21 @@ fn submission(sent: &Sent, form: &Form, data: &str) -> Result<(To, FormMethod), 
     Ok((to, form.method))
 }
 
-/// Records a rejected (or unanswered) hop and gives the transaction's error.
+/// Records a rejected (or unanswered) hop — and, in a login, how the login ended — and gives
+/// the transaction's error.
 async fn rejected(
     user: &mut GooseUser,
+    walking: Walking,
     hop: Hop,
     checked: crate::hop::Checked,
 ) -> Box<TransactionError> {
+    let outcome = checked.problem().and_then(Problem::login_outcome);
+    if walking == Walking::Login
+        && let Some(outcome) = outcome
+        && let Ok(state) = state(user)
+    {
+        state.recorder.login_outcome(outcome);
+    }
     match settle(user, hop, checked).await {
         Err(error) => error,
         // A hop taken as it was cannot end the walk; this is unreachable in practice.
@@ -360,5 +384,34 @@ async fn rejected(
             "{}: the login could not go on",
             hop.name()
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::login::FormRules;
+
+    fn chosen(page: &str, username_typed: bool) -> Option<(String, bool)> {
+        let rules = FormRules::default();
+        let forms = Forms::read(page.as_bytes(), &rules);
+        choose(&forms, &rules, username_typed)
+            .map(|(form, identifier)| (form.action.clone(), identifier))
+    }
+
+    #[test]
+    fn an_identifier_page_is_a_post_form_a_search_box_is_not() {
+        let page = r#"<form action="/search"><input name="q"></form>
+            <form method="post" action="/u/identifier"><input type="email" name="identifier"></form>"#;
+        assert_eq!(chosen(page, false), Some(("/u/identifier".into(), true)));
+        assert_eq!(
+            chosen(page, true),
+            Some(("/u/identifier".into(), false)),
+            "once the username was typed, the POST form is gone on with as it is"
+        );
+        let consent = r#"<form action="/search"><input name="q"></form>
+            <form method="post" action="/consent"><button name="ok" value="1">Allow</button></form>"#;
+        assert_eq!(chosen(consent, false), Some(("/consent".into(), false)));
+        assert_eq!(chosen("<p>no form</p>", false), None);
     }
 }

@@ -6,13 +6,12 @@ use crate::context::RunContext;
 use crate::hop::{Expect, To, Visit, failed, hop, send, settle, visit};
 use crate::http::OriginId;
 use crate::login::Account;
-use crate::login::form::{Fill, Forms, urlencoded};
 use crate::login::walk::{self, Back, Want};
 use crate::names::{Flow, Hop, LoginOutcome, Problem};
 use crate::user::{UserState, state};
 use bytes::Bytes;
 use goose::prelude::*;
-use mock_services::web::routes::{app as routes, idp};
+use mock_services::web::routes::app as routes;
 use std::time::{Duration, Instant};
 
 /// How long a transaction that starts after the run's end waits before returning: goose only
@@ -424,45 +423,4 @@ pub async fn app_logout(
     settle(user, name, sent.accept()).await?;
     walk::logout(user, to_provider, origin).await?;
     Ok(LoggedOut::AtTheProvider)
-}
-
-/// The mock IdP's own logout: its confirmation page (`GET /oauth2/logout`), submitted, then
-/// its logged-out page.
-pub async fn idp_logout(user: &mut GooseUser) -> TransactionResult {
-    let run = std::sync::Arc::clone(&state(user)?.run);
-    let idp_origin = run.targets.idp;
-    let ask = hop(
-        user,
-        Hop::IdpLogout,
-        To::route(idp_origin, idp::LOGOUT),
-        None,
-        Expect::page(&run.markers.logout_confirm),
-    )
-    .await?;
-    let forms = Forms::read(&ask.body, &run.settings.login.rules);
-    let Some(form) = forms.forms.first() else {
-        return Err(failed(user, Hop::IdpLogout, Problem::Marker("form"))?);
-    };
-    let body = urlencoded(&form.data(&run.settings.login.rules, Fill::default()));
-    let action = if form.action.is_empty() {
-        idp::LOGOUT.to_owned()
-    } else {
-        form.action.clone()
-    };
-    let to = To {
-        origin: idp_origin,
-        path: Bytes::from(action),
-        chain: 0,
-        page: None,
-    }
-    .submitted_from(idp_origin, &run);
-    hop(
-        user,
-        Hop::IdpLogoutConfirm,
-        to,
-        Some(Bytes::from(body)),
-        Expect::page(&run.markers.logged_out),
-    )
-    .await?;
-    Ok(())
 }

@@ -2,11 +2,11 @@
 //! password login at the store, cart pages and a cart write, the store session expiring, silent
 //! SSO relogin, forums SSO login, posts, logout everywhere.
 
+use super::flows::LoggedOut;
 use super::flows::{
     App, account, add_to_cart, app_logout, begin_iteration, iterations, password_login, sso_login,
     view_cart,
 };
-use super::flows::{LoggedOut, idp_logout};
 use crate::hop::{Expect, To, hop};
 use crate::names::{Flow, Hop};
 use crate::user::state;
@@ -66,12 +66,17 @@ pub async fn iteration(user: &mut GooseUser) -> TransactionResult {
 
     // Logout at both apps. An app that logs out through the provider (an RP-initiated
     // logout, as the apps do as relying parties of any provider) ends the SSO session there;
-    // the mock stack's apps log out locally, and the user then logs out at the IdP itself,
-    // which asks first (the apps keep no id_token to vouch with): the user confirms on the page.
+    // the mock stack's apps log out locally, and the user then logs out at the provider itself,
+    // at the end-session endpoint its discovery document names, which asks first (the apps keep
+    // no id_token to vouch with): the user confirms on the page.
     let store_logout = app_logout(user, App::Store).await?;
     let forums_logout = app_logout(user, App::Forums).await?;
-    if store_logout == LoggedOut::AtTheApp && forums_logout == LoggedOut::AtTheApp {
-        idp_logout(user).await?;
+    if store_logout == LoggedOut::AtTheApp
+        && forums_logout == LoggedOut::AtTheApp
+        && let Some(path) = &run.settings.provider_logout
+    {
+        let start = crate::login::provider::logout_at(&run.targets, path);
+        crate::login::walk::logout(user, start, store).await?;
     }
     Ok(())
 }

@@ -182,7 +182,7 @@ pub async fn logout(
         state.sessions().delete(&id).await?;
     }
     let home = format!("{}/", state.settings().base_url);
-    let location = match state.inner.oidc.end_session_url(&home).await {
+    let location = match state.inner.oidc.end_session_url(&home).await? {
         Some(url) => header_value(&url)?,
         None => HeaderValue::from_static("/"),
     };

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 /// The least time between two JWKS fetches triggered by unknown `kid`s, so forged tokens
 /// cannot make the app hammer the provider.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(5);
+/// The least time between two JWKS fetches after one failed.
+const JWKS_RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The token endpoint's answer (the fields the app uses).
 #[derive(Debug, serde::Deserialize)]
@@ -61,7 +63,10 @@ pub struct OidcClient {
     client_secret: String,
     redirect_uri: String,
     keys: RwLock<Arc<Vec<Key>>>,
-    last_fetch: std::sync::Mutex<Option<Instant>>,
+    /// One JWKS fetch at a time: logins that meet an unknown key while it runs wait for it and
+    /// look again, rather than each fetching. Holds when the last fetch began and whether it
+    /// failed.
+    fetching: tokio::sync::Mutex<Option<(Instant, bool)>>,
 }
 
 impl std::fmt::Debug for OidcClient {
@@ -105,7 +110,7 @@ impl OidcClient {
             client_secret: settings.client_secret.clone(),
             redirect_uri: settings.redirect_uri(),
             keys: RwLock::new(Arc::new(Vec::new())),
-            last_fetch: std::sync::Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -166,16 +171,19 @@ impl OidcClient {
 
     /// Where the browser goes to log out at the provider too (RP-initiated logout), coming
     /// back to `post_logout`; `None` when the provider has no end-session endpoint (or is the
-    /// bundled IdP, whose logout the load scenarios do themselves).
-    pub async fn end_session_url(&self, post_logout: &str) -> Option<String> {
-        let provider = self.provider().await.ok()?;
-        let endpoint = provider.end_session_endpoint.as_ref()?;
+    /// bundled IdP, whose logout the load scenarios do themselves). A provider that cannot be
+    /// reached is an error, not a quiet logout at the app alone.
+    pub async fn end_session_url(&self, post_logout: &str) -> Result<Option<String>, AppError> {
+        let provider = self.provider().await?;
+        let Some(endpoint) = provider.end_session_endpoint.as_ref() else {
+            return Ok(None);
+        };
         let query = encode([
             ("client_id", self.client_id.as_str()),
             ("post_logout_redirect_uri", post_logout),
         ]);
         let separator = if endpoint.contains('?') { '&' } else { '?' };
-        Some(format!("{endpoint}{separator}{query}"))
+        Ok(Some(format!("{endpoint}{separator}{query}")))
     }
 
     /// Exchanges a code server-side, naming the redirect URI its authorization request named
@@ -203,9 +211,8 @@ impl OidcClient {
         let request = self.http.post(&provider.token_endpoint);
         let request = match provider.client_auth {
             ClientAuth::Basic => {
-                // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-                let escape = |text: &str| encode([("", text)])[1..].to_owned();
-                request.basic_auth(escape(&self.client_id), Some(escape(&self.client_secret)))
+                let (id, secret) = basic_credentials(&self.client_id, &self.client_secret);
+                request.basic_auth(id, Some(secret))
             }
             ClientAuth::Post => {
                 form.push(("client_id", &self.client_id));
@@ -252,7 +259,7 @@ impl OidcClient {
         let key = match self.key(kid) {
             Some(found) => found,
             None => {
-                self.refresh_keys(&provider).await?;
+                self.refresh_keys(&provider, kid).await?;
                 self.key(kid).ok_or_else(|| {
                     AppError::LoginFailed("id_token signed with an unknown key".into())
                 })?
@@ -291,17 +298,30 @@ impl OidcClient {
         }
     }
 
-    async fn refresh_keys(&self, provider: &Provider) -> Result<(), AppError> {
-        {
-            let mut last = self
-                .last_fetch
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) && !self.keys_empty() {
-                return Ok(());
-            }
-            *last = Some(Instant::now());
+    /// Fetches the provider's keys again, for a token that names `kid`: one fetch at a time
+    /// (a login that waited finds the key another fetched), at most once per
+    /// [`JWKS_REFETCH_INTERVAL`] after a success and once per [`JWKS_RETRY_INTERVAL`] after a
+    /// failure, so forged tokens and an unreachable provider cannot make the app hammer it.
+    async fn refresh_keys(&self, provider: &Provider, kid: Option<&str>) -> Result<(), AppError> {
+        let mut last = self.fetching.lock().await;
+        if self.key(kid).is_some() {
+            return Ok(());
         }
+        match *last {
+            Some((at, false)) if at.elapsed() < JWKS_REFETCH_INTERVAL => return Ok(()),
+            Some((at, true)) if at.elapsed() < JWKS_RETRY_INTERVAL => {
+                return Err(AppError::IdpUnavailable(
+                    "JWKS: the last fetch failed a moment ago".into(),
+                ));
+            }
+            _ => {}
+        }
+        let fetched = self.fetch_keys(provider).await;
+        *last = Some((Instant::now(), fetched.is_err()));
+        fetched
+    }
+
+    async fn fetch_keys(&self, provider: &Provider) -> Result<(), AppError> {
         let set: JwkSet = self
             .http
             .get(&provider.jwks_uri)
@@ -338,13 +358,13 @@ impl OidcClient {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(keys);
         Ok(())
     }
+}
 
-    fn keys_empty(&self) -> bool {
-        self.keys
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .is_empty()
-    }
+/// A client's id and secret as HTTP Basic carries them: each form-urlencoded first (RFC 6749
+/// §2.3.1), so that a `:` in the id cannot be read as the separator.
+fn basic_credentials(id: &str, secret: &str) -> (String, String) {
+    let escape = |text: &str| encode([("", text)])[1..].to_owned();
+    (escape(id), escape(secret))
 }
 
 /// The algorithm a JWK verifies: its `alg`, or, where it has none (`alg` is optional, RFC 7517
@@ -385,6 +405,18 @@ mod tests {
 
     fn jwk(json: &str) -> Jwk {
         serde_json::from_str(json).expect("jwk")
+    }
+
+    #[test]
+    fn basic_credentials_are_form_urlencoded_first() {
+        assert_eq!(
+            basic_credentials("shop:1", "s3cr:t/+x %"),
+            ("shop%3A1".to_owned(), "s3cr%3At%2F%2Bx+%25".to_owned())
+        );
+        assert_eq!(
+            basic_credentials("store", "store-secret"),
+            ("store".to_owned(), "store-secret".to_owned())
+        );
     }
 
     #[test]

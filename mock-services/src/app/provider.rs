@@ -100,12 +100,34 @@ impl Provider {
                 "the provider lists no PKCE S256 (code_challenge_methods_supported: {methods:?})"
             ));
         }
+        // Each endpoint an absolute URL of the issuer's scheme (HTTPS when the issuer is):
+        // anything else would become a broken redirect or a downgrade, not a page.
+        let https = document.issuer.starts_with("https://");
+        let endpoint = |name: &str, value: &str| -> Result<String, String> {
+            let url = url::Url::parse(value)
+                .map_err(|error| format!("discovery document: {name} {value:?}: {error}"))?;
+            match url.scheme() {
+                "https" => Ok(url.into()),
+                "http" if !https => Ok(url.into()),
+                other => Err(format!(
+                    "discovery document: {name} {value:?} is {other}://, not {}",
+                    if https { "https://" } else { "http(s)://" }
+                )),
+            }
+        };
         Ok(Provider {
+            authorization_endpoint: endpoint(
+                "authorization_endpoint",
+                &document.authorization_endpoint,
+            )?,
+            token_endpoint: endpoint("token_endpoint", &document.token_endpoint)?,
+            jwks_uri: endpoint("jwks_uri", &document.jwks_uri)?,
+            end_session_endpoint: document
+                .end_session_endpoint
+                .as_deref()
+                .map(|value| endpoint("end_session_endpoint", value))
+                .transpose()?,
             issuer: document.issuer,
-            authorization_endpoint: document.authorization_endpoint,
-            token_endpoint: document.token_endpoint,
-            jwks_uri: document.jwks_uri,
-            end_session_endpoint: document.end_session_endpoint,
             client_auth,
             iss_parameter_supported: document.authorization_response_iss_parameter_supported,
         })
@@ -129,6 +151,8 @@ pub struct Discovery {
     /// The last failed attempt and why, so that a provider that is down is not asked on
     /// every login.
     failed: Mutex<Option<(Instant, String)>>,
+    /// One fetch at a time: logins that arrive while it runs wait and take its result.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl Metadata {
@@ -138,6 +162,7 @@ impl Metadata {
             issuer: issuer.trim_end_matches('/').to_owned(),
             learnt: RwLock::new(None),
             failed: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -148,13 +173,12 @@ impl Metadata {
             Metadata::Known(provider) => return Ok(Arc::clone(provider)),
             Metadata::Discovered(discovery) => discovery,
         };
-        if let Some(provider) = discovery
-            .learnt
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .as_ref()
-        {
-            return Ok(Arc::clone(provider));
+        if let Some(provider) = discovery.learnt() {
+            return Ok(provider);
+        }
+        let _one_at_a_time = discovery.fetching.lock().await;
+        if let Some(provider) = discovery.learnt() {
+            return Ok(provider);
         }
         {
             let failed = discovery
@@ -189,6 +213,13 @@ impl Metadata {
 }
 
 impl Discovery {
+    fn learnt(&self) -> Option<Arc<Provider>> {
+        self.learnt
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     async fn fetch(&self, http: &reqwest::Client) -> Result<Provider, String> {
         let url = format!("{}/.well-known/openid-configuration", self.issuer);
         let response = http
@@ -262,6 +293,19 @@ mod tests {
         .expect_err("pkce");
         assert!(pkce.contains("S256"), "{pkce}");
         assert!(Provider::from_discovery("https://op.test", b"{}").is_err());
+        let downgrade = Provider::from_discovery(
+            "https://op.test",
+            br#"{"issuer":"https://op.test","authorization_endpoint":"http://op.test/auth",
+                 "token_endpoint":"https://op.test/token","jwks_uri":"https://op.test/jwks"}"#,
+        )
+        .expect_err("an http endpoint of an https issuer");
+        assert!(downgrade.contains("authorization_endpoint"), "{downgrade}");
+        let broken = Provider::from_discovery(
+            "https://op.test",
+            &document(r#","end_session_endpoint":"not a url\r\n""#),
+        )
+        .expect_err("a broken endpoint");
+        assert!(broken.contains("end_session_endpoint"), "{broken}");
         assert!(Provider::from_discovery("https://op.test", b"<html>").is_err());
     }
 }

@@ -125,12 +125,16 @@ enum Answer {
 /// endpoint that answers as told.
 struct Fake {
     issuer: String,
-    keys: SigningKeys,
+    /// The published keys (replaced to rotate them).
+    keys: Mutex<Arc<SigningKeys>>,
     other_keys: SigningKeys,
     answer: Mutex<Answer>,
     nonce: Mutex<String>,
-    /// How the last token request authenticated.
+    /// How the last token request authenticated: its Authorization header and its body.
     authorization: Mutex<Option<String>>,
+    body: Mutex<String>,
+    /// JWKS fetches so far.
+    jwks_fetches: std::sync::atomic::AtomicU64,
 }
 
 impl Fake {
@@ -154,7 +158,8 @@ impl Fake {
             name: None,
             preferred_username: None,
         };
-        let good = self.keys.sign(&claims).expect("sign");
+        let keys = Arc::clone(&self.keys.lock().expect("lock"));
+        let good = keys.sign(&claims).expect("sign");
         if answer != Answer::ForgedSignature {
             return good;
         }
@@ -166,26 +171,34 @@ impl Fake {
     }
 }
 
-async fn start_fake() -> Arc<Fake> {
+/// A fake provider; its discovery document lists `auth_methods` (none: the field is absent).
+async fn start_fake(auth_methods: Option<&[&str]>) -> Arc<Fake> {
     let listener = tokio::net::TcpListener::bind("127.0.0.4:0")
         .await
         .expect("bind");
     let issuer = format!("http://{}", listener.local_addr().expect("address"));
     let fake = Arc::new(Fake {
         issuer: issuer.clone(),
-        keys: SigningKeys::generate(SigningAlgorithm::Es256).expect("keys"),
+        keys: Mutex::new(Arc::new(
+            SigningKeys::generate(SigningAlgorithm::Es256).expect("keys"),
+        )),
         other_keys: SigningKeys::generate(SigningAlgorithm::Es256).expect("keys"),
         answer: Mutex::new(Answer::Good),
         nonce: Mutex::new(String::new()),
         authorization: Mutex::new(None),
+        body: Mutex::new(String::new()),
+        jwks_fetches: std::sync::atomic::AtomicU64::new(0),
     });
-    let discovery = serde_json::json!({
+    let mut discovery = serde_json::json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
         "token_endpoint": format!("{issuer}/token"),
         "jwks_uri": format!("{issuer}/jwks"),
         "authorization_response_iss_parameter_supported": true,
     });
+    if let Some(methods) = auth_methods {
+        discovery["token_endpoint_auth_methods_supported"] = serde_json::json!(methods);
+    }
     let (on_jwks, on_token) = (Arc::clone(&fake), Arc::clone(&fake));
     let router = axum::Router::new()
         .route(
@@ -194,21 +207,30 @@ async fn start_fake() -> Arc<Fake> {
         )
         .route(
             "/jwks",
-            get(move || async move { axum::Json(on_jwks.keys.jwks()) }),
+            get(move || async move {
+                on_jwks
+                    .jwks_fetches
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let keys = Arc::clone(&on_jwks.keys.lock().expect("lock"));
+                axum::Json(keys.jwks())
+            }),
         )
         .route(
             "/token",
-            post(move |headers: axum::http::HeaderMap| async move {
-                *on_token.authorization.lock().expect("lock") = headers
-                    .get(axum::http::header::AUTHORIZATION)
-                    .and_then(|value| value.to_str().ok())
-                    .map(str::to_owned);
-                axum::Json(serde_json::json!({
-                    "access_token": "opaque",
-                    "token_type": "Bearer",
-                    "id_token": on_token.id_token(),
-                }))
-            }),
+            post(
+                move |headers: axum::http::HeaderMap, body: String| async move {
+                    *on_token.authorization.lock().expect("lock") = headers
+                        .get(axum::http::header::AUTHORIZATION)
+                        .and_then(|value| value.to_str().ok())
+                        .map(str::to_owned);
+                    *on_token.body.lock().expect("lock") = body;
+                    axum::Json(serde_json::json!({
+                        "access_token": "opaque",
+                        "token_type": "Bearer",
+                        "id_token": on_token.id_token(),
+                    }))
+                },
+            ),
         );
     tokio::spawn(async move { axum::serve(listener, router).await });
     fake
@@ -256,7 +278,7 @@ async fn bad_answers_from_a_provider_are_pages_that_say_what_was_wrong() {
         StatusCode::OK
     );
 
-    let fake = start_fake().await;
+    let fake = start_fake(None).await;
     let apps = apps_of(&fake.issuer, app_ports()).await;
     let store = apps.store_url.clone().expect("store");
     let issuer = utf8_encode(&fake.issuer);
@@ -270,14 +292,12 @@ async fn bad_answers_from_a_provider_are_pages_that_say_what_was_wrong() {
         .await;
     assert_eq!(good.status, StatusCode::FOUND, "{good:?}");
     assert_eq!(good.location.as_deref(), Some("/shopping-cart"));
-    assert!(
-        fake.authorization
-            .lock()
-            .expect("lock")
-            .as_deref()
-            .is_some_and(|value| value.starts_with("Basic ")),
-        "client_secret_basic when discovery lists no method"
+    assert_eq!(
+        fake.authorization.lock().expect("lock").as_deref(),
+        Some("Basic c3RvcmU6c3RvcmUtc2VjcmV0"),
+        "client_secret_basic (store:store-secret) when discovery lists no method"
     );
+    assert!(!fake.body.lock().expect("lock").contains("client_secret"));
 
     let cases: [(&str, Answer, &str); 5] = [
         (
@@ -318,4 +338,72 @@ async fn bad_answers_from_a_provider_are_pages_that_say_what_was_wrong() {
 /// A URL as a query parameter's value.
 fn utf8_encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Logs in at the store of `apps` through `fake`, answering its callback well.
+async fn log_in(browser: &Browser, store: &str, fake: &Fake) -> crate::stack_support::Hop {
+    let state = begin(browser, store, fake).await;
+    let issuer = utf8_encode(&fake.issuer);
+    browser
+        .get(&format!(
+            "{store}/oauth-callback?code=c&state={state}&iss={issuer}"
+        ))
+        .await
+}
+
+#[tokio::test]
+async fn keys_are_fetched_again_for_an_unknown_kid_and_the_form_body_used_when_listed() {
+    let browser = Browser::new();
+    let fake = start_fake(Some(&["client_secret_post", "private_key_jwt"])).await;
+    let apps = apps_of(&fake.issuer, app_ports()).await;
+    let store = apps.store_url.clone().expect("store");
+    let first = log_in(&browser, &store, &fake).await;
+    assert_eq!(first.status, StatusCode::FOUND, "{first:?}");
+    // client_secret_post: the secret in the body, no Authorization header.
+    assert_eq!(*fake.authorization.lock().expect("lock"), None);
+    let body = fake.body.lock().expect("lock").clone();
+    assert!(
+        body.contains("client_id=store") && body.contains("client_secret=store-secret"),
+        "{body}"
+    );
+    assert_eq!(
+        fake.jwks_fetches.load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
+    // The provider rotates its keys: a token of the new key names a kid the app has not seen,
+    // and once the last fetch is old enough (5 s, against forged kids) the keys are fetched
+    // again and the login goes through.
+    *fake.keys.lock().expect("lock") =
+        Arc::new(SigningKeys::generate(SigningAlgorithm::Es256).expect("keys"));
+    tokio::time::sleep(std::time::Duration::from_millis(5_100)).await;
+    let rotated = log_in(&browser, &store, &fake).await;
+    assert_eq!(rotated.status, StatusCode::FOUND, "{rotated:?}");
+    assert_eq!(
+        fake.jwks_fetches.load(std::sync::atomic::Ordering::Relaxed),
+        2
+    );
+}
+
+#[tokio::test]
+async fn an_app_on_every_address_needs_the_url_browsers_reach_it_at() {
+    let mut config = StackConfig::ephemeral(StackConfig::default().backend);
+    config.apps.store_addr = "0.0.0.0:0".parse().expect("address");
+    let error = mock_services::stack::start(&config)
+        .await
+        .expect_err("no public URL");
+    assert!(format!("{error:#}").contains("--store-url"), "{error:#}");
+    config.apps.public_store_url = Some("https://store.example.test".into());
+    let error = mock_services::stack::start(&config)
+        .await
+        .expect_err("served over plain HTTP");
+    assert!(format!("{error:#}").contains("not http://"), "{error:#}");
+    config.apps.public_store_url = Some("http://store.example.test".into());
+    let stack = mock_services::stack::start(&config)
+        .await
+        .expect("starts with its public URL");
+    assert_eq!(
+        stack.store_url.as_deref(),
+        Some("http://store.example.test")
+    );
+    stack.shutdown().await.expect("stops");
 }
