@@ -49,8 +49,10 @@ pub struct CookieJar {
     created: u64,
     /// The earliest expiry of any cookie (Unix ms): the cache holds until then.
     next_expiry: Option<i64>,
-    /// One cached header per site (by the site's index in the run).
-    cache: Vec<Cached>,
+    /// Cached headers per site (by the site's index in the run), one per navigation context
+    /// (same-site or not, GET or not): a login's hops alternate between them, and one slot per
+    /// site would be rebuilt at each turn.
+    cache: Vec<[Cached; 4]>,
 }
 
 #[derive(Debug, Clone)]
@@ -107,7 +109,7 @@ impl CookieJar {
             generation: 0,
             created: 0,
             next_expiry: None,
-            cache: vec![Cached::default(); sites],
+            cache: vec![Default::default(); sites],
         }
     }
 
@@ -144,7 +146,8 @@ impl CookieJar {
         if !request.same_site && !request.safe_method {
             return self.build(request).0;
         }
-        if let Some(cached) = self.cache.get(site)
+        let slot = usize::from(request.same_site) | (usize::from(request.safe_method) << 1);
+        if let Some(cached) = self.cache.get(site).map(|contexts| &contexts[slot])
             && cached.valid
             && !cached.by_path
             && cached.generation == self.generation
@@ -153,7 +156,7 @@ impl CookieJar {
             return cached.header.clone();
         }
         let (header, by_path) = self.build(request);
-        if let Some(cached) = self.cache.get_mut(site) {
+        if let Some(cached) = self.cache.get_mut(site).map(|contexts| &mut contexts[slot]) {
             *cached = Cached {
                 generation: self.generation,
                 context,
@@ -424,7 +427,8 @@ fn parse(request: &CookieRequest<'_>, set_cookie: &str, created: u64) -> Option<
         secure,
         same_site,
         lax_by_default,
-        set_at: now_millis(),
+        // Only a cookie without SameSite is judged by its age.
+        set_at: if lax_by_default { now_millis() } else { 0 },
         expires,
         created,
     })
@@ -550,7 +554,7 @@ mod tests {
             .position(|host| *host == request.host)
             .map_or(0, |index| index + 1);
         if jar.cache.len() <= slot {
-            jar.cache.resize(slot + 1, Cached::default());
+            jar.cache.resize(slot + 1, Default::default());
         }
         jar.header(slot, request)
             .map(|value| value.to_str().expect("ascii").to_owned())

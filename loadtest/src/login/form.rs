@@ -177,8 +177,12 @@ const CONTROLS: &str = "form, input, button, select, option, textarea";
 const TEXTS: &str = "option, textarea";
 
 impl Forms {
-    /// Reads every form of `page` (HTML, UTF-8; anything undecodable is replaced).
+    /// Reads every form of `page` (HTML, UTF-8; anything undecodable is replaced). A page
+    /// without a `<form` tag is not parsed at all.
     pub fn read(page: &[u8], rules: &FormRules) -> Forms {
+        if !has_form_tag(page) {
+            return Forms::default();
+        }
         let state = Rc::new(RefCell::new(Reading::default()));
         let mut settings = Settings::new();
         if let Some(selected) = &rules.login_form {
@@ -200,7 +204,7 @@ impl Forms {
             .append_element_content_handler((
                 Cow::Borrowed(&rules.selectors.controls),
                 ElementContentHandlers::default()
-                    .element(move |element: &mut Element| read_element(&on_element, element)),
+                    .element(move |element: &mut Element| read_element(&on_element, page, element)),
             ))
             .append_element_content_handler((
                 Cow::Borrowed(&rules.selectors.texts),
@@ -235,6 +239,14 @@ impl Forms {
     }
 }
 
+/// Whether `page` has a `<form` tag (any case) anywhere: a quick look before any parsing.
+fn has_form_tag(page: &[u8]) -> bool {
+    memchr::memchr_iter(b'<', page).any(|at| {
+        page.get(at + 1..at + 5)
+            .is_some_and(|name| name.eq_ignore_ascii_case(b"form"))
+    })
+}
+
 /// Selectors written in this file always parse; a failure would be a typo here.
 fn unreachable_selector() -> Selector {
     // `*` is a selector lol_html accepts whatever else it refuses.
@@ -242,34 +254,118 @@ fn unreachable_selector() -> Selector {
         .unwrap_or_else(|_| unreachable!("lol_html parses `*`"))
 }
 
-fn attribute(element: &Element, name: &str) -> Option<String> {
-    element
-        .get_attribute(name)
-        .map(|raw| htmlize::unescape_attribute(raw).into_owned())
+/// The attributes a form or a control is read by, as slices of the page: nothing is copied or
+/// decoded until a value is taken (reading each through lol_html's `get_attribute`, which
+/// allocates a string per call, cost a third of a login page's reading).
+#[derive(Debug, Default)]
+struct Attributes<'p> {
+    kind: Option<&'p [u8]>,
+    name: Option<&'p [u8]>,
+    value: Option<&'p [u8]>,
+    id: Option<&'p [u8]>,
+    form: Option<&'p [u8]>,
+    action: Option<&'p [u8]>,
+    method: Option<&'p [u8]>,
+    enctype: Option<&'p [u8]>,
+    checked: bool,
+    disabled: bool,
+    multiple: bool,
+    selected: bool,
 }
 
-fn read_element(state: &Rc<RefCell<Reading>>, element: &mut Element) -> lol_html::HandlerResult {
-    let tag = element.tag_name();
+impl<'p> Attributes<'p> {
+    /// Every attribute of `element` that reading a form looks at; of one named twice, the first
+    /// (as browsers keep it).
+    fn of(page: &'p [u8], element: &Element) -> Attributes<'p> {
+        let mut found = Attributes::default();
+        for attribute in element.attributes() {
+            let Some(name) = attribute
+                .name_source_location()
+                .and_then(|at| page.get(at.bytes()))
+            else {
+                continue;
+            };
+            let value = attribute
+                .value_source_location()
+                .and_then(|at| page.get(at.bytes()))
+                .unwrap_or_default();
+            let slot = match name.to_ascii_lowercase().as_slice() {
+                b"type" => &mut found.kind,
+                b"name" => &mut found.name,
+                b"value" => &mut found.value,
+                b"id" => &mut found.id,
+                b"form" => &mut found.form,
+                b"action" => &mut found.action,
+                b"method" => &mut found.method,
+                b"enctype" => &mut found.enctype,
+                b"checked" => {
+                    found.checked = true;
+                    continue;
+                }
+                b"disabled" => {
+                    found.disabled = true;
+                    continue;
+                }
+                b"multiple" => {
+                    found.multiple = true;
+                    continue;
+                }
+                b"selected" => {
+                    found.selected = true;
+                    continue;
+                }
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        found
+    }
+}
+
+/// An attribute's value decoded as HTML decodes attribute values (entities, invalid UTF-8
+/// replaced).
+fn decoded(raw: Option<&[u8]>) -> Option<String> {
+    raw.map(|raw| htmlize::unescape_attribute(String::from_utf8_lossy(raw)).into_owned())
+}
+
+/// The tag name of the element starting at `at` in `page`, lower-case.
+fn tag_name<'p>(page: &'p [u8], element: &Element) -> &'p [u8] {
+    let start = element.source_location().bytes().start + 1;
+    let rest = page.get(start..).unwrap_or_default();
+    let length = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    &rest[..length]
+}
+
+fn read_element(
+    state: &Rc<RefCell<Reading>>,
+    page: &[u8],
+    element: &mut Element,
+) -> lol_html::HandlerResult {
+    let tag = tag_name(page, element).to_ascii_lowercase();
+    let attributes = Attributes::of(page, element);
     let mut reading = state.borrow_mut();
-    if tag == "form" {
+    if tag == b"form" {
         if reading.open.is_some() {
             return Ok(());
         }
         let start = element.source_location().bytes().start;
         let selected = reading.selected_at.contains(&start);
-        let method = match attribute(element, "method") {
-            Some(method) if method.eq_ignore_ascii_case("get") => FormMethod::Get,
-            Some(method) if method.eq_ignore_ascii_case("post") => FormMethod::Post,
+        let method = match attributes.method.map(<[u8]>::trim_ascii) {
+            Some(method) if method.eq_ignore_ascii_case(b"get") => FormMethod::Get,
+            Some(method) if method.eq_ignore_ascii_case(b"post") => FormMethod::Post,
             // An absent or unknown method is GET (dialog is not submitted over the network).
             _ => FormMethod::Get,
         };
         reading.forms.push(Form {
-            action: attribute(element, "action").unwrap_or_default(),
+            action: decoded(attributes.action).unwrap_or_default(),
             method,
-            enctype: attribute(element, "enctype")
+            enctype: decoded(attributes.enctype)
                 .unwrap_or_default()
                 .to_ascii_lowercase(),
-            id: attribute(element, "id").unwrap_or_default(),
+            id: decoded(attributes.id).unwrap_or_default(),
             controls: Vec::new(),
             selected,
         });
@@ -283,7 +379,7 @@ fn read_element(state: &Rc<RefCell<Reading>>, element: &mut Element) -> lol_html
         }
         return Ok(());
     }
-    if tag == "option" {
+    if tag == b"option" {
         // An option belongs to the last select read.
         let Some(form) = reading.open else {
             return Ok(());
@@ -295,45 +391,44 @@ fn read_element(state: &Rc<RefCell<Reading>>, element: &mut Element) -> lol_html
         else {
             return Ok(());
         };
-        let value = attribute(element, "value");
-        let selected = element.has_attribute("selected");
+        let value = decoded(attributes.value);
         let select = &mut reading.forms[form].controls[index];
         select
             .options
-            .push((value.clone().unwrap_or_default(), selected));
+            .push((value.clone().unwrap_or_default(), attributes.selected));
         // Without a value attribute, the option's text is its value.
         reading.text_target = value
             .is_none()
             .then_some(TextTarget::Option { form, index });
         return Ok(());
     }
-    let kind = match tag.as_str() {
-        "input" => input_kind(attribute(element, "type").as_deref()),
-        "button" => match attribute(element, "type").map(|t| t.to_ascii_lowercase()) {
+    let kind = match tag.as_slice() {
+        b"input" => input_kind(attributes.kind),
+        b"button" => match attributes.kind.map(<[u8]>::trim_ascii) {
             None => ControlKind::Submit,
-            Some(t) if t == "submit" => ControlKind::Submit,
+            Some(kind) if kind.eq_ignore_ascii_case(b"submit") => ControlKind::Submit,
             Some(_) => ControlKind::Inert,
         },
-        "select" => ControlKind::Select,
-        "textarea" => ControlKind::Textarea,
+        b"select" => ControlKind::Select,
+        b"textarea" => ControlKind::Textarea,
         _ => return Ok(()),
     };
     let control = Control {
         kind,
-        name: attribute(element, "name").unwrap_or_default(),
+        name: decoded(attributes.name).unwrap_or_default(),
         value: match kind {
             ControlKind::Checkbox | ControlKind::Radio => {
-                attribute(element, "value").unwrap_or_else(|| "on".into())
+                decoded(attributes.value).unwrap_or_else(|| "on".into())
             }
-            _ => attribute(element, "value").unwrap_or_default(),
+            _ => decoded(attributes.value).unwrap_or_default(),
         },
-        checked: element.has_attribute("checked"),
-        disabled: element.has_attribute("disabled"),
+        checked: attributes.checked,
+        disabled: attributes.disabled,
         options: Vec::new(),
-        multiple: element.has_attribute("multiple"),
-        id: attribute(element, "id").unwrap_or_default(),
+        multiple: attributes.multiple,
+        id: decoded(attributes.id).unwrap_or_default(),
     };
-    if let Some(form_id) = attribute(element, "form") {
+    if let Some(form_id) = decoded(attributes.form) {
         reading.by_form_id.push((form_id, control));
         return Ok(());
     }
@@ -375,19 +470,19 @@ fn read_text(state: &Rc<RefCell<Reading>>, chunk: &TextChunk<'_>) {
     }
 }
 
-fn input_kind(kind: Option<&str>) -> ControlKind {
+fn input_kind(kind: Option<&[u8]>) -> ControlKind {
     let Some(kind) = kind else {
         return ControlKind::Text;
     };
-    match kind.trim().to_ascii_lowercase().as_str() {
-        "hidden" => ControlKind::Hidden,
-        "password" => ControlKind::Password,
-        "email" => ControlKind::Email,
-        "checkbox" => ControlKind::Checkbox,
-        "radio" => ControlKind::Radio,
-        "submit" => ControlKind::Submit,
-        "image" => ControlKind::Image,
-        "button" | "reset" | "file" => ControlKind::Inert,
+    match kind.trim_ascii().to_ascii_lowercase().as_slice() {
+        b"hidden" => ControlKind::Hidden,
+        b"password" => ControlKind::Password,
+        b"email" => ControlKind::Email,
+        b"checkbox" => ControlKind::Checkbox,
+        b"radio" => ControlKind::Radio,
+        b"submit" => ControlKind::Submit,
+        b"image" => ControlKind::Image,
+        b"button" | b"reset" | b"file" => ControlKind::Inert,
         _ => ControlKind::Text,
     }
 }
@@ -673,6 +768,8 @@ mod tests {
         assert_eq!(forms.forms[0].action, "/a");
         assert_eq!(forms.forms[0].method, FormMethod::Get);
         assert_eq!(read("<p>Error: too many attempts</p>").forms.len(), 0);
+        assert_eq!(read("<p>a <formula> is no form").forms.len(), 0);
+        assert_eq!(read("<P><FORM ACTION=/x></FORM>").forms.len(), 1);
         assert_eq!(
             Forms::read(b"\xff\xfe<form>", &FormRules::default())
                 .forms
