@@ -1148,6 +1148,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_name_of_several_addresses_has_them_taken_in_turn_by_new_connections() {
+        const A: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na";
+        const B: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb";
+        let address = |url: String| -> std::net::SocketAddr {
+            url.trim_start_matches("http://").parse().expect("address")
+        };
+        let first = address(serve_url(Server::CloseAfterOne, A).await);
+        let second = address(serve_url(Server::CloseAfterOne, B).await);
+        let mut origins = Origins::default();
+        let id = origins
+            .add(Origin::with_addrs("http://service.test", vec![first, second]).expect("origin"));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), None);
+        let mut bodies = String::new();
+        for _ in 0..4 {
+            // Each server closes after its answer: every request opens a connection.
+            tokio::time::sleep(IDLE_CHECK * 2).await;
+            let reply = client.send(&origins, id, &get("/")).await.expect("reply");
+            bodies.push_str(&String::from_utf8_lossy(&reply.body));
+        }
+        assert_eq!(bodies, "abab");
+        // An address that refuses is passed over for the next.
+        let refused = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("address");
+        let mut origins = Origins::default();
+        let id = origins
+            .add(Origin::with_addrs("http://service.test", vec![refused, second]).expect("origin"));
+        let mut client = HttpClient::new(&origins, 0, Duration::from_secs(5), None);
+        let reply = client.send(&origins, id, &get("/")).await.expect("reply");
+        assert_eq!(&reply.body[..], b"b");
+        assert_eq!(
+            client.stats.connections_opened, 1,
+            "only the one that answered"
+        );
+    }
+
+    #[tokio::test]
     async fn interim_answers_are_read_past_not_taken_for_the_answer() {
         const EARLY: &[u8] = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n\
             HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
