@@ -4,7 +4,7 @@
 //! page (5 KB of head, styles and scripts around a form with entities in its action).
 
 use criterion::Criterion;
-use loadtest::login::form::{Fill, FormRules, Forms, urlencoded};
+use loadtest::users::login::form::{Fill, FormRules, Forms, urlencoded};
 use std::hint::black_box;
 
 const MOCK_IDP: &str = r#"<!doctype html>

@@ -1,38 +1,27 @@
-//! ssobench's load runner: goose scenarios through the whole stack on a lean HTTP path that
-//! watches its own cost (`run`), the backend comparison (`matrix`), the generator's ceiling on
-//! this machine (`calibrate`), a store-level load without HTTP (`store_run`), and faults
-//! injected inside a run (`fault`).
+//! ssobench's load runner, in rooms by stage:
+//!
+//! - [`http`]: the generator's own HTTP/1.1 client (TLS, cookie jar, page markers);
+//! - [`names`]: the hops, flows and failures every figure is named by;
+//! - [`measure`]: per-user recorders, the once-a-second sampler, interval logs, CPU, timer lag
+//!   and the machine's description;
+//! - [`fault`]: faults injected inside a run and what they cost;
+//! - [`users`]: the simulated users — their shared context, the hop layer, the scenarios and
+//!   the login walk;
+//! - [`setup`]: arguments, and the stack a run starts or points at;
+//! - [`attack`]: the goose attack and its measured drive;
+//! - [`judge`]: results assembled from what was measured, thresholds, the printed summary;
+//! - [`drivers`]: what a command runs — a run, several workers, the matrix, calibration, the
+//!   store-level load.
+//!
+//! Each room uses only the rooms above it in this list (`users` and `fault` read `measure`;
+//! `drivers` may use every other room), so there are no import cycles.
 
-pub mod args;
 pub mod attack;
-/// The generator-bound judgement, shared with the merge of several workers' runs.
-pub use reports::bound;
-pub mod calibrate;
-pub mod collect;
-pub mod context;
-pub mod cpu;
-pub mod environment;
+pub mod drivers;
 pub mod fault;
-pub mod hop;
 pub mod http;
-pub mod interval_log;
-pub mod lag;
-pub mod live;
-pub mod login;
-pub mod matrix;
+pub mod judge;
 pub mod measure;
 pub mod names;
-pub mod pacing;
-pub mod process_stack;
-pub mod recorder;
-pub mod run;
-pub mod scenarios;
-pub mod stack;
-pub mod stop;
-pub mod store_load;
-pub mod store_run;
-pub mod summary;
-pub mod thresholds;
-pub mod timeline;
-pub mod user;
-pub mod workers;
+pub mod setup;
+pub mod users;

@@ -3,11 +3,11 @@
 //! `reports/<timestamp>/`.
 
 use clap::Parser;
-use loadtest::args::{RunArgs, default_threads};
-use loadtest::calibrate::{self, CalibrateArgs};
-use loadtest::matrix::{self, MatrixArgs};
-use loadtest::run::execute;
-use loadtest::store_run::{self, StoreArgs};
+use loadtest::drivers::calibrate::{self, CalibrateArgs};
+use loadtest::drivers::matrix::{self, MatrixArgs};
+use loadtest::drivers::run::execute;
+use loadtest::drivers::store::{self, StoreArgs};
+use loadtest::setup::args::{RunArgs, default_threads};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -36,7 +36,7 @@ enum Command {
     Serve(Box<mock_services::serve::ServeArgs>),
     /// One load generator of a run of several: the load against a running stack (--target)
     /// into --worker-dir, to be merged with the others (`cargo run -p reports -- merge`).
-    Worker(Box<loadtest::workers::WorkerArgs>),
+    Worker(Box<loadtest::drivers::workers::WorkerArgs>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -74,10 +74,10 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            Some(Command::Store(args)) => store_run::run(args, worker_threads).await,
+            Some(Command::Store(args)) => store::run(args, worker_threads).await,
             Some(Command::Serve(args)) => mock_services::serve::run(&args).await,
             Some(Command::Worker(args)) => {
-                let outcome = loadtest::workers::work(&args).await?;
+                let outcome = loadtest::drivers::workers::work(&args).await?;
                 eprintln!(
                     "worker results: {}",
                     outcome
@@ -89,12 +89,12 @@ fn main() -> anyhow::Result<()> {
             }
             Some(Command::Calibrate(args)) => {
                 let calibrated = calibrate::execute(&args).await?;
-                loadtest::summary::print_calibration(&calibrated);
+                calibrated.print();
                 Ok(())
             }
             Some(Command::Matrix(args)) => {
                 let outcome = matrix::execute(&args).await?;
-                loadtest::summary::print_matrix(&outcome);
+                outcome.print();
                 let violations: Vec<String> = outcome
                     .runs
                     .iter()
@@ -113,7 +113,7 @@ fn main() -> anyhow::Result<()> {
             }
             None => {
                 let outcome = execute(&cli.run).await?;
-                loadtest::summary::print(&outcome.results);
+                loadtest::judge::summary::print(&outcome.results);
                 println!(
                     "results: {}",
                     outcome

@@ -3,8 +3,8 @@
 //! window, its recovery and exactly what it lost — and the flags that must be refused.
 
 use clap::Parser;
-use loadtest::args::RunArgs;
-use loadtest::run::{RunOutcome, execute};
+use loadtest::drivers::run::{RunOutcome, execute};
+use loadtest::setup::args::RunArgs;
 use reports::results::{FaultResult, LoadRunResults};
 
 /// A Redis restart long enough that requests fail: the store's Redis client retries a lost
@@ -330,7 +330,7 @@ fn faults_the_run_does_not_own_or_that_do_not_fit_are_refused() {
 #[derive(Debug, Parser)]
 struct MatrixFlags {
     #[command(flatten)]
-    matrix: loadtest::matrix::MatrixArgs,
+    matrix: loadtest::drivers::matrix::MatrixArgs,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,14 +361,14 @@ async fn a_matrix_faults_every_backend_it_can_and_refuses_what_one_cannot_take()
         line.extend_from_slice(extra);
         MatrixFlags::try_parse_from(line).expect("flags").matrix
     };
-    let refused = loadtest::matrix::execute(&matrix(&["--fault", "redis-pause@1s+1s"]))
+    let refused = loadtest::drivers::matrix::execute(&matrix(&["--fault", "redis-pause@1s+1s"]))
         .await
         .expect_err("scc cannot take a Redis fault");
     assert!(
         format!("{refused:#}").contains("the scc runs of the matrix"),
         "{refused:#}"
     );
-    let outcome = loadtest::matrix::execute(&matrix(&[
+    let outcome = loadtest::drivers::matrix::execute(&matrix(&[
         "--fault",
         "stack-pause@1s+1s",
         "--redis-persistence",

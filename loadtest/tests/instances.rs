@@ -3,8 +3,8 @@
 //! two instances started beforehand. Users take the instances in turn, request by request, so
 //! every login crosses instances: a run without a failure shows the sessions are shared.
 
-use loadtest::process_stack::{self, ProcessStack};
-use loadtest::run::execute;
+use loadtest::drivers::run::execute;
+use loadtest::setup::process_stack::{self, ProcessStack};
 use reports::results::LoadRunResults;
 
 mod support;

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use loadtest::run::execute;
+use loadtest::drivers::run::execute;
 use reports::results::LoadRunResults;
 use std::collections::HashMap;
 use std::sync::Arc;

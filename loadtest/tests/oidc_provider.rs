@@ -7,7 +7,7 @@
 
 mod support;
 
-use loadtest::run::execute;
+use loadtest::drivers::run::execute;
 use mock_services::dev_cert::{self, DevCert};
 use mock_services::stack::{ClientCredentials, ProviderConfig, RunningStack, StackConfig};
 use mock_services::web::tls::TlsFiles;

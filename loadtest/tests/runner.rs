@@ -2,8 +2,8 @@
 //! deliberately wrong server whose answers must count as failures, runs that must stop on time,
 //! and runs whose own verdict must name what limited them.
 
-use loadtest::args::{RunArgs, ScenarioName, parse_p99_limit, parse_scenario, parse_wait};
-use loadtest::run::execute;
+use loadtest::drivers::run::execute;
+use loadtest::setup::args::{RunArgs, ScenarioName, parse_p99_limit, parse_scenario, parse_wait};
 use mock_services::cli::{Backend, BackendArgs};
 use mock_services::idp::{PasswordHashing, SigningAlgorithm};
 use std::time::{Duration, Instant};
@@ -206,12 +206,14 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
     run.warm_up = Some(Duration::from_secs(1));
     run.prefill_sessions = 0;
     run.goose_reports = true;
-    let matrix = loadtest::matrix::MatrixArgs {
+    let matrix = loadtest::drivers::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap, Backend::Scc],
         repeat: 2,
         run,
     };
-    let outcome = loadtest::matrix::execute(&matrix).await.expect("matrix");
+    let outcome = loadtest::drivers::matrix::execute(&matrix)
+        .await
+        .expect("matrix");
     assert_eq!(outcome.report, outcome.dir.join("index.html"));
     // Interleaved: the second repetition starts with the other backend.
     let order: Vec<(&str, u32)> = outcome
@@ -426,21 +428,23 @@ fn a_target_that_is_not_an_http_origin_is_refused_before_any_load() {
 #[tokio::test]
 async fn the_matrix_refuses_a_backend_twice_and_a_target() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let matrix = loadtest::matrix::MatrixArgs {
+    let matrix = loadtest::drivers::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap, Backend::Scc, Backend::Dashmap],
         repeat: 1,
         run: args(Backend::Dashmap, dir.path()),
     };
-    let error = loadtest::matrix::execute(&matrix).await.expect_err("twice");
+    let error = loadtest::drivers::matrix::execute(&matrix)
+        .await
+        .expect_err("twice");
     assert!(error.to_string().contains("names dashmap twice"), "{error}");
     let mut run = args(Backend::Dashmap, dir.path());
     run.target = vec!["http://127.0.0.1:9".into()];
-    let matrix = loadtest::matrix::MatrixArgs {
+    let matrix = loadtest::drivers::matrix::MatrixArgs {
         backends: vec![Backend::Dashmap],
         repeat: 1,
         run,
     };
-    let error = loadtest::matrix::execute(&matrix)
+    let error = loadtest::drivers::matrix::execute(&matrix)
         .await
         .expect_err("target");
     assert!(
@@ -470,10 +474,11 @@ fn rates_divide_by_the_time_the_samples_span() {
         point(3, 4.0, 100),
         point(4, 5.0, 7),
     ];
-    let rate = loadtest::timeline::steady_rate(&timeline, Duration::from_secs(3), |p| p.requests);
+    let rate =
+        loadtest::measure::timeline::steady_rate(&timeline, Duration::from_secs(3), |p| p.requests);
     assert_eq!(rate, 500.0 / 4.0);
     assert_eq!(
-        loadtest::timeline::steady_rate(&[], Duration::from_secs(3), |p| p.requests),
+        loadtest::measure::timeline::steady_rate(&[], Duration::from_secs(3), |p| p.requests),
         0.0
     );
 }
@@ -493,7 +498,7 @@ async fn runs_with_long_waits_inside_transactions_stop_on_time() {
     run.stolen_window = Duration::from_secs(30 * 60);
     run.replay_interval = Duration::from_secs(10 * 60);
     run.request_timeout = Duration::from_secs(5);
-    let bound = loadtest::attack::RAMP_UP + run.run_time() + run.request_timeout;
+    let bound = loadtest::attack::plan::RAMP_UP + run.run_time() + run.request_timeout;
     let started = Instant::now();
     let outcome = execute(&run).await.expect("run");
     assert!(
@@ -646,21 +651,22 @@ async fn a_stack_stalled_by_its_backend_is_called_the_limit() {
 async fn calibration_is_kept_and_shown_beside_later_runs() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let calibrated = loadtest::calibrate::execute(&loadtest::calibrate::CalibrateArgs {
-        users: 8,
-        run_time: Duration::from_secs(2),
-        server_threads: Some(1),
-        reports_dir: Some(dir.path().to_path_buf()),
-        quiet: true,
-    })
-    .await
-    .expect("calibrate");
+    let calibrated =
+        loadtest::drivers::calibrate::execute(&loadtest::drivers::calibrate::CalibrateArgs {
+            users: 8,
+            run_time: Duration::from_secs(2),
+            server_threads: Some(1),
+            reports_dir: Some(dir.path().to_path_buf()),
+            quiet: true,
+        })
+        .await
+        .expect("calibrate");
     let calibration = &calibrated.calibration;
     assert!(calibration.requests_per_core > 0.0, "{calibration:?}");
     assert_eq!(calibration.generator_threads, 1);
     assert!(calibrated.file.starts_with(dir.path().join("calibration")));
     assert_eq!(
-        loadtest::calibrate::load(dir.path()).as_ref(),
+        loadtest::drivers::calibrate::load(dir.path()).as_ref(),
         Some(calibration)
     );
     let mut run = args(Backend::Dashmap, dir.path());
@@ -680,8 +686,8 @@ async fn calibration_is_kept_and_shown_beside_later_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
     let dir = tempfile::tempdir().expect("temp dir");
-    loadtest::store_run::run(
-        loadtest::store_run::StoreArgs {
+    loadtest::drivers::store::run(
+        loadtest::drivers::store::StoreArgs {
             backend: BackendArgs {
                 backend: Backend::Scc,
                 redis_url: None,

@@ -9,8 +9,8 @@ use clap::Parser;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
-use loadtest::process_stack::{self, ProcessStack};
-use loadtest::run::execute;
+use loadtest::drivers::run::execute;
+use loadtest::setup::process_stack::{self, ProcessStack};
 use reports::results::{LoadRunResults, read_load};
 use std::path::{Path, PathBuf};
 
@@ -206,7 +206,7 @@ fn a_workers_flags_give_the_runs_settings_back() {
     #[derive(Debug, Parser)]
     struct Worker {
         #[command(flatten)]
-        worker: loadtest::workers::WorkerArgs,
+        worker: loadtest::drivers::workers::WorkerArgs,
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let args = flags(
@@ -232,7 +232,7 @@ fn a_workers_flags_give_the_runs_settings_back() {
             "1",
         ],
     );
-    let urls = loadtest::args::StackUrls {
+    let urls = loadtest::setup::args::StackUrls {
         idp: "http://127.0.0.1:1".into(),
         stores: vec!["http://127.0.0.2:1".into(), "http://127.0.0.2:2".into()],
         forums: vec!["http://127.0.0.3:1".into()],

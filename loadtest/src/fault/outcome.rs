@@ -3,7 +3,7 @@
 
 use super::board::FaultMoments;
 use super::spec::FaultKind;
-use crate::recorder::FaultLosses;
+use crate::measure::recorder::FaultLosses;
 use reports::format::count;
 use reports::results::{FaultResult, TimelinePoint};
 

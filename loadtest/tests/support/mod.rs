@@ -3,7 +3,7 @@
 //! them.
 
 use clap::Parser;
-use loadtest::args::RunArgs;
+use loadtest::setup::args::RunArgs;
 use std::path::{Path, PathBuf};
 
 /// `loadtest`'s own flags.

@@ -1,0 +1,197 @@
+//! One generator's load run through the HTTP stack, as a story: start the stack (or check
+//! `--target`), prefill, drive the goose attack while the sampler watches, assemble and write
+//! `results.json`, check the thresholds, stop the stack, render the report.
+
+use crate::attack::measured::{self, Drive};
+use crate::attack::plan::{AttackPlan, Kind};
+use crate::drivers::calibrate;
+use crate::fault::inject::Controls;
+use crate::judge::collect;
+use crate::judge::thresholds;
+use crate::measure::timeline::UNKNOWN;
+use crate::setup::args::RunArgs;
+use crate::setup::output;
+use crate::setup::stack::Stack;
+use crate::users::context::{ScenarioSettings, Targets};
+use crate::users::login::LoginSettings;
+use anyhow::Context as _;
+use reports::results::LoadRunResults;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+/// What a run produced.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub run_dir: PathBuf,
+    /// The run's rendered report (`index.html` in the run directory).
+    pub report: PathBuf,
+    pub results: LoadRunResults,
+    /// Threshold violations, one sentence each.
+    pub violations: Vec<String>,
+}
+
+/// When the load starts once the run is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    AtOnce,
+    /// A worker of a run: it says it is ready and waits for the word (the start barrier).
+    OnGo,
+}
+
+/// One generator's run: this process makes all of the load (or, a worker, its share).
+pub async fn execute_one(
+    args: &RunArgs,
+    run_dir: &Path,
+    progress: &indicatif::ProgressBar,
+    start: Start,
+) -> anyhow::Result<RunOutcome> {
+    args.validate()?;
+    let login = args.login_settings()?;
+    let started_at = jiff::Timestamp::now();
+    let mut stack = Stack::start(args).await?;
+    let targets = stack.targets()?.with_tls(&args.tls_options())?;
+    announce(args, &targets, progress);
+    targets.check_tls().await?;
+    let provider_logout = crate::users::login::provider::end_session(&targets).await;
+    stack.prefill(args.prefill_sessions).await?;
+    let sessions_alive = Arc::new(AtomicU64::new(UNKNOWN));
+    stack.count_sessions(&sessions_alive, !args.faults.is_empty());
+    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    let run_dir = run_dir
+        .canonicalize()
+        .unwrap_or_else(|_| run_dir.to_owned());
+
+    if start == Start::OnGo {
+        super::barrier::ready_and_wait().await?;
+    }
+    let kinds: Vec<(Kind, usize)> = args
+        .scenarios()
+        .iter()
+        .map(|(name, weight)| (Kind::Load(*name), *weight))
+        .collect();
+    if !args.warm_up().is_zero() {
+        // The same load, unmeasured: connections, caches and the store warm up, and what it
+        // measured is dropped.
+        measured::drive(Drive {
+            plan: AttackPlan {
+                users: args.users,
+                run_time: args.warm_up(),
+                wait: args.wait,
+                goose_reports: None,
+            },
+            kinds: kinds.clone(),
+            targets: targets.clone(),
+            settings: scenario_settings(args, &login, &provider_logout),
+            cpu: stack.cpu_sides(),
+            sessions_alive: Arc::clone(&sessions_alive),
+            progress,
+            faults: Vec::new(),
+            controls: Controls::default(),
+            hlog_dir: None,
+        })
+        .await
+        .context("the warm-up")?;
+    }
+    let measured = measured::drive(Drive {
+        plan: AttackPlan {
+            users: args.users,
+            run_time: args.run_time(),
+            wait: args.wait,
+            goose_reports: args.goose_reports.then_some(run_dir.as_path()),
+        },
+        kinds,
+        targets: targets.clone(),
+        settings: scenario_settings(args, &login, &provider_logout),
+        cpu: stack.cpu_sides(),
+        sessions_alive,
+        progress,
+        faults: args.faults.clone(),
+        controls: stack.fault_controls(),
+        hlog_dir: Some(run_dir.join(reports::hlog::HLOG_DIR)),
+    })
+    .await?;
+
+    let reports_dir = args
+        .reports_dir
+        .clone()
+        .unwrap_or_else(output::default_reports_dir);
+    let results = collect::results(collect::Inputs {
+        args,
+        stack: &stack,
+        targets: &targets,
+        measured: &measured,
+        started_at,
+        calibration: calibrate::load(&reports_dir),
+        goose_reports: if args.goose_reports {
+            vec!["goose-report.html".into(), "goose-report.json".into()]
+        } else {
+            Vec::new()
+        },
+    });
+    reports::results::write_load(&run_dir, &results)?;
+    let violations = thresholds::check(args, &results);
+    stack.shutdown().await?;
+    let report = reports::render::render_run(&run_dir, &results)
+        .with_context(|| format!("rendering the report in {}", run_dir.display()))?;
+    Ok(RunOutcome {
+        run_dir,
+        report,
+        results,
+        violations,
+    })
+}
+
+/// Says where the run's load goes, before it starts: every host, with users and rate.
+fn announce(args: &RunArgs, targets: &Targets, progress: &indicatif::ProgressBar) {
+    let rate = match args.rate {
+        Some(rate) => format!("{rate} iterations/s"),
+        None => "as fast as answered (no --rate)".to_owned(),
+    };
+    let mut lines = vec![format!(
+        "load goes to these hosts, from {} users at {rate}{}:",
+        args.users,
+        if args.insecure {
+            "; TLS certificates NOT verified (--insecure)"
+        } else {
+            ""
+        }
+    )];
+    lines.extend(
+        targets
+            .describe()
+            .into_iter()
+            .map(|line| format!("  {line}")),
+    );
+    let text = lines.join("\n");
+    // Above the progress bar when there is one, else on stderr.
+    if progress.is_hidden() {
+        eprintln!("{text}");
+    } else {
+        progress.println(text);
+    }
+}
+
+/// How the scenarios behave in this run.
+fn scenario_settings(
+    args: &RunArgs,
+    login: &LoginSettings,
+    provider_logout: &Option<bytes::Bytes>,
+) -> ScenarioSettings {
+    ScenarioSettings {
+        pacing_interval: args
+            .rate
+            .map(|rate| Duration::from_secs_f64(args.users as f64 / rate)),
+        expiry_wait: args.store_idle_timeout + Duration::from_millis(300),
+        cart_reads: args.cart_reads,
+        stolen_window: args.stolen_window,
+        replay_interval: args.replay_interval,
+        request_timeout: args.request_timeout,
+        goose_metrics: args.goose_reports,
+        login: login.clone(),
+        provider_logout: provider_logout.clone(),
+        paused_between_transactions: args.wait.is_some(),
+        first_user: args.first_user,
+    }
+}

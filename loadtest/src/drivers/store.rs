@@ -1,0 +1,203 @@
+//! `loadtest store`: drives the session store directly (no HTTP) with a read-heavy mix and
+//! writes `reports/<timestamp>/` (`results.json` and its rendered report): the backends' own
+//! cost, without the web stack.
+
+use crate::drivers::store_load::{self, Mix};
+use crate::measure::environment;
+use anyhow::Context as _;
+use mock_services::cli::BackendArgs;
+use mock_services::session::{SessionPolicy, SessionStore, build_store};
+use reports::results::{SCHEMA_VERSION, StoreRunConfig, StoreRunResults};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Load-test a session backend directly and write a results file.
+#[derive(Debug, clap::Args)]
+pub struct StoreArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// How long the measured run lasts, seconds (1 to 3600).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+    /// Concurrent tasks driving the store.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub tasks: u64,
+    /// Live sessions put in the store before the run; lookups pick among them at random.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
+    pub prefill_sessions: u64,
+    /// Runs of this backend, one after another (1 to 20), each on a fresh store; with more than
+    /// one, each goes to `<timestamp>/<repetition>/` and the report at the top gives medians
+    /// with intervals.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub repeat: u32,
+    /// Where run directories go (one `<timestamp>/` per run) [default: the workspace's
+    /// `reports/` folder].
+    #[arg(long)]
+    pub reports_dir: Option<PathBuf>,
+}
+
+/// Runs the store-level load (`--repeat` times), writes each run's results and report, and,
+/// for several, a report over all of them.
+pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
+    let root = args
+        .reports_dir
+        .clone()
+        .unwrap_or_else(crate::setup::output::default_reports_dir)
+        .join(crate::setup::output::timestamp());
+    let mut failed = 0;
+    let mut dirs = Vec::new();
+    for repetition in 1..=args.repeat {
+        let run_dir = if args.repeat == 1 {
+            root.clone()
+        } else {
+            root.join(repetition.to_string())
+        };
+        let (run_dir, results) = one(&args, repetition, &run_dir, worker_threads).await?;
+        failed += results.total_errors;
+        dirs.push(run_dir);
+    }
+    if args.repeat > 1 {
+        let root = root.canonicalize().unwrap_or(root);
+        let report =
+            reports::render::render_comparison(&dirs, reports::render::criterion_or_warn(), &root)
+                .with_context(|| format!("rendering the report in {}", root.display()))?;
+        println!(
+            "report over {} repetitions: {}",
+            args.repeat,
+            report.display()
+        );
+    }
+    anyhow::ensure!(failed == 0, "{failed} operations failed");
+    Ok(())
+}
+
+/// One run on a fresh store, into `run_dir`.
+async fn one(
+    args: &StoreArgs,
+    repetition: u32,
+    run_dir: &std::path::Path,
+    worker_threads: usize,
+) -> anyhow::Result<(PathBuf, StoreRunResults)> {
+    let started_at = jiff::Timestamp::now();
+    let chosen = args.backend.choose("ssobench:loadtest:")?;
+    let policy = SessionPolicy::default();
+    let store = build_store(&chosen.config, policy)
+        .await
+        .context("building the session store")?;
+    let tasks = usize::try_from(args.tasks)?;
+    let prefill_count = usize::try_from(args.prefill_sessions)?;
+
+    eprintln!(
+        "ssobench store load: backend {}, {} prefilled sessions, {} tasks, {} s",
+        store.backend_name(),
+        prefill_count,
+        tasks,
+        args.duration
+    );
+    let prefill_started = Instant::now();
+    let ids = store_load::prefill(&store, prefill_count, tasks).await?;
+    eprintln!(
+        "prefilled {} sessions in {:.2?}",
+        ids.len(),
+        prefill_started.elapsed()
+    );
+
+    let completed = Arc::new(AtomicU64::new(0));
+    let progress = tokio::spawn(progress_line(Arc::clone(&completed), args.duration));
+    let run_started = Instant::now();
+    let tally = store_load::run(
+        &store,
+        Arc::new(ids),
+        tasks,
+        Duration::from_secs(args.duration),
+        Mix::READ_HEAVY,
+        Arc::clone(&completed),
+    )
+    .await?;
+    let elapsed = run_started.elapsed().as_secs_f64();
+    let timeline = progress.await.unwrap_or_default();
+    eprintln!();
+
+    let results = StoreRunResults {
+        schema_version: SCHEMA_VERSION,
+        started_at: started_at.to_string(),
+        config: StoreRunConfig {
+            backend: store.backend_name().into(),
+            tasks,
+            duration_seconds: args.duration,
+            prefill_sessions: prefill_count,
+            mix: Mix::READ_HEAVY.as_pairs(),
+            idle_timeout_ms: policy.idle_millis(),
+            absolute_timeout_ms: policy.absolute_millis(),
+            repetition,
+        },
+        environment: environment::capture(worker_threads),
+        operations: tally.rows(),
+        operations_per_second_timeline: timeline,
+        total_operations: tally.total_operations(),
+        total_errors: tally.total_errors(),
+        elapsed_seconds: elapsed,
+        operations_per_second: tally.total_operations() as f64 / elapsed,
+        live_sessions_at_end: store.live_count().await?,
+    };
+    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    let run_dir = run_dir.canonicalize().unwrap_or(run_dir.to_owned());
+    reports::results::write(&run_dir, &results)?;
+    let report = reports::render::render_store_run(&run_dir, &results)
+        .with_context(|| format!("rendering the report in {}", run_dir.display()))?;
+    print_summary(&results);
+    println!(
+        "results: {}",
+        run_dir.join(reports::results::RESULTS_FILE).display()
+    );
+    println!("report: {}", report.display());
+    drop(chosen);
+    Ok((run_dir, results))
+}
+
+/// Prints elapsed time and operations/s once a second for the run's length; returns the
+/// per-second counts.
+async fn progress_line(completed: Arc<AtomicU64>, duration: u64) -> Vec<u64> {
+    let mut timeline = Vec::new();
+    let mut ticks = tokio::time::interval(Duration::from_secs(1));
+    ticks.tick().await;
+    let mut last = 0;
+    for second in 1..=duration {
+        ticks.tick().await;
+        let now = completed.load(Ordering::Relaxed);
+        let in_this_second = now - last;
+        timeline.push(in_this_second);
+        last = now;
+        eprint!("\r{second:>4}/{duration} s {in_this_second:>12} ops/s");
+    }
+    timeline
+}
+
+fn print_summary(results: &StoreRunResults) {
+    println!(
+        "{} ops in {:.1} s: {:.0} ops/s, {} errors, {} sessions live at the end",
+        results.total_operations,
+        results.elapsed_seconds,
+        results.operations_per_second,
+        results.total_errors,
+        results.live_sessions_at_end
+    );
+    println!(
+        "{:<16} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "operation", "count", "errors", "p50 µs", "p99 µs", "p99.9 µs", "max µs"
+    );
+    for row in &results.operations {
+        println!(
+            "{:<16} {:>10} {:>8} {:>9.2} {:>9.2} {:>9.2} {:>9.1}",
+            row.operation,
+            row.count,
+            row.errors,
+            row.latency_us.p50,
+            row.latency_us.p99,
+            row.latency_us.p99_9,
+            row.latency_us.max
+        );
+    }
+}

@@ -1,0 +1,318 @@
+//! A load run's `results.json` contents, assembled from what was measured: rates over the
+//! configured run time, every hop and flow, the generator's own figures and its verdict.
+
+use crate::attack::measured::Measured;
+use crate::fault;
+use crate::judge::bound::{self, Evidence};
+use crate::measure::environment;
+use crate::measure::recorder::UserRecorder;
+use crate::measure::recorder::percentiles;
+use crate::measure::timeline::{steady_cores, steady_rate};
+use crate::names::LoginOutcome;
+use crate::setup::args::RunArgs;
+use crate::setup::stack::Stack;
+use crate::users::context::Targets;
+use reports::results::{
+    Bounces, Calibration, GeneratorResults, InstanceRequests, LoadRunConfig, LoadRunResults,
+    LoginOutcomes, Pacing, RetryWaits, SCHEMA_VERSION, StolenSessionResults, TargetHost,
+    TlsResults, Transport,
+};
+
+/// What the results are assembled from.
+#[derive(Debug)]
+pub struct Inputs<'a> {
+    pub args: &'a RunArgs,
+    pub stack: &'a Stack,
+    /// The targets as resolved at the start.
+    pub targets: &'a Targets,
+    pub measured: &'a Measured,
+    pub started_at: jiff::Timestamp,
+    pub calibration: Option<Calibration>,
+    pub goose_reports: Vec<String>,
+}
+
+pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
+    let Inputs {
+        args,
+        stack,
+        targets,
+        measured,
+        started_at,
+        calibration,
+        goose_reports,
+    } = inputs;
+    let timeline = &measured.sampled.timeline;
+    let merged = &measured.merged;
+    let totals = &measured.totals;
+    let run_time = args.run_time();
+    let requests_per_second = steady_rate(timeline, run_time, |p| p.requests);
+    let achieved_rate = steady_rate(timeline, run_time, |p| p.iterations);
+    let generator_cpu_cores = steady_cores(timeline, run_time, |p| p.generator_cpu_cores);
+    let stack_cpu_cores = timeline
+        .iter()
+        .all(|p| p.stack_cpu_cores.is_some())
+        .then(|| steady_cores(timeline, run_time, |p| p.stack_cpu_cores.unwrap_or(0.0)))
+        .filter(|_| !timeline.is_empty());
+    let lag_us = percentiles(&measured.sampled.lag);
+    let logical_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let generator_bound = bound::judge(&Evidence {
+        in_process: matches!(stack, Stack::InProcess(_)),
+        logical_cpus,
+        generator_threads: measured.generator_threads,
+        generator_cpu_cores,
+        stack_threads: stack.threads(),
+        stack_processes: stack.cpu_sides().processes(),
+        stack_cpu_cores,
+        lag_p99_us: lag_us.p99,
+        requests_per_second,
+        calibration: calibration.clone(),
+        target_rate: args.rate,
+        achieved_rate,
+    });
+    let stolen = merged
+        .stolen_usable
+        .as_deref()
+        .cloned()
+        .unwrap_or_default()
+        .row("stolen");
+    // The run configured the IdP itself unless it ran against --target.
+    let in_process = !matches!(stack, Stack::External { .. });
+    let instances = instance_requests(targets, &merged.instance_requests);
+    LoadRunResults {
+        schema_version: SCHEMA_VERSION,
+        kind: "load".into(),
+        started_at: started_at.to_string(),
+        config: LoadRunConfig {
+            backend: args.backend.backend.name().into(),
+            target: match stack {
+                Stack::InProcess(_) => "in-process".into(),
+                Stack::Processes(_) => "processes".into(),
+                Stack::External { .. } => args.target.join(","),
+            },
+            instances: u32::try_from(
+                instances
+                    .iter()
+                    .filter(|instance| instance.service == "store")
+                    .count(),
+            )
+            .unwrap_or(u32::MAX),
+            workers: 1,
+            users: args.users,
+            run_time_seconds: run_time.as_secs(),
+            scenarios: args
+                .scenarios()
+                .iter()
+                .map(|(name, weight)| (name.goose_name().to_owned(), *weight))
+                .collect(),
+            target_rate: args.rate,
+            store_idle_timeout_ms: millis(args.store_idle_timeout),
+            store_absolute_timeout_ms: millis(args.store_absolute_timeout),
+            prefill_sessions: args.prefill_sessions,
+            wait_ms: args.wait.map(|(low, high)| (millis(low), millis(high))),
+            cart_reads: args.cart_reads,
+            stolen_window_ms: millis(args.stolen_window),
+            replay_interval_ms: millis(args.replay_interval),
+            signing_algorithm: if in_process {
+                args.signing_alg.jws_name().to_owned()
+            } else {
+                "unknown (--target)".into()
+            },
+            password_hashing: if in_process {
+                format!("{:?}", args.password_hash).to_lowercase()
+            } else {
+                "unknown (--target)".into()
+            },
+            request_timeout_ms: millis(args.request_timeout),
+            goose_metrics: args.goose_reports,
+            repetition: args.repetition,
+            warm_up_ms: millis(args.warm_up()),
+            faults: args.faults.iter().map(ToString::to_string).collect(),
+            redis_persistence: args.backend.redis_persistence.name().to_owned(),
+            target_hosts: target_hosts(targets),
+            users_file: args
+                .users_file
+                .as_ref()
+                .map(|path| path.display().to_string()),
+            accounts: args
+                .login_settings()
+                .map_or(0, |login| login.accounts.len()),
+            login_form: args.login_form.clone(),
+            username_field: args.username_field.clone(),
+            password_field: args.password_field.clone(),
+            max_form_steps: args.max_form_steps,
+        },
+        environment: environment::capture(measured.generator_threads),
+        hops: merged
+            .hops()
+            .map(|(hop, latency)| latency.row(hop.name()))
+            .collect(),
+        flows: merged
+            .flows()
+            .map(|(flow, latency)| latency.row(flow.name()))
+            .collect(),
+        elapsed_seconds: measured.elapsed_seconds,
+        requests_total: totals.requests,
+        requests_per_second,
+        errors_total: totals.errors,
+        error_rate: if totals.requests == 0 {
+            0.0
+        } else {
+            totals.errors as f64 / totals.requests as f64
+        },
+        logins_per_second: steady_rate(timeline, run_time, |p| p.logins),
+        password_logins_per_second: steady_rate(timeline, run_time, |p| p.password_logins),
+        status_codes: totals.status_codes().collect(),
+        error_kinds: merged
+            .failures
+            .iter()
+            .map(|(failure, count)| (failure.to_string(), *count))
+            .collect(),
+        timeline: timeline.clone(),
+        pacing: Pacing {
+            target_rate: args.rate,
+            achieved_rate,
+            iterations: totals.iterations,
+            late: merged.late,
+            dropped: merged.dropped,
+        },
+        stolen_session: StolenSessionResults {
+            observations: stolen.count,
+            usable_ms: stolen.raw_us.to_ms(),
+            window_ms: millis(args.stolen_window),
+            outlived_window: merged.stolen_outlived,
+            refused_after_logout: merged.stolen_refused_after_logout,
+            served_after_logout: merged.stolen_served_after_logout,
+        },
+        goose_reports,
+        generator: GeneratorResults {
+            threads: measured.generator_threads,
+            stack_threads: stack.threads(),
+            cpu_cores: generator_cpu_cores,
+            stack_cpu_cores,
+            stack_cpu_source: stack.cpu_source(),
+            requests_per_core: if generator_cpu_cores > 0.0 {
+                requests_per_second / generator_cpu_cores
+            } else {
+                0.0
+            },
+            lag_us,
+            calibration,
+            connections_opened: merged.client.connections_opened,
+            resent: merged.client.resent,
+        },
+        generator_bound,
+        faults: fault::outcome::results(
+            &measured.fault_moments,
+            &merged.fault_losses,
+            &measured.fault_problems,
+            fault::outcome::Context {
+                timeline,
+                persistence: args.backend.redis_persistence.name(),
+            },
+        ),
+        bounces: Bounces {
+            expected: merged.bounces_expected,
+            unexpected: merged.bounces_unexpected,
+        },
+        retry_waits: RetryWaits {
+            count: merged.retry_waits,
+            total_ms: merged.retry_waited.as_secs_f64() * 1000.0,
+        },
+        instances,
+        host: reports::hlog::host_name(),
+        measured_started_unix: measured.started_unix,
+        workers: Vec::new(),
+        hlog_late_samples: measured
+            .intervals
+            .as_ref()
+            .map_or(0, |written| written.late),
+        transport: transport(args, targets, merged),
+        login_outcomes: login_outcomes(merged),
+    }
+}
+
+/// Connections and TLS handshakes, from every user's counts and histograms.
+fn transport(args: &RunArgs, targets: &Targets, merged: &UserRecorder) -> Transport {
+    let times = merged.transport.as_deref();
+    let some = |histogram: &hdrhistogram::Histogram<u64>| {
+        (!histogram.is_empty()).then(|| percentiles(histogram))
+    };
+    Transport {
+        connections_opened: merged.client.connections_opened,
+        connect_us: times.and_then(|times| some(&times.connect)),
+        tls: targets.tls.as_ref().map(|tls| TlsResults {
+            handshakes_full: merged.client.handshakes_full,
+            handshakes_resumed: merged.client.handshakes_resumed,
+            handshakes_tls13: merged.client.handshakes_tls13,
+            handshake_full_us: times.and_then(|times| some(&times.handshake_full)),
+            handshake_resumed_us: times.and_then(|times| some(&times.handshake_resumed)),
+            resumption: tls.resumption().name().to_owned(),
+            insecure: args.insecure,
+            ca_cert: args.ca_cert.as_ref().map(|path| path.display().to_string()),
+        }),
+    }
+}
+
+/// How logins ended, by outcome.
+fn login_outcomes(merged: &UserRecorder) -> LoginOutcomes {
+    let count = |outcome: LoginOutcome| merged.login_outcomes[outcome.index()];
+    LoginOutcomes {
+        completed: count(LoginOutcome::Completed),
+        form_again: count(LoginOutcome::FormAgain),
+        rate_limited: count(LoginOutcome::RateLimited),
+        error_page: count(LoginOutcome::ErrorPage),
+        too_many_steps: count(LoginOutcome::TooManySteps),
+        password_asked: count(LoginOutcome::PasswordAsked),
+    }
+}
+
+/// Every instance of every service, with the addresses it resolved to.
+fn target_hosts(targets: &Targets) -> Vec<TargetHost> {
+    services(targets)
+        .into_iter()
+        .flat_map(|(service, site)| {
+            targets
+                .origins
+                .site(site)
+                .instances()
+                .iter()
+                .map(move |origin| TargetHost {
+                    service: service.to_owned(),
+                    url: origin.base.clone(),
+                    addresses: origin.addrs.iter().map(ToString::to_string).collect(),
+                })
+        })
+        .collect()
+}
+
+fn services(targets: &Targets) -> [(&'static str, crate::http::OriginId); 3] {
+    [
+        ("idp", targets.idp),
+        ("store", targets.store),
+        ("forums", targets.forums),
+    ]
+}
+
+/// Requests each instance got, by service, from the users' per-slot counts.
+fn instance_requests(targets: &Targets, by_slot: &[u64]) -> Vec<InstanceRequests> {
+    services(targets)
+        .into_iter()
+        .flat_map(|(service, site)| {
+            let count = targets.origins.site(site).instances().len();
+            (0..count).map(move |turn| {
+                let (slot, origin) = targets
+                    .origins
+                    .instance(site, u32::try_from(turn).unwrap_or(0));
+                InstanceRequests {
+                    service: service.to_owned(),
+                    url: origin.base.clone(),
+                    requests: by_slot.get(slot).copied().unwrap_or(0),
+                }
+            })
+        })
+        .collect()
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,385 @@
+//! Per-second interval histograms of every hop and flow (and the stolen cookie's usable time),
+//! raw and corrected, written as HdrHistogram interval logs (`hlog/*.hlog` in the run
+//! directory) while the run goes.
+//!
+//! Users do not touch histograms for this: each appends its samples to a small buffer and
+//! hands the buffer over once it is full, a second old, or before a long sleep; a thread of its
+//! own files the samples by the second they were taken in and writes each second once no user
+//! can still hold one of its samples ([`GRACE`]), so only a few seconds are ever in memory. A
+//! sample that arrives after its second was written (its user was inside one request for
+//! longer than the grace) goes into the first second not yet written: counted, a little late,
+//! and counted as late in the run's results (`hlog_late_samples`). In runs with a pause between
+//! transactions (`--wait`) users hand each sample over at once.
+
+use crate::measure::recorder::{histogram, micros};
+use crate::names::{Flow, Hop};
+use hdrhistogram::Histogram;
+use reports::hlog::{HlogError, Kind, LogWriter};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Samples a user keeps before handing them over.
+const BATCH: usize = 256;
+/// A user hands its samples over once the oldest is this old.
+const HAND_OVER_MS: u32 = 1_000;
+/// Seconds a second stays open after it ended, for samples still on their way.
+pub const GRACE: u64 = 5;
+
+/// One sample: when it was taken (ms from the start of the measured run), its series, its
+/// value and the user's intended interval (open model; 0 in a closed run).
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    at_ms: u32,
+    series: u16,
+    micros: u32,
+    interval_us: u32,
+}
+
+/// What the logs hold: every hop, then every flow, then the stolen cookie's usable time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Series {
+    Hop(Hop),
+    Flow(Flow),
+    Stolen,
+}
+
+impl Series {
+    const COUNT: usize = Hop::ALL.len() + Flow::ALL.len() + 1;
+
+    fn index(self) -> usize {
+        match self {
+            Series::Hop(hop) => hop.index(),
+            Series::Flow(flow) => Hop::ALL.len() + flow.index(),
+            Series::Stolen => Hop::ALL.len() + Flow::ALL.len(),
+        }
+    }
+
+    fn from_index(index: usize) -> Series {
+        if let Some(hop) = Hop::ALL.get(index) {
+            Series::Hop(*hop)
+        } else if let Some(flow) = Flow::ALL.get(index - Hop::ALL.len()) {
+            Series::Flow(*flow)
+        } else {
+            Series::Stolen
+        }
+    }
+
+    /// The name of the series' row in `results.json`, and of its logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Series::Hop(hop) => hop.name(),
+            Series::Flow(flow) => flow.name(),
+            Series::Stolen => STOLEN,
+        }
+    }
+}
+
+/// The stolen cookie's row and series name.
+pub const STOLEN: &str = "stolen";
+
+enum Message {
+    Samples(Vec<Sample>),
+    Finish,
+}
+
+/// Where users hand samples over; cheap to clone (one per user).
+#[derive(Debug, Clone)]
+pub struct IntervalSink {
+    sender: mpsc::Sender<Message>,
+    origin: Instant,
+}
+
+/// A user's side: its buffer of samples not yet handed over.
+#[derive(Debug, Default)]
+pub struct IntervalTap {
+    sink: Option<IntervalSink>,
+    buffer: Vec<Sample>,
+    first_ms: u32,
+    /// Hand every sample over at once: in runs with a pause between transactions (goose's
+    /// `--wait`, which the user cannot see coming) a buffer could otherwise sit through it.
+    eager: bool,
+}
+
+impl IntervalTap {
+    /// A tap on `sink`, or one that keeps nothing (a warm-up, which writes no logs); `eager`
+    /// hands each sample over as it comes.
+    pub fn new(sink: Option<IntervalSink>, eager: bool) -> Self {
+        IntervalTap {
+            sink,
+            buffer: Vec::new(),
+            first_ms: 0,
+            eager,
+        }
+    }
+
+    /// Notes one sample of `series`, taken now.
+    pub fn record(&mut self, series: Series, elapsed: Duration, interval: Option<Duration>) {
+        let Some(sink) = &self.sink else {
+            return;
+        };
+        let at_ms = u32::try_from(sink.origin.elapsed().as_millis()).unwrap_or(u32::MAX);
+        if self.buffer.is_empty() {
+            self.first_ms = at_ms;
+            self.buffer.reserve(BATCH);
+        }
+        self.buffer.push(Sample {
+            at_ms,
+            series: u16::try_from(series.index()).unwrap_or(u16::MAX),
+            micros: u32::try_from(micros(elapsed)).unwrap_or(u32::MAX),
+            interval_us: interval.map_or(0, |i| u32::try_from(i.as_micros()).unwrap_or(u32::MAX)),
+        });
+        if self.eager
+            || self.buffer.len() >= BATCH
+            || at_ms.saturating_sub(self.first_ms) >= HAND_OVER_MS
+        {
+            self.flush();
+        }
+    }
+
+    /// Hands every sample kept over (before a long sleep, and when the user stops).
+    pub fn flush(&mut self) {
+        if self.buffer.is_empty() {
+            return;
+        }
+        if let Some(sink) = &self.sink {
+            let samples = std::mem::take(&mut self.buffer);
+            // The logger outlives every user of the run; a send can only fail after it
+            // stopped, when nothing is recorded any more.
+            let _ = sink.sender.send(Message::Samples(samples));
+        }
+    }
+}
+
+/// The thread writing a run's interval logs.
+#[derive(Debug)]
+pub struct IntervalLogger {
+    sender: mpsc::Sender<Message>,
+    thread: std::thread::JoinHandle<Result<Written, HlogError>>,
+}
+
+/// What the logs hold, per series: samples written (raw).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Written {
+    pub samples: BTreeMap<&'static str, u64>,
+    /// Samples that came after their second was written, filed in a later one.
+    pub late: u64,
+}
+
+impl IntervalLogger {
+    /// Starts the writer for a run whose zero is `origin` (at wall-clock `started`); the logs
+    /// go in `dir`, each naming `host`.
+    pub fn start(
+        dir: PathBuf,
+        host: String,
+        started: SystemTime,
+        origin: Instant,
+    ) -> std::io::Result<(IntervalLogger, IntervalSink)> {
+        // Logs of an earlier run in the same directory must not pass for this one's.
+        match std::fs::remove_dir_all(&dir) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        let (sender, receiver) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("ssobench-hlog".into())
+            .spawn(move || {
+                Filer {
+                    dir,
+                    host,
+                    started,
+                    open: BTreeMap::new(),
+                    closed_through: None,
+                    writers: (0..Series::COUNT).map(|_| None).collect(),
+                    written: Written::default(),
+                }
+                .run(&receiver, origin)
+            })?;
+        let sink = IntervalSink {
+            sender: sender.clone(),
+            origin,
+        };
+        Ok((IntervalLogger { sender, thread }, sink))
+    }
+
+    /// Writes every second still open and closes the logs. Call once every user has handed
+    /// its samples over (they do when they stop).
+    pub fn finish(self) -> Result<Written, HlogError> {
+        let _ = self.sender.send(Message::Finish);
+        self.thread.join().unwrap_or_else(|_| {
+            Err(HlogError::Format {
+                path: "hlog/".into(),
+                detail: "the interval log thread panicked".into(),
+            })
+        })
+    }
+}
+
+/// One second's histograms, raw and corrected, per series (only series with samples).
+type Second = Vec<Option<(Histogram<u64>, Histogram<u64>)>>;
+
+/// The writer thread's state.
+struct Filer {
+    dir: PathBuf,
+    host: String,
+    started: SystemTime,
+    open: BTreeMap<u64, Second>,
+    closed_through: Option<u64>,
+    writers: Vec<Option<(LogWriter, LogWriter)>>,
+    written: Written,
+}
+
+impl Filer {
+    fn run(
+        mut self,
+        receiver: &mpsc::Receiver<Message>,
+        origin: Instant,
+    ) -> Result<Written, HlogError> {
+        loop {
+            match receiver.recv_timeout(Duration::from_millis(250)) {
+                Ok(Message::Samples(samples)) => {
+                    for sample in samples {
+                        self.file(sample);
+                    }
+                }
+                Ok(Message::Finish) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            let now = origin.elapsed().as_secs();
+            while let Some(&second) = self.open.keys().next() {
+                if second + GRACE >= now {
+                    break;
+                }
+                self.close(second)?;
+            }
+        }
+        while let Some(&second) = self.open.keys().next() {
+            self.close(second)?;
+        }
+        for (raw, corrected) in self.writers.into_iter().flatten() {
+            raw.finish()?;
+            corrected.finish()?;
+        }
+        Ok(self.written)
+    }
+
+    fn file(&mut self, sample: Sample) {
+        let mut second = u64::from(sample.at_ms / 1000);
+        if let Some(closed) = self.closed_through
+            && second <= closed
+        {
+            second = closed + 1;
+            self.written.late += 1;
+        }
+        let slots = self
+            .open
+            .entry(second)
+            .or_insert_with(|| (0..Series::COUNT).map(|_| None).collect());
+        let Some(slot) = slots.get_mut(usize::from(sample.series)) else {
+            return;
+        };
+        let (raw, corrected) = slot.get_or_insert_with(|| (histogram(), histogram()));
+        let value = u64::from(sample.micros);
+        let _ = raw.record(value);
+        let _ = match sample.interval_us {
+            0 => corrected.record(value),
+            expected => corrected.record_correct(value, u64::from(expected)),
+        };
+    }
+
+    fn close(&mut self, second: u64) -> Result<(), HlogError> {
+        let Some(slots) = self.open.remove(&second) else {
+            return Ok(());
+        };
+        for (index, slot) in slots.into_iter().enumerate() {
+            let Some((raw, corrected)) = slot else {
+                continue;
+            };
+            let series = Series::from_index(index);
+            let writers = match &mut self.writers[index] {
+                Some(writers) => writers,
+                empty => empty.insert((
+                    LogWriter::create(
+                        &self.dir,
+                        series.name(),
+                        Kind::Raw,
+                        &self.host,
+                        self.started,
+                    )?,
+                    LogWriter::create(
+                        &self.dir,
+                        series.name(),
+                        Kind::Corrected,
+                        &self.host,
+                        self.started,
+                    )?,
+                )),
+            };
+            writers.0.write(second, &raw)?;
+            writers.1.write(second, &corrected)?;
+            *self.written.samples.entry(series.name()).or_default() += raw.len();
+        }
+        self.closed_through = Some(second);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_series_has_a_file_of_its_own() {
+        let files: HashSet<String> = (0..Series::COUNT)
+            .map(|index| reports::report::slug(Series::from_index(index).name()))
+            .collect();
+        assert_eq!(files.len(), Series::COUNT);
+        for index in 0..Series::COUNT {
+            assert_eq!(Series::from_index(index).index(), index);
+        }
+    }
+
+    #[test]
+    fn samples_are_filed_by_second_and_late_ones_in_the_first_second_not_yet_written() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A run that began 10 s ago: seconds 0..=4 are past their grace as soon as a message
+        // is handled.
+        let origin = Instant::now() - Duration::from_secs(10);
+        let started = SystemTime::now() - Duration::from_secs(10);
+        let (logger, sink) =
+            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), started, origin)
+                .expect("start");
+        let sample = |at_ms, micros| Sample {
+            at_ms,
+            series: 0,
+            micros,
+            interval_us: 0,
+        };
+        let send = |samples| sink.sender.send(Message::Samples(samples)).expect("send");
+        send(vec![sample(100, 10), sample(900, 20), sample(1_500, 30)]);
+        send(vec![sample(9_800, 40)]);
+        // Second 0 and 1 are written by now: a sample of second 0 arriving now is late.
+        std::thread::sleep(Duration::from_millis(300));
+        send(vec![sample(200, 50)]);
+        let written = logger.finish().expect("finish");
+        assert_eq!(written.late, 1);
+        assert_eq!(written.samples.get(Hop::ALL[0].name()), Some(&5));
+        let log = reports::hlog::read(&reports::hlog::path(
+            dir.path(),
+            Hop::ALL[0].name(),
+            Kind::Raw,
+        ))
+        .expect("read");
+        let seconds: Vec<(u64, u64)> = log
+            .intervals
+            .iter()
+            .map(|(second, histogram)| (*second, histogram.len()))
+            .collect();
+        // Second 0: two samples; 1: one; the late one in 2, the first second not yet written;
+        // 9: the one of 9.8 s.
+        assert_eq!(seconds, [(0, 2), (1, 1), (2, 1), (9, 1)]);
+        assert_eq!(log.host, "h");
+    }
+}

@@ -1,0 +1,232 @@
+//! The sampler: a thread of its own that, once a second, sums the users' counters, collects
+//! their interval histograms, reads CPU by side and the generator's timer lag, and advances the
+//! progress bar. It never awaits the system under test and never blocks a runtime thread.
+
+use crate::measure::cpu::CpuMeter;
+use crate::measure::live::LiveTotals;
+use crate::measure::recorder::{histogram, percentiles};
+use hdrhistogram::Histogram;
+use hdrhistogram::sync::SyncHistogram;
+use reports::results::TimelinePoint;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// `store_sessions_alive` not counted yet (or the count failed).
+pub const UNKNOWN: u64 = u64::MAX;
+
+/// How long a refresh waits for users that have not yet handed over their interval.
+const REFRESH_WAIT: Duration = Duration::from_millis(50);
+
+/// What the sampler reads.
+pub struct SamplerInputs {
+    /// Every user's live counters, summed (called once a second). A function rather than the
+    /// run's context, so that measurement knows nothing of the users it measures.
+    pub totals: Box<dyn FnMut() -> LiveTotals + Send>,
+    /// Hop latencies, fed by every user's recorder.
+    pub latency: SyncHistogram<u64>,
+    /// The lag probe's lateness.
+    pub lag: SyncHistogram<u64>,
+    pub cpu: CpuMeter,
+    /// The store's live sessions, kept current beside the sampler ([`UNKNOWN`] when not).
+    pub sessions_alive: Arc<AtomicU64>,
+    pub progress: indicatif::ProgressBar,
+    /// The measured run time: the sampler stops by itself an hour after it.
+    pub run_time: Duration,
+    /// The run's zero, shared with the fault board: second N ends N seconds after it.
+    pub origin: Instant,
+}
+
+impl std::fmt::Debug for SamplerInputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SamplerInputs")
+            .field("cpu", &self.cpu)
+            .field("run_time", &self.run_time)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the sampler saw, once stopped.
+#[derive(Debug)]
+pub struct Sampled {
+    pub timeline: Vec<TimelinePoint>,
+    /// Every lag sample of the run, microseconds.
+    pub lag: Histogram<u64>,
+}
+
+/// A running sampler.
+#[derive(Debug)]
+pub struct Sampler {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Sampled>,
+}
+
+impl Sampler {
+    pub fn start(inputs: SamplerInputs) -> std::io::Result<Sampler> {
+        let (stop, stopped) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("ssobench-sampler".into())
+            .spawn(move || sample(inputs, &stopped))?;
+        Ok(Sampler { stop, thread })
+    }
+
+    /// Stops sampling (the current partial second is not kept) and returns what was seen.
+    pub fn finish(self) -> Sampled {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap_or_else(|_| Sampled {
+            timeline: Vec::new(),
+            lag: histogram(),
+        })
+    }
+}
+
+fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
+    let started = inputs.origin;
+    let mut timeline = Vec::new();
+    let mut lag_all = histogram();
+    let mut last = (inputs.totals)();
+    let mut last_at = 0.0;
+    // Until the run ends (it drains in-flight iterations after the run time), or an hour past.
+    for second in 1..=inputs.run_time.as_secs() + 3600 {
+        let tick = started + Duration::from_secs(second);
+        match stopped.recv_timeout(tick.saturating_duration_since(Instant::now())) {
+            Err(RecvTimeoutError::Timeout) => {}
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+        }
+        let elapsed_seconds = started.elapsed().as_secs_f64();
+        let now = (inputs.totals)();
+        let cpu = inputs.cpu.read();
+        inputs.latency.refresh_timeout(REFRESH_WAIT);
+        inputs.lag.refresh_timeout(REFRESH_WAIT);
+        let hops = percentiles(&inputs.latency);
+        let lag = percentiles(&inputs.lag);
+        let _ = lag_all.add(&*inputs.lag);
+        inputs.latency.reset();
+        inputs.lag.reset();
+        let span = (elapsed_seconds - last_at).max(1e-9);
+        let cores = |ns: u64| ns as f64 / 1e9 / span;
+        let point = TimelinePoint {
+            second,
+            elapsed_seconds,
+            requests: now.requests - last.requests,
+            errors: now.errors - last.errors,
+            logins: now.logins - last.logins,
+            password_logins: now.password_logins - last.password_logins,
+            iterations: now.iterations - last.iterations,
+            bounces: now.bounces - last.bounces,
+            store_sessions_alive: match inputs.sessions_alive.load(Ordering::Relaxed) {
+                UNKNOWN => None,
+                count => Some(count),
+            },
+            p50_us: hops.p50,
+            p90_us: hops.p90,
+            p99_us: hops.p99,
+            p99_9_us: hops.p99_9,
+            status_codes: status_delta(&last, &now),
+            generator_cpu_cores: cores(cpu.generator_ns),
+            stack_cpu_cores: cpu.stack_ns.map(cores),
+            lag_p99_us: lag.p99,
+            lag_max_us: lag.max,
+        };
+        last = now;
+        last_at = elapsed_seconds;
+        inputs.progress.inc(1);
+        inputs.progress.set_message(format!(
+            "{} req/s  {} logins/s  {} errors/s  p99 {:.1} ms  cpu gen {:.2}{}",
+            point.requests,
+            point.logins,
+            point.errors,
+            point.p99_us / 1000.0,
+            point.generator_cpu_cores,
+            point
+                .stack_cpu_cores
+                .map_or(String::new(), |cores| format!(" stack {cores:.2}")),
+        ));
+        timeline.push(point);
+    }
+    Sampled {
+        timeline,
+        lag: lag_all,
+    }
+}
+
+fn status_delta(before: &LiveTotals, now: &LiveTotals) -> BTreeMap<String, u64> {
+    let before: BTreeMap<String, u64> = before.status_codes().collect();
+    now.status_codes()
+        .filter_map(|(code, total)| {
+            let earlier = before.get(&code).copied().unwrap_or(0);
+            (total > earlier).then(|| (code, total - earlier))
+        })
+        .collect()
+}
+
+/// The timeline's first `run_time` samples and the time they span (`None` when they span none).
+fn steady_window(
+    timeline: &[TimelinePoint],
+    run_time: Duration,
+) -> Option<(&[TimelinePoint], f64)> {
+    let samples = &timeline[..(run_time.as_secs() as usize).min(timeline.len())];
+    let span = samples.last()?.elapsed_seconds;
+    (span > 0.0).then_some((samples, span))
+}
+
+/// Rate over the configured run time: the counts of the timeline's first `run_time` samples
+/// divided by the time those samples actually span (measured, not assumed to be one second
+/// each). The drain at the end, when goose lets in-flight iterations finish, is left out.
+pub fn steady_rate(
+    timeline: &[TimelinePoint],
+    run_time: Duration,
+    value: impl Fn(&TimelinePoint) -> u64,
+) -> f64 {
+    steady_window(timeline, run_time).map_or(0.0, |(samples, span)| {
+        samples.iter().map(|point| value(point) as f64).sum::<f64>() / span
+    })
+}
+
+/// CPU cores a side used over the configured run time: each of the first `run_time` samples'
+/// cores times the time it spans, over the time they all span.
+pub fn steady_cores(
+    timeline: &[TimelinePoint],
+    run_time: Duration,
+    cores: impl Fn(&TimelinePoint) -> f64,
+) -> f64 {
+    steady_window(timeline, run_time).map_or(0.0, |(samples, span)| {
+        let mut previous = 0.0;
+        let mut used = 0.0;
+        for point in samples {
+            used += cores(point) * (point.elapsed_seconds - previous);
+            previous = point.elapsed_seconds;
+        }
+        used / span
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(second: u64, elapsed_seconds: f64, generator_cpu_cores: f64) -> TimelinePoint {
+        TimelinePoint {
+            second,
+            elapsed_seconds,
+            requests: second * 10,
+            generator_cpu_cores,
+            ..TimelinePoint::default()
+        }
+    }
+
+    #[test]
+    fn cores_are_weighted_by_the_time_each_sample_spans() {
+        // One core for the first second, half a core for the next two; the drain is left out.
+        let timeline = [point(1, 1.0, 1.0), point(2, 3.0, 0.5), point(3, 4.0, 2.0)];
+        let cores = steady_cores(&timeline, Duration::from_secs(2), |p| p.generator_cpu_cores);
+        assert!((cores - 2.0 / 3.0).abs() < 1e-9, "{cores}");
+        assert_eq!(
+            steady_rate(&timeline, Duration::from_secs(2), |p| p.requests),
+            30.0 / 3.0
+        );
+        assert_eq!(steady_cores(&[], Duration::from_secs(2), |_| 1.0), 0.0);
+    }
+}

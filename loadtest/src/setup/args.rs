@@ -1,0 +1,604 @@
+//! The load run's flags, and the parsers of their values.
+
+use crate::fault::{FaultSpec, parse_fault, spec};
+use crate::http::{ResumptionMode, TlsOptions};
+use crate::names::MAX_FORM_STEPS;
+use crate::users::login::form::SelectorText;
+use crate::users::login::{Accounts, DEFAULT_MAX_FORM_STEPS, FormRules, LoginSettings};
+use mock_services::cli::{Backend, BackendArgs};
+use mock_services::idp::{PasswordHashing, SigningAlgorithm};
+use mock_services::local_redis::Persistence;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The scenarios, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScenarioName {
+    Journey,
+    Cart,
+    CartView,
+    Stolen,
+}
+
+impl ScenarioName {
+    pub fn goose_name(self) -> &'static str {
+        match self {
+            ScenarioName::Journey => "login_sso_journey",
+            ScenarioName::Cart => "cart_browsing",
+            ScenarioName::CartView => "cart_view",
+            ScenarioName::Stolen => "stolen_session",
+        }
+    }
+}
+
+/// `name[:weight]`, e.g. `journey:2`.
+pub fn parse_scenario(text: &str) -> Result<(ScenarioName, usize), String> {
+    let (name, weight) = text.split_once(':').unwrap_or((text, "1"));
+    let scenario = match name {
+        "journey" | "login_sso_journey" => ScenarioName::Journey,
+        "cart" | "cart_browsing" => ScenarioName::Cart,
+        "cart-view" | "cart_view" => ScenarioName::CartView,
+        "stolen" | "stolen_session" => ScenarioName::Stolen,
+        other => {
+            return Err(format!(
+                "unknown scenario {other:?}: use journey, cart, cart-view or stolen"
+            ));
+        }
+    };
+    let weight: usize = weight
+        .parse()
+        .map_err(|_| format!("weight of {name} must be a whole number"))?;
+    if weight == 0 {
+        return Err(format!(
+            "weight of {name} must be at least 1 (leave the scenario out instead)"
+        ));
+    }
+    Ok((scenario, weight))
+}
+
+/// `MIN..MAX` (e.g. `100ms..1s`) or one duration: goose's pause after each transaction.
+pub fn parse_wait(text: &str) -> Result<(Duration, Duration), String> {
+    let (low, high) = text.split_once("..").unwrap_or((text, text));
+    let parse = |part: &str| {
+        humantime::parse_duration(part.trim()).map_err(|error| format!("{part:?}: {error}"))
+    };
+    let (low, high) = (parse(low)?, parse(high)?);
+    if low > high {
+        return Err(format!("{text:?}: the minimum is above the maximum"));
+    }
+    Ok((low, high))
+}
+
+/// `NAME=MS`: a p99 limit for a hop or flow.
+pub fn parse_p99_limit(text: &str) -> Result<(String, f64), String> {
+    let (name, ms) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?}: expected NAME=MS"))?;
+    let ms: f64 = ms
+        .parse()
+        .map_err(|_| format!("{text:?}: MS must be a number"))?;
+    Ok((name.to_owned(), ms))
+}
+
+/// Threads of one side by default: half the machine's cores each (at least one), so that on
+/// a small machine the generator and the stack each have a core of their own.
+pub fn default_threads() -> usize {
+    (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1)
+}
+
+/// The load run's flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub backend: BackendArgs,
+    /// Run against a store app already running (its base URL, http:// or https://, a host
+    /// name or an address) instead of an in-process stack; repeat it for several instances of
+    /// the store, which users then take in turn, request by request (round robin, as behind a
+    /// balancer); see --target-idp, --target-forums and --target-pid. Names are resolved once,
+    /// at the start; a name of several addresses has them taken in turn by new connections.
+    /// Load goes only where these name: test only systems you own or may test.
+    #[arg(long)]
+    pub target: Vec<String>,
+    /// The identity provider of --target: the mock IdP, or any OpenID provider (its issuer's
+    /// origin) whose relying parties the store and forums are (`serve --provider`).
+    #[arg(long, default_value = "http://127.0.0.1:9010")]
+    pub target_idp: String,
+    /// The forums app of --target; repeat it for several instances, taken in turn.
+    #[arg(long, default_values_t = ["http://127.0.0.3:9012".to_owned()])]
+    pub target_forums: Vec<String>,
+    /// A PEM file of CA certificates to trust besides the platform's roots, for HTTPS targets
+    /// with a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Accept any certificate of an HTTPS target, unverified (named in the report).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Serve the stack the run starts over HTTPS with this certificate chain (PEM; its names
+    /// must be 127.0.0.1, 127.0.0.2 and 127.0.0.3: `mock-services dev-cert` makes one) and
+    /// trust --ca-cert for it.
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "ca_cert"])]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Whose TLS session cache a simulated browser resumes from when it reconnects: its own
+    /// (per-user, as separate browsers), one shared by every user, or none (off).
+    #[arg(long, value_enum, default_value_t = ResumptionMode::PerUser)]
+    pub tls_resumption: ResumptionMode,
+    /// The accounts users log in as: CSV lines `username,password` (a header line is
+    /// optional); users take them in turn. Without it, the mock IdP's seeded users
+    /// (user1@example.com …) with --user-password.
+    #[arg(long, value_name = "FILE")]
+    pub users_file: Option<PathBuf>,
+    /// The login form's CSS selector (e.g. `#kc-form-login`) [default: the first form holding
+    /// a password input].
+    #[arg(long, value_name = "SELECTOR")]
+    pub login_form: Option<String>,
+    /// The name of the login form's username input [default: the text or email input before
+    /// the password input].
+    #[arg(long, value_name = "NAME")]
+    pub username_field: Option<String>,
+    /// The name of the login form's password input [default: the password input].
+    #[arg(long, value_name = "NAME")]
+    pub password_field: Option<String>,
+    /// Form pages a login may pass through (login, consent, "continue", identifier-first
+    /// pages) before it is counted as a failure.
+    #[arg(long, default_value_t = DEFAULT_MAX_FORM_STEPS,
+          value_parser = clap::value_parser!(u8).range(1..=MAX_FORM_STEPS as i64))]
+    pub max_form_steps: u8,
+    /// Store and forums instances: above 1 the run starts the stack as processes (one IdP, N
+    /// store and N forums instances, each its own process, as `serve --instances N` does) on
+    /// the shared backend (redis or redis-cluster), and users take the instances in turn,
+    /// request by request.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub instances: u32,
+    /// Load generators: above 1, the run starts the stack as processes (as with --instances,
+    /// in-memory backends included when there is one instance) and N generator processes
+    /// (`loadtest worker`) with the users split among them, released together, then merges
+    /// their results and interval logs into one run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: u32,
+    /// This generator's first user's place among the run's users (set by `--workers` for each
+    /// worker, so the run's users log in as different accounts).
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub first_user: usize,
+    /// More processes of --target's stack whose CPU counts as the stack's (set by `--workers`
+    /// for the worker that measures the stack).
+    #[arg(long, hide = true, value_delimiter = ',')]
+    pub stack_pids: Vec<u32>,
+    /// The program serving a stack started as processes (set by tests: the `loadtest`
+    /// binary, whose hidden `serve` subcommand runs the stack) [default: this program].
+    #[arg(skip)]
+    pub stack_program: Option<PathBuf>,
+    /// The process serving --target, whose CPU is then recorded as the stack's.
+    #[arg(long)]
+    pub target_pid: Option<u32>,
+    /// Concurrent simulated users.
+    #[arg(long, default_value_t = 32)]
+    pub users: usize,
+    /// Open model: target iterations per second across all users (each user paced at
+    /// users/rate). Without it the run is closed: each user starts its next iteration at once.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How long the measured run lasts (e.g. 30s, 2m; at most 1h) [default: 30s; in `matrix`,
+    /// 10s per repetition].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub run_time: Option<Duration>,
+    /// Unmeasured load on the same stack before the measured run, in whole seconds [default:
+    /// none; in `matrix`, 2s per run].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub warm_up: Option<Duration>,
+    /// This run's turn among repetitions (set by `matrix`, and for each worker of a run).
+    #[arg(long, hide = true, default_value_t = 1)]
+    pub repetition: u32,
+    /// Scenario and weight, repeatable: journey, cart, cart-view, stolen [default: journey:2
+    /// cart:2 stolen:1].
+    #[arg(long = "scenario", value_parser = parse_scenario)]
+    pub scenarios: Vec<(ScenarioName, usize)>,
+    /// Pause after each transaction, `MIN..MAX` or one duration (goose's wait time) [default:
+    /// none: each user goes on at once, or at its pace with --rate].
+    #[arg(long, value_parser = parse_wait)]
+    pub wait: Option<(Duration, Duration)>,
+    /// The store's session idle timeout (the in-process stack's, or --target's): the journey
+    /// waits it out to reach the SSO relogin.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub store_idle_timeout: Duration,
+    /// The store's session absolute timeout (in-process stack).
+    #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+    pub store_absolute_timeout: Duration,
+    /// Cart page views per journey (one cart write besides).
+    #[arg(long, default_value_t = 3)]
+    pub cart_reads: u32,
+    /// How long the stolen-session scenario keeps replaying one cookie.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub stolen_window: Duration,
+    /// Time between the attacker's replays.
+    #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
+    pub replay_interval: Duration,
+    /// Live sessions put in the store app's backend before the run (in-process only).
+    #[arg(long, default_value_t = 0)]
+    pub prefill_sessions: u64,
+    /// The in-process IdP's signing algorithm.
+    #[arg(long, value_enum, default_value_t = SigningAlgorithm::Rs256)]
+    pub signing_alg: SigningAlgorithm,
+    /// How the in-process IdP checks passwords (argon2 models a real IdP's CPU per login).
+    #[arg(long, value_enum, default_value_t = PasswordHashing::Plain)]
+    pub password_hash: PasswordHashing,
+    /// The seeded users' password (the in-process IdP's, or what --target's IdP expects).
+    #[arg(long, default_value = "password")]
+    pub user_password: String,
+    /// Every request's timeout (connect, send, answer).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: Duration,
+    /// Worker threads of the generator's runtime [default: half the cores, at least 1].
+    #[arg(long)]
+    pub generator_threads: Option<usize>,
+    /// Worker threads of the in-process stack's runtime [default: half the cores, at least 1].
+    #[arg(long)]
+    pub stack_threads: Option<usize>,
+    /// Also feed every request to goose's own metrics and write goose's HTML and JSON reports
+    /// (costs the generator CPU per request; see the README).
+    #[arg(long)]
+    pub goose_reports: bool,
+    /// A fault inside the measured run, repeatable: KIND@AT+DOWN with KIND redis-restart
+    /// (SIGKILL to the redis-server the run started, the same server started again after DOWN),
+    /// redis-pause (SIGSTOP, SIGCONT after DOWN) or stack-pause (the in-process stack's
+    /// requests held at a gate, or SIGSTOP/SIGCONT to --target-pid); AT counts from the start
+    /// of the measured run, e.g. redis-restart@10s+3s.
+    #[arg(long = "fault", value_parser = parse_fault)]
+    pub faults: Vec<FaultSpec>,
+    /// Exit non-zero when a fault took longer than this to recover from (from its end to the
+    /// first whole second under 1% failed requests), or never recovered.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_recovery: Option<Duration>,
+    /// Exit non-zero when the share of failed requests exceeds this (0 to 1).
+    #[arg(long)]
+    pub max_error_rate: Option<f64>,
+    /// Exit non-zero when this hop's or flow's raw p99 exceeds MS milliseconds; repeatable.
+    #[arg(long = "max-p99", value_parser = parse_p99_limit)]
+    pub max_p99: Vec<(String, f64)>,
+    /// Where run directories go (one `<timestamp>/` per run) [default: the workspace's
+    /// `reports/` folder].
+    #[arg(long)]
+    pub reports_dir: Option<PathBuf>,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// The base URLs of a running stack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackUrls {
+    pub idp: String,
+    pub stores: Vec<String>,
+    pub forums: Vec<String>,
+}
+
+/// A load run's measured time when none is given.
+pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(30);
+
+impl RunArgs {
+    /// The certificate and key the stack the run starts is served with, if HTTPS.
+    pub fn stack_tls(&self) -> Option<mock_services::web::tls::TlsFiles> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(mock_services::web::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// How the generator's HTTPS connections are verified and resumed.
+    pub fn tls_options(&self) -> TlsOptions {
+        TlsOptions {
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            resumption: self.tls_resumption,
+        }
+    }
+
+    /// How users log in: the accounts (`--users-file` read and checked here, naming a bad
+    /// line) and the login-form flags.
+    pub fn login_settings(&self) -> anyhow::Result<LoginSettings> {
+        let accounts = match &self.users_file {
+            Some(path) => {
+                Accounts::read(path).map_err(|error| anyhow::anyhow!("--users-file {error}"))?
+            }
+            None => Accounts::Generated {
+                password: self.user_password.clone(),
+            },
+        };
+        let login_form = self
+            .login_form
+            .as_deref()
+            .map(SelectorText::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        Ok(LoginSettings {
+            accounts,
+            rules: FormRules::new(
+                login_form,
+                self.username_field.clone(),
+                self.password_field.clone(),
+            ),
+            max_form_steps: self.max_form_steps,
+        })
+    }
+
+    /// The measured run time.
+    pub fn run_time(&self) -> Duration {
+        self.run_time.unwrap_or(DEFAULT_RUN_TIME)
+    }
+
+    /// The unmeasured warm-up before the measured run (zero: none).
+    pub fn warm_up(&self) -> Duration {
+        self.warm_up.unwrap_or(Duration::ZERO)
+    }
+
+    /// The scenario mix asked for, or the default one.
+    pub fn scenarios(&self) -> Vec<(ScenarioName, usize)> {
+        if self.scenarios.is_empty() {
+            vec![
+                (ScenarioName::Journey, 2),
+                (ScenarioName::Cart, 2),
+                (ScenarioName::Stolen, 1),
+            ]
+        } else {
+            self.scenarios.clone()
+        }
+    }
+
+    /// The generator-side flags of a worker of this run: `users` of the run's users, against
+    /// the given stack, the rest as this run has them. Parsing them gives these settings back
+    /// (tested).
+    pub fn worker_flags(
+        &self,
+        users: usize,
+        first_user: usize,
+        stack: &StackUrls,
+        stack_pids: &[u32],
+    ) -> Vec<String> {
+        let duration = |value: Duration| humantime::format_duration(value).to_string();
+        let mut flags: Vec<String> = Vec::new();
+        let mut pair = |name: &str, value: String| flags.extend([format!("--{name}"), value]);
+        pair("backend", self.backend.backend.name().to_owned());
+        pair("users", users.to_string());
+        pair("first-user", first_user.to_string());
+        if let Some(dir) = &self.reports_dir {
+            // Where the machine's calibration is kept, for each worker's own judgement.
+            pair("reports-dir", dir.display().to_string());
+        }
+        if let Some(rate) = self.rate {
+            // Each user keeps the pace it would have in the whole run.
+            pair(
+                "rate",
+                (rate * users as f64 / self.users as f64).to_string(),
+            );
+        }
+        pair("run-time", duration(self.run_time()));
+        if let Some(warm_up) = self.warm_up {
+            pair("warm-up", duration(warm_up));
+        }
+        pair("repetition", self.repetition.to_string());
+        for (scenario, weight) in &self.scenarios {
+            pair("scenario", format!("{}:{weight}", scenario.goose_name()));
+        }
+        if let Some((low, high)) = self.wait {
+            pair("wait", format!("{}..{}", duration(low), duration(high)));
+        }
+        pair("store-idle-timeout", duration(self.store_idle_timeout));
+        pair(
+            "store-absolute-timeout",
+            duration(self.store_absolute_timeout),
+        );
+        pair("cart-reads", self.cart_reads.to_string());
+        pair("stolen-window", duration(self.stolen_window));
+        pair("replay-interval", duration(self.replay_interval));
+        pair("user-password", self.user_password.clone());
+        if let Some(file) = &self.users_file {
+            pair("users-file", file.display().to_string());
+        }
+        if let Some(selector) = &self.login_form {
+            pair("login-form", selector.clone());
+        }
+        if let Some(name) = &self.username_field {
+            pair("username-field", name.clone());
+        }
+        if let Some(name) = &self.password_field {
+            pair("password-field", name.clone());
+        }
+        pair("max-form-steps", self.max_form_steps.to_string());
+        if let Some(file) = &self.ca_cert {
+            pair("ca-cert", file.display().to_string());
+        }
+        pair("tls-resumption", self.tls_resumption.name().to_owned());
+        pair("request-timeout", duration(self.request_timeout));
+        if let Some(threads) = self.generator_threads {
+            pair("generator-threads", threads.to_string());
+        }
+        pair("target-idp", stack.idp.clone());
+        for store in &stack.stores {
+            pair("target", store.clone());
+        }
+        for forums in &stack.forums {
+            pair("target-forums", forums.clone());
+        }
+        if !stack_pids.is_empty() {
+            pair(
+                "stack-pids",
+                stack_pids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
+        if self.insecure {
+            flags.push("--insecure".into());
+        }
+        flags.push("--quiet".into());
+        flags
+    }
+
+    pub fn stack_threads(&self) -> usize {
+        self.stack_threads.unwrap_or_else(default_threads)
+    }
+
+    /// Checks what flags alone can tell, before anything starts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.run_time() <= Duration::from_secs(3600),
+            "--run-time is at most 1h"
+        );
+        anyhow::ensure!(
+            self.run_time() >= Duration::from_secs(1),
+            "--run-time is at least 1s"
+        );
+        anyhow::ensure!(
+            self.warm_up() <= Duration::from_secs(600) && self.warm_up().subsec_nanos() == 0,
+            "--warm-up takes whole seconds, at most 10m"
+        );
+        anyhow::ensure!(self.users >= 1, "--users must be at least 1");
+        anyhow::ensure!(
+            self.request_timeout > Duration::ZERO
+                && self.request_timeout <= Duration::from_secs(300),
+            "--request-timeout must be between 1ms and 5m"
+        );
+        if let Some(rate) = self.rate {
+            anyhow::ensure!(
+                rate > 0.0 && rate.is_finite(),
+                "--rate must be a positive number"
+            );
+        }
+        for (flag, threads) in [
+            ("--generator-threads", self.generator_threads),
+            ("--stack-threads", self.stack_threads),
+        ] {
+            anyhow::ensure!(
+                threads.is_none_or(|n| (1..=1024).contains(&n)),
+                "{flag} must be between 1 and 1024"
+            );
+        }
+        let external = !self.target.is_empty();
+        anyhow::ensure!(
+            !external || self.tls_cert.is_none(),
+            "--tls-cert serves the stack the run starts over HTTPS; with --target the stack is \
+             another process's (give https:// URLs and --ca-cert)"
+        );
+        anyhow::ensure!(
+            !external || self.backend.redis_persistence == Persistence::None,
+            "--redis-persistence sets up the redis-server the run starts; with --target the stack \
+             and its store are another process's"
+        );
+        anyhow::ensure!(
+            self.instances == 1 || self.faults.is_empty(),
+            "--fault acts on the in-process stack and its redis-server (or on --target-pid); with \
+             --instances the stack is in processes of its own, which faults do not reach"
+        );
+        spec::validate(
+            &self.faults,
+            self.run_time(),
+            spec::Ownership {
+                redis: !external
+                    && self.instances == 1
+                    && self.backend.backend == Backend::Redis
+                    && self.backend.redis_url.is_none(),
+                in_process_stack: !external && self.instances == 1,
+                target_pid: self.target_pid.is_some(),
+            },
+        )
+        .map_err(anyhow::Error::msg)?;
+        anyhow::ensure!(
+            self.max_recovery.is_none() || !self.faults.is_empty(),
+            "--max-recovery limits the recovery from a --fault: give one"
+        );
+        if self.instances > 1 {
+            anyhow::ensure!(
+                !external,
+                "--instances starts the stack as processes; --target names one already running \
+                 (repeat --target for each of its store instances)"
+            );
+            anyhow::ensure!(
+                !self.backend.backend.is_in_memory(),
+                "--instances {} needs a shared session backend (--backend redis or \
+                 redis-cluster): each instance is its own process, and {} keeps its sessions in \
+                 one process's memory",
+                self.instances,
+                self.backend.backend.name()
+            );
+            anyhow::ensure!(
+                self.prefill_sessions == 0,
+                "--prefill-sessions fills the in-process stack's store; with --instances the \
+                 stack is in other processes"
+            );
+            anyhow::ensure!(
+                self.stack_threads.is_none(),
+                "--stack-threads sizes the in-process stack; with --instances each instance is a \
+                 process with a thread per core"
+            );
+            anyhow::ensure!(
+                self.target_pid.is_none(),
+                "--target-pid names the process of --target; with --instances the run measures \
+                 the stack's processes itself"
+            );
+        }
+        anyhow::ensure!(
+            self.stack_pids.is_empty() || external,
+            "--stack-pids names processes of --target's stack"
+        );
+        if self.workers > 1 {
+            let workers = usize::try_from(self.workers)?;
+            anyhow::ensure!(
+                self.users >= workers,
+                "--workers {workers} splits --users among them: give at least one user each"
+            );
+            anyhow::ensure!(
+                self.faults.is_empty(),
+                "--fault acts on a stack this process runs in-process; with --workers the stack \
+                 and the generators are processes of their own"
+            );
+            anyhow::ensure!(
+                self.prefill_sessions == 0 && self.stack_threads.is_none(),
+                "--prefill-sessions and --stack-threads apply to the in-process stack; with \
+                 --workers the stack is a process of its own"
+            );
+            anyhow::ensure!(
+                !self.goose_reports,
+                "--goose-reports writes goose's reports of one process; a run of several \
+                 workers has no single goose report"
+            );
+            anyhow::ensure!(
+                self.instances == 1 || !self.backend.backend.is_in_memory(),
+                "--instances above 1 needs a shared session backend (redis or redis-cluster)"
+            );
+        }
+        match self.target.first() {
+            Some(_) => {
+                anyhow::ensure!(
+                    self.prefill_sessions == 0,
+                    "--prefill-sessions needs the in-process stack (no --target)"
+                );
+                anyhow::ensure!(
+                    self.stack_threads.is_none(),
+                    "--stack-threads sizes the in-process stack; with --target the stack is another process"
+                );
+                if let Some(pid) = self.target_pid {
+                    anyhow::ensure!(
+                        pid != std::process::id(),
+                        "--target-pid {pid} is this process: name the process serving --target"
+                    );
+                    anyhow::ensure!(
+                        std::path::Path::new(&format!("/proc/{pid}/stat")).exists(),
+                        "--target-pid {pid}: no such process"
+                    );
+                }
+            }
+            None => anyhow::ensure!(
+                self.target_pid.is_none(),
+                "--target-pid names the process of --target; the in-process stack is measured by its threads"
+            ),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,7 @@
+//! Setting a run up: its arguments (`args`), and the stack it measures (`stack`: in this
+//! process, as child processes via `process_stack`, or already running at `--target`).
+
+pub mod args;
+pub mod output;
+pub mod process_stack;
+pub mod stack;

@@ -1,0 +1,266 @@
+//! What every user of a run shares: where the services are, how the scenarios behave, the page
+//! markers, the end of the run, and where measurements go. Built once per run and handed to the
+//! goose transactions (their closures capture it); nothing here is process-wide.
+
+use crate::fault::FaultBoard;
+use crate::http::{
+    Marker, Origin, OriginError, OriginId, Origins, Scheme, TlsConnector, TlsError, TlsOptions,
+};
+use crate::measure::interval_log::IntervalSink;
+use crate::measure::live::LiveRegistry;
+use crate::measure::recorder::UserRecorder;
+use crate::users::login::LoginSettings;
+use crate::users::stop::RunEnd;
+use hdrhistogram::sync::SyncHistogram;
+use mock_services::web::routes::markers;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// The services of a run, parsed and resolved once, and the TLS configuration their HTTPS
+/// instances are reached with.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub origins: Origins,
+    pub idp: OriginId,
+    pub store: OriginId,
+    pub forums: OriginId,
+    /// Built when some instance is HTTPS.
+    pub tls: Option<TlsConnector>,
+}
+
+/// Why the targets cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetsError {
+    #[error(transparent)]
+    Origin(#[from] OriginError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+impl Targets {
+    /// Parses the IdP's base URL and every store and forums instance's (at least one each),
+    /// `http://` or `https://`, resolving each host once. A service of several instances is one
+    /// site, taken in turn.
+    pub fn parse<S: AsRef<str>>(
+        idp: &str,
+        stores: &[S],
+        forums: &[S],
+    ) -> Result<Targets, OriginError> {
+        let site = |urls: &[S]| {
+            if urls.is_empty() {
+                return Err(OriginError::Shape("(no URL)".into()));
+            }
+            urls.iter()
+                .map(|url| Origin::parse(url.as_ref()))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut origins = Origins::default();
+        let idp = origins.add(Origin::parse(idp)?);
+        let store = origins.add_site(site(stores)?);
+        let forums = origins.add_site(site(forums)?);
+        Ok(Targets {
+            origins,
+            idp,
+            store,
+            forums,
+            tls: None,
+        })
+    }
+
+    /// These targets with the TLS configuration `options` describe, built when some instance
+    /// is HTTPS (roots are read once, here).
+    pub fn with_tls(mut self, options: &TlsOptions) -> Result<Targets, TargetsError> {
+        if self.origins.any_https() {
+            self.tls = Some(TlsConnector::new(options)?);
+        }
+        Ok(self)
+    }
+
+    /// Makes one TLS handshake with every HTTPS instance, so that an untrusted certificate or
+    /// a server that speaks no TLS is named before the run starts, not counted as thousands
+    /// of failures.
+    pub async fn check_tls(&self) -> anyhow::Result<()> {
+        let Some(tls) = &self.tls else {
+            return Ok(());
+        };
+        for (_, site) in self.origins.sites() {
+            for origin in site.instances() {
+                if origin.scheme == Scheme::Https {
+                    crate::http::tls::check(origin, tls).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One line per site: where the run's load goes, with every address of each instance.
+    pub fn describe(&self) -> Vec<String> {
+        let role = |id: OriginId| {
+            if id == self.idp {
+                "idp"
+            } else if id == self.store {
+                "store"
+            } else {
+                "forums"
+            }
+        };
+        self.origins
+            .sites()
+            .map(|(id, site)| {
+                let instances: Vec<String> = site
+                    .instances()
+                    .iter()
+                    .map(|origin| {
+                        let addrs: Vec<String> =
+                            origin.addrs.iter().map(ToString::to_string).collect();
+                        format!("{} ({})", origin.base, addrs.join(", "))
+                    })
+                    .collect();
+                format!("{:6} {}", role(id), instances.join(", "))
+            })
+            .collect()
+    }
+
+    /// One origin serving every role (calibration's trivial endpoint).
+    pub fn single(url: &str) -> Result<Targets, OriginError> {
+        let mut origins = Origins::default();
+        let only = origins.add(Origin::parse(url)?);
+        Ok(Targets {
+            origins,
+            idp: only,
+            store: only,
+            forums: only,
+            tls: None,
+        })
+    }
+
+    /// A site's base URL (its first instance's).
+    pub fn base(&self, origin: OriginId) -> &str {
+        self.origins.site(origin).base()
+    }
+}
+
+/// How the scenarios behave, fixed for a run.
+#[derive(Debug, Clone)]
+pub struct ScenarioSettings {
+    /// Each user's intended time between iterations (open model), or `None` (closed).
+    pub pacing_interval: Option<Duration>,
+    /// How long the journey waits for the store session to expire (its idle timeout + margin).
+    pub expiry_wait: Duration,
+    /// Cart page views per journey iteration (one cart write besides).
+    pub cart_reads: u32,
+    /// How long the stolen-session scenario keeps replaying a cookie.
+    pub stolen_window: Duration,
+    pub replay_interval: Duration,
+    /// Every request's timeout (connect, send, headers and body).
+    pub request_timeout: Duration,
+    /// Feed every hop to goose's own metrics (for its reports): costs an allocation per hop.
+    pub goose_metrics: bool,
+    /// The accounts users log in as, and how the provider's forms are read.
+    pub login: LoginSettings,
+    /// The provider's end-session endpoint (a path on its site), learnt before the run: where
+    /// the journey logs out at the provider when the apps logged out only locally.
+    pub provider_logout: Option<bytes::Bytes>,
+    /// Goose pauses each user between transactions (`--wait`).
+    pub paused_between_transactions: bool,
+    /// This generator's first user's place among the run's users: a worker of several starts
+    /// where the ones before it end, so the run's users log in as different accounts.
+    pub first_user: usize,
+}
+
+/// The marker of `loadtest calibrate`'s trivial page.
+pub const CALIBRATION_MARKER: &str = "calibration";
+
+/// The page markers the scenarios check, each search prepared once.
+#[derive(Debug, Clone)]
+pub struct Markers {
+    pub login_link: Marker,
+    pub login_form: Marker,
+    pub cart: Marker,
+    pub posts: Marker,
+    pub logout_confirm: Marker,
+    pub logged_out: Marker,
+    /// `loadtest calibrate`'s trivial page.
+    pub calibration: Marker,
+}
+
+impl Default for Markers {
+    fn default() -> Self {
+        Markers {
+            login_link: Marker::new(markers::LOGIN_LINK),
+            login_form: Marker::new(markers::LOGIN_FORM),
+            cart: Marker::new(markers::CART),
+            posts: Marker::new(markers::POSTS),
+            logout_confirm: Marker::new(markers::LOGOUT_CONFIRM),
+            logged_out: Marker::new(markers::LOGGED_OUT),
+            calibration: Marker::new(CALIBRATION_MARKER),
+        }
+    }
+}
+
+/// A run's shared context.
+#[derive(Debug)]
+pub struct RunContext {
+    pub targets: Targets,
+    pub settings: ScenarioSettings,
+    pub markers: Markers,
+    pub end: RunEnd,
+    pub live: LiveRegistry,
+    /// The run's faults (an empty board without any): users note errors and successes around
+    /// them and ask whether one explains a lost session.
+    pub faults: Arc<FaultBoard>,
+    /// Every stopped user's measurements, merged.
+    merged: Mutex<UserRecorder>,
+    /// Where users hand their samples for the interval logs (none in a warm-up).
+    pub intervals: Option<IntervalSink>,
+    /// Users started so far: each starts its round robin over a site's instances at its own
+    /// turn (read once per user, never per request).
+    users_started: AtomicU32,
+}
+
+impl RunContext {
+    /// A context, and the per-second latency histogram its users' recorders feed.
+    pub fn new(
+        targets: Targets,
+        settings: ScenarioSettings,
+        faults: Arc<FaultBoard>,
+        intervals: Option<IntervalSink>,
+    ) -> (Self, SyncHistogram<u64>) {
+        let (live, latency) = LiveRegistry::new();
+        let context = RunContext {
+            targets,
+            settings,
+            markers: Markers::default(),
+            end: RunEnd::default(),
+            live,
+            faults,
+            merged: Mutex::new(UserRecorder::default()),
+            intervals,
+            users_started: AtomicU32::new(0),
+        };
+        (context, latency)
+    }
+
+    /// The first round-robin turn of the next user to start.
+    pub fn next_user_turn(&self) -> u32 {
+        let first = u32::try_from(self.settings.first_user).unwrap_or(0);
+        first.wrapping_add(self.users_started.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Adds a stopped user's measurements (once per user, never per request).
+    pub fn merge(&self, user: &UserRecorder) {
+        self.merged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .merge(user);
+    }
+
+    /// Everything merged so far.
+    pub fn merged(&self) -> UserRecorder {
+        self.merged
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
