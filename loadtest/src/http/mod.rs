@@ -3,14 +3,14 @@
 //! and page markers found in the body's bytes.
 
 pub mod client;
+pub mod codec;
 pub mod cookies;
 pub mod marker;
 pub mod origin;
 pub mod tls;
 
-pub use client::{
-    ClientStats, Handshake, HttpClient, HttpError, Method, Outgoing, PageOrigin, Reply, Timing,
-};
+pub use client::{ClientStats, Handshake, HttpClient, HttpError, Reply, Timing};
+pub use codec::{MAX_RETRY_AFTER, Method, Outgoing, PageOrigin};
 pub use cookies::{CookieJar, CookieRequest};
 pub use marker::Marker;
 pub use origin::{Origin, OriginError, OriginId, Origins, Scheme};
