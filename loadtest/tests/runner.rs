@@ -694,7 +694,7 @@ async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
                 redis_persistence: Default::default(),
                 redis_cluster_urls: Vec::new(),
             },
-            duration: 1,
+            duration: Duration::from_secs(1),
             tasks: 4,
             prefill_sessions: 1_000,
             repeat: 2,

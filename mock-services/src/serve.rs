@@ -51,21 +51,21 @@ pub struct IdpArgs {
     /// Token signing algorithm.
     #[arg(long, value_enum, default_value_t = SigningAlgorithm::Rs256)]
     pub signing_alg: SigningAlgorithm,
-    /// Authorization code lifetime, seconds.
-    #[arg(long, default_value_t = 30)]
-    pub code_lifetime: u64,
-    /// Access and id token lifetime, seconds.
-    #[arg(long, default_value_t = 900)]
-    pub access_token_lifetime: u64,
-    /// Refresh token lifetime, seconds.
-    #[arg(long, default_value_t = 8 * 3600)]
-    pub refresh_token_lifetime: u64,
-    /// SSO session idle timeout, seconds.
-    #[arg(long, default_value_t = 3600)]
-    pub sso_idle_timeout: u64,
-    /// SSO session absolute timeout, seconds.
-    #[arg(long, default_value_t = 24 * 3600)]
-    pub sso_absolute_timeout: u64,
+    /// Authorization code lifetime (e.g. 30s).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub code_lifetime: Duration,
+    /// Access and id token lifetime (e.g. 15m).
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub access_token_lifetime: Duration,
+    /// Refresh token lifetime (e.g. 8h).
+    #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+    pub refresh_token_lifetime: Duration,
+    /// SSO session idle timeout (e.g. 1h).
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub sso_idle_timeout: Duration,
+    /// SSO session absolute timeout (e.g. 24h).
+    #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+    pub sso_absolute_timeout: Duration,
     /// Mark cookies Secure (behind an HTTPS proxy; with --tls-cert they always are).
     #[arg(long)]
     pub secure_cookies: bool,
@@ -211,17 +211,14 @@ impl ServeArgs {
         pair("user-password", idp.user_password.clone());
         pair("password-hash", spelled(&idp.password_hash));
         pair("signing-alg", spelled(&idp.signing_alg));
-        pair("code-lifetime", idp.code_lifetime.to_string());
-        pair(
-            "access-token-lifetime",
-            idp.access_token_lifetime.to_string(),
-        );
+        pair("code-lifetime", duration(idp.code_lifetime));
+        pair("access-token-lifetime", duration(idp.access_token_lifetime));
         pair(
             "refresh-token-lifetime",
-            idp.refresh_token_lifetime.to_string(),
+            duration(idp.refresh_token_lifetime),
         );
-        pair("sso-idle-timeout", idp.sso_idle_timeout.to_string());
-        pair("sso-absolute-timeout", idp.sso_absolute_timeout.to_string());
+        pair("sso-idle-timeout", duration(idp.sso_idle_timeout));
+        pair("sso-absolute-timeout", duration(idp.sso_absolute_timeout));
         pair("store-addr", apps.store_addr.to_string());
         pair("forums-addr", apps.forums_addr.to_string());
         pair("idp-url", apps.idp_url.clone());
@@ -287,12 +284,12 @@ impl ServeArgs {
                 user_password: idp.user_password.clone(),
                 password_hash: idp.password_hash,
                 signing_alg: idp.signing_alg,
-                code_lifetime: Duration::from_secs(idp.code_lifetime),
-                access_token_lifetime: Duration::from_secs(idp.access_token_lifetime),
-                refresh_token_lifetime: Duration::from_secs(idp.refresh_token_lifetime),
+                code_lifetime: idp.code_lifetime,
+                access_token_lifetime: idp.access_token_lifetime,
+                refresh_token_lifetime: idp.refresh_token_lifetime,
                 sso_policy: SessionPolicy {
-                    idle: Duration::from_secs(idp.sso_idle_timeout),
-                    absolute: Duration::from_secs(idp.sso_absolute_timeout),
+                    idle: idp.sso_idle_timeout,
+                    absolute: idp.sso_absolute_timeout,
                 },
             },
             apps: AppsConfig {
@@ -390,7 +387,7 @@ mod tests {
     use super::*;
     use clap::Parser as _;
 
-    #[derive(clap::Parser)]
+    #[derive(Debug, clap::Parser)]
     struct Wrapper {
         #[command(flatten)]
         args: ServeArgs,
@@ -465,6 +462,31 @@ mod tests {
     }
 
     #[test]
+    fn every_duration_flag_takes_a_unit_and_refuses_a_bare_number() {
+        for flag in [
+            "--code-lifetime",
+            "--access-token-lifetime",
+            "--refresh-token-lifetime",
+            "--sso-idle-timeout",
+            "--sso-absolute-timeout",
+            "--idle-timeout",
+            "--absolute-timeout",
+        ] {
+            let error = Wrapper::try_parse_from(["serve", flag, "60"])
+                .expect_err("a bare number is refused")
+                .to_string();
+            assert!(error.contains(flag), "{flag}: {error}");
+            assert!(
+                Wrapper::try_parse_from(["serve", flag, "2m"]).is_ok(),
+                "{flag}"
+            );
+        }
+        let config = parse(&["--code-lifetime", "45s", "--sso-absolute-timeout", "2h"]);
+        assert_eq!(config.idp.code_lifetime, Duration::from_secs(45));
+        assert_eq!(config.idp.sso_policy.absolute, Duration::from_secs(7200));
+    }
+
+    #[test]
     fn flags_set_the_typed_fields() {
         let config = parse(&[
             "--role",
@@ -476,7 +498,7 @@ mod tests {
             "--client",
             "extra:s3cret:http://127.0.0.9:1/cb",
             "--sso-idle-timeout",
-            "60",
+            "60s",
         ]);
         assert_eq!(config.role, Role::Store);
         assert_eq!(config.apps.policy.idle, Duration::from_secs(90));

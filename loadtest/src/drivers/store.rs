@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 pub struct StoreArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
-    /// How long the measured run lasts, seconds (1 to 3600).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub duration: u64,
+    /// How long the measured run lasts (e.g. 10s; 1s to 1h, in whole seconds).
+    #[arg(long, default_value = "10s", value_parser = store_duration)]
+    pub duration: Duration,
     /// Concurrent tasks driving the store.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub tasks: u64,
@@ -36,6 +36,15 @@ pub struct StoreArgs {
     /// `reports/` folder].
     #[arg(long)]
     pub reports_dir: Option<PathBuf>,
+}
+
+/// `--duration`: a duration with its unit, in whole seconds from 1 s to 1 h.
+fn store_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if duration.subsec_nanos() != 0 || !(1..=3600).contains(&duration.as_secs()) {
+        return Err(format!("{text}: whole seconds from 1s to 1h"));
+    }
+    Ok(duration)
 }
 
 /// Runs the store-level load (`--repeat` times), writes each run's results and report, and,
@@ -87,6 +96,7 @@ async fn one(
         .await
         .context("building the session store")?;
     let tasks = usize::try_from(args.tasks)?;
+    let seconds = args.duration.as_secs();
     let prefill_count = usize::try_from(args.prefill_sessions)?;
 
     eprintln!(
@@ -94,7 +104,7 @@ async fn one(
         store.backend_name(),
         prefill_count,
         tasks,
-        args.duration
+        seconds
     );
     let prefill_started = Instant::now();
     let ids = store_load::prefill(&store, prefill_count, tasks).await?;
@@ -105,13 +115,13 @@ async fn one(
     );
 
     let completed = Arc::new(AtomicU64::new(0));
-    let progress = tokio::spawn(progress_line(Arc::clone(&completed), args.duration));
+    let progress = tokio::spawn(progress_line(Arc::clone(&completed), seconds));
     let run_started = Instant::now();
     let tally = store_load::run(
         &store,
         Arc::new(ids),
         tasks,
-        Duration::from_secs(args.duration),
+        args.duration,
         Mix::READ_HEAVY,
         Arc::clone(&completed),
     )
@@ -126,7 +136,7 @@ async fn one(
         config: StoreRunConfig {
             backend: store.backend_name().into(),
             tasks,
-            duration_seconds: args.duration,
+            duration_seconds: seconds,
             prefill_sessions: prefill_count,
             mix: Mix::READ_HEAVY.as_pairs(),
             idle_timeout_ms: policy.idle_millis(),
@@ -199,5 +209,19 @@ fn print_summary(results: &StoreRunResults) {
             row.latency_us.p99_9,
             row.latency_us.max
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_duration_takes_a_unit_in_whole_seconds_from_one_to_an_hour() {
+        assert_eq!(store_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(store_duration("1h"), Ok(Duration::from_secs(3600)));
+        for refused in ["10", "0s", "61m", "1500ms"] {
+            assert!(store_duration(refused).is_err(), "{refused}");
+        }
     }
 }
