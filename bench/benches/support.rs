@@ -38,7 +38,7 @@ impl Backends {
         Backend::ALL
             .into_iter()
             .filter_map(|backend| {
-                let config = match backend.memory_config(memory.clone()) {
+                let config = match StoreConfig::in_memory(backend, memory.clone()) {
                     Some(config) => config,
                     None => {
                         let mut config = match backend {

@@ -95,17 +95,15 @@ impl ResolvedBackend {
             clock: clock.clone(),
             ..MemoryConfig::default()
         };
-        self.backend
-            .memory_config(memory)
-            .unwrap_or_else(|| match self.backend {
-                Backend::RedisCluster => {
-                    StoreConfig::Redis(RedisConfig::cluster(self.cluster_urls.clone(), key_prefix))
-                }
-                _ => StoreConfig::Redis(RedisConfig::new(
-                    self.redis_url.clone().unwrap_or_default(),
-                    key_prefix,
-                )),
-            })
+        StoreConfig::in_memory(self.backend, memory).unwrap_or_else(|| match self.backend {
+            Backend::RedisCluster => {
+                StoreConfig::Redis(RedisConfig::cluster(self.cluster_urls.clone(), key_prefix))
+            }
+            _ => StoreConfig::Redis(RedisConfig::new(
+                self.redis_url.clone().unwrap_or_default(),
+                key_prefix,
+            )),
+        })
     }
 
     pub fn backend(&self) -> Backend {

@@ -14,12 +14,13 @@ use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use vocabulary::addresses;
 
 /// The IdP's flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IdpArgs {
     /// Address the IdP listens on (port 0 picks a free one; 0.0.0.0 needs --issuer).
-    #[arg(long, default_value = "127.0.0.1:9010")]
+    #[arg(long, default_value_t = addresses::IDP)]
     pub idp_addr: SocketAddr,
     /// Issuer URL in tokens and discovery [default: http://<bound address>].
     #[arg(long)]
@@ -75,15 +76,15 @@ pub struct IdpArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct AppArgs {
     /// Address the store app listens on (port 0 picks a free one; 0.0.0.0 needs --store-url).
-    #[arg(long, default_value = "127.0.0.2:9011")]
+    #[arg(long, default_value_t = addresses::STORE)]
     pub store_addr: SocketAddr,
     /// Address the forums app listens on (port 0 picks a free one; 0.0.0.0 needs
     /// --forums-url).
-    #[arg(long, default_value = "127.0.0.3:9012")]
+    #[arg(long, default_value_t = addresses::FORUMS)]
     pub forums_addr: SocketAddr,
     /// The IdP's URL, for `--role store` or `--role forums` (with `--role all` it is the
     /// in-process IdP's).
-    #[arg(long, default_value = "http://127.0.0.1:9010")]
+    #[arg(long, default_value = addresses::IDP_URL)]
     pub idp_url: String,
     /// App session idle (sliding) timeout, e.g. `30m`, `90s`, `500ms`.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]

@@ -15,9 +15,10 @@ use crate::web::pause::PauseGate;
 use crate::web::server::{self, ServerLimits};
 use crate::web::tls::TlsFiles;
 use anyhow::Context as _;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use vocabulary::addresses;
 
 /// Which services one process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -131,11 +132,6 @@ impl ClientCredentials {
     }
 }
 
-/// The three loopback addresses: each service is its own cookie host, as separate domains are.
-pub const IDP_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 1);
-pub const STORE_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
-pub const FORUMS_IP: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 3);
-
 impl Default for StackConfig {
     /// `serve`'s defaults: all three services on their fixed ports, DashMap sessions.
     fn default() -> Self {
@@ -148,10 +144,10 @@ impl Default for StackConfig {
                 redis_cluster_urls: Vec::new(),
             },
             idp: IdpConfig {
-                addr: SocketAddr::new(IpAddr::V4(IDP_IP), 9010),
+                addr: addresses::IDP,
                 issuer: None,
-                store_url: "http://127.0.0.2:9011".into(),
-                forums_url: "http://127.0.0.3:9012".into(),
+                store_url: addresses::STORE_URL.into(),
+                forums_url: addresses::FORUMS_URL.into(),
                 more_store_urls: Vec::new(),
                 more_forums_urls: Vec::new(),
                 extra_clients: Vec::new(),
@@ -169,9 +165,9 @@ impl Default for StackConfig {
                 },
             },
             apps: AppsConfig {
-                store_addr: SocketAddr::new(IpAddr::V4(STORE_IP), 9011),
-                forums_addr: SocketAddr::new(IpAddr::V4(FORUMS_IP), 9012),
-                idp_url: "http://127.0.0.1:9010".into(),
+                store_addr: addresses::STORE,
+                forums_addr: addresses::FORUMS,
+                idp_url: addresses::IDP_URL.into(),
                 policy: SessionPolicy::default(),
                 rotation: RotationPolicy::default(),
                 provider: None,

@@ -5,7 +5,7 @@ use crate::chart::{Axis, BarChart, Chart, Figure, Legend, LineChart, Scale, Seri
 use crate::criterion::CriterionResults;
 use crate::report::{Report, backend_color, palette, slug};
 use crate::results::{LatencyRow, TimelinePoint};
-use mock_services::session::Backend;
+use vocabulary::Backend;
 
 /// The spread of a comparison with repetitions (none otherwise).
 pub fn spread_figures(report: &Report) -> Vec<Figure> {

@@ -3,9 +3,9 @@
 
 use crate::criterion::CriterionResults;
 use crate::results::{self, LoadRunResults, ResultsError};
-use mock_services::session::Backend;
 use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
+use vocabulary::Backend;
 
 /// One load run as a report shows it.
 #[derive(Debug, Clone)]

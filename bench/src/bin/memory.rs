@@ -79,9 +79,7 @@ async fn main() {
         ..MemoryConfig::default()
     };
     for (name, config) in Backend::ALL.into_iter().filter_map(|backend| {
-        backend
-            .memory_config(memory.clone())
-            .map(|config| (backend.name(), config))
+        StoreConfig::in_memory(backend, memory.clone()).map(|config| (backend.name(), config))
     }) {
         if !wanted(name) {
             continue;

@@ -9,78 +9,7 @@ use super::record::{Session, SessionData, SessionPolicy};
 use super::{DashMapStore, PapayaStore, RedisStore, SaveOutcome, SccStore, SessionStore};
 use std::time::Duration;
 
-/// Every session backend: the one list that flags (`--backend`, `--backends`), the matrix, the
-/// benches, the memory measurement and the reports' colours and order iterate. A new backend
-/// is a variant here, a module, a `StoreConfig`/`AnyStore` arm and a conformance line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    Dashmap,
-    Scc,
-    Papaya,
-    Redis,
-    RedisCluster,
-}
-
-impl Backend {
-    /// Every backend, in the order reports list them (and take their colours).
-    pub const ALL: [Backend; 5] = [
-        Backend::Dashmap,
-        Backend::Scc,
-        Backend::Papaya,
-        Backend::Redis,
-        Backend::RedisCluster,
-    ];
-
-    /// The name on the command line, in results and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Dashmap => "dashmap",
-            Backend::Scc => "scc",
-            Backend::Papaya => "papaya",
-            Backend::Redis => "redis",
-            Backend::RedisCluster => "redis-cluster",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Backend> {
-        Backend::ALL
-            .into_iter()
-            .find(|backend| backend.name() == name)
-    }
-
-    /// Position in [`Backend::ALL`]: reports order and colour backends by it.
-    pub fn index(self) -> usize {
-        Backend::ALL
-            .iter()
-            .position(|backend| *backend == self)
-            .unwrap_or(0)
-    }
-
-    /// Sessions live in this process's memory (not shared between processes).
-    pub fn is_in_memory(self) -> bool {
-        match self {
-            Backend::Dashmap | Backend::Scc | Backend::Papaya => true,
-            Backend::Redis | Backend::RedisCluster => false,
-        }
-    }
-
-    /// The configuration of this backend when it is an in-memory one.
-    pub fn memory_config(self, memory: MemoryConfig) -> Option<StoreConfig> {
-        match self {
-            Backend::Dashmap => Some(StoreConfig::DashMap(memory)),
-            Backend::Scc => Some(StoreConfig::Scc(memory)),
-            Backend::Papaya => Some(StoreConfig::Papaya(memory)),
-            Backend::Redis | Backend::RedisCluster => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use vocabulary::Backend;
 
 /// Which backend holds sessions, with its settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +19,18 @@ pub enum StoreConfig {
     Papaya(MemoryConfig),
     /// A single node, or a cluster when `cluster_nodes` is not empty.
     Redis(RedisConfig),
+}
+
+impl StoreConfig {
+    /// The configuration of `backend` when it is an in-memory one.
+    pub fn in_memory(backend: Backend, memory: MemoryConfig) -> Option<StoreConfig> {
+        match backend {
+            Backend::Dashmap => Some(StoreConfig::DashMap(memory)),
+            Backend::Scc => Some(StoreConfig::Scc(memory)),
+            Backend::Papaya => Some(StoreConfig::Papaya(memory)),
+            Backend::Redis | Backend::RedisCluster => None,
+        }
+    }
 }
 
 /// Settings of the Redis backend. The timeouts are set on purpose: redis-rs's defaults (1 s
@@ -281,7 +222,7 @@ mod tests {
             assert_eq!(super::Backend::from_name(backend.name()), Some(backend));
             assert_eq!(backend.index(), index);
             assert_eq!(
-                backend.memory_config(MemoryConfig::default()).is_some(),
+                StoreConfig::in_memory(backend, MemoryConfig::default()).is_some(),
                 backend.is_in_memory()
             );
         }

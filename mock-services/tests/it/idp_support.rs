@@ -80,7 +80,7 @@ pub async fn state_at(
         clock: Clock::Manual(clock.clone()),
         ..MemoryConfig::default()
     };
-    let (config, redis) = match options.sso_backend.memory_config(memory) {
+    let (config, redis) = match StoreConfig::in_memory(options.sso_backend, memory) {
         Some(config) => (config, None),
         None => {
             let redis = start_redis();

@@ -48,9 +48,8 @@ pub fn memory_config(clock: &ManualClock) -> MemoryConfig {
 /// A fresh in-memory store of `backend` on a manual clock.
 async fn in_memory(backend: Backend, policy: SessionPolicy) -> TestStore {
     let clock = ManualClock::new();
-    let config = backend
-        .memory_config(memory_config(&clock))
-        .expect("an in-memory backend");
+    let config =
+        StoreConfig::in_memory(backend, memory_config(&clock)).expect("an in-memory backend");
     let store = build_store(&config, policy)
         .await
         .unwrap_or_else(|error| panic!("{backend} store: {error}"));
