@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace, the Redis ones included (installing redis-server first when
-# it is missing). One build profile, release, shared with `cargo run --release` and the benches.
+# it is missing), then builds the book and checks its links. One build profile, release, shared
+# with `cargo run --release` and the benches.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/ensure-redis.sh
 cargo test --workspace --release "$@"
+
+echo "== the book (docs/): help texts from the binaries, mdbook build, every internal link checked"
+cargo build --release --workspace --bins
+scripts/book.sh
