@@ -31,7 +31,7 @@ pub fn define(c: &mut Criterion, runtime: &tokio::runtime::Runtime, backends: &B
             let (store, ids) = runtime.block_on(prefilled(&config, size));
             let id = |keys: &mut Keys| ids[keys.next()];
 
-            if backend == "dashmap" {
+            if backend == vocabulary::Backend::Dashmap.name() {
                 raw_maps(c, runtime, &ids, &label);
             }
             let mut keys = Keys::new(size);

@@ -25,7 +25,7 @@ impl Backend {
     ];
 
     /// The name on the command line, in results and in reports.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Backend::Dashmap => "dashmap",
             Backend::Scc => "scc",

@@ -14,7 +14,7 @@ pub type DashMapStore<P = SessionData> = MemoryStore<SessionDashMap<P>, P>;
 
 // Every method finishes with the map before returning: no `Ref` survives into an `.await`.
 impl<P: Payload> MemoryMap<P> for SessionDashMap<P> {
-    const NAME: &'static str = "dashmap";
+    const NAME: &'static str = vocabulary::Backend::Dashmap.name();
 
     fn with_capacity(capacity: usize) -> Self {
         DashMap::with_capacity_and_hasher(capacity, IdBuildHasher::default())

@@ -21,7 +21,7 @@ pub type SessionPapayaMap<P = SessionData> = papaya::HashMap<SessionId, Entry<P>
 pub type PapayaStore<P = SessionData> = MemoryStore<SessionPapayaMap<P>, P>;
 
 impl<P: Payload> MemoryMap<P> for SessionPapayaMap<P> {
-    const NAME: &'static str = "papaya";
+    const NAME: &'static str = vocabulary::Backend::Papaya.name();
 
     fn with_capacity(capacity: usize) -> Self {
         papaya::HashMap::builder()

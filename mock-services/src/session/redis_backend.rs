@@ -232,8 +232,8 @@ impl RedisStore {
 impl SessionStore for RedisStore {
     fn backend_name(&self) -> &'static str {
         match self.connection {
-            Link::Node(_) => "redis",
-            Link::Cluster(_) => "redis-cluster",
+            Link::Node(_) => vocabulary::Backend::Redis.name(),
+            Link::Cluster(_) => vocabulary::Backend::RedisCluster.name(),
         }
     }
 

@@ -16,7 +16,7 @@ pub type SessionSccMap<P = SessionData> = scc::HashMap<SessionId, Entry<P>, IdBu
 pub type SccStore<P = SessionData> = MemoryStore<SessionSccMap<P>, P>;
 
 impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
-    const NAME: &'static str = "scc";
+    const NAME: &'static str = vocabulary::Backend::Scc.name();
 
     fn with_capacity(capacity: usize) -> Self {
         scc::HashMap::with_capacity_and_hasher(capacity, IdBuildHasher::default())
