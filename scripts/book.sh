@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the ssobench book (docs/) into docs/book/: writes the command-line reference's help
 # texts from the release binaries, checks the Markdown sources, builds with a pinned mdBook
-# (installed under target/tools when it is missing) and checks every link of the built book and
+# (installed under target/tools — or $CARGO_TARGET_DIR/tools — when it is missing) and checks every link of the built book and
 # of README.md. Exits non-zero on a missing binary, a failed build or a broken link.
 #
 #   scripts/book.sh                    (build first: cargo build --release --workspace)
@@ -18,6 +18,9 @@ case "${1:-}" in
   --sources-only) sources_only=1 ;;
   *) echo "usage: scripts/book.sh [--sources-only]" >&2; exit 2 ;;
 esac
+
+# Where cargo builds: target/, or $CARGO_TARGET_DIR when it is set.
+target=${CARGO_TARGET_DIR:-target}
 
 # (a) The help texts. The reference pages include these files instead of copying the flags, so
 # the book says what the binaries say. Each line: the file's name, then the command.
@@ -36,13 +39,13 @@ help_texts=(
 mkdir -p "$generated"
 for line in "${help_texts[@]}"; do
   read -r name binary subcommand <<<"$line"
-  if [ ! -x "target/release/$binary" ]; then
-    echo "target/release/$binary is missing: build first: cargo build --release --workspace" >&2
+  if [ ! -x "$target/release/$binary" ]; then
+    echo "$target/release/$binary is missing: build first: cargo build --release --workspace" >&2
     exit 1
   fi
   # Written to a temporary file first, so a failing binary leaves no half-written page behind.
   # shellcheck disable=SC2086 # $subcommand is empty or one word.
-  "target/release/$binary" $subcommand --help >"$generated/$name.txt.tmp"
+  "$target/release/$binary" $subcommand --help >"$generated/$name.txt.tmp"
   mv "$generated/$name.txt.tmp" "$generated/$name.txt"
 done
 echo "help texts written to $generated/"
@@ -55,7 +58,7 @@ fi
 
 # (b) mdBook, the pinned version: on PATH, or installed under target/tools.
 mdbook=
-for candidate in mdbook target/tools/bin/mdbook; do
+for candidate in mdbook "$target/tools/bin/mdbook"; do
   if command -v "$candidate" >/dev/null 2>&1 \
     && [ "$("$candidate" --version 2>/dev/null)" = "mdbook v$MDBOOK_VERSION" ]; then
     mdbook=$candidate
@@ -64,10 +67,10 @@ for candidate in mdbook target/tools/bin/mdbook; do
 done
 if [ -z "$mdbook" ]; then
   install=(cargo install mdbook --version "$MDBOOK_VERSION" --locked --no-default-features
-    --root target/tools)
-  echo "mdbook $MDBOOK_VERSION not found; installing it into target/tools: ${install[*]}" >&2
+    --root "$target/tools")
+  echo "mdbook $MDBOOK_VERSION not found; installing it into $target/tools: ${install[*]}" >&2
   "${install[@]}"
-  mdbook=target/tools/bin/mdbook
+  mdbook=$target/tools/bin/mdbook
 fi
 
 # (c) The book.

@@ -7,6 +7,7 @@
 //! - [`fault`]: faults injected inside a run and what they cost;
 //! - [`users`]: the simulated users — their shared context, the hop layer, the scenarios and
 //!   the login walk;
+//! - [`error`]: the one error type of the runner's commands, and what a run was doing;
 //! - [`setup`]: arguments, and the stack a run starts or points at;
 //! - [`attack`]: the goose attack and its measured drive;
 //! - [`judge`]: results assembled from what was measured, thresholds, the printed summary;
@@ -18,6 +19,7 @@
 
 pub mod attack;
 pub mod drivers;
+pub mod error;
 pub mod fault;
 pub mod http;
 pub mod judge;

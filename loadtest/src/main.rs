@@ -34,14 +34,18 @@ enum Command {
     /// The mock services' `serve`: how a run started with `--instances` runs its stack (and
     /// each app instance) as processes of this same program.
     #[command(hide = true)]
-    Serve(Box<mock_services::serve::ServeArgs>),
+    Serve(Box<mock_services::serve::ServeCommand>),
     /// One load generator of a run of several: the load against a running stack (--target)
     /// into --worker-dir, to be merged with the others (`cargo run -p reports -- merge`).
-    Worker(Box<loadtest::drivers::workers::WorkerArgs>),
+    Worker(Box<loadtest::drivers::workers::WorkerCommand>),
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    // A worker started by a run reads its arguments first: its thread count is among them.
+    if let Some(Command::Worker(command)) = &mut cli.command {
+        command.receive()?;
+    }
     // No `log` bridge: goose installs its own `log` logger, and two would clash. The in-process
     // stack's per-request warnings (a store that is down answers 503 and says so) are off by
     // default: the run counts those answers, and a fault run would print thousands of lines.
@@ -56,7 +60,7 @@ fn main() -> anyhow::Result<()> {
     // The generator's runtime: every load runs on it; the stack gets a runtime of its own.
     let generator_threads = match &cli.command {
         Some(Command::Matrix(args)) => args.run.generator_threads,
-        Some(Command::Worker(args)) => args.run.generator_threads,
+        Some(Command::Worker(command)) => command.args.run.generator_threads,
         _ => cli.run.generator_threads,
     }
     .unwrap_or_else(default_threads);
@@ -75,10 +79,10 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         match cli.command {
-            Some(Command::Store(args)) => store::run(args, worker_threads).await,
-            Some(Command::Serve(args)) => mock_services::serve::run(&args).await,
-            Some(Command::Worker(args)) => {
-                let outcome = loadtest::drivers::workers::work(&args).await?;
+            Some(Command::Store(args)) => Ok(store::run(args, worker_threads).await?),
+            Some(Command::Serve(command)) => Ok(command.run().await?),
+            Some(Command::Worker(command)) => {
+                let outcome = loadtest::drivers::workers::work(&command.args).await?;
                 eprintln!(
                     "worker results: {}",
                     outcome

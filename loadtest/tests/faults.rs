@@ -117,7 +117,7 @@ async fn a_redis_restart_without_persistence_loses_every_session_and_users_log_i
     assert!(results.retry_waits.total_ms >= 900.0 * results.retry_waits.count as f64);
     assert!(results.timeline.iter().map(|p| p.bounces).sum::<u64>() >= fault.sessions_lost);
     assert_eq!(results.config.faults, [RESTART]);
-    assert_eq!(results.config.redis_persistence, "none");
+    assert_eq!(results.config.redis_persistence.name(), "none");
     // --max-recovery 1ms: the recovery, a whole second's resolution, took longer.
     assert!(recovered > 1.0);
     assert!(
@@ -178,7 +178,7 @@ async fn a_redis_restart_with_aof_always_loses_no_session_and_no_cart_line() {
             .verdict
             .contains("no session lost (aof-always); no cart line lost")
     );
-    assert_eq!(results.config.redis_persistence, "aof-always");
+    assert_eq!(results.config.redis_persistence.name(), "aof-always");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -382,12 +382,12 @@ async fn a_matrix_faults_every_backend_it_can_and_refuses_what_one_cannot_take()
         assert_eq!(results.faults.len(), 1, "{}", results.config.backend);
         assert!(results.faults[0].ended_ms.is_some());
         assert_eq!(results.errors_total, 0, "{:?}", results.error_kinds);
-        let persistence = if results.config.backend == "redis" {
+        let persistence = if results.config.backend.name() == "redis" {
             "aof-everysec"
         } else {
             "none"
         };
-        assert_eq!(results.config.redis_persistence, persistence);
+        assert_eq!(results.config.redis_persistence.name(), persistence);
     }
     let page = std::fs::read_to_string(&outcome.report).expect("comparison page");
     assert!(page.contains("<h2 id=\"faults\">Faults</h2>"));

@@ -37,7 +37,7 @@ fn assert_spread_without_failure(results: &LoadRunResults, instances: usize) {
         let counts: Vec<u64> = results
             .instances
             .iter()
-            .filter(|instance| instance.service == service)
+            .filter(|instance| instance.service.name() == service)
             .map(|instance| instance.requests)
             .collect();
         assert_eq!(counts.len(), instances, "{:?}", results.instances);
@@ -69,7 +69,7 @@ async fn a_run_over_two_instances_on_redis_and_on_a_cluster_shares_every_session
         let args = flags(dir.path(), &["--instances", "2", "--backend", backend]);
         let outcome = execute(&args).await.expect("run");
         let results = &outcome.results;
-        assert_eq!(results.config.target, "processes");
+        assert_eq!(results.config.target.to_string(), "processes");
         assert_spread_without_failure(results, 2);
         assert!(
             results
@@ -108,7 +108,7 @@ async fn repeated_targets_are_taken_in_turn() {
     let outcome = execute(&args).await.expect("run");
     stack.shutdown().await.expect("stop");
     let results = &outcome.results;
-    assert_eq!(results.config.target, args.target.join(","));
+    assert_eq!(results.config.target.to_string(), args.target.join(","));
     assert_spread_without_failure(results, 2);
 }
 

@@ -31,7 +31,7 @@ struct Provider {
 
 impl Drop for Provider {
     fn drop(&mut self) {
-        mock_services::instances::stop(&mut self.child);
+        mock_services::children::stop(&mut self.child);
     }
 }
 
@@ -46,9 +46,8 @@ fn repository() -> PathBuf {
 /// base URLs), signing ID tokens with `alg`, over HTTPS with `tls`.
 fn start_provider(apps: &[(&str, &str)], alg: &str, tls: Option<&DevCert>) -> Provider {
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut command = mock_services::instances::child_command(
-        &repository().join("targets/oidc-provider/start.sh"),
-    );
+    let mut command =
+        mock_services::children::command(&repository().join("targets/oidc-provider/start.sh"));
     command.args(["--issuer", &format!("{scheme}://127.0.0.4:0")]);
     command.args(["--id-token-alg", alg]);
     for (id, base) in apps {

@@ -221,7 +221,7 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
         .iter()
         .map(|run| {
             (
-                run.results.config.backend.as_str(),
+                run.results.config.backend.name(),
                 run.results.config.repetition,
             )
         })

@@ -5,7 +5,6 @@
 //! worker of another configuration refused.
 
 use base64::Engine as _;
-use clap::Parser;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
@@ -121,7 +120,7 @@ async fn a_run_of_two_workers_is_the_sum_of_their_own_files() {
     assert_eq!(merged.errors_total, 0, "{:?}", merged.error_kinds);
     assert_eq!(merged.config.workers, 2);
     assert_eq!(merged.config.users, 8);
-    assert_eq!(merged.config.target, "processes");
+    assert_eq!(merged.config.target.to_string(), "processes");
     assert_eq!(merged.workers.len(), 2);
     let workers: Vec<PathBuf> = (1..=2)
         .map(|k| outcome.run_dir.join(format!("worker-{k}")))
@@ -202,12 +201,7 @@ async fn workers_started_by_hand_merge_and_another_configuration_is_refused() {
 }
 
 #[test]
-fn a_workers_flags_give_the_runs_settings_back() {
-    #[derive(Debug, Parser)]
-    struct Worker {
-        #[command(flatten)]
-        worker: loadtest::drivers::workers::WorkerArgs,
-    }
+fn a_workers_arguments_carry_the_runs_generator_settings() {
     let dir = tempfile::tempdir().expect("temp dir");
     let args = flags(
         dir.path(),
@@ -237,11 +231,19 @@ fn a_workers_flags_give_the_runs_settings_back() {
         stores: vec!["http://127.0.0.2:1".into(), "http://127.0.0.2:2".into()],
         forums: vec!["http://127.0.0.3:1".into()],
     };
-    let mut line: Vec<String> = ["loadtest", "--worker-dir", "w"]
-        .map(str::to_owned)
-        .to_vec();
-    line.extend(args.worker_flags(2, 5, &urls, &[7, 8]));
-    let parsed = Worker::try_parse_from(line).expect("parse").worker.run;
+    // What the worker reads back from its input is what the run sent.
+    let sent = loadtest::drivers::workers::WorkerArgs {
+        run: args.for_worker(2, 5, &urls, &[7, 8]),
+        worker_dir: Some("w".into()),
+        wait_for_go: true,
+    };
+    let mut wire = Vec::new();
+    vocabulary::protocol::send_config(&mut wire, &sent).expect("send");
+    let received: loadtest::drivers::workers::WorkerArgs =
+        vocabulary::protocol::receive_config(&mut std::io::Cursor::new(wire)).expect("receive");
+    assert!(received.wait_for_go);
+    assert_eq!(received.worker_dir, sent.worker_dir);
+    let parsed = received.run;
     assert_eq!(parsed.users, 2);
     // 90 iterations/s over 8 users: 2 users keep their share.
     assert_eq!(parsed.rate, Some(22.5));

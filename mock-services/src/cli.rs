@@ -1,14 +1,15 @@
 //! Command-line flags every binary shares to pick a session backend, and the backend they
 //! resolve to (with the local Redis or Redis Cluster started for it).
 
+use crate::error::StackError;
 use crate::local_cluster::LocalRedisCluster;
-use crate::local_redis::{LocalRedis, LocalRedisError, Persistence};
+use crate::local_redis::{LocalRedis, Persistence};
 pub use crate::session::Backend;
 use crate::session::{Clock, MemoryConfig, RedisConfig, StoreConfig};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// `--backend` and `--redis-url`.
-#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct BackendArgs {
     /// Where sessions live.
     #[arg(long, value_enum, default_value_t = Backend::Dashmap)]
@@ -28,30 +29,6 @@ pub struct BackendArgs {
     /// cluster (3 primaries, 3 replicas) is started on free loopback ports.
     #[arg(long, value_delimiter = ',')]
     pub redis_cluster_urls: Vec<String>,
-}
-
-impl BackendArgs {
-    /// These flags as another process of this program takes them (`serve --instances` starts
-    /// its app instances with them).
-    pub fn to_flags(&self) -> Vec<String> {
-        let mut flags = vec!["--backend".to_owned(), self.backend.name().to_owned()];
-        if let Some(url) = &self.redis_url {
-            flags.extend(["--redis-url".to_owned(), url.clone()]);
-        }
-        if !self.redis_cluster_urls.is_empty() {
-            flags.extend([
-                "--redis-cluster-urls".to_owned(),
-                self.redis_cluster_urls.join(","),
-            ]);
-        }
-        if self.redis_persistence != Persistence::None {
-            flags.extend([
-                "--redis-persistence".to_owned(),
-                self.redis_persistence.name().to_owned(),
-            ]);
-        }
-        flags
-    }
 }
 
 /// A local `redis-server` shared by the stores built on it and whoever faults it (a run that
@@ -137,24 +114,28 @@ impl ResolvedBackend {
 impl BackendArgs {
     /// Checks the flags and starts a local Redis when one is needed. Rejects `--redis-url`
     /// without `--backend redis`, naming the flag.
-    pub fn resolve(&self) -> anyhow::Result<ResolvedBackend> {
-        anyhow::ensure!(
-            self.redis_persistence == Persistence::None
-                || (self.backend == Backend::Redis && self.redis_url.is_none()),
-            "--redis-persistence {} sets up the redis-server this tool starts (--backend redis \
-             without --redis-url); a server at --redis-url keeps its own settings",
-            self.redis_persistence.name()
-        );
-        anyhow::ensure!(
-            self.redis_cluster_urls.is_empty() || self.backend == Backend::RedisCluster,
-            "--redis-cluster-urls is only used with --backend redis-cluster (got --backend {})",
-            self.backend.name()
-        );
+    pub fn resolve(&self) -> Result<ResolvedBackend, StackError> {
+        if self.redis_persistence != Persistence::None
+            && !(self.backend == Backend::Redis && self.redis_url.is_none())
+        {
+            return Err(StackError::refused(format!(
+                "--redis-persistence {} sets up the redis-server this tool starts (--backend \
+                 redis without --redis-url); a server at --redis-url keeps its own settings",
+                self.redis_persistence.name()
+            )));
+        }
+        if !self.redis_cluster_urls.is_empty() && self.backend != Backend::RedisCluster {
+            return Err(StackError::refused(format!(
+                "--redis-cluster-urls is only used with --backend redis-cluster (got --backend {})",
+                self.backend.name()
+            )));
+        }
         if self.backend == Backend::RedisCluster {
-            anyhow::ensure!(
-                self.redis_url.is_none(),
-                "--redis-url names a single Redis; a cluster's nodes go in --redis-cluster-urls"
-            );
+            if self.redis_url.is_some() {
+                return Err(StackError::refused(
+                    "--redis-url names a single Redis; a cluster's nodes go in --redis-cluster-urls",
+                ));
+            }
             if !self.redis_cluster_urls.is_empty() {
                 return Ok(ResolvedBackend {
                     backend: Backend::RedisCluster,
@@ -164,11 +145,9 @@ impl BackendArgs {
                     local_cluster: None,
                 });
             }
-            let cluster = LocalRedisCluster::start().map_err(|error| match error {
-                LocalRedisError::NotInstalled => anyhow::anyhow!(
-                    "--backend redis-cluster without --redis-cluster-urls starts a local cluster, but {error}"
-                ),
-                other => anyhow::Error::new(other),
+            let cluster = LocalRedisCluster::start().map_err(|source| StackError::LocalRedis {
+                doing: "--backend redis-cluster without --redis-cluster-urls starts a local cluster",
+                source,
             })?;
             return Ok(ResolvedBackend {
                 backend: Backend::RedisCluster,
@@ -180,11 +159,11 @@ impl BackendArgs {
         }
         match (self.backend, &self.redis_url) {
             (Backend::Redis, None) => {
-                let redis = LocalRedis::start_with(self.redis_persistence).map_err(|error| match error {
-                    LocalRedisError::NotInstalled => anyhow::anyhow!(
-                        "--backend redis without --redis-url starts a local redis-server, but {error}"
-                    ),
-                    other => anyhow::Error::new(other),
+                let redis = LocalRedis::start_with(self.redis_persistence).map_err(|source| {
+                    StackError::LocalRedis {
+                        doing: "--backend redis without --redis-url starts a local redis-server",
+                        source,
+                    }
                 })?;
                 Ok(ResolvedBackend {
                     backend: Backend::Redis,
@@ -208,15 +187,15 @@ impl BackendArgs {
                 cluster_urls: Vec::new(),
                 local_cluster: None,
             }),
-            (backend, Some(_)) => anyhow::bail!(
+            (backend, Some(_)) => Err(StackError::refused(format!(
                 "--redis-url is only used with --backend redis (got --backend {})",
                 backend.name()
-            ),
+            ))),
         }
     }
 
     /// One store's configuration (see [`BackendArgs::resolve`] for several).
-    pub fn choose(&self, key_prefix: &str) -> anyhow::Result<ChosenBackend> {
+    pub fn choose(&self, key_prefix: &str) -> Result<ChosenBackend, StackError> {
         let resolved = self.resolve()?;
         Ok(ChosenBackend {
             config: resolved.store_config(key_prefix, &Clock::System),

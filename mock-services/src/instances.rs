@@ -6,17 +6,19 @@
 //! Every address is chosen before anything starts (instance i on the configured port + i, or
 //! on a free port when the configured one is 0), so the IdP knows every redirect URI and every
 //! instance knows the IdP. An instance is this same program run as `serve --role store` (or
-//! `forums`) with the same app settings; it is ready once it prints its URL.
+//! `forums`) with the same app settings, given whole on its input; it is ready once it announces its URL.
 
+use crate::children;
 use crate::cli::ResolvedBackend;
+use crate::error::StackError;
 use crate::serve::ServeArgs;
 use crate::stack::{self, Role, RunningStack};
-use anyhow::Context as _;
-use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
+use vocabulary::Service;
+use vocabulary::protocol::Announcement;
 
 /// How long an instance may take to print its URL.
 const READY_WITHIN: Duration = Duration::from_secs(30);
@@ -33,14 +35,22 @@ pub struct Instances {
 }
 
 impl Instances {
-    /// Base URLs, one per line as `serve` prints them: the IdP, then every store, then every
-    /// forums instance.
-    pub fn urls(&self) -> Vec<(&'static str, &str)> {
-        let mut urls: Vec<(&'static str, &str)> =
-            self.idp.as_ref().map_or_else(Vec::new, RunningStack::urls);
-        urls.extend(self.stores.iter().map(|(url, _)| ("store", url.as_str())));
-        urls.extend(self.forums.iter().map(|(url, _)| ("forums", url.as_str())));
-        urls
+    /// What `serve` announces: the IdP, then every store, then every forums instance.
+    pub fn announcements(&self) -> Vec<Announcement> {
+        let mut said = self
+            .idp
+            .as_ref()
+            .map_or_else(Vec::new, RunningStack::announcements);
+        for (service, instances) in [
+            (Service::Store, &self.stores),
+            (Service::Forums, &self.forums),
+        ] {
+            said.extend(instances.iter().map(|(url, _)| Announcement {
+                service,
+                url: url.clone(),
+            }));
+        }
+        said
     }
 
     /// The process ids of the app instances.
@@ -53,9 +63,9 @@ impl Instances {
     }
 
     /// Stops every instance (SIGTERM: each finishes its requests in flight) and the IdP.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+    pub async fn shutdown(mut self) -> Result<(), StackError> {
         for (_, child) in self.stores.iter_mut().chain(self.forums.iter_mut()) {
-            stop(child);
+            children::stop(child);
         }
         match self.idp.take() {
             Some(idp) => idp.shutdown().await,
@@ -67,63 +77,44 @@ impl Instances {
 impl Drop for Instances {
     fn drop(&mut self) {
         for (_, child) in self.stores.iter_mut().chain(self.forums.iter_mut()) {
-            stop(child);
+            children::stop(child);
         }
     }
-}
-
-/// SIGTERM, then up to five seconds for a graceful exit, then SIGKILL.
-pub fn stop(child: &mut Child) {
-    if matches!(child.try_wait(), Ok(Some(_))) {
-        return;
-    }
-    let terminated = i32::try_from(child.id())
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-        .is_some_and(|pid| {
-            rustix::process::kill_process(pid, rustix::process::Signal::TERM).is_ok()
-        });
-    if terminated {
-        for _ in 0..100 {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// Starts the IdP here and `args.instances` store and forums instances as processes of
 /// `program` (this program).
-pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances> {
-    anyhow::ensure!(
-        args.role == Role::All,
-        "--instances runs the whole stack (one IdP, several apps); leave --role at all"
-    );
-    anyhow::ensure!(
-        !args.backend.backend.is_in_memory(),
-        "--instances {} needs a shared session backend (--backend redis or redis-cluster): each \
-         instance is its own process, and {} keeps its sessions in one process's memory",
-        args.instances,
-        args.backend.backend.name()
-    );
-    anyhow::ensure!(
-        args.apps.provider.is_none(),
-        "--instances starts the bundled IdP with the apps; with --provider, start each app \
-         instance with serve --role store or --role forums"
-    );
-    let count = usize::try_from(args.instances).context("--instances")?;
+pub async fn start(args: &ServeArgs, program: &Path) -> Result<Instances, StackError> {
+    if args.role != Role::All {
+        return Err(StackError::refused(
+            "--instances runs the whole stack (one IdP, several apps); leave --role at all",
+        ));
+    }
+    if args.backend.backend.is_in_memory() {
+        return Err(StackError::refused(format!(
+            "--instances {} needs a shared session backend (--backend redis or redis-cluster): \
+             each instance is its own process, and {} keeps its sessions in one process's memory",
+            args.instances,
+            args.backend.backend.name()
+        )));
+    }
+    if args.apps.provider.is_some() {
+        return Err(StackError::refused(
+            "--instances starts the bundled IdP with the apps; with --provider, start each app \
+             instance with serve --role store or --role forums",
+        ));
+    }
+    // At most 64 (clap holds --instances to 1..=64).
+    let count = args.instances as usize;
     let backend = args.backend.resolve()?;
     let shared = backend.shared_flags();
     let idp_addr = address(args.idp.idp_addr, 0)?;
     let stores = (0..count)
         .map(|i| address(args.apps.store_addr, i))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let forums = (0..count)
         .map(|i| address(args.apps.forums_addr, i))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let scheme = if args.tls_cert.is_some() {
         "https"
     } else {
@@ -140,7 +131,7 @@ pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances
     config.idp.forums_url = url(&forums[0]);
     config.idp.more_store_urls = stores[1..].iter().map(url).collect();
     config.idp.more_forums_urls = forums[1..].iter().map(url).collect();
-    let idp = stack::start(&config).await.context("starting the IdP")?;
+    let idp = stack::start(&config).await?;
 
     let mut instances = Instances {
         idp: Some(idp),
@@ -148,13 +139,14 @@ pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances
         forums: Vec::new(),
         _backend: backend,
     };
-    for (role, addresses) in [(Role::Store, &stores), (Role::Forums, &forums)] {
+    for (service, addresses) in [(Service::Store, &stores), (Service::Forums, &forums)] {
         for address in addresses {
+            let role = Role::of(service);
             let mut child = spawn(program, args, role, *address, &idp_url, &shared)?;
             let expected = url(address);
-            let ready = wait_ready(&mut child, role, &expected).await;
-            let slot = match role {
-                Role::Store => &mut instances.stores,
+            let ready = wait_ready(&mut child, service, &expected).await;
+            let slot = match service {
+                Service::Store => &mut instances.stores,
                 _ => &mut instances.forums,
             };
             slot.push((expected, child));
@@ -165,20 +157,25 @@ pub async fn start(args: &ServeArgs, program: &Path) -> anyhow::Result<Instances
 }
 
 /// Instance `i`'s address: the configured port + i, or a free port when it is 0.
-fn address(base: SocketAddr, i: usize) -> anyhow::Result<SocketAddr> {
-    anyhow::ensure!(
-        !base.ip().is_unspecified(),
-        "{base}: --instances needs an address of this host's (each instance's URL is its own)"
-    );
+fn address(base: SocketAddr, i: usize) -> Result<SocketAddr, StackError> {
+    if base.ip().is_unspecified() {
+        return Err(StackError::refused(format!(
+            "{base}: --instances needs an address of this host's (each instance's URL is its own)"
+        )));
+    }
     if base.port() == 0 {
-        let listener = TcpListener::bind((base.ip(), 0))
-            .with_context(|| format!("no free port on {}", base.ip()))?;
-        return Ok(listener.local_addr()?);
+        let free = |source| StackError::Listen {
+            what: "a free port for an instance on",
+            address: base,
+            source,
+        };
+        let listener = TcpListener::bind((base.ip(), 0)).map_err(free)?;
+        return listener.local_addr().map_err(free);
     }
     let port = u16::try_from(usize::from(base.port()) + i)
         .ok()
         .filter(|port| *port != 0)
-        .with_context(|| format!("instance {i} would listen past port 65535"))?;
+        .ok_or_else(|| StackError::refused(format!("instance {i} would listen past port 65535")))?;
     Ok(SocketAddr::new(base.ip(), port))
 }
 
@@ -189,7 +186,7 @@ fn spawn(
     address: SocketAddr,
     idp_url: &str,
     backend: &crate::cli::BackendArgs,
-) -> anyhow::Result<Child> {
+) -> Result<Child, StackError> {
     let mut instance = args.clone();
     instance.role = role;
     instance.instances = 1;
@@ -199,74 +196,30 @@ fn spawn(
         Role::Store => instance.apps.store_addr = address,
         _ => instance.apps.forums_addr = address,
     }
-    child_command(program)
-        .arg("serve")
-        .args(instance.to_flags())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("starting a {role:?} instance ({})", program.display()))
+    children::spawn(program, "serve", &instance, false).map_err(|source| StackError::Child {
+        what: format!("starting a {role:?} instance"),
+        source,
+    })
 }
 
-/// A command running `program` as a child that, where util-linux is installed, dies with this
-/// process whatever happens to it (SIGTERM when the parent dies: `setpriv --pdeathsig`).
-pub fn child_command(program: &Path) -> Command {
-    if crate::local_cluster::on_path("setpriv") {
-        let mut command = Command::new("setpriv");
-        command.args(["--pdeathsig", "TERM"]).arg(program);
-        command
-    } else {
-        Command::new(program)
+/// Waits until the instance announces `service` at `expected` (it listens by then).
+async fn wait_ready(child: &mut Child, service: Service, expected: &str) -> Result<(), StackError> {
+    let wanted = Announcement {
+        service,
+        url: expected.to_owned(),
+    };
+    let not_ready = |source| StackError::Child {
+        what: format!("the instance to announce `{wanted}`"),
+        source,
+    };
+    let said = children::read_lines::<Announcement>(child, 1, READY_WITHIN)
+        .await
+        .map_err(not_ready)?;
+    match said.first() {
+        Some(first) if *first == wanted => Ok(()),
+        other => Err(not_ready(children::ChildError::Wrong {
+            expected: format!("`{wanted}`"),
+            said: other.map_or_else(String::new, |line| format!("`{line}`")),
+        })),
     }
-}
-
-/// Waits until the instance prints `<role> <url>` (it listens by then).
-async fn wait_ready(child: &mut Child, role: Role, expected: &str) -> anyhow::Result<()> {
-    let expected_line = format!(
-        "{} {expected}",
-        match role {
-            Role::Store => "store",
-            _ => "forums",
-        }
-    );
-    let lines = first_lines(child, 1, READY_WITHIN)
-        .await
-        .with_context(|| format!("{expected_line}: not ready"))?;
-    let line = lines.first().map_or("", |line| line.trim_end());
-    anyhow::ensure!(
-        line == expected_line,
-        "an instance printed {line:?} where {expected_line:?} was expected (it may have failed \
-         to start: see its messages above)"
-    );
-    Ok(())
-}
-
-/// The first `count` lines a child prints (fewer if it closes its output first), within
-/// `within`; later lines are drained on a thread of their own so the child never blocks on a
-/// full pipe. How this program's children say they are ready (instances, stacks, workers).
-pub async fn first_lines(
-    child: &mut Child,
-    count: usize,
-    within: Duration,
-) -> anyhow::Result<Vec<String>> {
-    let stdout = child.stdout.take().context("the child's output")?;
-    let reading = tokio::task::spawn_blocking(move || {
-        let mut reader = BufReader::new(stdout);
-        let mut lines = Vec::with_capacity(count);
-        for _ in 0..count {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
-                break;
-            }
-            lines.push(line);
-        }
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-        Ok::<_, std::io::Error>(lines)
-    });
-    tokio::time::timeout(within, reading)
-        .await
-        .with_context(|| format!("nothing printed within {} s", within.as_secs()))?
-        .context("reading the child's output")?
-        .context("reading the child's output")
 }

@@ -2,8 +2,10 @@
 //! binaries share (backend selection flags, a throwaway local `redis-server`).
 
 pub mod app;
+pub mod children;
 pub mod cli;
 pub mod dev_cert;
+pub mod error;
 pub mod idp;
 pub mod instances;
 pub mod local_cluster;

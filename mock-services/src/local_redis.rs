@@ -22,36 +22,14 @@ pub enum LocalRedisError {
     Start(String),
 }
 
-/// Whether the local server writes its data to disk (an append-only file in its temporary
-/// directory), and so whether sessions survive a restart of it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Persistence {
-    /// Memory only: a restart loses every key (what the tool always did).
-    #[default]
-    None,
-    /// `appendonly yes`, `appendfsync everysec`: the usual production setting; a crash may lose
-    /// about the last second of writes.
-    AofEverysec,
-    /// `appendonly yes`, `appendfsync always`: every write is on disk before it is answered.
-    AofAlways,
-}
+pub use vocabulary::settings::Persistence;
 
-impl Persistence {
-    pub fn name(self) -> &'static str {
-        match self {
-            Persistence::None => "none",
-            Persistence::AofEverysec => "aof-everysec",
-            Persistence::AofAlways => "aof-always",
-        }
-    }
-
-    /// `redis-server` arguments for this setting.
-    fn args(self) -> [&'static str; 4] {
-        match self {
-            Persistence::None => ["--appendonly", "no", "--appendfsync", "everysec"],
-            Persistence::AofEverysec => ["--appendonly", "yes", "--appendfsync", "everysec"],
-            Persistence::AofAlways => ["--appendonly", "yes", "--appendfsync", "always"],
-        }
+/// `redis-server` arguments for a persistence setting.
+fn persistence_args(persistence: Persistence) -> [&'static str; 4] {
+    match persistence {
+        Persistence::None => ["--appendonly", "no", "--appendfsync", "everysec"],
+        Persistence::AofEverysec => ["--appendonly", "yes", "--appendfsync", "everysec"],
+        Persistence::AofAlways => ["--appendonly", "yes", "--appendfsync", "always"],
     }
 }
 
@@ -145,7 +123,7 @@ impl LocalRedis {
         let dir: PathBuf = self.directory.path().to_path_buf();
         let child = Command::new("redis-server")
             .args(["--port", &port, "--bind", "127.0.0.1", "--save", ""])
-            .args(self.persistence.args())
+            .args(persistence_args(self.persistence))
             .arg("--dir")
             .arg(&dir)
             .args(["--protected-mode", "yes", "--loglevel", "warning"])

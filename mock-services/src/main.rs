@@ -3,7 +3,7 @@
 
 use clap::Parser;
 use mock_services::dev_cert;
-use mock_services::serve::{ServeArgs, run};
+use mock_services::serve::ServeCommand;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -11,7 +11,7 @@ use std::path::PathBuf;
 enum Command {
     /// Serve until Ctrl-C (on loopback by default); prints each service's base URL on its own
     /// line.
-    Serve(Box<ServeArgs>),
+    Serve(Box<ServeCommand>),
     /// Write a throwaway CA (ca.pem) and a server certificate it signed (cert.pem, key.pem)
     /// for trying HTTPS on this host: serve --tls-cert cert.pem --tls-key key.pem
     /// --ca-cert ca.pem, and loadtest --ca-cert ca.pem.
@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Command::parse() {
-        Command::Serve(args) => run(&args).await,
+        Command::Serve(command) => Ok(command.run().await?),
         Command::DevCert { out, names } => {
             let names = if names.is_empty() {
                 dev_cert::DEFAULT_NAMES.map(String::from).to_vec()

@@ -3,6 +3,7 @@
 
 use crate::app::RotationPolicy;
 use crate::cli::BackendArgs;
+use crate::error::StackError;
 use crate::idp::{Client, PasswordHashing, SigningAlgorithm};
 use crate::session::{Clock, SessionPolicy};
 use crate::stack::{
@@ -10,14 +11,14 @@ use crate::stack::{
 };
 use crate::web::server::ServerLimits;
 use crate::web::tls::TlsFiles;
-use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 use vocabulary::addresses;
+use vocabulary::protocol::{self, Announcement};
 
 /// The IdP's flags.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct IdpArgs {
     /// Address the IdP listens on (port 0 picks a free one; 0.0.0.0 needs --issuer).
     #[arg(long, default_value_t = addresses::IDP)]
@@ -73,7 +74,7 @@ pub struct IdpArgs {
 }
 
 /// The apps' flags.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct AppArgs {
     /// Address the store app listens on (port 0 picks a free one; 0.0.0.0 needs --store-url).
     #[arg(long, default_value_t = addresses::STORE)]
@@ -116,7 +117,7 @@ pub struct AppArgs {
 }
 
 /// Everything `serve` takes.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct ServeArgs {
     /// Which services this process runs.
     #[arg(long, value_enum, default_value_t = Role::All)]
@@ -154,6 +155,33 @@ pub struct ServeArgs {
     pub instances: u32,
 }
 
+/// `serve` as a command: its flags, or — for the children this program starts — its arguments
+/// whole on standard input.
+#[derive(Debug, clap::Args)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub args: ServeArgs,
+    /// Read the arguments, whole, from the first line of standard input instead of flags (how
+    /// this program starts its own `serve` processes).
+    #[arg(long, hide = true)]
+    pub config_on_stdin: bool,
+}
+
+impl ServeCommand {
+    /// Serves the arguments given on the command line or on standard input.
+    pub async fn run(self) -> Result<(), StackError> {
+        if self.config_on_stdin {
+            let args: ServeArgs =
+                crate::children::receive_config().map_err(|source| StackError::Protocol {
+                    doing: "reading serve's arguments from standard input",
+                    source,
+                })?;
+            return run(&args).await;
+        }
+        run(&self.args).await
+    }
+}
+
 /// `serve`'s flags alone, to parse them where no other command wraps them.
 #[derive(Debug, clap::Parser)]
 struct ServeFlags {
@@ -171,104 +199,16 @@ impl Default for ServeArgs {
     }
 }
 
-/// A value-enum flag's value as the command line spells it.
-fn spelled<T: clap::ValueEnum>(value: &T) -> String {
-    value
-        .to_possible_value()
-        .map(|possible| possible.get_name().to_owned())
-        .unwrap_or_default()
-}
-
-fn duration(value: Duration) -> String {
-    humantime::format_duration(value).to_string()
-}
-
 impl ServeArgs {
-    /// These flags as another process of this program takes them after `serve` (a run that
-    /// starts its stack as processes, an instance `serve --instances` starts). Parsing them
-    /// gives these arguments back (tested).
-    pub fn to_flags(&self) -> Vec<String> {
-        let (idp, apps) = (&self.idp, &self.apps);
-        let mut flags: Vec<String> = vec!["--role".into(), spelled(&self.role)];
-        flags.extend(self.backend.to_flags());
-        let mut pair = |name: &str, value: String| flags.extend([format!("--{name}"), value]);
-        pair("idp-addr", idp.idp_addr.to_string());
-        if let Some(issuer) = &idp.issuer {
-            pair("issuer", issuer.clone());
-        }
-        if let Some(url) = &idp.store_url {
-            pair("store-url", url.clone());
-        }
-        if let Some(url) = &idp.forums_url {
-            pair("forums-url", url.clone());
-        }
-        for client in &idp.clients {
-            pair("client", client.clone());
-        }
-        for client in &idp.require_pkce {
-            pair("require-pkce", client.clone());
-        }
-        pair("users", idp.users.to_string());
-        pair("user-password", idp.user_password.clone());
-        pair("password-hash", spelled(&idp.password_hash));
-        pair("signing-alg", spelled(&idp.signing_alg));
-        pair("code-lifetime", duration(idp.code_lifetime));
-        pair("access-token-lifetime", duration(idp.access_token_lifetime));
-        pair(
-            "refresh-token-lifetime",
-            duration(idp.refresh_token_lifetime),
-        );
-        pair("sso-idle-timeout", duration(idp.sso_idle_timeout));
-        pair("sso-absolute-timeout", duration(idp.sso_absolute_timeout));
-        pair("store-addr", apps.store_addr.to_string());
-        pair("forums-addr", apps.forums_addr.to_string());
-        pair("idp-url", apps.idp_url.clone());
-        pair("idle-timeout", duration(apps.idle_timeout));
-        pair("absolute-timeout", duration(apps.absolute_timeout));
-        if let Some(every) = apps.rotate_every_requests {
-            pair("rotate-every-requests", every.to_string());
-        }
-        if let Some(every) = apps.rotate_every {
-            pair("rotate-every", duration(every));
-        }
-        if let Some(provider) = &apps.provider {
-            pair("provider", provider.clone());
-        }
-        for (flag, client) in [
-            ("store-client", &apps.store_client),
-            ("forums-client", &apps.forums_client),
-        ] {
-            if let Some(client) = client {
-                pair(flag, format!("{}:{}", client.id, client.secret));
-            }
-        }
-        pair("header-read-timeout", duration(self.header_read_timeout));
-        pair("max-connections", self.max_connections.to_string());
-        for (flag, path) in [
-            ("tls-cert", &self.tls_cert),
-            ("tls-key", &self.tls_key),
-            ("ca-cert", &self.ca_cert),
-        ] {
-            if let Some(path) = path {
-                pair(flag, path.display().to_string());
-            }
-        }
-        pair("instances", self.instances.to_string());
-        if idp.secure_cookies {
-            flags.push("--secure-cookies".into());
-        }
-        flags
-    }
-
     /// The typed configuration these flags describe.
-    pub fn config(&self) -> anyhow::Result<StackConfig> {
+    pub fn config(&self) -> Result<StackConfig, StackError> {
         let idp = &self.idp;
         let defaults = StackConfig::default();
         let extra_clients = idp
             .clients
             .iter()
-            .map(|flag| Client::parse_flag(flag).map_err(anyhow::Error::msg))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .map(|flag| Client::parse_flag(flag).map_err(StackError::Refused))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(StackConfig {
             role: self.role,
             backend: self.backend.clone(),
@@ -318,9 +258,11 @@ impl ServeArgs {
                         forums: forums.clone(),
                     }),
                     (None, None, None) => None,
-                    _ => anyhow::bail!(
-                        "--provider needs --store-client and --forums-client, and they need it"
-                    ),
+                    _ => {
+                        return Err(StackError::refused(
+                            "--provider needs --store-client and --forums-client, and they need it",
+                        ));
+                    }
                 },
             },
             secure_cookies: idp.secure_cookies,
@@ -330,7 +272,7 @@ impl ServeArgs {
                     key: key.clone(),
                 }),
                 (None, None) => None,
-                _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+                _ => return Err(StackError::refused("--tls-cert and --tls-key go together")),
             },
             ca_cert: self.ca_cert.clone(),
             server: ServerLimits {
@@ -342,23 +284,34 @@ impl ServeArgs {
     }
 }
 
-/// Serves until Ctrl-C, printing the base URLs one per line.
-pub async fn run(args: &ServeArgs) -> anyhow::Result<()> {
+/// Serves until Ctrl-C, announcing each service's base URL on a line of its own
+/// (`vocabulary::protocol::Announcement`: people and parent processes read the same lines).
+pub async fn run(args: &ServeArgs) -> Result<(), StackError> {
     if args.instances > 1 {
-        let exe = std::env::current_exe().context("finding this program to start instances")?;
+        let exe = std::env::current_exe().map_err(|source| StackError::Io {
+            doing: "finding this program to start instances",
+            source,
+        })?;
         let instances = crate::instances::start(args, &exe).await?;
-        for (name, url) in instances.urls() {
-            println!("{name} {url}");
-        }
+        announce(&instances.announcements())?;
         shutdown_signal().await;
         return instances.shutdown().await;
     }
     let stack = start(&args.config()?).await?;
-    for (name, url) in stack.urls() {
-        println!("{name} {url}");
-    }
+    announce(&stack.announcements())?;
     shutdown_signal().await;
     stack.shutdown().await
+}
+
+fn announce(said: &[Announcement]) -> Result<(), StackError> {
+    let mut stdout = std::io::stdout().lock();
+    for announcement in said {
+        protocol::write_line(&mut stdout, announcement).map_err(|source| StackError::Protocol {
+            doing: "announcing the services",
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// Resolves on Ctrl-C (or SIGTERM on Unix).
@@ -413,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn flags_written_for_another_process_parse_back_to_the_same_arguments() {
+    fn arguments_sent_to_a_child_read_back_the_same() {
         let mut args = ServeArgs {
             role: Role::Store,
             instances: 3,
@@ -421,12 +374,13 @@ mod tests {
         };
         args.backend.backend = crate::session::Backend::RedisCluster;
         args.backend.redis_cluster_urls = vec!["redis://127.0.0.1:7000".into()];
+        args.backend.redis_persistence = crate::local_redis::Persistence::AofAlways;
         args.idp.issuer = Some("http://127.0.0.1:1".into());
         args.idp.clients = vec!["extra:s3cret:http://127.0.0.9:1/cb".into()];
         args.idp.require_pkce = vec!["extra".into()];
         args.idp.signing_alg = SigningAlgorithm::Es256;
         args.idp.password_hash = PasswordHashing::Argon2;
-        args.idp.user_password = "pass word".into();
+        args.idp.user_password = "pass word\n".into();
         args.idp.secure_cookies = true;
         args.apps.idle_timeout = Duration::from_millis(1500);
         args.apps.rotate_every_requests = Some(7);
@@ -438,28 +392,18 @@ mod tests {
         args.tls_cert = Some("/etc/ssl/chain.pem".into());
         args.tls_key = Some("/etc/ssl/key.pem".into());
         args.ca_cert = Some("/etc/ssl/ca.pem".into());
-        let flags = args.to_flags();
-        let back = Wrapper::try_parse_from(
-            std::iter::once("serve".to_owned()).chain(flags.iter().cloned()),
-        )
-        .expect("the written flags parse")
-        .args;
-        assert_eq!(
-            back.config().expect("config"),
-            args.config().expect("config")
-        );
-        assert_eq!(back.instances, 3);
-        assert_eq!(back.backend, args.backend);
-        // And the defaults, written out, are the defaults.
-        let defaults = ServeArgs::default();
-        let flags = defaults.to_flags();
-        let back = Wrapper::try_parse_from(std::iter::once("serve".to_owned()).chain(flags))
-            .expect("parse")
-            .args;
-        assert_eq!(
-            back.config().expect("config"),
-            defaults.config().expect("config")
-        );
+        for sent in [args, ServeArgs::default()] {
+            let mut wire = Vec::new();
+            protocol::send_config(&mut wire, &sent).expect("send");
+            let back: ServeArgs =
+                protocol::receive_config(&mut std::io::Cursor::new(wire)).expect("receive");
+            assert_eq!(
+                back.config().expect("config"),
+                sent.config().expect("config")
+            );
+            assert_eq!(back.instances, sent.instances);
+            assert_eq!(back.backend, sent.backend);
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use crate::app::{self, AppKind, AppSettings, AppState, PRELOGIN_LIFETIME, RotationPolicy};
 use crate::cli::{Backend, BackendArgs, ResolvedBackend, SharedRedis};
+use crate::error::StackError;
 use crate::idp::{
     self, Client, ClientRegistry, IdpSettings, IdpState, PasswordHashing, SigningAlgorithm,
     SigningKeys, UserDirectory,
@@ -14,21 +15,14 @@ use crate::session::{Clock, SessionPolicy, build_store};
 use crate::web::pause::PauseGate;
 use crate::web::server::{self, ServerLimits};
 use crate::web::tls::TlsFiles;
-use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
+use vocabulary::Service;
 use vocabulary::addresses;
+use vocabulary::protocol::Announcement;
 
-/// Which services one process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Role {
-    /// IdP, store and forums together.
-    All,
-    Idp,
-    Store,
-    Forums,
-}
+pub use vocabulary::Role;
 
 /// Everything a stack needs to start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +107,7 @@ pub struct ProviderConfig {
 }
 
 /// A confidential client registered at a provider.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientCredentials {
     pub id: String,
     pub secret: String,
@@ -214,15 +208,15 @@ pub struct RunningStack {
 }
 
 impl RunningStack {
-    /// The base URLs, one per line, IdP first.
-    pub fn urls(&self) -> Vec<(&'static str, &str)> {
+    /// What this process announces: each service it runs and its base URL, IdP first.
+    pub fn announcements(&self) -> Vec<Announcement> {
         [
-            ("idp", &self.idp_url),
-            ("store", &self.store_url),
-            ("forums", &self.forums_url),
+            (Service::Idp, &self.idp_url),
+            (Service::Store, &self.store_url),
+            (Service::Forums, &self.forums_url),
         ]
         .into_iter()
-        .filter_map(|(name, url)| url.as_deref().map(|url| (name, url)))
+        .filter_map(|(service, url)| url.clone().map(|url| Announcement { service, url }))
         .collect()
     }
 
@@ -242,10 +236,10 @@ impl RunningStack {
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for the servers.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(self) -> Result<(), StackError> {
         let _ = self.shutdown.send(true);
         for server in self.servers {
-            server.await??;
+            server.await?.map_err(StackError::Serving)?;
         }
         Ok(())
     }
@@ -274,7 +268,7 @@ pub async fn build_idp(
     issuer: &str,
     store_url: &str,
     forums_url: &str,
-) -> anyhow::Result<IdpState> {
+) -> Result<IdpState, StackError> {
     let idp = &config.idp;
     let mut clients = default_clients(store_url, forums_url);
     for client in &mut clients {
@@ -294,18 +288,21 @@ pub async fn build_idp(
         let client = clients
             .iter_mut()
             .find(|client| &client.id == id)
-            .with_context(|| format!("--require-pkce {id}: no such client"))?;
+            .ok_or_else(|| StackError::refused(format!("--require-pkce {id}: no such client")))?;
         client.require_pkce = true;
     }
     let users = UserDirectory::new(idp.users, &idp.user_password, idp.password_hash)
-        .map_err(anyhow::Error::msg)?;
+        .map_err(StackError::Refused)?;
     let keys = SigningKeys::generate(idp.signing_alg)?;
     let sso = build_store(
         &backend.store_config("ssobench:idp:sso:", &config.clock),
         idp.sso_policy,
     )
     .await
-    .context("building the SSO session store")?;
+    .map_err(|source| StackError::Store {
+        what: "IdP's SSO session".into(),
+        source,
+    })?;
     let mut settings = IdpSettings::new(issuer);
     settings.code_lifetime = idp.code_lifetime;
     settings.access_token_lifetime = idp.access_token_lifetime;
@@ -328,7 +325,7 @@ pub async fn build_app(
     backend: &ResolvedBackend,
     base_url: &str,
     idp_url: &str,
-) -> anyhow::Result<AppState> {
+) -> Result<AppState, StackError> {
     let mut settings = AppSettings::new(kind, base_url, idp_url);
     settings.policy = config.apps.policy;
     settings.rotation = config.apps.rotation;
@@ -349,7 +346,10 @@ pub async fn build_app(
         settings.policy,
     )
     .await
-    .with_context(|| format!("building the {name} session store"))?;
+    .map_err(|source| StackError::Store {
+        what: format!("{name} session"),
+        source,
+    })?;
     let prelogin_policy = SessionPolicy {
         idle: PRELOGIN_LIFETIME,
         absolute: PRELOGIN_LIFETIME,
@@ -359,7 +359,10 @@ pub async fn build_app(
         prelogin_policy,
     )
     .await
-    .with_context(|| format!("building the {name} pre-login store"))?;
+    .map_err(|source| StackError::Store {
+        what: format!("{name} pre-login"),
+        source,
+    })?;
     Ok(AppState::new(settings, sessions, prelogins)?)
 }
 
@@ -368,27 +371,33 @@ pub async fn build_app(
 /// browser can reach by that name.
 async fn bind(
     address: SocketAddr,
-    what: &str,
+    what: &'static str,
     scheme: &str,
     public: Option<&str>,
-) -> anyhow::Result<(tokio::net::TcpListener, String)> {
+) -> Result<(tokio::net::TcpListener, String), StackError> {
+    let listen = |source| StackError::Listen {
+        what,
+        address,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .with_context(|| format!("{what} {address}: cannot listen there"))?;
-    let bound = listener.local_addr()?;
+        .map_err(listen)?;
+    let bound = listener.local_addr().map_err(listen)?;
     let url = if bound.ip().is_unspecified() {
         let url = public
             .map(|url| url.trim_end_matches('/').to_owned())
-            .with_context(|| {
-                format!(
+            .ok_or_else(|| {
+                StackError::refused(format!(
                     "{what} {address} is every address of this host: give the URL browsers \
                      reach it at (--issuer for the IdP, --store-url and --forums-url for the apps)"
-                )
+                ))
             })?;
-        anyhow::ensure!(
-            url.starts_with(&format!("{scheme}://")),
-            "{what} {address}: {url} is not {scheme}:// as the service is served"
-        );
+        if !url.starts_with(&format!("{scheme}://")) {
+            return Err(StackError::refused(format!(
+                "{what} {address}: {url} is not {scheme}:// as the service is served"
+            )));
+        }
         url
     } else {
         format!("{scheme}://{bound}")
@@ -398,22 +407,22 @@ async fn bind(
 
 /// Starts the services `config.role` names, in this process (on the runtime this is called
 /// from), and returns once they listen.
-pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
+pub async fn start(config: &StackConfig) -> Result<RunningStack, StackError> {
     let provider = config.apps.provider.as_ref();
-    anyhow::ensure!(
-        provider.is_none() || config.role != Role::Idp,
-        "--provider makes the apps relying parties of another provider: --role idp has \
-         nothing to run"
-    );
+    if provider.is_some() && config.role == Role::Idp {
+        return Err(StackError::refused(
+            "--provider makes the apps relying parties of another provider: --role idp has \
+             nothing to run",
+        ));
+    }
     let backend = config.backend.resolve()?;
     let tls = config.tls.as_ref().map(TlsFiles::acceptor).transpose()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     // With --provider the bundled IdP does not run.
-    let runs = |role: Role| {
-        (config.role == Role::All || config.role == role)
-            && !(role == Role::Idp && provider.is_some())
+    let runs = |service: Service| {
+        config.role.runs(service) && !(service == Service::Idp && provider.is_some())
     };
-    let idp_bound = if runs(Role::Idp) {
+    let idp_bound = if runs(Service::Idp) {
         Some(
             bind(
                 config.idp.addr,
@@ -426,7 +435,7 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
     } else {
         None
     };
-    let store_bound = if runs(Role::Store) {
+    let store_bound = if runs(Service::Store) {
         Some(
             bind(
                 config.apps.store_addr,
@@ -439,7 +448,7 @@ pub async fn start(config: &StackConfig) -> anyhow::Result<RunningStack> {
     } else {
         None
     };
-    let forums_bound = if runs(Role::Forums) {
+    let forums_bound = if runs(Service::Forums) {
         Some(
             bind(
                 config.apps.forums_addr,

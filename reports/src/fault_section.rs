@@ -55,7 +55,7 @@ pub(crate) fn section(report: &Report) -> String {
             count(results.bounces.unexpected),
             count(results.retry_waits.count),
             results.retry_waits.total_ms / 1000.0,
-            escape(&results.config.redis_persistence)
+            results.config.redis_persistence.name()
         );
     }
     html

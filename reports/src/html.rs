@@ -6,7 +6,7 @@ use crate::chart::Figure;
 use crate::criterion::CriterionResults;
 use crate::figures::names;
 use crate::format::{count, escape, ms, ns, percent, rate, timestamp};
-use crate::report::{Report, relative};
+use crate::report::{Report, RunResults, relative};
 use crate::results::{Environment, LoadRunResults};
 use crate::verdict::verdict;
 use std::fmt::Write as _;
@@ -221,8 +221,11 @@ pub(crate) struct RunTable {
     html: String,
 }
 
+/// A row of a table with a column per run: its name, and how one run's cell reads.
+pub(crate) type Row<R> = (&'static str, fn(&R) -> String);
+
 impl RunTable {
-    pub(crate) fn new(report: &Report, attributes: &str) -> Self {
+    pub(crate) fn new<R: RunResults>(report: &Report<R>, attributes: &str) -> Self {
         Self::with_labels(report.runs.iter().map(|run| run.label.as_str()), attributes)
     }
 
@@ -243,6 +246,13 @@ impl RunTable {
         self.html.push_str("</tr>\n");
     }
 
+    /// One row per entry of `rows`, a cell per run of `report`.
+    pub(crate) fn rows<R: RunResults>(&mut self, report: &Report<R>, rows: &[Row<R>]) {
+        for (name, cell) in rows {
+            self.row(name, report.each(cell));
+        }
+    }
+
     pub(crate) fn finish(mut self) -> String {
         self.html.push_str("</tbody>\n</table>\n");
         self.html
@@ -250,40 +260,38 @@ impl RunTable {
 }
 
 /// The machine and build rows every report's configuration table ends with.
-pub(crate) fn environment_rows(table: &mut RunTable, environments: &[&Environment]) {
-    let each = |cell: &dyn Fn(&Environment) -> String| -> Vec<String> {
-        environments.iter().map(|e| cell(e)).collect()
-    };
-    table.row("CPU", each(&|e| e.cpu_model.clone()));
-    table.row(
-        "logical CPUs; tokio workers",
-        each(&|e| format!("{}; {}", e.logical_cpus, e.tokio_worker_threads)),
-    );
-    table.row("kernel", each(&|e| e.kernel.clone()));
-    table.row("build profile", each(&|e| e.build_profile.clone()));
-    table.row("target features", each(&|e| e.target_features.join(" ")));
-    table.row("allocator", each(&|e| e.allocator.clone()));
-    table.row("hasher", each(&|e| e.hasher.clone()));
-    table.row("dashmap shards", each(&|e| e.dashmap_shards.to_string()));
-    table.row("ssobench version", each(&|e| e.ssobench_version.clone()));
-}
+const ENVIRONMENT_ROWS: &[Row<Environment>] = &[
+    ("CPU", |e| e.cpu_model.clone()),
+    ("logical CPUs; tokio workers", |e| {
+        format!("{}; {}", e.logical_cpus, e.tokio_worker_threads)
+    }),
+    ("kernel", |e| e.kernel.clone()),
+    ("build profile", |e| e.build_profile.clone()),
+    ("target features", |e| e.target_features.join(" ")),
+    ("allocator", |e| e.allocator.clone()),
+    ("hasher", |e| e.hasher.clone()),
+    ("dashmap shards", |e| e.dashmap_shards.to_string()),
+    ("ssobench version", |e| e.ssobench_version.clone()),
+];
 
-/// One cell per run.
-fn each(report: &Report, cell: impl Fn(&LoadRunResults) -> String) -> Vec<String> {
-    report.runs.iter().map(|run| cell(&run.results)).collect()
+/// The machine and build rows, a cell per run of `report`.
+pub(crate) fn environment_rows<R: RunResults>(table: &mut RunTable, report: &Report<R>) {
+    for (name, cell) in ENVIRONMENT_ROWS {
+        table.row(name, report.each(|r| cell(r.environment())));
+    }
 }
 
 /// The headline figures, one column per run: logins/s, requests/s, error rate, then p50, p99
 /// and p99.9 of each flow (raw, milliseconds).
 pub fn headline_table(report: &Report) -> String {
     let mut table = RunTable::new(report, " id=\"headline\"");
-    table.row("logins/s", each(report, |r| rate(r.logins_per_second)));
+    table.row("logins/s", report.each(|r| rate(r.logins_per_second)));
     table.row(
         "password logins/s",
-        each(report, |r| rate(r.password_logins_per_second)),
+        report.each(|r| rate(r.password_logins_per_second)),
     );
-    table.row("requests/s", each(report, |r| rate(r.requests_per_second)));
-    table.row("error rate", each(report, |r| percent(r.error_rate)));
+    table.row("requests/s", report.each(|r| rate(r.requests_per_second)));
+    table.row("error rate", report.each(|r| percent(r.error_rate)));
     for flow in names(report, |r| &r.flows) {
         type Pick = fn(&crate::results::Percentiles) -> f64;
         let stats: [(&str, Pick); 3] = [
@@ -294,7 +302,7 @@ pub fn headline_table(report: &Report) -> String {
         for (stat, pick) in stats {
             table.row(
                 &format!("{flow}: {stat} (ms)"),
-                each(report, |r| {
+                report.each(|r| {
                     r.flows
                         .iter()
                         .find(|row| row.name == flow)
@@ -429,11 +437,11 @@ fn generator_table(report: &Report) -> String {
     let mut table = RunTable::new(report, " id=\"generator-figures\"");
     table.row(
         "what limited the run",
-        each(report, |r| r.generator_bound.limit.clone()),
+        report.each(|r| r.generator_bound.limit.clone()),
     );
     table.row(
         "generator-bound",
-        each(report, |r| {
+        report.each(|r| {
             if r.generator_bound.bound {
                 "yes".into()
             } else {
@@ -443,7 +451,7 @@ fn generator_table(report: &Report) -> String {
     );
     table.row(
         "threads: generator / stack",
-        each(report, |r| {
+        report.each(|r| {
             format!(
                 "{} / {}",
                 r.generator.threads,
@@ -455,11 +463,11 @@ fn generator_table(report: &Report) -> String {
     );
     table.row(
         "CPU cores: generator",
-        each(report, |r| format!("{:.2}", r.generator.cpu_cores)),
+        report.each(|r| format!("{:.2}", r.generator.cpu_cores)),
     );
     table.row(
         "CPU cores: stack",
-        each(report, |r| {
+        report.each(|r| {
             r.generator
                 .stack_cpu_cores
                 .map_or("unknown".into(), |cores| format!("{cores:.2}"))
@@ -467,22 +475,22 @@ fn generator_table(report: &Report) -> String {
     );
     table.row(
         "stack CPU covers",
-        each(report, |r| r.generator.stack_cpu_source.clone()),
+        report.each(|r| r.generator.stack_cpu_source.clone()),
     );
     table.row(
         "requests/s per generator core",
-        each(report, |r| rate(r.generator.requests_per_core)),
+        report.each(|r| rate(r.generator.requests_per_core)),
     );
     table.row(
         "timer lag p50 / p99 / max (ms)",
-        each(report, |r| {
+        report.each(|r| {
             let lag = &r.generator.lag_us;
             format!("{} / {} / {}", ms(lag.p50), ms(lag.p99), ms(lag.max))
         }),
     );
     table.row(
         "this machine's calibrated ceiling (requests/s per generator core)",
-        each(report, |r| match &r.generator.calibration {
+        report.each(|r| match &r.generator.calibration {
             Some(calibration) => format!(
                 "{} (calibrated {})",
                 rate(calibration.requests_per_core),
@@ -493,7 +501,7 @@ fn generator_table(report: &Report) -> String {
     );
     table.row(
         "connections opened; requests resent after an idle close",
-        each(report, |r| {
+        report.each(|r| {
             format!(
                 "{}; {}",
                 count(r.generator.connections_opened),
@@ -523,11 +531,11 @@ fn outcomes_table(report: &Report) -> String {
     let mut table = RunTable::new(report, "");
     table.row(
         "stolen cookie: observations",
-        each(report, |r| r.stolen_session.observations.to_string()),
+        report.each(|r| r.stolen_session.observations.to_string()),
     );
     table.row(
         "stolen cookie: usable p50 / max (ms)",
-        each(report, |r| {
+        report.each(|r| {
             let s = &r.stolen_session;
             if s.observations == 0 {
                 "–".into()
@@ -538,7 +546,7 @@ fn outcomes_table(report: &Report) -> String {
     );
     table.row(
         "stolen cookie: outlived the window",
-        each(report, |r| {
+        report.each(|r| {
             format!(
                 "{} (window {} ms)",
                 r.stolen_session.outlived_window, r.stolen_session.window_ms
@@ -547,7 +555,7 @@ fn outcomes_table(report: &Report) -> String {
     );
     table.row(
         "replays after logout: refused / served",
-        each(report, |r| {
+        report.each(|r| {
             format!(
                 "{} / {}",
                 r.stolen_session.refused_after_logout, r.stolen_session.served_after_logout
@@ -564,9 +572,7 @@ fn outcomes_table(report: &Report) -> String {
     for code in codes {
         table.row(
             &crate::figures::status_name(code),
-            each(report, |r| {
-                rate(r.status_codes.get(code).copied().unwrap_or(0) as f64)
-            }),
+            report.each(|r| rate(r.status_codes.get(code).copied().unwrap_or(0) as f64)),
         );
     }
     let mut kinds: Vec<&String> = report
@@ -579,119 +585,84 @@ fn outcomes_table(report: &Report) -> String {
     for kind in kinds {
         table.row(
             &format!("error: {kind}"),
-            each(report, |r| {
-                r.error_kinds.get(kind).copied().unwrap_or(0).to_string()
-            }),
+            report.each(|r| r.error_kinds.get(kind).copied().unwrap_or(0).to_string()),
         );
     }
     table.finish()
 }
 
+/// What a load run was asked to do, a row per setting.
+const LOAD_CONFIG_ROWS: &[Row<LoadRunResults>] = &[
+    ("started", |r| timestamp(&r.started_at)),
+    ("backend", |r| r.config.backend.name().to_owned()),
+    ("target", |r| r.config.target.to_string()),
+    ("users", |r| r.config.users.to_string()),
+    ("run time (s); elapsed", |r| {
+        format!("{}; {:.1}", r.config.run_time_seconds, r.elapsed_seconds)
+    }),
+    ("scenarios (weight)", |r| {
+        r.config
+            .scenarios
+            .iter()
+            .map(|(name, weight)| format!("{name} ({weight})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }),
+    ("pacing", |r| match r.config.target_rate {
+        Some(rate_) => format!("open, {} iterations/s", rate(rate_)),
+        None => "closed".into(),
+    }),
+    ("store idle / absolute timeout (ms)", |r| {
+        format!(
+            "{} / {}",
+            r.config.store_idle_timeout_ms, r.config.store_absolute_timeout_ms
+        )
+    }),
+    ("prefilled sessions", |r| count(r.config.prefill_sessions)),
+    ("wait after each transaction (ms)", |r| {
+        r.config
+            .wait_ms
+            .map_or("none".into(), |(low, high)| format!("{low}..{high}"))
+    }),
+    ("faults", |r| {
+        if r.config.faults.is_empty() {
+            "none".into()
+        } else {
+            r.config.faults.join(", ")
+        }
+    }),
+    ("redis persistence", |r| {
+        r.config.redis_persistence.name().to_owned()
+    }),
+    ("cart reads per journey", |r| {
+        r.config.cart_reads.to_string()
+    }),
+    ("stolen-session window / replay interval (ms)", |r| {
+        format!(
+            "{} / {}",
+            r.config.stolen_window_ms, r.config.replay_interval_ms
+        )
+    }),
+    ("signing algorithm; password hashing", |r| {
+        format!(
+            "{}; {}",
+            r.config.signing_algorithm_name(),
+            r.config.password_hashing_name()
+        )
+    }),
+    ("request timeout (ms); goose metrics", |r| {
+        format!(
+            "{}; {}",
+            r.config.request_timeout_ms,
+            if r.config.goose_metrics { "on" } else { "off" }
+        )
+    }),
+];
+
 fn config_table(report: &Report) -> String {
     let mut table = RunTable::new(report, "");
-    table.row("started", each(report, |r| timestamp(&r.started_at)));
-    table.row("backend", each(report, |r| r.config.backend.clone()));
-    table.row("target", each(report, |r| r.config.target.clone()));
-    table.row("users", each(report, |r| r.config.users.to_string()));
-    table.row(
-        "run time (s); elapsed",
-        each(report, |r| {
-            format!("{}; {:.1}", r.config.run_time_seconds, r.elapsed_seconds)
-        }),
-    );
-    table.row(
-        "scenarios (weight)",
-        each(report, |r| {
-            r.config
-                .scenarios
-                .iter()
-                .map(|(name, weight)| format!("{name} ({weight})"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }),
-    );
-    table.row(
-        "pacing",
-        each(report, |r| match r.config.target_rate {
-            Some(rate_) => format!("open, {} iterations/s", rate(rate_)),
-            None => "closed".into(),
-        }),
-    );
-    table.row(
-        "store idle / absolute timeout (ms)",
-        each(report, |r| {
-            format!(
-                "{} / {}",
-                r.config.store_idle_timeout_ms, r.config.store_absolute_timeout_ms
-            )
-        }),
-    );
-    table.row(
-        "prefilled sessions",
-        each(report, |r| count(r.config.prefill_sessions)),
-    );
-    table.row(
-        "wait after each transaction (ms)",
-        each(report, |r| {
-            r.config
-                .wait_ms
-                .map_or("none".into(), |(low, high)| format!("{low}..{high}"))
-        }),
-    );
-    table.row(
-        "faults",
-        each(report, |r| {
-            if r.config.faults.is_empty() {
-                "none".into()
-            } else {
-                r.config.faults.join(", ")
-            }
-        }),
-    );
-    table.row(
-        "redis persistence",
-        each(report, |r| r.config.redis_persistence.clone()),
-    );
-    table.row(
-        "cart reads per journey",
-        each(report, |r| r.config.cart_reads.to_string()),
-    );
-    table.row(
-        "stolen-session window / replay interval (ms)",
-        each(report, |r| {
-            format!(
-                "{} / {}",
-                r.config.stolen_window_ms, r.config.replay_interval_ms
-            )
-        }),
-    );
-    table.row(
-        "signing algorithm; password hashing",
-        each(report, |r| {
-            format!(
-                "{}; {}",
-                r.config.signing_algorithm, r.config.password_hashing
-            )
-        }),
-    );
-    table.row(
-        "request timeout (ms); goose metrics",
-        each(report, |r| {
-            format!(
-                "{}; {}",
-                r.config.request_timeout_ms,
-                if r.config.goose_metrics { "on" } else { "off" }
-            )
-        }),
-    );
-    environment_rows(
-        &mut table,
-        &report
-            .runs
-            .iter()
-            .map(|run| &run.results.environment)
-            .collect::<Vec<_>>(),
-    );
+    table.rows(report, LOAD_CONFIG_ROWS);
+    environment_rows(&mut table, report);
     table.finish()
 }
 

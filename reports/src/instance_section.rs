@@ -44,7 +44,7 @@ pub(crate) fn section(report: &Report) -> String {
             let _ = writeln!(
                 html,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{share}</td></tr>",
-                escape(&instance.service),
+                instance.service.name(),
                 escape(&instance.url),
                 count(instance.requests)
             );

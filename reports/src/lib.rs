@@ -1,5 +1,6 @@
-//! ssobench's reports: the `results.json` schema the load runner writes, and the rendering of
-//! one or more runs (plus criterion's estimates) into charts and an offline `index.html`.
+//! ssobench's reports: the rendering of one or more runs (plus criterion's estimates) into
+//! charts and an offline `index.html`, from the `results.json` schema the load runner writes
+//! (`vocabulary::results`, re-exported here as `results`).
 //!
 //! This crate reads and writes files only; it never talks to a service.
 
@@ -18,7 +19,7 @@ pub mod latency;
 pub mod merge;
 pub mod render;
 pub mod report;
-pub mod results;
+pub use vocabulary::results;
 pub mod stats;
 pub mod store_report;
 mod transport_section;

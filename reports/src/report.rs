@@ -1,31 +1,80 @@
-//! What one report is made of: the load runs it compares (each with a label and its directory)
-//! and, optionally, criterion's microbenchmark estimates.
+//! What one report is made of: the runs it compares (each with a label and its directory) and,
+//! optionally, criterion's microbenchmark estimates — for either kind of run, load or
+//! store-level, through [`RunResults`].
 
 use crate::criterion::CriterionResults;
-use crate::results::{self, LoadRunResults, ResultsError};
+use crate::results::{self, Environment, LoadRunResults, ResultsError, StoreRunResults};
 use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
 use vocabulary::Backend;
 
-/// One load run as a report shows it.
+/// What a report needs of a run's results, whatever the kind of run.
+pub trait RunResults: Clone {
+    /// Reads a run directory's `results.json` of this kind.
+    fn read(dir: &Path) -> Result<Self, ResultsError>;
+    fn backend(&self) -> Backend;
+    /// This run's turn among repetitions of the same settings (1-based).
+    fn repetition(&self) -> u32;
+    fn environment(&self) -> &Environment;
+    /// RFC 3339, UTC.
+    fn started_at(&self) -> &str;
+}
+
+impl RunResults for LoadRunResults {
+    fn read(dir: &Path) -> Result<Self, ResultsError> {
+        results::read_load(dir)
+    }
+    fn backend(&self) -> Backend {
+        self.config.backend
+    }
+    fn repetition(&self) -> u32 {
+        self.config.repetition
+    }
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+    fn started_at(&self) -> &str {
+        &self.started_at
+    }
+}
+
+impl RunResults for StoreRunResults {
+    fn read(dir: &Path) -> Result<Self, ResultsError> {
+        results::read(dir)
+    }
+    fn backend(&self) -> Backend {
+        self.config.backend
+    }
+    fn repetition(&self) -> u32 {
+        self.config.repetition
+    }
+    fn environment(&self) -> &Environment {
+        &self.environment
+    }
+    fn started_at(&self) -> &str {
+        &self.started_at
+    }
+}
+
+/// One run as a report shows it.
 #[derive(Debug, Clone)]
-pub struct Run {
-    /// The run directory (holding `results.json` and goose's reports).
+pub struct Run<R = LoadRunResults> {
+    /// The run directory (holding `results.json`, interval logs and goose's reports).
     pub dir: PathBuf,
     /// How charts and tables name this run: its backend, made unique when several runs share
     /// one.
     pub label: String,
-    pub results: LoadRunResults,
+    pub results: R,
 }
 
 /// The runs and benchmarks one `index.html` covers.
 #[derive(Debug, Clone)]
-pub struct Report {
-    pub runs: Vec<Run>,
+pub struct Report<R = LoadRunResults> {
+    pub runs: Vec<Run<R>>,
     pub criterion: Option<CriterionResults>,
 }
 
-impl Report {
+impl<R: RunResults> Report<R> {
     /// Reads each run directory's `results.json`.
     pub fn load(
         run_dirs: &[PathBuf],
@@ -33,19 +82,16 @@ impl Report {
     ) -> Result<Self, ResultsError> {
         let mut runs = Vec::new();
         for dir in run_dirs {
-            runs.push((dir.clone(), results::read_load(dir)?));
+            runs.push((dir.clone(), R::read(dir)?));
         }
         Ok(Self::from_results(runs, criterion))
     }
 
     /// Builds a report from results already in memory, labelling the runs.
-    pub fn from_results(
-        runs: Vec<(PathBuf, LoadRunResults)>,
-        criterion: Option<CriterionResults>,
-    ) -> Self {
+    pub fn from_results(runs: Vec<(PathBuf, R)>, criterion: Option<CriterionResults>) -> Self {
         let keys: Vec<(&str, u32)> = runs
             .iter()
-            .map(|(_, r)| (r.config.backend.as_str(), r.config.repetition))
+            .map(|(_, r)| (r.backend().name(), r.repetition()))
             .collect();
         let labels = labels(&keys);
         let runs = runs
@@ -66,11 +112,21 @@ impl Report {
         let backends: Vec<&str> = self
             .runs
             .iter()
-            .map(|run| run.results.config.backend.as_str())
+            .map(|run| run.results.backend().name())
             .collect();
         run_color(&backends, index)
     }
+
+    /// One table cell per run.
+    pub fn each(&self, cell: impl Fn(&R) -> String) -> Vec<String> {
+        self.runs.iter().map(|run| cell(&run.results)).collect()
+    }
 }
+
+/// A store-level run as a report shows it.
+pub type StoreRun = Run<StoreRunResults>;
+/// The store-level runs one `index.html` covers.
+pub type StoreReport = Report<StoreRunResults>;
 
 /// How a report names its runs, from (backend, repetition): by backend alone when each appears
 /// once; with the repetition (`dashmap #2`) when a backend repeats; with the position when

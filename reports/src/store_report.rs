@@ -4,66 +4,20 @@
 
 use crate::chart::{Axis, BarChart, Chart, Figure, Legend, LineChart, Scale, Series};
 use crate::compare::{self, Observation, Terms};
-use crate::criterion::CriterionResults;
 use crate::format::{count, escape, percent, rate};
 use crate::html::{
-    RunTable, bench_section, comparison_section, document_start, environment_rows, figure_html,
-    link, started_range, verdict_list,
+    Row, RunTable, bench_section, comparison_section, document_start, environment_rows,
+    figure_html, link, started_range, verdict_list,
 };
-use crate::report::{labels, run_color};
+pub use crate::report::{StoreReport, StoreRun};
 use crate::results::{RESULTS_FILE, StoreRunResults};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-
-/// One store-level run as a report shows it.
-#[derive(Debug, Clone)]
-pub struct StoreRun {
-    pub dir: PathBuf,
-    pub label: String,
-    pub results: StoreRunResults,
-}
-
-/// The store-level runs one `index.html` covers.
-#[derive(Debug, Clone)]
-pub struct StoreReport {
-    pub runs: Vec<StoreRun>,
-    pub criterion: Option<CriterionResults>,
-}
+use std::path::Path;
 
 /// The operation whose latency the verdict compares: the session lookup every page view makes.
 const HOT_OPERATION: &str = "load_and_extend";
 
 impl StoreReport {
-    pub fn from_results(
-        runs: Vec<(PathBuf, StoreRunResults)>,
-        criterion: Option<CriterionResults>,
-    ) -> Self {
-        let keys: Vec<(&str, u32)> = runs
-            .iter()
-            .map(|(_, r)| (r.config.backend.as_str(), r.config.repetition))
-            .collect();
-        let labels = labels(&keys);
-        let runs = runs
-            .into_iter()
-            .zip(labels)
-            .map(|((dir, results), label)| StoreRun {
-                dir,
-                label,
-                results,
-            })
-            .collect();
-        StoreReport { runs, criterion }
-    }
-
-    fn color(&self, index: usize) -> plotters::style::RGBColor {
-        let backends: Vec<&str> = self
-            .runs
-            .iter()
-            .map(|r| r.results.config.backend.as_str())
-            .collect();
-        run_color(&backends, index)
-    }
-
     fn operations(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for run in &self.runs {
@@ -203,7 +157,7 @@ pub fn observations(report: &StoreReport) -> Vec<Observation> {
             .map(|(name, value)| (name.to_owned(), value))
             .collect();
             Observation {
-                group: c.backend.clone(),
+                group: c.backend.name().to_owned(),
                 repetition: c.repetition,
                 throughput: r.operations_per_second,
                 logins: None,
@@ -281,6 +235,41 @@ fn us(value: f64) -> String {
     }
 }
 
+/// The headline rows before each operation's latency.
+const HEADLINE_ROWS: &[Row<StoreRunResults>] = &[
+    ("operations/s", |r| rate(r.operations_per_second)),
+    ("error rate", |r| percent(error_share(r))),
+    ("live sessions at the end", |r| {
+        count(r.live_sessions_at_end)
+    }),
+];
+
+/// What a store-level run was asked to do, a row per setting.
+const CONFIG_ROWS: &[Row<StoreRunResults>] = &[
+    ("backend", |r| r.config.backend.name().to_owned()),
+    ("tasks", |r| r.config.tasks.to_string()),
+    ("duration (s); elapsed", |r| {
+        format!("{}; {:.1}", r.config.duration_seconds, r.elapsed_seconds)
+    }),
+    ("prefilled sessions", |r| {
+        count(r.config.prefill_sessions as u64)
+    }),
+    ("mix (per mille)", |r| {
+        r.config
+            .mix
+            .iter()
+            .map(|(op, share)| format!("{op} {share}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }),
+    ("idle / absolute timeout (ms)", |r| {
+        format!(
+            "{} / {}",
+            r.config.idle_timeout_ms, r.config.absolute_timeout_ms
+        )
+    }),
+];
+
 /// The whole page of a store-level report.
 pub fn page(
     report: &StoreReport,
@@ -317,16 +306,8 @@ pub fn page(
         html.push_str(&comparison_section(&observations, &terms(), &spread));
         html.push_str("<h3>Every repetition</h3>\n");
     }
-    let mut table = RunTable::with_labels(labels.iter().copied(), " id=\"headline\"");
-    let each = |cell: &dyn Fn(&StoreRunResults) -> String| -> Vec<String> {
-        report.runs.iter().map(|run| cell(&run.results)).collect()
-    };
-    table.row("operations/s", each(&|r| rate(r.operations_per_second)));
-    table.row("error rate", each(&|r| percent(error_share(r))));
-    table.row(
-        "live sessions at the end",
-        each(&|r| count(r.live_sessions_at_end)),
-    );
+    let mut table = RunTable::new(report, " id=\"headline\"");
+    table.rows(report, HEADLINE_ROWS);
     for operation in report.operations() {
         type Pick = fn(&crate::results::Percentiles) -> f64;
         let stats: [(&str, Pick); 3] = [
@@ -358,45 +339,9 @@ pub fn page(
         html.push_str(&bench_section(criterion, bench, out_dir));
     }
     html.push_str("<h2>Configuration and machine</h2>\n");
-    let mut table = RunTable::with_labels(labels.iter().copied(), "");
-    table.row("backend", each(&|r| r.config.backend.clone()));
-    table.row("tasks", each(&|r| r.config.tasks.to_string()));
-    table.row(
-        "duration (s); elapsed",
-        each(&|r| format!("{}; {:.1}", r.config.duration_seconds, r.elapsed_seconds)),
-    );
-    table.row(
-        "prefilled sessions",
-        each(&|r| count(r.config.prefill_sessions as u64)),
-    );
-    table.row(
-        "mix (per mille)",
-        each(&|r| {
-            r.config
-                .mix
-                .iter()
-                .map(|(op, share)| format!("{op} {share}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        }),
-    );
-    table.row(
-        "idle / absolute timeout (ms)",
-        each(&|r| {
-            format!(
-                "{} / {}",
-                r.config.idle_timeout_ms, r.config.absolute_timeout_ms
-            )
-        }),
-    );
-    environment_rows(
-        &mut table,
-        &report
-            .runs
-            .iter()
-            .map(|run| &run.results.environment)
-            .collect::<Vec<_>>(),
-    );
+    let mut table = RunTable::new(report, "");
+    table.rows(report, CONFIG_ROWS);
+    environment_rows(&mut table, report);
     html.push_str(&table.finish());
     html.push_str("<h2>Run files</h2>\n<ul>\n");
     for run in &report.runs {

@@ -130,7 +130,7 @@ fn hosts(report: &Report) -> String {
                 html,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&run.label),
-                escape(&host.service),
+                host.service.name(),
                 escape(&host.url),
                 escape(&host.addresses.join(", "))
             );

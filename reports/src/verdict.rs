@@ -124,11 +124,11 @@ pub fn observations(report: &Report) -> Vec<Observation> {
                     ),
                 ),
                 ("prefilled sessions", c.prefill_sessions.to_string()),
-                ("signing algorithm", c.signing_algorithm.clone()),
-                ("password hashing", c.password_hashing.clone()),
+                ("signing algorithm", c.signing_algorithm_name().to_owned()),
+                ("password hashing", c.password_hashing_name().to_owned()),
                 ("request timeout", c.request_timeout_ms.to_string()),
                 ("goose metrics", c.goose_metrics.to_string()),
-                ("target", c.target.clone()),
+                ("target", c.target.to_string()),
                 ("app instances", c.instances.to_string()),
                 ("load generators", c.workers.to_string()),
                 (
@@ -147,7 +147,7 @@ pub fn observations(report: &Report) -> Vec<Observation> {
             .map(|(name, value)| (name.to_owned(), value))
             .collect();
             Observation {
-                group: c.backend.clone(),
+                group: c.backend.name().to_owned(),
                 repetition: c.repetition,
                 throughput: r.requests_per_second,
                 logins: Some(r.logins_per_second),

@@ -556,7 +556,7 @@ fn a_run_over_several_instances_shows_each_instances_requests() {
     let dir = root.path().join("redis");
     let mut results = results::read_load(&dir).expect("fixture");
     let instance = |service: &str, url: &str, requests: u64| results::InstanceRequests {
-        service: service.into(),
+        service: service.parse().expect("a service"),
         url: url.into(),
         requests,
     };
@@ -622,7 +622,7 @@ fn a_run_shows_its_logins_connections_tls_and_hop_parts() {
         }),
     };
     results.config.target_hosts = vec![results::TargetHost {
-        service: "idp".into(),
+        service: vocabulary::Service::Idp,
         url: "https://idp.test:8443".into(),
         addresses: vec!["127.0.0.1:8443".into(), "[::1]:8443".into()],
     }];

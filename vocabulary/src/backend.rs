@@ -4,7 +4,9 @@
 /// Every session backend: the one list that flags (`--backend`, `--backends`), the matrix, the
 /// benches, the memory measurement and the reports' colours and order iterate. A new backend
 /// is a variant here, a module, a `StoreConfig`/`AnyStore` arm in mock-services and a conformance line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
     Dashmap,

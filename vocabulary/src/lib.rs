@@ -1,8 +1,17 @@
-//! The words ssobench's crates share, defined once: the session backends (`Backend`) and the
-//! stack's default addresses (`addresses`). A leaf crate: the services, the load runner, the
-//! benches and the reports all use it, and it uses none of them.
+//! The words ssobench's crates share, defined once: the session backends (`Backend`), the
+//! stack's services and roles (`service`), the hops and flows a scenario times (`names`), its
+//! default addresses (`addresses`), the settings results record (`settings`), the lines its
+//! processes say to each other (`protocol`), and the results schema (`results`). A leaf crate:
+//! the services, the load runner, the benches and the reports all use it, and it uses none of
+//! them.
 
 pub mod addresses;
 pub mod backend;
+pub mod names;
+pub mod protocol;
+pub mod results;
+pub mod service;
+pub mod settings;
 
 pub use backend::Backend;
+pub use service::{Role, Service};

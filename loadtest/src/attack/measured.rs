@@ -3,6 +3,8 @@
 //! user's measurements merged.
 
 use crate::attack::plan::{self, AttackPlan, Kind, RAMP_UP};
+use crate::error::RunResult;
+use crate::error::While as _;
 use crate::fault::FaultBoard;
 use crate::fault::board::FaultMoments;
 use crate::fault::inject::{Controls, Injector};
@@ -14,7 +16,6 @@ use crate::measure::live::LiveTotals;
 use crate::measure::recorder::{UserRecorder, histogram};
 use crate::measure::timeline::{Sampled, Sampler, SamplerInputs};
 use crate::users::context::{RunContext, ScenarioSettings, Targets};
-use anyhow::Context as _;
 use reports::hlog::host_name;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -62,7 +63,7 @@ pub struct Measured {
 }
 
 /// Runs the attack on the current runtime (the generator's) and measures it.
-pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
+pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
     let generator_threads = tokio::runtime::Handle::current().metrics().num_workers();
     // The run's zero: the timeline's seconds and the faults' moments both count from here.
     let origin = Instant::now();
@@ -71,7 +72,7 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
     let (logger, sink) = match drive.hlog_dir {
         Some(dir) => {
             let (logger, sink) = IntervalLogger::start(dir, host_name(), started_at, origin)
-                .context("starting the interval log thread")?;
+                .doing("starting the interval log thread")?;
             (Some(logger), Some(sink))
         }
         None => (None, None),
@@ -96,13 +97,13 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
         run_time: drive.plan.run_time,
         origin,
     })
-    .context("starting the sampler thread")?;
+    .doing("starting the sampler thread")?;
     let injector = if board.is_empty() {
         None
     } else {
         Some(
             Injector::start(Arc::clone(&board), drive.controls)
-                .context("starting the fault injector thread")?,
+                .doing("starting the fault injector thread")?,
         )
     };
     let started = Instant::now();
@@ -118,22 +119,22 @@ pub async fn drive(drive: Drive<'_>) -> anyhow::Result<Measured> {
     let fault_problems = match injector {
         Some(injector) => tokio::task::spawn_blocking(move || injector.finish())
             .await
-            .context("the fault injector thread failed")?,
+            .doing("the fault injector thread failed")?,
         None => Vec::new(),
     };
     let elapsed_seconds = started.elapsed().as_secs_f64();
     // Joining the sampler waits at most for its current refresh: off the runtime's threads.
     let sampled = tokio::task::spawn_blocking(move || sampler.finish())
         .await
-        .context("the sampler thread failed")?;
-    outcome.context("the goose run failed")?;
+        .doing("the sampler thread failed")?;
+    outcome.doing("the goose run failed")?;
     // Every user handed its samples over when it stopped: the last seconds can be written.
     let intervals = match logger {
         Some(logger) => Some(
             tokio::task::spawn_blocking(move || logger.finish())
                 .await
-                .context("the interval log thread failed")?
-                .context("writing the interval logs")?,
+                .doing("the interval log thread failed")?
+                .doing("writing the interval logs")?,
         ),
         None => None,
     };

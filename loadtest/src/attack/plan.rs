@@ -2,6 +2,7 @@
 //! scenario's first transaction installs the user's state for this run (its closure holds the
 //! run's context), and its last merges the user's measurements into it.
 
+use crate::error::RunResult;
 use crate::setup::args::ScenarioName;
 use crate::users::context::RunContext;
 use crate::users::scenarios::{
@@ -76,7 +77,7 @@ pub fn build(
     scenarios: &[(Kind, usize)],
     run: &Arc<RunContext>,
     host: &str,
-) -> anyhow::Result<GooseAttack> {
+) -> RunResult<GooseAttack> {
     let mut config = GooseConfiguration::default();
     config.host = Some(host.to_owned());
     config.users = Some(plan.users);

@@ -6,6 +6,8 @@
 
 use crate::attack::measured::{self, Drive};
 use crate::attack::plan::{AttackPlan, Kind};
+use crate::error::While as _;
+use crate::error::{RunResult, ensure};
 use crate::measure::cpu::CpuSides;
 use crate::measure::timeline::{UNKNOWN, steady_cores, steady_rate};
 use crate::setup::args::default_threads;
@@ -13,7 +15,6 @@ use crate::setup::output::{default_reports_dir, progress_bar};
 use crate::setup::stack::{STACK_THREAD_NAME, StackRuntime};
 use crate::users::context::{ScenarioSettings, Targets};
 use crate::users::scenarios::calibration;
-use anyhow::Context as _;
 use reports::results::Calibration;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -74,12 +75,12 @@ impl Calibrated {
 }
 
 /// Measures the ceiling on the current runtime (the generator's) and keeps it.
-pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
-    anyhow::ensure!(
+pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
+    ensure!(
         (Duration::from_secs(2)..=Duration::from_secs(60)).contains(&args.run_time),
         "--run-time is between 2s and 1m"
     );
-    anyhow::ensure!(
+    ensure!(
         (1..=10_000).contains(&args.users),
         "--users is between 1 and 10000"
     );
@@ -132,7 +133,7 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
     progress.finish_and_clear();
     server.abort();
     let measured = measured?;
-    anyhow::ensure!(
+    ensure!(
         measured.totals.errors == 0,
         "calibration requests failed: {:?}",
         measured
@@ -145,7 +146,7 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
     let timeline = &measured.sampled.timeline;
     let requests_per_second = steady_rate(timeline, args.run_time, |p| p.requests);
     let generator_cpu_cores = steady_cores(timeline, args.run_time, |p| p.generator_cpu_cores);
-    anyhow::ensure!(
+    ensure!(
         requests_per_second > 0.0 && generator_cpu_cores > 0.0,
         "calibration measured nothing ({requests_per_second:.0} requests/s on {generator_cpu_cores:.2} cores)"
     );
@@ -178,10 +179,10 @@ pub async fn execute(args: &CalibrateArgs) -> anyhow::Result<Calibrated> {
 }
 
 /// A trivial endpoint on a free loopback port: one small page with the calibration marker.
-async fn serve_trivial() -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+async fn serve_trivial() -> RunResult<(String, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
-        .context("binding the calibration endpoint")?;
+        .doing("binding the calibration endpoint")?;
     let url = format!("http://{}", listener.local_addr()?);
     let page = format!(
         "<!doctype html><title>calibration</title><main id=\"{}\">ok</main>\n",
@@ -231,13 +232,13 @@ fn file(reports_dir: &Path, machine: &str) -> PathBuf {
 }
 
 /// Keeps a calibration for its machine.
-pub fn save(reports_dir: &Path, calibration: &Calibration) -> anyhow::Result<PathBuf> {
+pub fn save(reports_dir: &Path, calibration: &Calibration) -> RunResult<PathBuf> {
     let path = file(reports_dir, &calibration.machine);
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        std::fs::create_dir_all(dir).doing_with(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(&path, serde_json::to_string_pretty(calibration)?)
-        .with_context(|| format!("writing {}", path.display()))?;
+        .doing_with(|| format!("writing {}", path.display()))?;
     Ok(path)
 }
 

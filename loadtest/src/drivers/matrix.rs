@@ -6,9 +6,10 @@
 //! report; the comparison's `index.html` sits at the top of that folder.
 
 use crate::drivers::run::{self, RunOutcome};
+use crate::error::While as _;
+use crate::error::{RunError, RunResult, ensure};
 use crate::setup::args::RunArgs;
 use crate::setup::output;
-use anyhow::Context as _;
 use mock_services::cli::Backend;
 use mock_services::local_redis::{LocalRedis, Persistence};
 use std::path::PathBuf;
@@ -94,18 +95,18 @@ pub fn order(backends: &[Backend], repeat: u32) -> Vec<(u32, Backend)> {
 }
 
 /// Runs every backend `repeat` times, interleaved, and renders the comparison.
-pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
-    anyhow::ensure!(!args.backends.is_empty(), "--backends names no backend");
+pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
+    ensure!(!args.backends.is_empty(), "--backends names no backend");
     // Every run of the matrix starts its own stack on its backend; against one --target they
     // would all measure the same server under different names.
-    anyhow::ensure!(
+    ensure!(
         args.run.target.is_empty(),
         "matrix runs its own in-process stack per backend; --target is not allowed here"
     );
     let backends = args.backends.clone();
     for (index, backend) in backends.iter().enumerate() {
         // Each backend's runs have one folder; a second list entry would overwrite the first's.
-        anyhow::ensure!(
+        ensure!(
             !backends[..index].contains(backend),
             "--backends names {} twice",
             backend.name()
@@ -130,14 +131,16 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
     for backend in &backends {
         leg(*backend, 1)
             .validate()
-            .with_context(|| format!("the {} runs of the matrix", backend.name()))?;
+            .doing_with(|| format!("the {} runs of the matrix", backend.name()))?;
     }
     // Check that a redis-server can start before the first run, so a missing one stops the
     // matrix at once rather than after the other backends have run. Each Redis run then starts
     // its own server, whose CPU it records as the stack's.
     if backends.contains(&Backend::Redis) && args.run.backend.redis_url.is_none() {
         LocalRedis::start_with(args.run.backend.redis_persistence).map_err(|error| {
-            anyhow::anyhow!("the matrix's redis runs need a local redis-server, but {error}")
+            RunError::refused(format!(
+                "the matrix's redis runs need a local redis-server, but {error}"
+            ))
         })?;
     }
     let dir = args
@@ -146,7 +149,7 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
         .clone()
         .unwrap_or_else(output::default_reports_dir)
         .join(format!("{}-matrix", output::timestamp()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(&dir).doing_with(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize().unwrap_or(dir);
     let turns = order(&backends, args.repeat);
     let per_run = (template.warm_up() + template.run_time()).as_secs().max(1);
@@ -159,7 +162,7 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
         let run_dir = dir.join(backend.name()).join(repetition.to_string());
         let outcome = run::execute_in(&leg, &run_dir, &progress)
             .await
-            .with_context(|| {
+            .doing_with(|| {
                 format!(
                     "the {} run of repetition {repetition} of the matrix",
                     backend.name()
@@ -184,7 +187,7 @@ pub async fn execute(args: &MatrixArgs) -> anyhow::Result<MatrixOutcome> {
     let run_dirs: Vec<PathBuf> = runs.iter().map(|run| run.run_dir.clone()).collect();
     let report =
         reports::render::render_comparison(&run_dirs, reports::render::default_criterion()?, &dir)
-            .with_context(|| format!("rendering the comparison in {}", dir.display()))?;
+            .doing_with(|| format!("rendering the comparison in {}", dir.display()))?;
     Ok(MatrixOutcome { dir, report, runs })
 }
 

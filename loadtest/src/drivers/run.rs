@@ -1,6 +1,7 @@
 //! A load run through the HTTP stack: from one generator (this process, `single`) or several
 //! (`--workers`, `workers`), into a new run directory.
 
+use crate::error::RunResult;
 use crate::setup::args::RunArgs;
 use crate::setup::output::{default_reports_dir, progress_bar, timestamp};
 use std::path::Path;
@@ -9,7 +10,7 @@ pub use super::single::RunOutcome;
 
 /// Runs the load into a new `<reports dir>/<timestamp>/`, with its own progress bar (hidden
 /// with `--quiet` or when stderr is not a terminal).
-pub async fn execute(args: &RunArgs) -> anyhow::Result<RunOutcome> {
+pub async fn execute(args: &RunArgs) -> RunResult<RunOutcome> {
     let run_dir = args
         .reports_dir
         .clone()
@@ -29,7 +30,7 @@ pub async fn execute_in(
     args: &RunArgs,
     run_dir: &Path,
     progress: &indicatif::ProgressBar,
-) -> anyhow::Result<RunOutcome> {
+) -> RunResult<RunOutcome> {
     if args.workers > 1 {
         return super::workers::execute(args, run_dir, progress).await;
     }

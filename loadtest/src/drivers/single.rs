@@ -5,6 +5,8 @@
 use crate::attack::measured::{self, Drive};
 use crate::attack::plan::{AttackPlan, Kind};
 use crate::drivers::calibrate;
+use crate::error::RunResult;
+use crate::error::While as _;
 use crate::fault::inject::Controls;
 use crate::judge::collect;
 use crate::judge::thresholds;
@@ -14,7 +16,6 @@ use crate::setup::output;
 use crate::setup::stack::Stack;
 use crate::users::context::{ScenarioSettings, Targets};
 use crate::users::login::LoginSettings;
-use anyhow::Context as _;
 use reports::results::LoadRunResults;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -46,7 +47,7 @@ pub async fn execute_one(
     run_dir: &Path,
     progress: &indicatif::ProgressBar,
     start: Start,
-) -> anyhow::Result<RunOutcome> {
+) -> RunResult<RunOutcome> {
     args.validate()?;
     let login = args.login_settings()?;
     let started_at = jiff::Timestamp::now();
@@ -58,7 +59,7 @@ pub async fn execute_one(
     stack.prefill(args.prefill_sessions).await?;
     let sessions_alive = Arc::new(AtomicU64::new(UNKNOWN));
     stack.count_sessions(&sessions_alive, !args.faults.is_empty());
-    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    std::fs::create_dir_all(run_dir).doing_with(|| format!("creating {}", run_dir.display()))?;
     let run_dir = run_dir
         .canonicalize()
         .unwrap_or_else(|_| run_dir.to_owned());
@@ -92,7 +93,7 @@ pub async fn execute_one(
             hlog_dir: None,
         })
         .await
-        .context("the warm-up")?;
+        .doing("the warm-up")?;
     }
     let measured = measured::drive(Drive {
         plan: AttackPlan {
@@ -134,7 +135,7 @@ pub async fn execute_one(
     let violations = thresholds::check(args, &results);
     stack.shutdown().await?;
     let report = reports::render::render_run(&run_dir, &results)
-        .with_context(|| format!("rendering the report in {}", run_dir.display()))?;
+        .doing_with(|| format!("rendering the report in {}", run_dir.display()))?;
     Ok(RunOutcome {
         run_dir,
         report,

@@ -3,8 +3,9 @@
 //! cost, without the web stack.
 
 use crate::drivers::store_load::{self, Mix};
+use crate::error::While as _;
+use crate::error::{RunResult, ensure};
 use crate::measure::environment;
-use anyhow::Context as _;
 use mock_services::cli::BackendArgs;
 use mock_services::session::{SessionPolicy, SessionStore, build_store};
 use reports::results::{SCHEMA_VERSION, StoreRunConfig, StoreRunResults};
@@ -49,7 +50,7 @@ fn store_duration(text: &str) -> Result<Duration, String> {
 
 /// Runs the store-level load (`--repeat` times), writes each run's results and report, and,
 /// for several, a report over all of them.
-pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
+pub async fn run(args: StoreArgs, worker_threads: usize) -> RunResult<()> {
     let root = args
         .reports_dir
         .clone()
@@ -71,14 +72,14 @@ pub async fn run(args: StoreArgs, worker_threads: usize) -> anyhow::Result<()> {
         let root = root.canonicalize().unwrap_or(root);
         let report =
             reports::render::render_comparison(&dirs, reports::render::criterion_or_warn(), &root)
-                .with_context(|| format!("rendering the report in {}", root.display()))?;
+                .doing_with(|| format!("rendering the report in {}", root.display()))?;
         println!(
             "report over {} repetitions: {}",
             args.repeat,
             report.display()
         );
     }
-    anyhow::ensure!(failed == 0, "{failed} operations failed");
+    ensure!(failed == 0, "{failed} operations failed");
     Ok(())
 }
 
@@ -88,13 +89,13 @@ async fn one(
     repetition: u32,
     run_dir: &std::path::Path,
     worker_threads: usize,
-) -> anyhow::Result<(PathBuf, StoreRunResults)> {
+) -> RunResult<(PathBuf, StoreRunResults)> {
     let started_at = jiff::Timestamp::now();
     let chosen = args.backend.choose("ssobench:loadtest:")?;
     let policy = SessionPolicy::default();
     let store = build_store(&chosen.config, policy)
         .await
-        .context("building the session store")?;
+        .doing("building the session store")?;
     let tasks = usize::try_from(args.tasks)?;
     let seconds = args.duration.as_secs();
     let prefill_count = usize::try_from(args.prefill_sessions)?;
@@ -134,7 +135,7 @@ async fn one(
         schema_version: SCHEMA_VERSION,
         started_at: started_at.to_string(),
         config: StoreRunConfig {
-            backend: store.backend_name().into(),
+            backend: args.backend.backend,
             tasks,
             duration_seconds: seconds,
             prefill_sessions: prefill_count,
@@ -152,11 +153,11 @@ async fn one(
         operations_per_second: tally.total_operations() as f64 / elapsed,
         live_sessions_at_end: store.live_count().await?,
     };
-    std::fs::create_dir_all(run_dir).with_context(|| format!("creating {}", run_dir.display()))?;
+    std::fs::create_dir_all(run_dir).doing_with(|| format!("creating {}", run_dir.display()))?;
     let run_dir = run_dir.canonicalize().unwrap_or(run_dir.to_owned());
     reports::results::write(&run_dir, &results)?;
     let report = reports::render::render_store_run(&run_dir, &results)
-        .with_context(|| format!("rendering the report in {}", run_dir.display()))?;
+        .doing_with(|| format!("rendering the report in {}", run_dir.display()))?;
     print_summary(&results);
     println!(
         "results: {}",

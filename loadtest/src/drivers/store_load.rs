@@ -5,6 +5,7 @@
 //! so the latencies are service times under that concurrency, not responses to a fixed arrival
 //! rate (no coordinated-omission correction applies).
 
+use crate::error::{RunResult, ensure};
 use hdrhistogram::Histogram;
 use mock_services::session::{
     AnyStore, CartItem, SaveOutcome, SessionData, SessionId, SessionStore,
@@ -141,11 +142,7 @@ impl Tally {
 }
 
 /// Creates `count` sessions with `tasks` concurrent creators; returns their IDs.
-pub async fn prefill(
-    store: &AnyStore,
-    count: usize,
-    tasks: usize,
-) -> anyhow::Result<Vec<SessionId>> {
+pub async fn prefill(store: &AnyStore, count: usize, tasks: usize) -> RunResult<Vec<SessionId>> {
     Ok(mock_services::session::prefill(store, count, tasks).await?)
 }
 
@@ -158,8 +155,8 @@ pub async fn run(
     duration: Duration,
     mix: Mix,
     completed: Arc<AtomicU64>,
-) -> anyhow::Result<Tally> {
-    anyhow::ensure!(
+) -> RunResult<Tally> {
+    ensure!(
         !ids.is_empty(),
         "the load needs at least one prefilled session"
     );

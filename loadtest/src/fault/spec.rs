@@ -4,7 +4,10 @@ use std::fmt;
 use std::time::Duration;
 
 /// What a fault does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
     /// SIGKILL to the `redis-server` the run started; the same server (port, directory,
     /// persistence) started again after DOWN.
@@ -50,7 +53,7 @@ impl FaultKind {
 }
 
 /// One fault of a run: `kind` at `at` after the start of the measured run, for `down`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FaultSpec {
     pub kind: FaultKind,
     pub at: Duration,

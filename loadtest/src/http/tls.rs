@@ -20,7 +20,17 @@ const TICKETS_PER_SERVER: usize = 8;
 const SESSIONS_SHARED: usize = 256;
 
 /// Where resumption tickets are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ResumptionMode {
     /// Each simulated browser has a cache of its own, as separate browsers do: a user resumes

@@ -14,9 +14,10 @@ use crate::setup::stack::Stack;
 use crate::users::context::Targets;
 use reports::results::{
     Bounces, Calibration, GeneratorResults, InstanceRequests, LoadRunConfig, LoadRunResults,
-    LoginOutcomes, Pacing, RetryWaits, SCHEMA_VERSION, StolenSessionResults, TargetHost,
-    TlsResults, Transport,
+    LoginOutcomes, Pacing, RetryWaits, SCHEMA_VERSION, StackPlacement, StolenSessionResults,
+    TargetHost, TlsResults, Transport,
 };
+use vocabulary::Service;
 
 /// What the results are assembled from.
 #[derive(Debug)]
@@ -83,16 +84,16 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         kind: "load".into(),
         started_at: started_at.to_string(),
         config: LoadRunConfig {
-            backend: args.backend.backend.name().into(),
+            backend: args.backend.backend,
             target: match stack {
-                Stack::InProcess(_) => "in-process".into(),
-                Stack::Processes(_) => "processes".into(),
-                Stack::External { .. } => args.target.join(","),
+                Stack::InProcess(_) => StackPlacement::InProcess,
+                Stack::Processes(_) => StackPlacement::Processes,
+                Stack::External { .. } => StackPlacement::Target(args.target.clone()),
             },
             instances: u32::try_from(
                 instances
                     .iter()
-                    .filter(|instance| instance.service == "store")
+                    .filter(|instance| instance.service == Service::Store)
                     .count(),
             )
             .unwrap_or(u32::MAX),
@@ -112,22 +113,14 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             cart_reads: args.cart_reads,
             stolen_window_ms: millis(args.stolen_window),
             replay_interval_ms: millis(args.replay_interval),
-            signing_algorithm: if in_process {
-                args.signing_alg.jws_name().to_owned()
-            } else {
-                "unknown (--target)".into()
-            },
-            password_hashing: if in_process {
-                format!("{:?}", args.password_hash).to_lowercase()
-            } else {
-                "unknown (--target)".into()
-            },
+            signing_algorithm: in_process.then_some(args.signing_alg),
+            password_hashing: in_process.then_some(args.password_hash),
             request_timeout_ms: millis(args.request_timeout),
             goose_metrics: args.goose_reports,
             repetition: args.repetition,
             warm_up_ms: millis(args.warm_up()),
             faults: args.faults.iter().map(ToString::to_string).collect(),
-            redis_persistence: args.backend.redis_persistence.name().to_owned(),
+            redis_persistence: args.backend.redis_persistence,
             target_hosts: target_hosts(targets),
             users_file: args
                 .users_file
@@ -268,7 +261,8 @@ fn login_outcomes(merged: &UserRecorder) -> LoginOutcomes {
 
 /// Every instance of every service, with the addresses it resolved to.
 fn target_hosts(targets: &Targets) -> Vec<TargetHost> {
-    services(targets)
+    targets
+        .services()
         .into_iter()
         .flat_map(|(service, site)| {
             targets
@@ -277,7 +271,7 @@ fn target_hosts(targets: &Targets) -> Vec<TargetHost> {
                 .instances()
                 .iter()
                 .map(move |origin| TargetHost {
-                    service: service.to_owned(),
+                    service,
                     url: origin.base.clone(),
                     addresses: origin.addrs.iter().map(ToString::to_string).collect(),
                 })
@@ -285,17 +279,10 @@ fn target_hosts(targets: &Targets) -> Vec<TargetHost> {
         .collect()
 }
 
-fn services(targets: &Targets) -> [(&'static str, crate::http::OriginId); 3] {
-    [
-        ("idp", targets.idp),
-        ("store", targets.store),
-        ("forums", targets.forums),
-    ]
-}
-
 /// Requests each instance got, by service, from the users' per-slot counts.
 fn instance_requests(targets: &Targets, by_slot: &[u64]) -> Vec<InstanceRequests> {
-    services(targets)
+    targets
+        .services()
         .into_iter()
         .flat_map(|(service, site)| {
             let count = targets.origins.site(site).instances().len();
@@ -304,7 +291,7 @@ fn instance_requests(targets: &Targets, by_slot: &[u64]) -> Vec<InstanceRequests
                     .origins
                     .instance(site, u32::try_from(turn).unwrap_or(0));
                 InstanceRequests {
-                    service: service.to_owned(),
+                    service,
                     url: origin.base.clone(),
                     requests: by_slot.get(slot).copied().unwrap_or(0),
                 }

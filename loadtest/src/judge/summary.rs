@@ -132,7 +132,7 @@ pub fn print(results: &LoadRunResults) {
             }
         );
     }
-    for service in ["store", "forums"] {
+    for service in [vocabulary::Service::Store, vocabulary::Service::Forums] {
         let counts: Vec<String> = results
             .instances
             .iter()

@@ -1,5 +1,6 @@
 //! The load run's flags, and the parsers of their values.
 
+use crate::error::{RunError, RunResult, ensure};
 use crate::fault::{FaultSpec, parse_fault, spec};
 use crate::http::{ResumptionMode, TlsOptions};
 use crate::names::MAX_FORM_STEPS;
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The scenarios, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ScenarioName {
     Journey,
     Cart,
@@ -86,8 +87,8 @@ pub fn default_threads() -> usize {
     (std::thread::available_parallelism().map_or(1, |n| n.get()) / 2).max(1)
 }
 
-/// The load run's flags.
-#[derive(Debug, Clone, clap::Args)]
+/// The load run's flags (and, whole, what a run sends each of its workers).
+#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
 pub struct RunArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
@@ -274,6 +275,23 @@ pub struct StackUrls {
     pub forums: Vec<String>,
 }
 
+/// The run's flags alone, to parse them where no command wraps them.
+#[derive(Debug, clap::Parser)]
+struct RunFlags {
+    #[command(flatten)]
+    args: RunArgs,
+}
+
+impl Default for RunArgs {
+    /// Every flag at its default, as `loadtest` with no flag has them.
+    fn default() -> Self {
+        use clap::Parser as _;
+        RunFlags::try_parse_from(["loadtest"])
+            .map(|flags| flags.args)
+            .expect("the run's flags all have defaults")
+    }
+}
+
 /// A load run's measured time when none is given.
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(30);
 
@@ -300,11 +318,10 @@ impl RunArgs {
 
     /// How users log in: the accounts (`--users-file` read and checked here, naming a bad
     /// line) and the login-form flags.
-    pub fn login_settings(&self) -> anyhow::Result<LoginSettings> {
+    pub fn login_settings(&self) -> RunResult<LoginSettings> {
         let accounts = match &self.users_file {
-            Some(path) => {
-                Accounts::read(path).map_err(|error| anyhow::anyhow!("--users-file {error}"))?
-            }
+            Some(path) => Accounts::read(path)
+                .map_err(|error| RunError::refused(format!("--users-file {error}")))?,
             None => Accounts::Generated {
                 password: self.user_password.clone(),
             },
@@ -314,7 +331,7 @@ impl RunArgs {
             .as_deref()
             .map(SelectorText::parse)
             .transpose()
-            .map_err(anyhow::Error::msg)?;
+            .map_err(RunError::refused)?;
         Ok(LoginSettings {
             accounts,
             rules: FormRules::new(
@@ -349,96 +366,60 @@ impl RunArgs {
         }
     }
 
-    /// The generator-side flags of a worker of this run: `users` of the run's users, against
-    /// the given stack, the rest as this run has them. Parsing them gives these settings back
-    /// (tested).
-    pub fn worker_flags(
+    /// The arguments of a worker of this run: `users` of the run's users, starting at
+    /// `first_user`, against the given stack; the generator's settings as this run has them,
+    /// and the rest — what belongs to the run that starts the workers (the stack, its faults,
+    /// the thresholds, the merge) — at their defaults.
+    pub fn for_worker(
         &self,
         users: usize,
         first_user: usize,
         stack: &StackUrls,
         stack_pids: &[u32],
-    ) -> Vec<String> {
-        let duration = |value: Duration| humantime::format_duration(value).to_string();
-        let mut flags: Vec<String> = Vec::new();
-        let mut pair = |name: &str, value: String| flags.extend([format!("--{name}"), value]);
-        pair("backend", self.backend.backend.name().to_owned());
-        pair("users", users.to_string());
-        pair("first-user", first_user.to_string());
-        if let Some(dir) = &self.reports_dir {
-            // Where the machine's calibration is kept, for each worker's own judgement.
-            pair("reports-dir", dir.display().to_string());
-        }
-        if let Some(rate) = self.rate {
+    ) -> RunArgs {
+        let defaults = RunArgs::default();
+        RunArgs {
+            // The backend names the results; the worker starts no store.
+            backend: BackendArgs {
+                backend: self.backend.backend,
+                ..defaults.backend.clone()
+            },
+            target: stack.stores.clone(),
+            target_idp: stack.idp.clone(),
+            target_forums: stack.forums.clone(),
+            ca_cert: self.ca_cert.clone(),
+            insecure: self.insecure,
+            tls_resumption: self.tls_resumption,
+            users_file: self.users_file.clone(),
+            login_form: self.login_form.clone(),
+            username_field: self.username_field.clone(),
+            password_field: self.password_field.clone(),
+            max_form_steps: self.max_form_steps,
+            first_user,
+            stack_pids: stack_pids.to_vec(),
+            users,
             // Each user keeps the pace it would have in the whole run.
-            pair(
-                "rate",
-                (rate * users as f64 / self.users as f64).to_string(),
-            );
+            rate: self
+                .rate
+                .map(|rate| rate * users as f64 / self.users as f64),
+            run_time: Some(self.run_time()),
+            warm_up: self.warm_up,
+            repetition: self.repetition,
+            scenarios: self.scenarios.clone(),
+            wait: self.wait,
+            store_idle_timeout: self.store_idle_timeout,
+            store_absolute_timeout: self.store_absolute_timeout,
+            cart_reads: self.cart_reads,
+            stolen_window: self.stolen_window,
+            replay_interval: self.replay_interval,
+            user_password: self.user_password.clone(),
+            request_timeout: self.request_timeout,
+            generator_threads: self.generator_threads,
+            // Where the machine's calibration is kept, for each worker's own judgement.
+            reports_dir: self.reports_dir.clone(),
+            quiet: true,
+            ..defaults
         }
-        pair("run-time", duration(self.run_time()));
-        if let Some(warm_up) = self.warm_up {
-            pair("warm-up", duration(warm_up));
-        }
-        pair("repetition", self.repetition.to_string());
-        for (scenario, weight) in &self.scenarios {
-            pair("scenario", format!("{}:{weight}", scenario.goose_name()));
-        }
-        if let Some((low, high)) = self.wait {
-            pair("wait", format!("{}..{}", duration(low), duration(high)));
-        }
-        pair("store-idle-timeout", duration(self.store_idle_timeout));
-        pair(
-            "store-absolute-timeout",
-            duration(self.store_absolute_timeout),
-        );
-        pair("cart-reads", self.cart_reads.to_string());
-        pair("stolen-window", duration(self.stolen_window));
-        pair("replay-interval", duration(self.replay_interval));
-        pair("user-password", self.user_password.clone());
-        if let Some(file) = &self.users_file {
-            pair("users-file", file.display().to_string());
-        }
-        if let Some(selector) = &self.login_form {
-            pair("login-form", selector.clone());
-        }
-        if let Some(name) = &self.username_field {
-            pair("username-field", name.clone());
-        }
-        if let Some(name) = &self.password_field {
-            pair("password-field", name.clone());
-        }
-        pair("max-form-steps", self.max_form_steps.to_string());
-        if let Some(file) = &self.ca_cert {
-            pair("ca-cert", file.display().to_string());
-        }
-        pair("tls-resumption", self.tls_resumption.name().to_owned());
-        pair("request-timeout", duration(self.request_timeout));
-        if let Some(threads) = self.generator_threads {
-            pair("generator-threads", threads.to_string());
-        }
-        pair("target-idp", stack.idp.clone());
-        for store in &stack.stores {
-            pair("target", store.clone());
-        }
-        for forums in &stack.forums {
-            pair("target-forums", forums.clone());
-        }
-        if !stack_pids.is_empty() {
-            pair(
-                "stack-pids",
-                stack_pids
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(","),
-            );
-        }
-        if self.insecure {
-            flags.push("--insecure".into());
-        }
-        flags.push("--quiet".into());
-        flags
     }
 
     pub fn stack_threads(&self) -> usize {
@@ -446,27 +427,27 @@ impl RunArgs {
     }
 
     /// Checks what flags alone can tell, before anything starts.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        anyhow::ensure!(
+    pub fn validate(&self) -> RunResult<()> {
+        ensure!(
             self.run_time() <= Duration::from_secs(3600),
             "--run-time is at most 1h"
         );
-        anyhow::ensure!(
+        ensure!(
             self.run_time() >= Duration::from_secs(1),
             "--run-time is at least 1s"
         );
-        anyhow::ensure!(
+        ensure!(
             self.warm_up() <= Duration::from_secs(600) && self.warm_up().subsec_nanos() == 0,
             "--warm-up takes whole seconds, at most 10m"
         );
-        anyhow::ensure!(self.users >= 1, "--users must be at least 1");
-        anyhow::ensure!(
+        ensure!(self.users >= 1, "--users must be at least 1");
+        ensure!(
             self.request_timeout > Duration::ZERO
                 && self.request_timeout <= Duration::from_secs(300),
             "--request-timeout must be between 1ms and 5m"
         );
         if let Some(rate) = self.rate {
-            anyhow::ensure!(
+            ensure!(
                 rate > 0.0 && rate.is_finite(),
                 "--rate must be a positive number"
             );
@@ -475,23 +456,23 @@ impl RunArgs {
             ("--generator-threads", self.generator_threads),
             ("--stack-threads", self.stack_threads),
         ] {
-            anyhow::ensure!(
+            ensure!(
                 threads.is_none_or(|n| (1..=1024).contains(&n)),
                 "{flag} must be between 1 and 1024"
             );
         }
         let external = !self.target.is_empty();
-        anyhow::ensure!(
+        ensure!(
             !external || self.tls_cert.is_none(),
             "--tls-cert serves the stack the run starts over HTTPS; with --target the stack is \
              another process's (give https:// URLs and --ca-cert)"
         );
-        anyhow::ensure!(
+        ensure!(
             !external || self.backend.redis_persistence == Persistence::None,
             "--redis-persistence sets up the redis-server the run starts; with --target the stack \
              and its store are another process's"
         );
-        anyhow::ensure!(
+        ensure!(
             self.instances == 1 || self.faults.is_empty(),
             "--fault acts on the in-process stack and its redis-server (or on --target-pid); with \
              --instances the stack is in processes of its own, which faults do not reach"
@@ -508,18 +489,18 @@ impl RunArgs {
                 target_pid: self.target_pid.is_some(),
             },
         )
-        .map_err(anyhow::Error::msg)?;
-        anyhow::ensure!(
+        .map_err(RunError::refused)?;
+        ensure!(
             self.max_recovery.is_none() || !self.faults.is_empty(),
             "--max-recovery limits the recovery from a --fault: give one"
         );
         if self.instances > 1 {
-            anyhow::ensure!(
+            ensure!(
                 !external,
                 "--instances starts the stack as processes; --target names one already running \
                  (repeat --target for each of its store instances)"
             );
-            anyhow::ensure!(
+            ensure!(
                 !self.backend.backend.is_in_memory(),
                 "--instances {} needs a shared session backend (--backend redis or \
                  redis-cluster): each instance is its own process, and {} keeps its sessions in \
@@ -527,74 +508,74 @@ impl RunArgs {
                 self.instances,
                 self.backend.backend.name()
             );
-            anyhow::ensure!(
+            ensure!(
                 self.prefill_sessions == 0,
                 "--prefill-sessions fills the in-process stack's store; with --instances the \
                  stack is in other processes"
             );
-            anyhow::ensure!(
+            ensure!(
                 self.stack_threads.is_none(),
                 "--stack-threads sizes the in-process stack; with --instances each instance is a \
                  process with a thread per core"
             );
-            anyhow::ensure!(
+            ensure!(
                 self.target_pid.is_none(),
                 "--target-pid names the process of --target; with --instances the run measures \
                  the stack's processes itself"
             );
         }
-        anyhow::ensure!(
+        ensure!(
             self.stack_pids.is_empty() || external,
             "--stack-pids names processes of --target's stack"
         );
         if self.workers > 1 {
             let workers = usize::try_from(self.workers)?;
-            anyhow::ensure!(
+            ensure!(
                 self.users >= workers,
                 "--workers {workers} splits --users among them: give at least one user each"
             );
-            anyhow::ensure!(
+            ensure!(
                 self.faults.is_empty(),
                 "--fault acts on a stack this process runs in-process; with --workers the stack \
                  and the generators are processes of their own"
             );
-            anyhow::ensure!(
+            ensure!(
                 self.prefill_sessions == 0 && self.stack_threads.is_none(),
                 "--prefill-sessions and --stack-threads apply to the in-process stack; with \
                  --workers the stack is a process of its own"
             );
-            anyhow::ensure!(
+            ensure!(
                 !self.goose_reports,
                 "--goose-reports writes goose's reports of one process; a run of several \
                  workers has no single goose report"
             );
-            anyhow::ensure!(
+            ensure!(
                 self.instances == 1 || !self.backend.backend.is_in_memory(),
                 "--instances above 1 needs a shared session backend (redis or redis-cluster)"
             );
         }
         match self.target.first() {
             Some(_) => {
-                anyhow::ensure!(
+                ensure!(
                     self.prefill_sessions == 0,
                     "--prefill-sessions needs the in-process stack (no --target)"
                 );
-                anyhow::ensure!(
+                ensure!(
                     self.stack_threads.is_none(),
                     "--stack-threads sizes the in-process stack; with --target the stack is another process"
                 );
                 if let Some(pid) = self.target_pid {
-                    anyhow::ensure!(
+                    ensure!(
                         pid != std::process::id(),
                         "--target-pid {pid} is this process: name the process serving --target"
                     );
-                    anyhow::ensure!(
+                    ensure!(
                         std::path::Path::new(&format!("/proc/{pid}/stat")).exists(),
                         "--target-pid {pid}: no such process"
                     );
                 }
             }
-            None => anyhow::ensure!(
+            None => ensure!(
                 self.target_pid.is_none(),
                 "--target-pid names the process of --target; the in-process stack is measured by its threads"
             ),

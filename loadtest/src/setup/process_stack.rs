@@ -1,18 +1,23 @@
 //! The stack as processes of its own (`--instances N`): this program run as `serve` in a child
 //! process — the IdP there, each store and forums instance a process of that one's — on the
 //! run's shared backend (the child starts a local Redis or cluster when no URL is given). The
-//! run reads the services' URLs from the child's output and counts the CPU of the child and
+//! child gets its `serve` arguments whole on its input; the run reads the services' URLs from
+//! the child's announcements and counts the CPU of the child and
 //! every process under it as the stack's.
 
+use crate::error::While as _;
+use crate::error::{RunResult, ensure};
 use crate::setup::args::RunArgs;
-use anyhow::Context as _;
+use mock_services::children;
 use mock_services::serve::ServeArgs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::time::Duration;
+use vocabulary::Service;
+use vocabulary::protocol::Announcement;
 
-/// How long the stack may take to print every URL (a local cluster takes a few seconds).
+/// How long the stack may take to announce every service (a local cluster takes a few seconds).
 const READY_WITHIN: Duration = Duration::from_secs(90);
 
 /// The stack's processes and the URLs they printed.
@@ -54,34 +59,26 @@ pub fn serve_args(args: &RunArgs) -> ServeArgs {
 
 /// The program that serves the stack: `--stack-program`, or this one (the `loadtest` binary,
 /// whose hidden `serve` subcommand is mock-services' `serve`).
-pub fn program(args: &RunArgs) -> anyhow::Result<PathBuf> {
+pub fn program(args: &RunArgs) -> RunResult<PathBuf> {
     match &args.stack_program {
         Some(program) => Ok(program.clone()),
-        None => std::env::current_exe().context("finding this program to start the stack"),
+        None => std::env::current_exe().doing("finding this program to start the stack"),
     }
 }
 
 impl ProcessStack {
     /// Starts `program serve …` and waits for its URLs.
-    pub async fn start(serve: &ServeArgs, program: &Path) -> anyhow::Result<ProcessStack> {
-        let mut child = mock_services::instances::child_command(program)
-            .arg("serve")
-            .args(serve.to_flags())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .with_context(|| format!("starting the stack ({} serve)", program.display()))?;
+    pub async fn start(serve: &ServeArgs, program: &Path) -> RunResult<ProcessStack> {
+        let mut child = children::spawn(program, "serve", serve, false)
+            .doing("starting the stack's processes")?;
         let expected = 1 + 2 * usize::try_from(serve.instances)?;
-        let lines = match read_urls(&mut child, expected).await {
+        let said = children::read_lines::<Announcement>(&mut child, expected, READY_WITHIN).await;
+        let said = match said {
             Ok(lines) => lines,
             Err(error) => {
                 // Stopping waits for the process: off the runtime's threads.
-                let _ = tokio::task::spawn_blocking(move || {
-                    mock_services::instances::stop(&mut child);
-                })
-                .await;
-                return Err(error);
+                let _ = tokio::task::spawn_blocking(move || children::stop(&mut child)).await;
+                return Err(error).doing("the stack did not announce its services");
             }
         };
         let mut stack = ProcessStack {
@@ -91,15 +88,14 @@ impl ProcessStack {
             stores: Vec::new(),
             forums: Vec::new(),
         };
-        for (service, url) in lines {
-            match service.as_str() {
-                "idp" => stack.idp = url,
-                "store" => stack.stores.push(url),
-                "forums" => stack.forums.push(url),
-                _ => {}
+        for Announcement { service, url } in said {
+            match service {
+                Service::Idp => stack.idp = url,
+                Service::Store => stack.stores.push(url),
+                Service::Forums => stack.forums.push(url),
             }
         }
-        anyhow::ensure!(
+        ensure!(
             !stack.idp.is_empty() && !stack.stores.is_empty() && !stack.forums.is_empty(),
             "the stack printed no IdP, store or forums URL"
         );
@@ -118,10 +114,10 @@ impl ProcessStack {
     }
 
     /// Stops the stack: SIGTERM to the `serve` process, which stops its instances.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
-        tokio::task::spawn_blocking(move || mock_services::instances::stop(&mut self.child))
+    pub async fn shutdown(mut self) -> RunResult<()> {
+        tokio::task::spawn_blocking(move || children::stop(&mut self.child))
             .await
-            .context("stopping the stack's processes")
+            .doing("stopping the stack's processes")
     }
 }
 
@@ -134,26 +130,6 @@ impl Drop for ProcessStack {
             let _ = self.child.wait();
         }
     }
-}
-
-/// Reads `expected` lines `<service> <url>` from the child's output.
-async fn read_urls(child: &mut Child, expected: usize) -> anyhow::Result<Vec<(String, String)>> {
-    let lines = mock_services::instances::first_lines(child, expected, READY_WITHIN)
-        .await
-        .context("the stack did not print its URLs")?;
-    anyhow::ensure!(
-        lines.len() == expected,
-        "the stack stopped before printing its URLs (its messages are above)"
-    );
-    lines
-        .iter()
-        .map(|line| {
-            line.trim_end()
-                .split_once(' ')
-                .map(|(service, url)| (service.to_owned(), url.to_owned()))
-                .with_context(|| format!("the stack printed {line:?}, not `<service> <url>`"))
-        })
-        .collect()
 }
 
 /// `root` and every process under it, from `/proc/<pid>/stat`'s parent field.

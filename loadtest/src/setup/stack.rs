@@ -3,13 +3,14 @@
 //! (`--instances`), or a stack already running on loopback (`--target`, with `--target-pid`
 //! naming its process).
 
+use crate::error::While as _;
+use crate::error::{RunError, RunResult, bail};
 use crate::fault::inject::Controls;
 use crate::measure::cpu::CpuSides;
 use crate::measure::timeline::UNKNOWN;
 use crate::setup::args::RunArgs;
 use crate::setup::process_stack::{self, ProcessStack};
 use crate::users::context::Targets;
-use anyhow::Context as _;
 use mock_services::cli::Backend;
 use mock_services::session::{AnyStore, SessionPolicy, SessionStore as _};
 use mock_services::stack::{RunningStack, StackConfig};
@@ -31,13 +32,13 @@ pub struct StackRuntime {
 }
 
 impl StackRuntime {
-    pub fn new(threads: usize) -> anyhow::Result<Self> {
+    pub fn new(threads: usize) -> RunResult<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name(STACK_THREAD_NAME)
             .enable_all()
             .build()
-            .context("starting the stack's runtime")?;
+            .doing("starting the stack's runtime")?;
         Ok(StackRuntime {
             runtime: Some(runtime),
             threads,
@@ -49,7 +50,7 @@ impl StackRuntime {
     }
 
     /// Runs `future` on the stack's threads and waits for it from the caller's runtime.
-    pub async fn run<F>(&self, future: F) -> anyhow::Result<F::Output>
+    pub async fn run<F>(&self, future: F) -> RunResult<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -57,11 +58,11 @@ impl StackRuntime {
         let runtime = self
             .runtime
             .as_ref()
-            .context("the stack's runtime has shut down")?;
+            .doing("the stack's runtime has shut down")?;
         runtime
             .spawn(future)
             .await
-            .context("a task of the stack's runtime failed")
+            .doing("a task of the stack's runtime failed")
     }
 
     /// Spawns `future` on the stack's threads.
@@ -112,7 +113,7 @@ pub enum Stack {
 impl Stack {
     /// Starts the stack the flags describe (in-process, or as processes with `--instances`),
     /// or checks `--target`'s URLs.
-    pub async fn start(args: &RunArgs) -> anyhow::Result<Stack> {
+    pub async fn start(args: &RunArgs) -> RunResult<Stack> {
         if args.target.is_empty() && args.instances > 1 {
             let serve = process_stack::serve_args(args);
             let program = process_stack::program(args)?;
@@ -151,7 +152,7 @@ impl Stack {
     }
 
     /// The services' origins, parsed and their names resolved (call it once per run).
-    pub fn targets(&self) -> anyhow::Result<Targets> {
+    pub fn targets(&self) -> RunResult<Targets> {
         let (idp, stores, forums) = match self {
             Stack::InProcess(stack) => {
                 let running = stack.running()?;
@@ -175,7 +176,9 @@ impl Stack {
             } => (idp.clone(), stores.clone(), forums.clone()),
         };
         Targets::parse(&idp, &stores, &forums).map_err(|error| {
-            anyhow::anyhow!("{error} (check --target, --target-idp and --target-forums)")
+            RunError::refused(format!(
+                "{error} (check --target, --target-idp and --target-forums)"
+            ))
         })
     }
 
@@ -281,12 +284,12 @@ impl Stack {
     }
 
     /// Creates `count` live sessions in the store's backend, on the stack's threads.
-    pub async fn prefill(&self, count: u64) -> anyhow::Result<()> {
+    pub async fn prefill(&self, count: u64) -> RunResult<()> {
         if count == 0 {
             return Ok(());
         }
         let (Stack::InProcess(stack), Some(store)) = (self, self.store_sessions()) else {
-            anyhow::bail!("--prefill-sessions needs the in-process stack (no --target)");
+            bail!("--prefill-sessions needs the in-process stack (no --target)");
         };
         let started = Instant::now();
         let count = usize::try_from(count)?;
@@ -330,7 +333,7 @@ impl Stack {
     }
 
     /// Stops the in-process stack (in-flight requests finish) and its runtime.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(self) -> RunResult<()> {
         let mut stack = match self {
             Stack::InProcess(stack) => stack,
             Stack::Processes(stack) => return stack.shutdown().await,
@@ -347,10 +350,10 @@ impl Stack {
 }
 
 impl InProcessStack {
-    fn running(&self) -> anyhow::Result<&RunningStack> {
+    fn running(&self) -> RunResult<&RunningStack> {
         self.running
             .as_ref()
-            .context("the in-process stack has shut down")
+            .doing("the in-process stack has shut down")
     }
 }
 

@@ -16,6 +16,7 @@ use mock_services::web::routes::markers;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use vocabulary::Service;
 
 /// The services of a run, parsed and resolved once, and the TLS configuration their HTTPS
 /// instances are reached with.
@@ -80,7 +81,7 @@ impl Targets {
     /// Makes one TLS handshake with every HTTPS instance, so that an untrusted certificate or
     /// a server that speaks no TLS is named before the run starts, not counted as thousands
     /// of failures.
-    pub async fn check_tls(&self) -> anyhow::Result<()> {
+    pub async fn check_tls(&self) -> Result<(), crate::http::tls::TlsCheckError> {
         let Some(tls) = &self.tls else {
             return Ok(());
         };
@@ -94,16 +95,22 @@ impl Targets {
         Ok(())
     }
 
+    /// Each service and the site that serves it.
+    pub fn services(&self) -> [(Service, OriginId); 3] {
+        [
+            (Service::Idp, self.idp),
+            (Service::Store, self.store),
+            (Service::Forums, self.forums),
+        ]
+    }
+
     /// One line per site: where the run's load goes, with every address of each instance.
     pub fn describe(&self) -> Vec<String> {
         let role = |id: OriginId| {
-            if id == self.idp {
-                "idp"
-            } else if id == self.store {
-                "store"
-            } else {
-                "forums"
-            }
+            self.services()
+                .into_iter()
+                .find_map(|(service, site)| (site == id).then_some(service.name()))
+                .unwrap_or("")
         };
         self.origins
             .sites()

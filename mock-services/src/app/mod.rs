@@ -34,12 +34,17 @@ pub enum AppKind {
 }
 
 impl AppKind {
-    /// Lower-case name: client id, cookie and key prefixes.
-    pub fn name(self) -> &'static str {
+    /// The service this app is.
+    pub const fn service(self) -> vocabulary::Service {
         match self {
-            AppKind::Store => "store",
-            AppKind::Forums => "forums",
+            AppKind::Store => vocabulary::Service::Store,
+            AppKind::Forums => vocabulary::Service::Forums,
         }
+    }
+
+    /// Lower-case name: client id, cookie and key prefixes (the service's name).
+    pub fn name(self) -> &'static str {
+        self.service().name()
     }
 
     /// Where a fresh login lands.

@@ -16,28 +16,13 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The JWS algorithm of every token the IdP issues.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SigningAlgorithm {
-    /// RSASSA-PKCS1-v1_5 with SHA-256, 2048-bit key: what most IdPs use by default.
-    Rs256,
-    /// ECDSA P-256 with SHA-256: much cheaper to sign.
-    Es256,
-}
+pub use vocabulary::settings::SigningAlgorithm;
 
-impl SigningAlgorithm {
-    pub fn jws_name(self) -> &'static str {
-        match self {
-            SigningAlgorithm::Rs256 => "RS256",
-            SigningAlgorithm::Es256 => "ES256",
-        }
-    }
-
-    fn jsonwebtoken(self) -> Algorithm {
-        match self {
-            SigningAlgorithm::Rs256 => Algorithm::RS256,
-            SigningAlgorithm::Es256 => Algorithm::ES256,
-        }
+/// The algorithm as jsonwebtoken names it.
+fn jsonwebtoken(algorithm: SigningAlgorithm) -> Algorithm {
+    match algorithm {
+        SigningAlgorithm::Rs256 => Algorithm::RS256,
+        SigningAlgorithm::Es256 => Algorithm::ES256,
     }
 }
 
@@ -198,7 +183,7 @@ impl SigningKeys {
         issuer: &str,
         audience: Option<&str>,
     ) -> Result<T, KeyError> {
-        let mut validation = Validation::new(self.algorithm.jsonwebtoken());
+        let mut validation = Validation::new(jsonwebtoken(self.algorithm));
         validation.set_issuer(&[issuer]);
         validation.leeway = 0;
         match audience {
@@ -215,7 +200,7 @@ impl SigningKeys {
         token: &str,
         issuer: &str,
     ) -> Result<T, KeyError> {
-        let mut validation = Validation::new(self.algorithm.jsonwebtoken());
+        let mut validation = Validation::new(jsonwebtoken(self.algorithm));
         validation.set_issuer(&[issuer]);
         validation.validate_exp = false;
         validation.validate_aud = false;
@@ -252,12 +237,12 @@ mod tests {
             let token = keys.sign(&claims()).expect("sign");
             let header = jsonwebtoken::decode_header(&token).expect("header");
             assert_eq!(header.kid.as_deref(), Some(keys.kid()));
-            assert_eq!(header.alg, algorithm.jsonwebtoken());
+            assert_eq!(header.alg, jsonwebtoken(algorithm));
             // Verify through the JWKS, as a relying party would.
             let jwk: jsonwebtoken::jwk::Jwk =
                 serde_json::from_value(keys.jwks()["keys"][0].clone()).expect("jwk");
             let key = DecodingKey::from_jwk(&jwk).expect("decoding key");
-            let mut validation = Validation::new(algorithm.jsonwebtoken());
+            let mut validation = Validation::new(jsonwebtoken(algorithm));
             validation.set_audience(&["store"]);
             let decoded =
                 jsonwebtoken::decode::<Claims>(&token, &key, &validation).expect("verify");

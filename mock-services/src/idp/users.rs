@@ -6,15 +6,7 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
-/// How passwords are checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PasswordHashing {
-    /// Constant-time comparison with the configured password: no CPU cost.
-    Plain,
-    /// Argon2id with the crate's defaults (19 MiB, 2 passes), as a real IdP would: models the
-    /// CPU and memory a login costs.
-    Argon2,
-}
+pub use vocabulary::settings::PasswordHashing;
 
 /// A user as the IdP knows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

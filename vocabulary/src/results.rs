@@ -1,13 +1,22 @@
 //! `results.json`: every figure of one run, with the configuration and machine that produced it.
+//! Written by the load runner, read by the reports; what has a fixed set of values is an enum
+//! here (the backend, where the stack ran, the stack's settings, the services).
 
-use serde::{Deserialize, Serialize};
+use crate::Backend;
+use crate::service::Service;
+use crate::settings::{PasswordHashing, Persistence, SigningAlgorithm};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
 
 /// File name of a run's results inside its run directory.
 pub const RESULTS_FILE: &str = "results.json";
 
 /// Bumped whenever a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
+/// The oldest schema this build still reads: version 4 spelled as text what version 5 types
+/// (the backend, the target, the stack's settings, the services), with the same names, and
+/// wrote `unknown (--target)` where version 5 writes nothing.
+pub const OLDEST_READ: u32 = 4;
 
 /// Results of a session-store load run (the store driven directly, no HTTP).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,7 +42,7 @@ pub struct StoreRunResults {
 /// What was asked for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoreRunConfig {
-    pub backend: String,
+    pub backend: Backend,
     pub tasks: usize,
     pub duration_seconds: u64,
     pub prefill_sessions: usize,
@@ -108,8 +117,8 @@ pub enum ResultsError {
         source: serde_json::Error,
     },
     #[error(
-        "{path}: written with results schema {found}; this build reads schema {SCHEMA_VERSION} \
-         (run the load again with this build)"
+        "{path}: written with results schema {found}; this build reads schemas {OLDEST_READ} \
+         to {SCHEMA_VERSION} (run the load again with this build)"
     )]
     Version { path: String, found: u64 },
     #[error("{path}: a store-level run (`loadtest store`), not an HTTP load run")]
@@ -225,8 +234,7 @@ pub struct WorkerResult {
 /// Requests one service instance got from the generator (answered or not).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InstanceRequests {
-    /// `idp`, `store` or `forums`.
-    pub service: String,
+    pub service: Service,
     /// The instance's base URL.
     pub url: String,
     pub requests: u64,
@@ -359,10 +367,9 @@ pub struct BoundReason {
 /// What the run was asked to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadRunConfig {
-    pub backend: String,
-    /// `in-process`, `processes` (the run started the stack as processes: `--instances`), or
-    /// the store URL(s) given with `--target`, comma-separated.
-    pub target: String,
+    pub backend: Backend,
+    /// Where the stack ran.
+    pub target: StackPlacement,
     /// Store and forums instances (each a process with `--instances`; as many as `--target`
     /// URLs otherwise).
     #[serde(default = "one_instance")]
@@ -384,9 +391,13 @@ pub struct LoadRunConfig {
     pub cart_reads: u32,
     pub stolen_window_ms: u64,
     pub replay_interval_ms: u64,
-    pub signing_algorithm: String,
-    /// How the in-process IdP checked passwords (`plain` or `argon2`; `unknown` with --target).
-    pub password_hashing: String,
+    /// How the IdP the run started signed its tokens (`None`: not known, the stack was
+    /// `--target`'s).
+    #[serde(deserialize_with = "known_or_unknown")]
+    pub signing_algorithm: Option<SigningAlgorithm>,
+    /// How the IdP the run started checked passwords (`None`: not known, with `--target`).
+    #[serde(deserialize_with = "known_or_unknown")]
+    pub password_hashing: Option<PasswordHashing>,
     pub request_timeout_ms: u64,
     /// Whether goose's own metrics and reports were on (`--goose-reports`).
     pub goose_metrics: bool,
@@ -398,8 +409,8 @@ pub struct LoadRunConfig {
     #[serde(default)]
     pub faults: Vec<String>,
     /// Persistence of the redis-server the run started (`none` otherwise).
-    #[serde(default = "no_persistence")]
-    pub redis_persistence: String,
+    #[serde(default)]
+    pub redis_persistence: Persistence,
     /// Every host that received load, as resolved at the start.
     #[serde(default)]
     pub target_hosts: Vec<TargetHost>,
@@ -419,13 +430,27 @@ pub struct LoadRunConfig {
     pub max_form_steps: u8,
 }
 
+impl LoadRunConfig {
+    /// The signing algorithm as reports show it (`unknown (--target)` where the run did not
+    /// start the stack).
+    pub fn signing_algorithm_name(&self) -> &'static str {
+        self.signing_algorithm
+            .map_or(UNKNOWN_SETTING, SigningAlgorithm::jws_name)
+    }
+
+    /// The password hashing as reports show it.
+    pub fn password_hashing_name(&self) -> &'static str {
+        self.password_hashing
+            .map_or(UNKNOWN_SETTING, PasswordHashing::name)
+    }
+}
+
+/// What reports show for a setting of a stack the run did not start.
+pub const UNKNOWN_SETTING: &str = "unknown (--target)";
+
 /// `1`: one instance, one worker (what files from before these fields meant).
 fn one_instance() -> u32 {
     1
-}
-
-fn no_persistence() -> String {
-    "none".into()
 }
 
 /// One hop's or flow's latency, raw and corrected for coordinated omission.
@@ -529,10 +554,9 @@ impl LoginOutcomes {
 }
 
 /// Where the load went: each service's hosts as resolved at the start.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetHost {
-    /// `idp`, `store` or `forums`.
-    pub service: String,
+    pub service: Service,
     /// The instance's base URL.
     pub url: String,
     /// The addresses its name resolved to, taken in turn by new connections.
@@ -618,7 +642,7 @@ pub enum AnyResults {
 pub fn read_any(run_dir: &Path) -> Result<AnyResults, ResultsError> {
     let path = run_dir.join(RESULTS_FILE);
     let header: Header = read_json(&path)?;
-    if header.schema_version != u64::from(SCHEMA_VERSION) {
+    if !(u64::from(OLDEST_READ)..=u64::from(SCHEMA_VERSION)).contains(&header.schema_version) {
         return Err(ResultsError::Version {
             path: path.display().to_string(),
             found: header.schema_version,
@@ -646,6 +670,77 @@ struct Header {
     schema_version: u64,
     kind: Option<String>,
     operations: Option<serde::de::IgnoredAny>,
+}
+
+/// Where a run's stack ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StackPlacement {
+    /// In the load runner's process.
+    InProcess,
+    /// Started by the run as processes of its own (`--instances`, `--workers`).
+    Processes,
+    /// Already running, at these store URLs (`--target`).
+    Target(Vec<String>),
+}
+
+impl std::fmt::Display for StackPlacement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StackPlacement::InProcess => f.write_str("in-process"),
+            StackPlacement::Processes => f.write_str("processes"),
+            StackPlacement::Target(urls) => f.write_str(&urls.join(",")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for StackPlacement {
+    /// Version 5's form, or version 4's text (`in-process`, `processes` or the URLs joined
+    /// by commas).
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        enum Tagged {
+            Target(Vec<String>),
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Text(String),
+            Tagged(Tagged),
+        }
+        Ok(match Wire::deserialize(deserializer)? {
+            Wire::Text(text) => match text.as_str() {
+                "in-process" => StackPlacement::InProcess,
+                "processes" => StackPlacement::Processes,
+                urls => StackPlacement::Target(urls.split(',').map(str::to_owned).collect()),
+            },
+            Wire::Tagged(Tagged::Target(urls)) => StackPlacement::Target(urls),
+        })
+    }
+}
+
+/// A setting of the stack, or nothing where the run did not start the stack: version 5 writes
+/// `null` there, version 4 wrote `unknown (--target)`.
+fn known_or_unknown<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Wire<T> {
+        Known(T),
+        Unknown(Option<String>),
+    }
+    match Wire::<T>::deserialize(deserializer)? {
+        Wire::Known(value) => Ok(Some(value)),
+        Wire::Unknown(None) => Ok(None),
+        Wire::Unknown(Some(text)) if text.starts_with("unknown") => Ok(None),
+        Wire::Unknown(Some(text)) => Err(serde::de::Error::custom(format!(
+            "{text:?} is no known setting"
+        ))),
+    }
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
@@ -679,7 +774,7 @@ mod tests {
             schema_version: SCHEMA_VERSION,
             started_at: "2026-11-24T15:00:00Z".into(),
             config: StoreRunConfig {
-                backend: "dashmap".into(),
+                backend: Backend::Dashmap,
                 tasks: 4,
                 duration_seconds: 2,
                 prefill_sessions: 10,
@@ -739,6 +834,74 @@ mod tests {
             }
             other => panic!("expected a format error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_version_4_file_is_read_with_its_text_as_the_enums_and_older_ones_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut json = serde_json::to_value(sample()).expect("json");
+        json["schema_version"] = 4.into();
+        std::fs::write(dir.path().join(RESULTS_FILE), json.to_string()).expect("write");
+        assert!(matches!(
+            read_any(dir.path()),
+            Ok(AnyResults::Store(results)) if results.config.backend == Backend::Dashmap
+        ));
+        json["schema_version"] = 3.into();
+        std::fs::write(dir.path().join(RESULTS_FILE), json.to_string()).expect("write");
+        let error = read_any(dir.path()).expect_err("too old");
+        assert!(
+            matches!(error, ResultsError::Version { found: 3, .. }),
+            "{error}"
+        );
+        assert!(error.to_string().contains("schemas 4 to 5"), "{error}");
+    }
+
+    #[test]
+    fn version_4_text_reads_as_the_typed_settings_and_placements() {
+        #[derive(Debug, Deserialize)]
+        struct Settings {
+            target: StackPlacement,
+            #[serde(deserialize_with = "known_or_unknown")]
+            signing_algorithm: Option<SigningAlgorithm>,
+            #[serde(deserialize_with = "known_or_unknown")]
+            password_hashing: Option<PasswordHashing>,
+        }
+        let read = |json: &str| serde_json::from_str::<Settings>(json).expect(json);
+        let v4 = read(
+            r#"{"target": "http://127.0.0.2:1,http://127.0.0.2:2",
+                "signing_algorithm": "unknown (--target)", "password_hashing": "unknown (--target)"}"#,
+        );
+        assert_eq!(
+            v4.target,
+            StackPlacement::Target(vec![
+                "http://127.0.0.2:1".into(),
+                "http://127.0.0.2:2".into()
+            ])
+        );
+        assert_eq!((v4.signing_algorithm, v4.password_hashing), (None, None));
+        let v4 = read(
+            r#"{"target": "processes", "signing_algorithm": "ES256", "password_hashing": "argon2"}"#,
+        );
+        assert_eq!(v4.target, StackPlacement::Processes);
+        assert_eq!(v4.signing_algorithm, Some(SigningAlgorithm::Es256));
+        assert_eq!(v4.password_hashing, Some(PasswordHashing::Argon2));
+        for placement in [
+            StackPlacement::InProcess,
+            StackPlacement::Processes,
+            StackPlacement::Target(vec!["https://a:1".into()]),
+        ] {
+            let json = format!(
+                r#"{{"target": {}, "signing_algorithm": null, "password_hashing": null}}"#,
+                serde_json::to_string(&placement).expect("json")
+            );
+            assert_eq!(read(&json).target, placement);
+        }
+        assert!(
+            serde_json::from_str::<Settings>(
+                r#"{"target": "in-process", "signing_algorithm": "HS256", "password_hashing": null}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]
