@@ -571,7 +571,7 @@ pub async fn a_save_racing_a_rotation_is_never_lost<S: SessionStore + Clone + 's
 }
 
 macro_rules! conformance_suite {
-    ($backend:ident) => {
+    ($backend:ident, $variant:ident) => {
         mod $backend {
             use super::*;
             use crate::support;
@@ -602,6 +602,16 @@ macro_rules! conformance_suite {
                 };
             }
 
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn names_itself_as_the_vocabulary_names_it() {
+                let test_store = with_store(long()).await;
+                assert_eq!(
+                    test_store.store.backend_name(),
+                    vocabulary::Backend::$variant.name()
+                );
+                drop(test_store);
+            }
+
             case!(create_then_load, long());
             case!(ids_are_fresh_url_safe_and_fixed_length, long());
             case!(unknown_id_is_never_adopted, long());
@@ -625,8 +635,8 @@ macro_rules! conformance_suite {
     };
 }
 
-conformance_suite!(dashmap);
-conformance_suite!(scc);
-conformance_suite!(papaya);
-conformance_suite!(redis);
-conformance_suite!(redis_cluster);
+conformance_suite!(dashmap, Dashmap);
+conformance_suite!(scc, Scc);
+conformance_suite!(papaya, Papaya);
+conformance_suite!(redis, Redis);
+conformance_suite!(redis_cluster, RedisCluster);
