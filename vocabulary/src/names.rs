@@ -1,6 +1,7 @@
 //! Every hop and flow a scenario times and every way a login through a provider's pages ends,
 //! as small copyable values: the load runner indexes its arrays by them on the measured path,
-//! and results and reports carry their names.
+//! and results and reports carry their names. What the measured path calls per request is
+//! `#[inline]`: these are called from another crate, and the release profile has no LTO.
 
 /// The most form pages a login may pass through (`--max-form-steps` is at most this).
 pub const MAX_FORM_STEPS: u8 = 8;
@@ -125,15 +126,18 @@ impl Hop {
     };
 
     /// A page hop of the login, its number clamped to what is counted.
+    #[inline]
     pub fn page(step: usize) -> Hop {
         Hop::IdpPage(step.clamp(1, STEPS) as u8)
     }
 
     /// A form submission of the login, its number clamped to what is counted.
+    #[inline]
     pub fn submit(step: usize) -> Hop {
         Hop::IdpSubmit(step.clamp(1, STEPS) as u8)
     }
 
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             Hop::StoreHome => "store: GET /",
@@ -163,6 +167,7 @@ impl Hop {
     }
 
     /// The method, as goose's reports label requests.
+    #[inline]
     pub fn method(self) -> &'static str {
         match self {
             Hop::IdpSubmit(_)
@@ -175,6 +180,7 @@ impl Hop {
     }
 
     /// This hop's place in [`Hop::ALL`] (a test holds every hop to it).
+    #[inline]
     pub fn index(self) -> usize {
         let steps = BEFORE_STEPS.len();
         let after = steps + 2 * STEPS;
@@ -217,6 +223,7 @@ pub enum Flow {
 impl Flow {
     pub const ALL: [Flow; 3] = [Flow::PasswordLogin, Flow::SsoRelogin, Flow::ForumsSsoLogin];
 
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             Flow::PasswordLogin => "password login (store)",
@@ -225,6 +232,7 @@ impl Flow {
         }
     }
 
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
@@ -252,6 +260,7 @@ impl LoginOutcome {
     ];
 
     /// The outcome's name in results.json and the report.
+    #[inline]
     pub fn name(self) -> &'static str {
         match self {
             LoginOutcome::Completed => "completed",
@@ -263,6 +272,7 @@ impl LoginOutcome {
         }
     }
 
+    #[inline]
     pub fn index(self) -> usize {
         self as usize
     }
