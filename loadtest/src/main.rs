@@ -42,6 +42,9 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let mut cli = Cli::parse();
+    // Every connection is a descriptor: the soft limit goes up to the hard one before anything
+    // opens (runs check what they need against it before they start).
+    let _ = mock_services::limits::raise_open_files();
     // A worker started by a run reads its arguments first: its thread count is among them.
     if let Some(Command::Worker(command)) = &mut cli.command {
         command.receive()?;

@@ -40,7 +40,10 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         target_pid: None,
         users: 6,
         rate: None,
+        ramp_rate: None,
+        accounts: None,
         wait: None,
+        keep_alive_idle: None,
         run_time: Some(Duration::from_secs(3)),
         warm_up: None,
         repetition: 1,
@@ -498,7 +501,7 @@ async fn runs_with_long_waits_inside_transactions_stop_on_time() {
     run.stolen_window = Duration::from_secs(30 * 60);
     run.replay_interval = Duration::from_secs(10 * 60);
     run.request_timeout = Duration::from_secs(5);
-    let bound = loadtest::attack::plan::RAMP_UP + run.run_time() + run.request_timeout;
+    let bound = run.ramp_up() + run.run_time() + run.request_timeout;
     let started = Instant::now();
     let outcome = execute(&run).await.expect("run");
     assert!(

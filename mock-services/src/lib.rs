@@ -8,6 +8,7 @@ pub mod dev_cert;
 pub mod error;
 pub mod idp;
 pub mod instances;
+pub mod limits;
 pub mod local_cluster;
 pub mod local_redis;
 pub mod serve;

@@ -34,6 +34,9 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Every connection is a descriptor: `serve` sizes its --max-connections default from the
+    // raised limit.
+    let _ = mock_services::limits::raise_open_files();
     match Command::parse() {
         Command::Serve(command) => Ok(command.run().await?),
         Command::DevCert { out, names } => {

@@ -132,9 +132,11 @@ pub struct ServeArgs {
     /// connection may idle, before every service closes it.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
-    /// Connections each service serves at once; more wait until one closes.
-    #[arg(long, default_value_t = 10_000)]
-    pub max_connections: usize,
+    /// Connections each service serves at once; more wait in the listen backlog until one
+    /// closes [default: the process's descriptor limit, raised to its hard limit at start,
+    /// less 256 kept for files and Redis, shared by the services of this process].
+    #[arg(long)]
+    pub max_connections: Option<usize>,
     /// Serve every service over HTTPS with this certificate chain (PEM, leaf first, as nginx
     /// takes it); its names must be the services' hosts. Cookies are then Secure.
     #[arg(long, value_name = "FILE", requires = "tls_key")]
@@ -277,7 +279,12 @@ impl ServeArgs {
             ca_cert: self.ca_cert.clone(),
             server: ServerLimits {
                 header_read_timeout: self.header_read_timeout,
-                max_connections: self.max_connections,
+                max_connections: self.max_connections.unwrap_or_else(|| {
+                    crate::limits::default_max_connections(match self.role {
+                        Role::All => 3,
+                        _ => 1,
+                    })
+                }),
             },
             clock: Clock::System,
         })

@@ -31,7 +31,103 @@ pub fn load_figures(report: &Report) -> Vec<Figure> {
     figures.extend(errors_over_time(report));
     figures.push(cpu_over_time(report));
     figures.push(lag_over_time(report));
+    figures.extend(users_over_time(report));
+    figures.extend(memory_over_time(report));
     figures
+}
+
+/// Per run, one series of `value` over the timeline's seconds (runs without it left out).
+fn labelled_series(
+    report: &Report,
+    value: impl Fn(&TimelinePoint) -> Option<f64>,
+    name: impl Fn(&str) -> String,
+    color_offset: usize,
+) -> Vec<Series> {
+    report
+        .runs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, run)| {
+            let points: Vec<(f64, f64)> = run
+                .results
+                .timeline
+                .iter()
+                .filter_map(|p| Some((p.second as f64, value(p)?)))
+                .collect();
+            (!points.is_empty()).then(|| Series {
+                name: name(&run.label),
+                color: palette(2 * index + color_offset),
+                points,
+            })
+        })
+        .collect()
+}
+
+/// Users started and the generator's open descriptors, each second (results of schema 6 on).
+fn users_over_time(report: &Report) -> Option<Figure> {
+    let mut series = labelled_series(
+        report,
+        |p| p.users.map(|users| users as f64),
+        |label| format!("{label}: users"),
+        0,
+    );
+    if series.is_empty() {
+        return None;
+    }
+    series.extend(labelled_series(
+        report,
+        |p| p.generator_open_files.map(|files| files as f64),
+        |label| format!("{label}: descriptors open"),
+        1,
+    ));
+    Some(Figure {
+        stem: "users".into(),
+        title: "Users and the generator's open descriptors".into(),
+        description: "Users started by each second (their ramp-up, then all of them), and the \
+                      descriptors the load generator held open (its connections, mostly: a \
+                      thinking user keeps its connections until an idle limit closes them)."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "count".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series,
+            legend: Legend::LowerRight,
+            shaded: fault_windows(report),
+        }),
+    })
+}
+
+/// The generator's resident memory each second (results of schema 6 on).
+fn memory_over_time(report: &Report) -> Option<Figure> {
+    let series = labelled_series(
+        report,
+        |p| {
+            p.generator_rss_bytes
+                .map(|bytes| bytes as f64 / (1024.0 * 1024.0))
+        },
+        |label| format!("{label}: generator"),
+        0,
+    );
+    (!series.is_empty()).then(|| Figure {
+        stem: "generator-memory".into(),
+        title: "Load generator memory".into(),
+        description: "The load generator's resident memory at each second, MiB: its users' \
+                      state and their connections' buffers (the kernel's socket buffers are not \
+                      in it). Divided by the users, once all have started, it is the cost per \
+                      user the summary states."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "resident memory (MiB)".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series,
+            legend: Legend::LowerRight,
+            shaded: fault_windows(report),
+        }),
+    })
 }
 
 /// Percentile spectra, one chart per flow, then one per hop.

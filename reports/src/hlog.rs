@@ -94,12 +94,44 @@ impl LogWriter {
         started: SystemTime,
     ) -> Result<LogWriter, HlogError> {
         let path = path(dir, series, kind);
+        let file = Self::open(dir, &path)?;
+        Self::begin(file, path, series, kind, host, started)
+    }
+
+    /// Creates (empty) the file of `series` and `kind` in `dir`, to be begun later: a run
+    /// opens its logs before its users take the descriptors.
+    pub fn reserve(
+        dir: &Path,
+        series: &str,
+        kind: Kind,
+    ) -> Result<(std::fs::File, PathBuf), HlogError> {
+        let path = path(dir, series, kind);
+        Ok((Self::open(dir, &path)?, path))
+    }
+
+    fn open(dir: &Path, path: &Path) -> Result<std::fs::File, HlogError> {
         let io = |source| HlogError::Io {
             path: path.display().to_string(),
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let mut file = BufWriter::new(std::fs::File::create(&path).map_err(io)?);
+        std::fs::File::create(path).map_err(io)
+    }
+
+    /// Writes the header of a log into `file` (created at `path`).
+    pub fn begin(
+        file: std::fs::File,
+        path: PathBuf,
+        series: &str,
+        kind: Kind,
+        host: &str,
+        started: SystemTime,
+    ) -> Result<LogWriter, HlogError> {
+        let io = |source| HlogError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = BufWriter::new(file);
         let mut serializer = V2DeflateSerializer::new();
         IntervalLogWriterBuilder::new()
             .add_comment(&format!(

@@ -499,6 +499,52 @@ fn generator_table(report: &Report) -> String {
             None => "not calibrated: run `loadtest calibrate` once on this machine".into(),
         }),
     );
+    if report.runs.iter().any(|run| run.results.users.is_some()) {
+        table.row(
+            "users started of planned; all started after (s), planned",
+            report.each(|r| match &r.users {
+                Some(users) => format!(
+                    "{} of {}; {}, {:.1}",
+                    count(users.users_started),
+                    count(users.users_planned),
+                    users
+                        .all_started_after_seconds
+                        .map_or("not all".into(), |after| format!("{after:.1}")),
+                    users.ramp_up_planned_seconds
+                ),
+                None => "–".into(),
+            }),
+        );
+        table.row(
+            "generator memory (MiB): before users / steady / peak; per user (KiB)",
+            report.each(|r| match &r.users {
+                Some(users) => {
+                    let mib = |bytes: Option<u64>| {
+                        bytes.map_or("–".into(), |b| format!("{:.1}", b as f64 / 1048576.0))
+                    };
+                    format!(
+                        "{} / {} / {}; {}",
+                        mib(users.rss_before_bytes),
+                        mib(users.rss_steady_bytes),
+                        mib(users.rss_peak_bytes),
+                        users
+                            .rss_per_user_bytes
+                            .map_or("–".into(), |b| format!("{:.1}", b / 1024.0))
+                    )
+                }
+                None => "–".into(),
+            }),
+        );
+        table.row(
+            "descriptors open at most",
+            report.each(|r| {
+                r.users
+                    .as_ref()
+                    .and_then(|users| users.open_files_peak)
+                    .map_or("–".into(), count)
+            }),
+        );
+    }
     table.row(
         "connections opened; requests resent after an idle close",
         report.each(|r| {
@@ -597,6 +643,10 @@ const LOAD_CONFIG_ROWS: &[Row<LoadRunResults>] = &[
     ("backend", |r| r.config.backend.name().to_owned()),
     ("target", |r| r.config.target.to_string()),
     ("users", |r| r.config.users.to_string()),
+    ("ramp-up", |r| match r.config.ramp_rate {
+        Some(per_second) => format!("{} users/s", rate(per_second)),
+        None => "every user within the first second".into(),
+    }),
     ("run time (s); elapsed", |r| {
         format!("{}; {:.1}", r.config.run_time_seconds, r.elapsed_seconds)
     }),

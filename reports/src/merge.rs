@@ -10,7 +10,7 @@ use crate::hlog::{self, HlogError, Kind, Log};
 use crate::latency;
 use crate::results::{
     self, BoundReason, GeneratorBound, GeneratorResults, InstanceRequests, LatencyRow,
-    LoadRunResults, ResultsError, TimelinePoint, WorkerResult,
+    LoadRunResults, ResultsError, TimelinePoint, UserCost, WorkerResult,
 };
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
@@ -178,6 +178,53 @@ fn differing(first: &LoadRunResults, other: &LoadRunResults) -> Vec<String> {
         .collect()
 }
 
+/// The sum of two optional counts: either alone when the other is missing.
+fn added_option(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
+}
+
+/// What the users cost the workers together: counts and memory added over the processes, the
+/// last worker's start the whole run's; `None` when some worker did not state it.
+fn merged_user_cost(workers: &[Worker]) -> Option<UserCost> {
+    let costs: Vec<&UserCost> = workers
+        .iter()
+        .map(|worker| worker.results.users.as_ref())
+        .collect::<Option<_>>()?;
+    let sum = |field: fn(&UserCost) -> Option<u64>| {
+        costs.iter().map(|cost| field(cost)).sum::<Option<u64>>()
+    };
+    let users_started = costs.iter().map(|cost| cost.users_started).sum::<u64>();
+    let rss_before_bytes = sum(|cost| cost.rss_before_bytes);
+    let rss_steady_bytes = sum(|cost| cost.rss_steady_bytes);
+    Some(UserCost {
+        users_planned: costs.iter().map(|cost| cost.users_planned).sum(),
+        users_started,
+        ramp_up_planned_seconds: costs
+            .iter()
+            .map(|cost| cost.ramp_up_planned_seconds)
+            .fold(0.0, f64::max),
+        all_started_after_seconds: costs
+            .iter()
+            .map(|cost| cost.all_started_after_seconds)
+            .collect::<Option<Vec<f64>>>()
+            .map(|each| each.into_iter().fold(0.0, f64::max)),
+        rss_before_bytes,
+        // Each worker's own peak, added: at most what they held together.
+        rss_peak_bytes: sum(|cost| cost.rss_peak_bytes),
+        rss_steady_bytes,
+        rss_per_user_bytes: match (rss_steady_bytes, rss_before_bytes) {
+            (Some(steady), Some(before)) if users_started > 0 => {
+                Some((steady as f64 - before as f64) / users_started as f64)
+            }
+            _ => None,
+        },
+        open_files_peak: sum(|cost| cost.open_files_peak),
+    })
+}
+
 /// Merges workers' runs of one load.
 pub fn merge(workers: &[Worker], out_dir: &Path) -> Result<LoadRunResults, MergeError> {
     let first = workers.first().ok_or(MergeError::Empty)?;
@@ -236,6 +283,9 @@ fn merge_figures(
     config.users = each().map(|results| results.config.users).sum();
     config.target_rate = each()
         .filter_map(|results| results.config.target_rate)
+        .reduce(|a, b| a + b);
+    config.ramp_rate = each()
+        .filter_map(|results| results.config.ramp_rate)
         .reduce(|a, b| a + b);
     config.workers = u32::try_from(workers.len()).unwrap_or(u32::MAX);
     let mut hosts: Vec<&str> = each().map(|results| results.host.as_str()).collect();
@@ -310,6 +360,17 @@ fn merge_figures(
             total.add(&results.login_outcomes);
             total
         }),
+        users: merged_user_cost(workers),
+        problems: workers
+            .iter()
+            .flat_map(|worker| {
+                worker
+                    .results
+                    .problems
+                    .iter()
+                    .map(move |problem| format!("{}: {problem}", worker.results.host))
+            })
+            .collect(),
         workers: workers
             .iter()
             .map(|worker| worker_result(worker, out_dir))
@@ -406,6 +467,8 @@ fn merged_transport(workers: &[Worker]) -> results::Transport {
     for worker in workers {
         let transport = &worker.results.transport;
         merged.connections_opened += transport.connections_opened;
+        merged.closed_idle += transport.closed_idle;
+        merged.keep_alive_idle_ms = transport.keep_alive_idle_ms;
         if let Some(tls) = &transport.tls {
             let total = merged.tls.get_or_insert_with(|| results::TlsResults {
                 resumption: tls.resumption.clone(),
@@ -468,6 +531,14 @@ fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<Ti
             };
             merged.lag_p99_us = merged.lag_p99_us.max(point.lag_p99_us);
             merged.lag_max_us = merged.lag_max_us.max(point.lag_max_us);
+            // Each worker is a process of its own: users, memory and descriptors add up.
+            merged.users = added_option(merged.users, point.users);
+            merged.generator_rss_bytes =
+                added_option(merged.generator_rss_bytes, point.generator_rss_bytes);
+            merged.generator_open_files =
+                added_option(merged.generator_open_files, point.generator_open_files);
+            merged.connections_opened =
+                added_option(merged.connections_opened, point.connections_opened);
         }
         // Interval `s` of the logs is the timeline's second `s + 1`.
         for row in hops {

@@ -263,7 +263,16 @@ pub fn hop_p99(run: &Run, name: &str) -> Option<f64> {
 
 fn problems(run: &Run) -> Vec<String> {
     let r = &run.results;
-    let mut sentences = Vec::new();
+    let mut sentences: Vec<String> = r
+        .problems
+        .iter()
+        .map(|problem| {
+            format!(
+                "{}: the run met a problem, and these are the figures it measured until then: {problem}.",
+                run.label
+            )
+        })
+        .collect();
     if r.errors_total > 0 {
         let top = r
             .error_kinds

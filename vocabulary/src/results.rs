@@ -12,7 +12,7 @@ use std::path::Path;
 pub const RESULTS_FILE: &str = "results.json";
 
 /// Bumped whenever a field changes meaning or goes away.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 /// The oldest schema this build still reads: version 4 spelled as text what version 5 types
 /// (the backend, the target, the stack's settings, the services), with the same names, and
 /// wrote `unknown (--target)` where version 5 writes nothing.
@@ -206,6 +206,13 @@ pub struct LoadRunResults {
     /// How logins through the provider's pages ended.
     #[serde(default)]
     pub login_outcomes: LoginOutcomes,
+    /// What the users cost the generator (absent before schema 6).
+    #[serde(default)]
+    pub users: Option<UserCost>,
+    /// What failed late in the run, one sentence each (a log that could not be written, the
+    /// attack failing after its users started): these results hold what was measured.
+    #[serde(default)]
+    pub problems: Vec<String>,
 }
 
 /// One load generator of a merged run: its own figures beside the merged ones, so one
@@ -327,6 +334,30 @@ pub struct GeneratorResults {
     pub resent: u64,
 }
 
+/// What the generator's users cost it: how long they took to start, and its memory with them
+/// (schema 6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserCost {
+    pub users_planned: u64,
+    pub users_started: u64,
+    /// Starting every user was to take this long (users ÷ `--ramp-rate`, or 1 s).
+    pub ramp_up_planned_seconds: f64,
+    /// From the start of the attack to the last user's start (`None`: not every user started).
+    pub all_started_after_seconds: Option<f64>,
+    /// The generator's resident memory just before its users started, bytes.
+    pub rss_before_bytes: Option<u64>,
+    /// Its highest reading during the run.
+    pub rss_peak_bytes: Option<u64>,
+    /// At steady state: the median of its readings once every user had started (`None` when no
+    /// reading came after).
+    pub rss_steady_bytes: Option<u64>,
+    /// (steady − before) ÷ users started: what one user costs in resident memory, its open
+    /// connections' buffers included (the kernel's socket buffers are not in it).
+    pub rss_per_user_bytes: Option<f64>,
+    /// The most descriptors the generator held open at once.
+    pub open_files_peak: Option<u64>,
+}
+
 /// What `loadtest calibrate` measured on a machine: the generator's ceiling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
@@ -388,6 +419,9 @@ pub struct LoadRunConfig {
     pub prefill_sessions: u64,
     /// goose's pause after each transaction, (min, max) milliseconds.
     pub wait_ms: Option<(u64, u64)>,
+    /// Users started per second (`--ramp-rate`; `None`: every user within the first second).
+    #[serde(default)]
+    pub ramp_rate: Option<f64>,
     pub cart_reads: u32,
     pub stolen_window_ms: u64,
     pub replay_interval_ms: u64,
@@ -490,6 +524,13 @@ pub struct Phases {
 pub struct Transport {
     /// Connections opened (as in `generator.connections_opened`).
     pub connections_opened: u64,
+    /// Connections the users closed after they sat idle past their limit (schema 6 on).
+    #[serde(default)]
+    pub closed_idle: u64,
+    /// The users' idle limit on a connection, milliseconds (`None`: kept until the server
+    /// closes it).
+    #[serde(default)]
+    pub keep_alive_idle_ms: Option<u64>,
     /// Connect times of the connections opened, microseconds (`None` in a merged run).
     pub connect_us: Option<Percentiles>,
     /// TLS (`None`: every target was plain HTTP).
@@ -597,6 +638,19 @@ pub struct TimelinePoint {
     /// The generator's timer lag in that second, microseconds.
     pub lag_p99_us: f64,
     pub lag_max_us: f64,
+    /// Users started by the end of that second (absent before schema 6).
+    #[serde(default)]
+    pub users: Option<u64>,
+    /// The generator's resident memory at the end of that second, bytes.
+    #[serde(default)]
+    pub generator_rss_bytes: Option<u64>,
+    /// Descriptors the generator held open (its connections, mostly).
+    #[serde(default)]
+    pub generator_open_files: Option<u64>,
+    /// Connections the generator opened in that second (a user's first visit, or one after its
+    /// connection was closed while it was idle).
+    #[serde(default)]
+    pub connections_opened: Option<u64>,
 }
 
 /// Open-model pacing: what was asked and what was delivered.
@@ -853,7 +907,12 @@ mod tests {
             matches!(error, ResultsError::Version { found: 3, .. }),
             "{error}"
         );
-        assert!(error.to_string().contains("schemas 4 to 5"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains(&format!("schemas 4 to {SCHEMA_VERSION}")),
+            "{error}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! its own thread, the attack, and the end of the run at ramp-up plus run time — then every
 //! user's measurements merged.
 
-use crate::attack::plan::{self, AttackPlan, Kind, RAMP_UP};
+use crate::attack::plan::{self, AttackPlan, Kind};
 use crate::error::RunResult;
 use crate::error::While as _;
 use crate::fault::FaultBoard;
@@ -11,10 +11,11 @@ use crate::fault::inject::{Controls, Injector};
 use crate::fault::spec::FaultSpec;
 use crate::measure::cpu::{CpuMeter, CpuSides};
 use crate::measure::interval_log::{IntervalLogger, Written};
-use crate::measure::lag;
 use crate::measure::live::LiveTotals;
 use crate::measure::recorder::{UserRecorder, histogram};
+use crate::measure::shards::Shards;
 use crate::measure::timeline::{Sampled, Sampler, SamplerInputs};
+use crate::measure::{lag, memory};
 use crate::users::context::{RunContext, ScenarioSettings, Targets};
 use reports::hlog::host_name;
 use std::path::PathBuf;
@@ -60,6 +61,17 @@ pub struct Measured {
     pub started_unix: f64,
     /// What the interval logs hold (`None` without logs).
     pub intervals: Option<Written>,
+    /// Users asked for and started, and after how long (seconds from the attack's start) the
+    /// last one started.
+    pub users_planned: usize,
+    pub users_started: u64,
+    pub ramp_up: std::time::Duration,
+    pub all_started_after: Option<f64>,
+    /// The generator's resident memory just before the users started, bytes.
+    pub rss_before: Option<u64>,
+    /// What failed late in the run (the attack, the interval logs), one sentence each: the
+    /// results are written all the same, with these named in them.
+    pub problems: Vec<String>,
 }
 
 /// Runs the attack on the current runtime (the generator's) and measures it.
@@ -77,9 +89,14 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
         }
         None => (None, None),
     };
-    let (context, latency) =
-        RunContext::new(drive.targets, drive.settings, Arc::clone(&board), sink);
-    let run = Arc::new(context);
+    let run = Arc::new(RunContext::new(
+        drive.targets,
+        drive.settings,
+        Arc::clone(&board),
+        sink,
+        Shards::for_threads(generator_threads),
+        drive.plan.users,
+    ));
     let lag = histogram().into_sync();
     let probe = lag::spawn(lag.recorder());
     let host = run.targets.base(run.targets.store).to_owned();
@@ -89,7 +106,14 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
             let run = Arc::clone(&run);
             Box::new(move || run.live.totals())
         },
-        latency,
+        users: {
+            let run = Arc::clone(&run);
+            Box::new(move || u64::from(run.users_started()))
+        },
+        latency: {
+            let run = Arc::clone(&run);
+            Box::new(move |into| run.shards.take_second(into))
+        },
         lag,
         cpu: CpuMeter::new(drive.cpu),
         sessions_alive: drive.sessions_alive,
@@ -106,11 +130,12 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
                 .doing("starting the fault injector thread")?,
         )
     };
+    let rss_before = memory::resident_bytes();
     let started = Instant::now();
     // Goose ends the run only between transactions; the run's end cuts every wait inside one.
     let ender = run
         .end
-        .end_at(tokio::time::Instant::now() + RAMP_UP + drive.plan.run_time);
+        .end_at(tokio::time::Instant::now() + drive.plan.ramp_up + drive.plan.run_time);
     let outcome = attack.execute().await;
     run.end.end();
     ender.abort();
@@ -127,15 +152,28 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
     let sampled = tokio::task::spawn_blocking(move || sampler.finish())
         .await
         .doing("the sampler thread failed")?;
-    outcome.doing("the goose run failed")?;
+    // From here on a failure does not lose the run: what was measured is kept, and the
+    // failure is named in its results.
+    let mut problems = Vec::new();
+    if let Err(error) = outcome {
+        problems.push(format!("the goose run failed: {error}"));
+    }
     // Every user handed its samples over when it stopped: the last seconds can be written.
     let intervals = match logger {
-        Some(logger) => Some(
-            tokio::task::spawn_blocking(move || logger.finish())
-                .await
-                .doing("the interval log thread failed")?
-                .doing("writing the interval logs")?,
-        ),
+        Some(logger) => match tokio::task::spawn_blocking(move || logger.finish()).await {
+            Ok(Ok(written)) => Some(written),
+            Ok(Err(error)) => {
+                problems.push(format!(
+                    "writing the interval logs: {error} (the per-second logs stop at that \
+                     second; the run's totals are whole)"
+                ));
+                None
+            }
+            Err(error) => {
+                problems.push(format!("the interval log thread failed: {error}"));
+                None
+            }
+        },
         None => None,
     };
     Ok(Measured {
@@ -150,5 +188,13 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64()),
         intervals,
+        users_planned: drive.plan.users,
+        users_started: u64::from(run.users_started()),
+        ramp_up: drive.plan.ramp_up,
+        all_started_after: run
+            .all_started()
+            .map(|at| at.saturating_duration_since(started).as_secs_f64()),
+        rss_before,
+        problems,
     })
 }

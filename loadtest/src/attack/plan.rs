@@ -21,15 +21,13 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub struct AttackPlan<'a> {
     pub users: usize,
+    /// How long starting every user takes (goose's increase rate is users ÷ this).
+    pub ramp_up: Duration,
     pub run_time: Duration,
-    pub wait: Option<(Duration, Duration)>,
     /// Goose's own HTML and JSON reports, written into this directory; `None`: goose keeps no
     /// metrics at all.
     pub goose_reports: Option<&'a Path>,
 }
-
-/// Goose starts users at this many per second of the user count: all within one second.
-pub const RAMP_UP: Duration = Duration::from_secs(1);
 
 /// The scenarios goose runs, and what a scenario's iterations are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,23 +40,33 @@ pub enum Kind {
 type Step =
     for<'r> fn(&'r mut GooseUser) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + 'r>>;
 
-/// A transaction from a plain `async fn(&mut GooseUser)`.
+/// A transaction from a plain `async fn(&mut GooseUser)`, followed by the user's think time.
 macro_rules! tx {
     ($function:path) => {
-        Transaction::new(Arc::new(move |user| Box::pin($function(user))))
+        Transaction::new(Arc::new(move |user| {
+            Box::pin(async move {
+                let result = $function(user).await;
+                user::think(user).await;
+                result
+            })
+        }))
     };
 }
 
 /// The on-start transaction: installs this user's state for `run`, then runs `then` (a login)
-/// when the scenario starts logged in.
+/// when the scenario starts logged in, then thinks.
 fn install(run: &Arc<RunContext>, then: Option<Step>) -> Transaction {
     let run = Arc::clone(run);
     Transaction::new(Arc::new(move |user: &mut GooseUser| {
         user::install(user, &run);
-        match then {
-            Some(step) => step(user),
-            None => Box::pin(async { Ok(()) }),
-        }
+        Box::pin(async move {
+            let result = match then {
+                Some(step) => step(user).await,
+                None => Ok(()),
+            };
+            user::think(user).await;
+            result
+        })
     }))
     .set_name("start")
     .set_on_start()
@@ -81,7 +89,8 @@ pub fn build(
     let mut config = GooseConfiguration::default();
     config.host = Some(host.to_owned());
     config.users = Some(plan.users);
-    config.increase_rate = Some(plan.users.to_string());
+    let per_second = plan.users as f64 / plan.ramp_up.as_secs_f64().max(1e-3);
+    config.increase_rate = Some(per_second.to_string());
     config.run_time = Some(format!("{}s", plan.run_time.as_secs().max(1)));
     config.no_reset_metrics = true;
     config.no_print_metrics = true;
@@ -108,10 +117,8 @@ pub fn build(
             Kind::Load(name) => name.goose_name(),
             Kind::Calibration => "calibration",
         };
-        let mut scenario = Scenario::new(name).set_weight(*weight)?;
-        if let Some((low, high)) = plan.wait {
-            scenario = scenario.set_wait_time(low, high)?;
-        }
+        // No goose wait time: users think by themselves (see `ScenarioSettings::think`).
+        let scenario = Scenario::new(name).set_weight(*weight)?;
         let scenario = match kind {
             Kind::Load(ScenarioName::Journey) => scenario
                 .register_transaction(install(run, None))

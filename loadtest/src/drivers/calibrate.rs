@@ -92,7 +92,7 @@ pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
         plan: AttackPlan {
             users: args.users,
             run_time: args.run_time,
-            wait: None,
+            ramp_up: crate::setup::args::DEFAULT_RAMP_UP,
             goose_reports: None,
         },
         kinds: vec![(Kind::Calibration, 1)],
@@ -107,7 +107,8 @@ pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
             goose_metrics: false,
             login: crate::users::login::LoginSettings::default(),
             provider_logout: None,
-            paused_between_transactions: false,
+            think: None,
+            keep_alive_idle: None,
             first_user: 0,
         },
         cpu: CpuSides {

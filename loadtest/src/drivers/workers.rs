@@ -202,11 +202,8 @@ async fn wait_all(
 ) -> RunResult<()> {
     let started = Instant::now();
     // A request in flight at the end may take its whole timeout.
-    let limit = args.warm_up()
-        + crate::attack::plan::RAMP_UP
-        + args.run_time()
-        + args.request_timeout
-        + FINISH_WITHIN;
+    let limit =
+        args.warm_up() + args.ramp_up() + args.run_time() + args.request_timeout + FINISH_WITHIN;
     loop {
         let mut running = 0;
         for (index, worker) in workers.iter_mut().enumerate() {

@@ -7,7 +7,7 @@ use crate::judge::bound::{self, Evidence};
 use crate::measure::environment;
 use crate::measure::recorder::UserRecorder;
 use crate::measure::recorder::percentiles;
-use crate::measure::timeline::{steady_cores, steady_rate};
+use crate::measure::timeline::{Window, steady_cores, steady_rate};
 use crate::names::LoginOutcome;
 use crate::setup::args::RunArgs;
 use crate::setup::stack::Stack;
@@ -15,7 +15,7 @@ use crate::users::context::Targets;
 use reports::results::{
     Bounces, Calibration, GeneratorResults, InstanceRequests, LoadRunConfig, LoadRunResults,
     LoginOutcomes, Pacing, RetryWaits, SCHEMA_VERSION, StackPlacement, StolenSessionResults,
-    TargetHost, TlsResults, Transport,
+    TargetHost, TlsResults, Transport, UserCost,
 };
 use vocabulary::Service;
 
@@ -45,7 +45,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
     let timeline = &measured.sampled.timeline;
     let merged = &measured.merged;
     let totals = &measured.totals;
-    let run_time = args.run_time();
+    let run_time = Window::after_ramp(args.ramp_up(), args.run_time());
     let requests_per_second = steady_rate(timeline, run_time, |p| p.requests);
     let achieved_rate = steady_rate(timeline, run_time, |p| p.iterations);
     let generator_cpu_cores = steady_cores(timeline, run_time, |p| p.generator_cpu_cores);
@@ -99,7 +99,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             .unwrap_or(u32::MAX),
             workers: 1,
             users: args.users,
-            run_time_seconds: run_time.as_secs(),
+            run_time_seconds: args.run_time().as_secs(),
             scenarios: args
                 .scenarios()
                 .iter()
@@ -110,6 +110,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             store_absolute_timeout_ms: millis(args.store_absolute_timeout),
             prefill_sessions: args.prefill_sessions,
             wait_ms: args.wait.map(|(low, high)| (millis(low), millis(high))),
+            ramp_rate: args.ramp_rate,
             cart_reads: args.cart_reads,
             stolen_window_ms: millis(args.stolen_window),
             replay_interval_ms: millis(args.replay_interval),
@@ -221,7 +222,50 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             .map_or(0, |written| written.late),
         transport: transport(args, targets, merged),
         login_outcomes: login_outcomes(merged),
+        users: Some(user_cost(measured)),
+        problems: measured.problems.clone(),
     }
+}
+
+/// What the users cost the generator: their start, and its memory once they were all there.
+pub fn user_cost(measured: &Measured) -> UserCost {
+    let timeline = &measured.sampled.timeline;
+    let rss_peak_bytes = timeline.iter().filter_map(|p| p.generator_rss_bytes).max();
+    // Steady state: the seconds after every user started (the ramp's own second left out).
+    let steady: Vec<u64> = measured
+        .all_started_after
+        .map(|after| {
+            timeline
+                .iter()
+                .filter(|p| p.elapsed_seconds >= after + 1.0)
+                .filter_map(|p| p.generator_rss_bytes)
+                .collect()
+        })
+        .unwrap_or_default();
+    let rss_steady_bytes = median(steady);
+    let rss_per_user_bytes = match (rss_steady_bytes, measured.rss_before) {
+        (Some(steady), Some(before)) if measured.users_started > 0 => {
+            Some((steady as f64 - before as f64) / measured.users_started as f64)
+        }
+        _ => None,
+    };
+    UserCost {
+        users_planned: measured.users_planned as u64,
+        users_started: measured.users_started,
+        ramp_up_planned_seconds: measured.ramp_up.as_secs_f64(),
+        all_started_after_seconds: measured.all_started_after,
+        rss_before_bytes: measured.rss_before,
+        rss_peak_bytes,
+        rss_steady_bytes,
+        rss_per_user_bytes,
+        open_files_peak: timeline.iter().filter_map(|p| p.generator_open_files).max(),
+    }
+}
+
+/// The median of `values` (the lower middle one of an even count), `None` when empty.
+fn median(mut values: Vec<u64>) -> Option<u64> {
+    values.sort_unstable();
+    values.get(values.len().saturating_sub(1) / 2).copied()
 }
 
 /// Connections and TLS handshakes, from every user's counts and histograms.
@@ -232,6 +276,8 @@ fn transport(args: &RunArgs, targets: &Targets, merged: &UserRecorder) -> Transp
     };
     Transport {
         connections_opened: merged.client.connections_opened,
+        closed_idle: merged.client.closed_idle,
+        keep_alive_idle_ms: args.keep_alive_idle().map(millis),
         connect_us: times.and_then(|times| some(&times.connect)),
         tls: targets.tls.as_ref().map(|tls| TlsResults {
             handshakes_full: merged.client.handshakes_full,

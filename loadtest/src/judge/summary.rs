@@ -92,9 +92,22 @@ pub fn print(results: &LoadRunResults) {
             }
         ),
         None => println!(
-            "connections: {} opened (plain HTTP)",
-            transport.connections_opened
+            "connections: {} opened (plain HTTP), {} closed by users after {} idle",
+            transport.connections_opened,
+            transport.closed_idle,
+            transport
+                .keep_alive_idle_ms
+                .map_or("no limit".to_owned(), |ms| format!(
+                    "{:.1} s",
+                    ms as f64 / 1000.0
+                ))
         ),
+    }
+    if let Some(users) = &results.users {
+        println!("{}", users_line(users));
+    }
+    for problem in &results.problems {
+        println!("PROBLEM: {problem}");
     }
     let stolen = &results.stolen_session;
     if stolen.observations > 0 {
@@ -143,4 +156,31 @@ pub fn print(results: &LoadRunResults) {
             println!("{service} instances (requests): {}", counts.join(", "));
         }
     }
+}
+
+/// One line on the users: how long they took to start, and what they cost the generator.
+pub fn users_line(users: &reports::results::UserCost) -> String {
+    let mib = |bytes: Option<u64>| {
+        bytes.map_or("–".to_owned(), |b| format!("{:.1}", b as f64 / 1048576.0))
+    };
+    format!(
+        "users: {} of {} started{}; generator memory {} MiB before them, {} MiB with them ({} KiB per user), peak {} MiB; descriptors open at most {}",
+        users.users_started,
+        users.users_planned,
+        users
+            .all_started_after_seconds
+            .map_or(String::new(), |after| format!(
+                " in {after:.1} s (planned {:.1} s)",
+                users.ramp_up_planned_seconds
+            )),
+        mib(users.rss_before_bytes),
+        mib(users.rss_steady_bytes),
+        users
+            .rss_per_user_bytes
+            .map_or("–".to_owned(), |b| format!("{:.1}", b / 1024.0)),
+        mib(users.rss_peak_bytes),
+        users
+            .open_files_peak
+            .map_or("–".to_owned(), |n| n.to_string()),
+    )
 }

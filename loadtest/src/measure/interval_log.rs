@@ -8,8 +8,7 @@
 //! can still hold one of its samples ([`GRACE`]), so only a few seconds are ever in memory. A
 //! sample that arrives after its second was written (its user was inside one request for
 //! longer than the grace) goes into the first second not yet written: counted, a little late,
-//! and counted as late in the run's results (`hlog_late_samples`). In runs with a pause between
-//! transactions (`--wait`) users hand each sample over at once.
+//! and counted as late in the run's results (`hlog_late_samples`).
 
 use crate::measure::recorder::{histogram, micros};
 use crate::names::{Flow, Hop};
@@ -97,20 +96,15 @@ pub struct IntervalTap {
     sink: Option<IntervalSink>,
     buffer: Vec<Sample>,
     first_ms: u32,
-    /// Hand every sample over at once: in runs with a pause between transactions (goose's
-    /// `--wait`, which the user cannot see coming) a buffer could otherwise sit through it.
-    eager: bool,
 }
 
 impl IntervalTap {
-    /// A tap on `sink`, or one that keeps nothing (a warm-up, which writes no logs); `eager`
-    /// hands each sample over as it comes.
-    pub fn new(sink: Option<IntervalSink>, eager: bool) -> Self {
+    /// A tap on `sink`, or one that keeps nothing (a warm-up, which writes no logs).
+    pub fn new(sink: Option<IntervalSink>) -> Self {
         IntervalTap {
             sink,
             buffer: Vec::new(),
             first_ms: 0,
-            eager,
         }
     }
 
@@ -130,10 +124,7 @@ impl IntervalTap {
             micros: u32::try_from(micros(elapsed)).unwrap_or(u32::MAX),
             interval_us: interval.map_or(0, |i| u32::try_from(i.as_micros()).unwrap_or(u32::MAX)),
         });
-        if self.eager
-            || self.buffer.len() >= BATCH
-            || at_ms.saturating_sub(self.first_ms) >= HAND_OVER_MS
-        {
+        if self.buffer.len() >= BATCH || at_ms.saturating_sub(self.first_ms) >= HAND_OVER_MS {
             self.flush();
         }
     }
@@ -175,12 +166,29 @@ impl IntervalLogger {
         host: String,
         started: SystemTime,
         origin: Instant,
-    ) -> std::io::Result<(IntervalLogger, IntervalSink)> {
+    ) -> Result<(IntervalLogger, IntervalSink), HlogError> {
         // Logs of an earlier run in the same directory must not pass for this one's.
         match std::fs::remove_dir_all(&dir) {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(error),
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
+                return Err(HlogError::Io {
+                    path: dir.display().to_string(),
+                    source: error,
+                });
+            }
             _ => {}
         }
+        // Every file is opened now, before the users start: a run whose users take every
+        // descriptor must still be able to write what it measured. Those left unused are
+        // removed at the end.
+        let reserved = (0..Series::COUNT)
+            .map(|index| {
+                let name = Series::from_index(index).name();
+                Ok(Some((
+                    LogWriter::reserve(&dir, name, Kind::Raw)?,
+                    LogWriter::reserve(&dir, name, Kind::Corrected)?,
+                )))
+            })
+            .collect::<Result<Vec<_>, HlogError>>()?;
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("ssobench-hlog".into())
@@ -191,10 +199,16 @@ impl IntervalLogger {
                     started,
                     open: BTreeMap::new(),
                     closed_through: None,
+                    reserved,
                     writers: (0..Series::COUNT).map(|_| None).collect(),
+                    failed: None,
                     written: Written::default(),
                 }
                 .run(&receiver, origin)
+            })
+            .map_err(|source| HlogError::Io {
+                path: "the interval log thread".into(),
+                source,
             })?;
         let sink = IntervalSink {
             sender: sender.clone(),
@@ -226,9 +240,16 @@ struct Filer {
     started: SystemTime,
     open: BTreeMap<u64, Second>,
     closed_through: Option<u64>,
+    /// Each series' files (raw, corrected), opened at the start, until its first second.
+    reserved: Vec<Option<Reserved>>,
     writers: Vec<Option<(LogWriter, LogWriter)>>,
     written: Written,
+    /// The first write that failed: later seconds are dropped, and the run says so.
+    failed: Option<HlogError>,
 }
+
+/// A series' two files, created empty.
+type Reserved = ((std::fs::File, PathBuf), (std::fs::File, PathBuf));
 
 impl Filer {
     fn run(
@@ -251,17 +272,38 @@ impl Filer {
                 if second + GRACE >= now {
                     break;
                 }
-                self.close(second)?;
+                self.close_or_note(second);
             }
         }
         while let Some(&second) = self.open.keys().next() {
-            self.close(second)?;
+            self.close_or_note(second);
         }
-        for (raw, corrected) in self.writers.into_iter().flatten() {
-            raw.finish()?;
-            corrected.finish()?;
+        for (raw, corrected) in std::mem::take(&mut self.writers).into_iter().flatten() {
+            if let Err(error) = raw.finish().and_then(|()| corrected.finish()) {
+                self.failed.get_or_insert(error);
+            }
         }
-        Ok(self.written)
+        // Files of series that never had a sample.
+        for ((_, raw), (_, corrected)) in self.reserved.into_iter().flatten() {
+            let _ = std::fs::remove_file(raw);
+            let _ = std::fs::remove_file(corrected);
+        }
+        match self.failed {
+            Some(error) => Err(error),
+            None => Ok(self.written),
+        }
+    }
+
+    /// Writes a second; after a failure, only drops it (the first failure is what the run
+    /// reports, and users go on handing samples over without piling them up here).
+    fn close_or_note(&mut self, second: u64) {
+        if self.failed.is_some() {
+            self.open.remove(&second);
+            return;
+        }
+        if let Err(error) = self.close(second) {
+            self.failed = Some(error);
+        }
     }
 
     fn file(&mut self, sample: Sample) {
@@ -299,22 +341,21 @@ impl Filer {
             let series = Series::from_index(index);
             let writers = match &mut self.writers[index] {
                 Some(writers) => writers,
-                empty => empty.insert((
-                    LogWriter::create(
-                        &self.dir,
-                        series.name(),
-                        Kind::Raw,
-                        &self.host,
-                        self.started,
-                    )?,
-                    LogWriter::create(
-                        &self.dir,
-                        series.name(),
-                        Kind::Corrected,
-                        &self.host,
-                        self.started,
-                    )?,
-                )),
+                empty => {
+                    let ((raw, raw_path), (corrected, corrected_path)) = self.reserved[index]
+                        .take()
+                        .ok_or_else(|| HlogError::Format {
+                            path: self.dir.display().to_string(),
+                            detail: format!("no file reserved for {}", series.name()),
+                        })?;
+                    let begin = |file, path, kind| {
+                        LogWriter::begin(file, path, series.name(), kind, &self.host, self.started)
+                    };
+                    empty.insert((
+                        begin(raw, raw_path, Kind::Raw)?,
+                        begin(corrected, corrected_path, Kind::Corrected)?,
+                    ))
+                }
             };
             writers.0.write(second, &raw)?;
             writers.1.write(second, &corrected)?;

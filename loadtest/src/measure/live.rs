@@ -1,20 +1,17 @@
 //! The run's per-second figures, gathered without a process-wide lock on the measured path.
 //!
-//! Each user counts into its own [`LiveCounters`] (atomics that only its task writes, so no
-//! cache line is fought over) and records hop latencies into its own
-//! `hdrhistogram::sync::Recorder`. Once a second the sampler sums the counters and refreshes the
-//! run's `SyncHistogram`, which collects every recorder's interval histogram. The only locks
-//! are taken when a user joins and once a second by the sampler.
+//! Users count into the [`LiveCounters`] of their shard (atomics: a few shards per generator
+//! thread, so two threads seldom count into one at the same instant; see
+//! `measure::shards` for why not one set per user). Once a second the sampler sums the
+//! shards' counters. No lock is taken on the measured path.
 
-use crate::measure::recorder::histogram;
-use hdrhistogram::sync::{IdleRecorder, Recorder, SyncHistogram};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 
 /// Status-code slots: 1..=999 by code, 0 for a request that got no answer.
 pub const STATUS_SLOTS: usize = 1000;
 
-/// One user's running counts.
+/// One shard's running counts (its users').
 #[derive(Debug)]
 pub struct LiveCounters {
     pub requests: AtomicU64,
@@ -23,6 +20,8 @@ pub struct LiveCounters {
     pub password_logins: AtomicU64,
     pub iterations: AtomicU64,
     pub bounces: AtomicU64,
+    /// Connections opened (a request that had to connect first).
+    pub connections: AtomicU64,
     statuses: Box<[AtomicU64]>,
 }
 
@@ -35,6 +34,7 @@ impl Default for LiveCounters {
             password_logins: AtomicU64::new(0),
             iterations: AtomicU64::new(0),
             bounces: AtomicU64::new(0),
+            connections: AtomicU64::new(0),
             statuses: (0..STATUS_SLOTS).map(|_| AtomicU64::new(0)).collect(),
         }
     }
@@ -77,6 +77,11 @@ impl LiveCounters {
     pub fn bounce(&self) {
         bump(&self.bounces);
     }
+
+    /// A request opened a connection.
+    pub fn connection(&self) {
+        bump(&self.connections);
+    }
 }
 
 /// The sum of every user's counters at one instant.
@@ -88,6 +93,7 @@ pub struct LiveTotals {
     pub password_logins: u64,
     pub iterations: u64,
     pub bounces: u64,
+    pub connections: u64,
     /// By slot (see [`STATUS_SLOTS`]).
     pub statuses: Vec<u64>,
 }
@@ -113,59 +119,43 @@ impl LiveTotals {
 /// The status-code key of requests that got no HTTP answer.
 pub const NO_ANSWER: &str = "no answer";
 
-/// Where users join: the counters of every user, and the source of latency recorders.
+/// Where users count: the counters of every shard.
 #[derive(Debug)]
 pub struct LiveRegistry {
-    users: Mutex<Vec<Arc<LiveCounters>>>,
-    /// Not counted as a recorder itself (an idle one): the sampler never waits for it.
-    recorders: Mutex<IdleRecorder<Recorder<u64>, u64>>,
+    shards: Box<[Arc<LiveCounters>]>,
 }
 
 impl LiveRegistry {
-    /// A registry, and the histogram its recorders feed (for the sampler).
-    pub fn new() -> (Self, SyncHistogram<u64>) {
-        let latency: SyncHistogram<u64> = histogram().into_sync();
-        let registry = LiveRegistry {
-            users: Mutex::new(Vec::new()),
-            recorders: Mutex::new(latency.recorder().into_idle()),
-        };
-        (registry, latency)
+    /// A registry of `shards` sets of counters (at least one).
+    pub fn new(shards: usize) -> Self {
+        LiveRegistry {
+            shards: (0..shards.max(1))
+                .map(|_| Arc::new(LiveCounters::default()))
+                .collect(),
+        }
     }
 
-    /// A new user's counters.
-    pub fn join(&self) -> Arc<LiveCounters> {
-        let counters = Arc::new(LiveCounters::default());
-        self.users
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Arc::clone(&counters));
-        counters
+    /// The counters user `user` counts into.
+    pub fn join(&self, user: usize) -> Arc<LiveCounters> {
+        Arc::clone(&self.shards[user % self.shards.len()])
     }
 
-    /// A latency recorder for one user's hops.
-    pub fn latency_recorder(&self) -> Recorder<u64> {
-        self.recorders
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .recorder()
-    }
-
-    /// Every user's counters summed.
+    /// Every shard's counters summed.
     pub fn totals(&self) -> LiveTotals {
-        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         let mut totals = LiveTotals {
             statuses: vec![0; STATUS_SLOTS],
             ..LiveTotals::default()
         };
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
-        for user in users.iter() {
-            totals.requests += read(&user.requests);
-            totals.errors += read(&user.errors);
-            totals.logins += read(&user.logins);
-            totals.password_logins += read(&user.password_logins);
-            totals.iterations += read(&user.iterations);
-            totals.bounces += read(&user.bounces);
-            for (sum, count) in totals.statuses.iter_mut().zip(user.statuses.iter()) {
+        for shard in &self.shards {
+            totals.requests += read(&shard.requests);
+            totals.errors += read(&shard.errors);
+            totals.logins += read(&shard.logins);
+            totals.password_logins += read(&shard.password_logins);
+            totals.iterations += read(&shard.iterations);
+            totals.bounces += read(&shard.bounces);
+            totals.connections += read(&shard.connections);
+            for (sum, count) in totals.statuses.iter_mut().zip(shard.statuses.iter()) {
                 *sum += read(count);
             }
         }
@@ -176,22 +166,24 @@ impl LiveRegistry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn counts_are_summed_over_users_and_statuses_kept_by_code() {
-        let (registry, _latency) = LiveRegistry::new();
-        let a = registry.join();
-        let b = registry.join();
+        let registry = LiveRegistry::new(2);
+        let a = registry.join(0);
+        let b = registry.join(1);
+        let c = registry.join(2);
+        assert!(Arc::ptr_eq(&a, &c), "users share their shard's counters");
         a.answered(200);
         a.answered(302);
         b.answered(200);
         b.unanswered();
+        c.answered(200);
         b.error();
         a.login(true);
         b.login(false);
         let totals = registry.totals();
-        assert_eq!(totals.requests, 4);
+        assert_eq!(totals.requests, 5);
         assert_eq!(totals.errors, 1);
         assert_eq!((totals.logins, totals.password_logins), (2, 1));
         let codes: Vec<(String, u64)> = totals.status_codes().collect();
@@ -199,25 +191,9 @@ mod tests {
             codes,
             [
                 (NO_ANSWER.to_owned(), 1),
-                ("200".to_owned(), 2),
+                ("200".to_owned(), 3),
                 ("302".to_owned(), 1)
             ]
         );
-    }
-
-    #[test]
-    fn recorders_hand_their_interval_to_the_sampler() {
-        let (registry, mut latency) = LiveRegistry::new();
-        let mut recorder = registry.latency_recorder();
-        recorder.record(500).expect("record");
-        // The sampler's refresh starts a new interval; the recorder hands its histogram over at
-        // its next sample (or when dropped).
-        latency.refresh_timeout(Duration::ZERO);
-        recorder.record(70_000).expect("record");
-        latency.refresh_timeout(Duration::from_secs(1));
-        assert_eq!(latency.len(), 2);
-        drop(recorder);
-        latency.refresh_timeout(Duration::ZERO);
-        assert_eq!(latency.len(), 2);
     }
 }

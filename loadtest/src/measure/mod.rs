@@ -1,11 +1,14 @@
-//! Measurement: each user's recorder (HDR histograms per hop and flow), the live counters and
-//! the once-a-second sampler that builds the timeline, the HdrHistogram interval logs, CPU by
-//! side, the generator's timer lag, and the machine a run ran on.
+//! Measurement: the recorders (HDR histograms per hop and flow, kept in a run's shards), the
+//! live counters and the once-a-second sampler that builds the timeline, the HdrHistogram
+//! interval logs, CPU by side, the generator's memory and descriptors and its timer lag, and
+//! the machine a run ran on.
 
 pub mod cpu;
 pub mod environment;
 pub mod interval_log;
 pub mod lag;
 pub mod live;
+pub mod memory;
 pub mod recorder;
+pub mod shards;
 pub mod timeline;

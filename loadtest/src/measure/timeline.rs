@@ -4,6 +4,7 @@
 
 use crate::measure::cpu::CpuMeter;
 use crate::measure::live::LiveTotals;
+use crate::measure::memory;
 use crate::measure::recorder::{histogram, percentiles};
 use hdrhistogram::Histogram;
 use hdrhistogram::sync::SyncHistogram;
@@ -17,7 +18,7 @@ use std::time::{Duration, Instant};
 /// `store_sessions_alive` not counted yet (or the count failed).
 pub const UNKNOWN: u64 = u64::MAX;
 
-/// How long a refresh waits for users that have not yet handed over their interval.
+/// How long a refresh waits for the lag probe to hand over its interval.
 const REFRESH_WAIT: Duration = Duration::from_millis(50);
 
 /// What the sampler reads.
@@ -25,8 +26,11 @@ pub struct SamplerInputs {
     /// Every user's live counters, summed (called once a second). A function rather than the
     /// run's context, so that measurement knows nothing of the users it measures.
     pub totals: Box<dyn FnMut() -> LiveTotals + Send>,
-    /// Hop latencies, fed by every user's recorder.
-    pub latency: SyncHistogram<u64>,
+    /// Users started so far.
+    pub users: Box<dyn Fn() -> u64 + Send>,
+    /// Adds the hop latencies of the second just ended into the histogram it is given (and
+    /// starts the next second).
+    pub latency: Box<dyn FnMut(&mut Histogram<u64>) + Send>,
     /// The lag probe's lateness.
     pub lag: SyncHistogram<u64>,
     pub cpu: CpuMeter,
@@ -86,6 +90,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
     let started = inputs.origin;
     let mut timeline = Vec::new();
     let mut lag_all = histogram();
+    let mut latency = histogram();
     let mut last = (inputs.totals)();
     let mut last_at = 0.0;
     // Until the run ends (it drains in-flight iterations after the run time), or an hour past.
@@ -98,12 +103,12 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
         let elapsed_seconds = started.elapsed().as_secs_f64();
         let now = (inputs.totals)();
         let cpu = inputs.cpu.read();
-        inputs.latency.refresh_timeout(REFRESH_WAIT);
+        (inputs.latency)(&mut latency);
         inputs.lag.refresh_timeout(REFRESH_WAIT);
-        let hops = percentiles(&inputs.latency);
+        let hops = percentiles(&latency);
         let lag = percentiles(&inputs.lag);
         let _ = lag_all.add(&*inputs.lag);
-        inputs.latency.reset();
+        latency.reset();
         inputs.lag.reset();
         let span = (elapsed_seconds - last_at).max(1e-9);
         let cores = |ns: u64| ns as f64 / 1e9 / span;
@@ -129,6 +134,10 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
             stack_cpu_cores: cpu.stack_ns.map(cores),
             lag_p99_us: lag.p99,
             lag_max_us: lag.max,
+            users: Some((inputs.users)()),
+            connections_opened: Some(now.connections - last.connections),
+            generator_rss_bytes: memory::resident_bytes(),
+            generator_open_files: memory::open_files(),
         };
         last = now;
         last_at = elapsed_seconds;
@@ -163,37 +172,73 @@ fn status_delta(before: &LiveTotals, now: &LiveTotals) -> BTreeMap<String, u64> 
 }
 
 /// The timeline's first `run_time` samples and the time they span (`None` when they span none).
-fn steady_window(
-    timeline: &[TimelinePoint],
-    run_time: Duration,
-) -> Option<(&[TimelinePoint], f64)> {
-    let samples = &timeline[..(run_time.as_secs() as usize).min(timeline.len())];
-    let span = samples.last()?.elapsed_seconds;
-    (span > 0.0).then_some((samples, span))
+/// The seconds of a timeline that rates are taken over: the configured run time, after a long
+/// ramp-up. The default start (every user within the first second) stays inside the window, as
+/// it always has; a ramp of more than a second is left out, so rates describe every user at
+/// work, not users still arriving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Whole seconds left out at the start.
+    pub skip: u64,
+    pub run_time: Duration,
 }
 
-/// Rate over the configured run time: the counts of the timeline's first `run_time` samples
-/// divided by the time those samples actually span (measured, not assumed to be one second
-/// each). The drain at the end, when goose lets in-flight iterations finish, is left out.
+impl Window {
+    /// The window of a run whose users took `ramp_up` to start.
+    pub fn after_ramp(ramp_up: Duration, run_time: Duration) -> Window {
+        let skip = if ramp_up > Duration::from_secs(1) {
+            ramp_up.as_secs_f64().ceil() as u64
+        } else {
+            0
+        };
+        Window { skip, run_time }
+    }
+}
+
+impl From<Duration> for Window {
+    fn from(run_time: Duration) -> Window {
+        Window { skip: 0, run_time }
+    }
+}
+
+/// The window's samples, when they span some time, with the time before the first.
+fn steady_window(
+    timeline: &[TimelinePoint],
+    window: Window,
+) -> Option<(&[TimelinePoint], f64, f64)> {
+    let skip = (window.skip as usize).min(timeline.len());
+    let end = (skip + window.run_time.as_secs() as usize).min(timeline.len());
+    let samples = &timeline[skip..end];
+    let start = skip
+        .checked_sub(1)
+        .map_or(0.0, |before| timeline[before].elapsed_seconds);
+    let span = samples.last()?.elapsed_seconds - start;
+    (span > 0.0).then_some((samples, start, span))
+}
+
+/// Rate over the configured run time: the counts of the timeline's samples in the window
+/// (see [`Window`]) divided by the time those samples actually span (measured, not assumed to
+/// be one second each). The drain at the end, when goose lets in-flight iterations finish, is
+/// left out.
 pub fn steady_rate(
     timeline: &[TimelinePoint],
-    run_time: Duration,
+    window: impl Into<Window>,
     value: impl Fn(&TimelinePoint) -> u64,
 ) -> f64 {
-    steady_window(timeline, run_time).map_or(0.0, |(samples, span)| {
+    steady_window(timeline, window.into()).map_or(0.0, |(samples, _, span)| {
         samples.iter().map(|point| value(point) as f64).sum::<f64>() / span
     })
 }
 
-/// CPU cores a side used over the configured run time: each of the first `run_time` samples'
-/// cores times the time it spans, over the time they all span.
+/// CPU cores a side used over the window: each sample's cores times the time it spans, over
+/// the time they all span.
 pub fn steady_cores(
     timeline: &[TimelinePoint],
-    run_time: Duration,
+    window: impl Into<Window>,
     cores: impl Fn(&TimelinePoint) -> f64,
 ) -> f64 {
-    steady_window(timeline, run_time).map_or(0.0, |(samples, span)| {
-        let mut previous = 0.0;
+    steady_window(timeline, window.into()).map_or(0.0, |(samples, start, span)| {
+        let mut previous = start;
         let mut used = 0.0;
         for point in samples {
             used += cores(point) * (point.elapsed_seconds - previous);

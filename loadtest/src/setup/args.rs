@@ -57,7 +57,52 @@ pub fn parse_scenario(text: &str) -> Result<(ScenarioName, usize), String> {
     Ok((scenario, weight))
 }
 
-/// `MIN..MAX` (e.g. `100ms..1s`) or one duration: goose's pause after each transaction.
+/// `--keep-alive-idle`: how long a connection may sit unused (`None`: until the server closes
+/// it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdleLimit(pub Option<Duration>);
+
+/// `--keep-alive-idle`: a duration above zero, or `none`.
+pub fn parse_keep_alive_idle(text: &str) -> Result<IdleLimit, String> {
+    if text.trim().eq_ignore_ascii_case("none") {
+        return Ok(IdleLimit(None));
+    }
+    match humantime::parse_duration(text.trim()) {
+        Ok(limit) if !limit.is_zero() => Ok(IdleLimit(Some(limit))),
+        Ok(_) => Err(format!(
+            "{text:?}: the idle limit must be above zero (or none)"
+        )),
+        Err(error) => Err(format!("{text:?}: {error}")),
+    }
+}
+
+/// A browser's idle limit on a kept-alive connection: Firefox's `network.http.keep-alive.timeout`.
+pub const DEFAULT_KEEP_ALIVE_IDLE: Duration = Duration::from_secs(115);
+
+/// Users per second for `--ramp-rate`: a positive, finite number.
+pub fn parse_ramp_rate(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "{text:?}: expected users per second, a number above 0"
+        )),
+    }
+}
+
+/// Starting every one of `users` at `rate` users per second (or all within one second).
+pub fn ramp_up(users: usize, rate: Option<f64>) -> Duration {
+    match rate {
+        Some(rate) if rate > 0.0 => Duration::from_secs_f64(users as f64 / rate).max(MIN_RAMP_UP),
+        _ => DEFAULT_RAMP_UP,
+    }
+}
+
+/// Without `--ramp-rate`: every user starts within the first second.
+pub const DEFAULT_RAMP_UP: Duration = Duration::from_secs(1);
+/// Goose counts its ramp in whole milliseconds.
+const MIN_RAMP_UP: Duration = Duration::from_millis(1);
+
+/// `MIN..MAX` (e.g. `100ms..1s`) or one duration: each user's pause after each transaction.
 pub fn parse_wait(text: &str) -> Result<(Duration, Duration), String> {
     let (low, high) = text.split_once("..").unwrap_or((text, text));
     let parse = |part: &str| {
@@ -181,6 +226,17 @@ pub struct RunArgs {
     /// users/rate). Without it the run is closed: each user starts its next iteration at once.
     #[arg(long)]
     pub rate: Option<f64>,
+    /// Users started per second, so that many logins do not land in one instant; the run time
+    /// starts once every user has started, and the time it took is reported [default: every
+    /// user within the first second].
+    #[arg(long, value_name = "USERS_PER_S", value_parser = parse_ramp_rate)]
+    pub ramp_rate: Option<f64>,
+    /// Generated accounts (`user1@example.com` … `user<N>@example.com`): the in-process stack
+    /// seeds this many, and users log in as them, each its own while there are enough; with
+    /// --target, the number the IdP seeded (`serve --users`) [default: 10,000, or the run's
+    /// users when more]. Not used with --users-file.
+    #[arg(long, value_name = "N")]
+    pub accounts: Option<u64>,
     /// How long the measured run lasts (e.g. 30s, 2m; at most 1h) [default: 30s; in `matrix`,
     /// 10s per repetition].
     #[arg(long, value_parser = humantime::parse_duration)]
@@ -196,10 +252,17 @@ pub struct RunArgs {
     /// cart:2 stolen:1].
     #[arg(long = "scenario", value_parser = parse_scenario)]
     pub scenarios: Vec<(ScenarioName, usize)>,
-    /// Pause after each transaction, `MIN..MAX` or one duration (goose's wait time) [default:
-    /// none: each user goes on at once, or at its pace with --rate].
+    /// Pause after each transaction (a user's think time), `MIN..MAX` or one duration, drawn
+    /// anew each time; the user's connections stay open meanwhile [default: none: each user
+    /// goes on at once, or at its pace with --rate].
     #[arg(long, value_parser = parse_wait)]
     pub wait: Option<(Duration, Duration)>,
+    /// A user closes a connection it has not used for this long, as a browser's idle timeout
+    /// does; its next visit opens a new one (counted: connections opened and closed idle).
+    /// `none` keeps every connection until the server closes it [default: 115s, Firefox's
+    /// keep-alive timeout; `serve` closes idle connections after 30s on its side].
+    #[arg(long, value_name = "DURATION", value_parser = parse_keep_alive_idle)]
+    pub keep_alive_idle: Option<IdleLimit>,
     /// The store's session idle timeout (the in-process stack's, or --target's): the journey
     /// waits it out to reach the SSO relogin.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
@@ -324,6 +387,7 @@ impl RunArgs {
                 .map_err(|error| RunError::refused(format!("--users-file {error}")))?,
             None => Accounts::Generated {
                 password: self.user_password.clone(),
+                count: self.accounts(),
             },
         };
         let login_form = self
@@ -346,6 +410,25 @@ impl RunArgs {
     /// The measured run time.
     pub fn run_time(&self) -> Duration {
         self.run_time.unwrap_or(DEFAULT_RUN_TIME)
+    }
+
+    /// The mock IdP's generated accounts the users log in as: `--accounts`, or 10,000, or the
+    /// run's users when there are more (each user its own account).
+    pub fn accounts(&self) -> u64 {
+        self.accounts.unwrap_or_else(|| {
+            crate::users::login::accounts::GENERATED.max((self.first_user + self.users) as u64)
+        })
+    }
+
+    /// The users' idle limit on their connections (`None`: kept until the server closes them).
+    pub fn keep_alive_idle(&self) -> Option<Duration> {
+        self.keep_alive_idle
+            .map_or(Some(DEFAULT_KEEP_ALIVE_IDLE), |limit| limit.0)
+    }
+
+    /// How long starting every user takes: users ÷ `--ramp-rate`, or one second.
+    pub fn ramp_up(&self) -> Duration {
+        ramp_up(self.users, self.ramp_rate)
     }
 
     /// The unmeasured warm-up before the measured run (zero: none).
@@ -402,11 +485,18 @@ impl RunArgs {
             rate: self
                 .rate
                 .map(|rate| rate * users as f64 / self.users as f64),
+            // Every worker reads the same directory of accounts.
+            accounts: Some(self.accounts()),
+            // Each worker starts its share of users over the same ramp.
+            ramp_rate: self
+                .ramp_rate
+                .map(|rate| rate * users as f64 / self.users as f64),
             run_time: Some(self.run_time()),
             warm_up: self.warm_up,
             repetition: self.repetition,
             scenarios: self.scenarios.clone(),
             wait: self.wait,
+            keep_alive_idle: self.keep_alive_idle,
             store_idle_timeout: self.store_idle_timeout,
             store_absolute_timeout: self.store_absolute_timeout,
             cart_reads: self.cart_reads,

@@ -1,7 +1,9 @@
-//! Setting a run up: its arguments (`args`), and the stack it measures (`stack`: in this
-//! process, as child processes via `process_stack`, or already running at `--target`).
+//! Setting a run up: its arguments (`args`), what it needs of the machine (`capacity`), and
+//! the stack it measures (`stack`: in this process, as child processes via `process_stack`, or
+//! already running at `--target`).
 
 pub mod args;
+pub mod capacity;
 pub mod output;
 pub mod process_stack;
 pub mod stack;

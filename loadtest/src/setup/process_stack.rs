@@ -49,6 +49,7 @@ pub fn serve_args(args: &RunArgs) -> ServeArgs {
     serve.idp.signing_alg = args.signing_alg;
     serve.idp.password_hash = args.password_hash;
     serve.idp.user_password = args.user_password.clone();
+    serve.idp.users = args.accounts();
     if let Some(tls) = args.stack_tls() {
         serve.tls_cert = Some(tls.cert);
         serve.tls_key = Some(tls.key);

@@ -367,6 +367,7 @@ pub fn stack_config(args: &RunArgs) -> StackConfig {
     config.idp.signing_alg = args.signing_alg;
     config.idp.password_hash = args.password_hash;
     config.idp.user_password = args.user_password.clone();
+    config.idp.users = args.accounts();
     config.tls = args.stack_tls();
     config.ca_cert = args.ca_cert.clone();
     config

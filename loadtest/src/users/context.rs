@@ -9,9 +9,9 @@ use crate::http::{
 use crate::measure::interval_log::IntervalSink;
 use crate::measure::live::LiveRegistry;
 use crate::measure::recorder::UserRecorder;
+use crate::measure::shards::Shards;
 use crate::users::login::LoginSettings;
 use crate::users::stop::RunEnd;
-use hdrhistogram::sync::SyncHistogram;
 use mock_services::web::routes::markers;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -169,8 +169,12 @@ pub struct ScenarioSettings {
     /// The provider's end-session endpoint (a path on its site), learnt before the run: where
     /// the journey logs out at the provider when the apps logged out only locally.
     pub provider_logout: Option<bytes::Bytes>,
-    /// Goose pauses each user between transactions (`--wait`).
-    pub paused_between_transactions: bool,
+    /// Each user's pause after each transaction (`--wait`), drawn from this range. Taken by
+    /// the user itself, not goose: goose sleeps its wait in 500 ms slices, 200,000 wake-ups a
+    /// second at 100,000 users, and its wait cannot be cut short by the run's end.
+    pub think: Option<(Duration, Duration)>,
+    /// A user closes a connection it has not used for this long (`--keep-alive-idle`).
+    pub keep_alive_idle: Option<Duration>,
     /// This generator's first user's place among the run's users: a worker of several starts
     /// where the ones before it end, so the run's users log in as different accounts.
     pub first_user: usize,
@@ -214,45 +218,75 @@ pub struct RunContext {
     pub markers: Markers,
     pub end: RunEnd,
     pub live: LiveRegistry,
+    /// Where users' latencies go (see [`Shards`]).
+    pub shards: Shards,
     /// The run's faults (an empty board without any): users note errors and successes around
     /// them and ask whether one explains a lost session.
     pub faults: Arc<FaultBoard>,
-    /// Every stopped user's measurements, merged.
+    /// Every stopped user's own counts, merged (their latencies are in the shards).
     merged: Mutex<UserRecorder>,
     /// Where users hand their samples for the interval logs (none in a warm-up).
     pub intervals: Option<IntervalSink>,
     /// Users started so far: each starts its round robin over a site's instances at its own
     /// turn (read once per user, never per request).
     users_started: AtomicU32,
+    /// The users this generator starts, and when the last of them started.
+    users: usize,
+    all_started: std::sync::OnceLock<std::time::Instant>,
 }
 
 impl RunContext {
-    /// A context, and the per-second latency histogram its users' recorders feed.
+    /// A context whose users share `shards` (see [`Shards::for_threads`]).
     pub fn new(
         targets: Targets,
         settings: ScenarioSettings,
         faults: Arc<FaultBoard>,
         intervals: Option<IntervalSink>,
-    ) -> (Self, SyncHistogram<u64>) {
-        let (live, latency) = LiveRegistry::new();
-        let context = RunContext {
+        shards: Shards,
+        users: usize,
+    ) -> Self {
+        RunContext {
             targets,
             settings,
             markers: Markers::default(),
             end: RunEnd::default(),
-            live,
+            live: LiveRegistry::new(shards.count()),
+            shards,
             faults,
             merged: Mutex::new(UserRecorder::default()),
             intervals,
             users_started: AtomicU32::new(0),
-        };
-        (context, latency)
+            users,
+            all_started: std::sync::OnceLock::new(),
+        }
     }
 
-    /// The first round-robin turn of the next user to start.
-    pub fn next_user_turn(&self) -> u32 {
-        let first = u32::try_from(self.settings.first_user).unwrap_or(0);
-        first.wrapping_add(self.users_started.fetch_add(1, Ordering::Relaxed))
+    /// The next user to start: its number in this generator (from 0), which also picks its
+    /// shard.
+    pub fn next_user(&self) -> u32 {
+        let number = self.users_started.fetch_add(1, Ordering::Relaxed);
+        if number as usize + 1 == self.users {
+            let _ = self.all_started.set(std::time::Instant::now());
+        }
+        number
+    }
+
+    /// When the last of this generator's users started (`None`: not all did).
+    pub fn all_started(&self) -> Option<std::time::Instant> {
+        self.all_started.get().copied()
+    }
+
+    /// Users started so far.
+    pub fn users_started(&self) -> u32 {
+        self.users_started.load(Ordering::Relaxed)
+    }
+
+    /// User `user`'s first round-robin turn: users start at different instances, so the first
+    /// requests of a run spread too.
+    pub fn first_turn(&self, user: u32) -> u32 {
+        u32::try_from(self.settings.first_user)
+            .unwrap_or(0)
+            .wrapping_add(user)
     }
 
     /// Adds a stopped user's measurements (once per user, never per request).
@@ -263,11 +297,10 @@ impl RunContext {
             .merge(user);
     }
 
-    /// Everything merged so far.
+    /// Everything measured so far: the stopped users' counts and every shard's latencies.
     pub fn merged(&self) -> UserRecorder {
-        self.merged
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        let mut merged = self.shards.merged();
+        merged.merge(&self.merged.lock().unwrap_or_else(PoisonError::into_inner));
+        merged
     }
 }

@@ -330,7 +330,7 @@ pub fn failed(
     let state = state(user)?;
     let failure = Failure { hop, problem };
     state.live.error();
-    state.recorder.hop(hop).error();
+    state.hop_failed(hop, None);
     state.recorder.failure(failure);
     if !state.run.faults.is_empty() {
         state.run.faults.failure(Instant::now());
@@ -564,9 +564,8 @@ pub async fn settle(
         Err(problem) => {
             let failure = Failure { hop, problem };
             state.live.error();
-            state.recorder.hop(hop).error();
+            state.hop_failed(hop, Some(&checked.timing));
             state.recorder.failure(failure);
-            state.recorder.transport(&checked.timing);
             if faults {
                 state.run.faults.failure(Instant::now());
             }

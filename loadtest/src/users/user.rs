@@ -1,36 +1,40 @@
 //! One goose user's state: its browser (connections and cookies), an attacker's connections for
-//! the stolen-session scenario, its measurements and its pacing. Installed when the user starts;
-//! merged into the run when it stops.
+//! the stolen-session scenario, its own counts and its pacing. Installed when the user starts;
+//! its counts merged into the run when it stops. Its latencies go to its shard of the run (see
+//! `measure::shards`) as they are taken.
 
 use crate::http::{CookieJar, HttpClient, Timing};
 use crate::measure::interval_log::{IntervalTap, Series};
 use crate::measure::live::LiveCounters;
 use crate::measure::recorder::{UserRecorder, micros};
+use crate::measure::shards::Shard;
 use crate::names::{Flow, Hop};
 use crate::users::context::RunContext;
 use crate::users::pacing::Pacer;
 use crate::users::stop::Ended;
 use goose::prelude::*;
-use hdrhistogram::sync::Recorder;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Waits at least this long hand the user's per-second latencies over before sleeping, so
-/// they count in the second they happened in, not when the user wakes.
+/// Waits at least this long hand the user's samples for the interval logs over before sleeping
+/// (so they count in the second they happened in, not when the user wakes), and let its idle
+/// connections give their read buffers back.
 const LONG_WAIT: Duration = Duration::from_millis(100);
 
 /// A goose user's state (goose keeps it as session data).
 #[derive(Debug)]
 pub struct UserState {
     pub run: Arc<RunContext>,
+    /// This user's number in the generator (from 0): it picks the user's shard.
+    number: usize,
     pub browser: HttpClient,
     pub jar: CookieJar,
     /// Another client, without the browser's cookies: the stolen-session attacker.
     pub attacker: HttpClient,
+    /// This user's own counts (failures, outcomes, losses); its latencies are in its shard.
     pub recorder: UserRecorder,
+    /// Its shard's live counters.
     pub live: Arc<LiveCounters>,
-    /// This user's per-second hop latencies; `None` while it sleeps through a long wait.
-    live_latency: Option<Recorder<u64>>,
     pub pacer: Pacer,
     /// Cart writes on the current store session: the lines its cart should hold
     /// (cart_browsing starts over before the cart is full).
@@ -59,7 +63,9 @@ impl UserState {
     pub fn new(run: Arc<RunContext>) -> Self {
         let origins = &run.targets.origins;
         let timeout = run.settings.request_timeout;
-        let turn = run.next_user_turn();
+        let number = run.next_user();
+        let turn = run.first_turn(number);
+        let number = number as usize;
         // Each browser (and the attacker's) with its own TLS session cache, or the run's.
         let tls = || {
             run.targets
@@ -73,17 +79,14 @@ impl UserState {
             // The attacker replays from another instance than the browser's next.
             attacker: HttpClient::new(origins, turn.wrapping_add(1), timeout, tls()),
             recorder: UserRecorder::default(),
-            live: run.live.join(),
-            live_latency: None,
+            live: run.live.join(number),
+            number,
             pacer: Pacer::new(run.settings.pacing_interval),
             cart_writes: 0,
             alive_at: None,
             faults_checked: 0,
             lost_to: None,
-            tap: IntervalTap::new(
-                run.intervals.clone(),
-                run.settings.paused_between_transactions,
-            ),
+            tap: IntervalTap::new(run.intervals.clone()),
             run,
         }
     }
@@ -95,60 +98,102 @@ impl UserState {
         }
     }
 
-    /// Records one answered hop: its histograms and parts, the interval logs, the per-second
-    /// figures, and what opening a connection took.
+    /// This user's shard of the run's latencies, locked (for one sample's worth of work).
+    fn shard(&self) -> std::sync::MutexGuard<'_, Shard> {
+        self.run.shards.lock(self.number)
+    }
+
+    /// Records one answered hop: its histograms and parts, the per-second figures and what
+    /// opening a connection took (in its shard), and the interval logs.
     pub fn record_hop(&mut self, hop: Hop, elapsed: Duration, timing: &Timing) {
         let interval = self.pacer.interval();
-        let latency = self.recorder.hop(hop);
-        latency.record(elapsed, interval);
-        latency.time_parts(timing);
+        {
+            let mut shard = self.shard();
+            let latency = shard.totals.hop(hop);
+            latency.record(elapsed, interval);
+            latency.time_parts(timing);
+            if timing.connect.is_some() {
+                shard.totals.transport(timing);
+            }
+            let _ = shard.second.record(micros(elapsed));
+        }
         if timing.connect.is_some() {
-            self.recorder.transport(timing);
+            self.live.connection();
         }
         self.tap.record(Series::Hop(hop), elapsed, interval);
-        self.record_live(micros(elapsed));
+    }
+
+    /// Counts one hop that got no usable answer, with what opening its connection took.
+    pub fn hop_failed(&mut self, hop: Hop, timing: Option<&Timing>) {
+        let mut shard = self.shard();
+        shard.totals.hop(hop).error();
+        if let Some(timing) = timing {
+            shard.totals.transport(timing);
+            if timing.connect.is_some() {
+                self.live.connection();
+            }
+        }
     }
 
     /// Records one completed flow (a whole login).
     pub fn record_flow(&mut self, flow: Flow, elapsed: Duration) {
         let interval = self.pacer.interval();
-        self.recorder.flow(flow).record(elapsed, interval);
+        self.shard().totals.flow(flow).record(elapsed, interval);
         self.tap.record(Series::Flow(flow), elapsed, interval);
     }
 
     /// Records how long a stolen cookie stayed usable.
     pub fn record_stolen(&mut self, usable: Duration) {
-        self.recorder.stolen().record(usable, None);
+        self.shard().totals.stolen().record(usable, None);
         self.tap.record(Series::Stolen, usable, None);
     }
 
-    /// Records one hop's latency for the per-second figures.
-    pub fn record_live(&mut self, micros: u64) {
-        let _ = self
-            .live_latency
-            .get_or_insert_with(|| self.run.live.latency_recorder())
-            .record(micros);
+    /// Before a long wait: samples handed over, idle connections' buffers given back.
+    fn going_idle(&mut self) {
+        self.tap.flush();
+        self.browser.release_buffers();
+        self.attacker.release_buffers();
     }
 
-    /// Sleeps `duration`, or less if the run ends first. A long sleep first hands this user's
-    /// per-second latencies over (a recorder left holding them would report them late).
+    /// Sleeps `duration`, or less if the run ends first (a long sleep goes idle first). A
+    /// sleep past the idle limit (`--keep-alive-idle`) closes the connections it left idle
+    /// once the limit is reached, as a browser's idle timer would.
     pub async fn sleep(&mut self, duration: Duration) -> Result<(), Ended> {
         if duration >= LONG_WAIT {
-            self.live_latency = None;
-            self.tap.flush();
+            self.going_idle();
         }
-        self.run.end.sleep(duration).await
+        match self.run.settings.keep_alive_idle {
+            Some(limit) if duration > limit => {
+                self.run.end.sleep(limit).await?;
+                self.close_idle(limit);
+                self.run.end.sleep(duration - limit).await
+            }
+            _ => self.run.end.sleep(duration).await,
+        }
     }
 
     /// Waits for this user's next paced slot (open model), handing latencies over first when
-    /// the wait is long.
+    /// the wait is long, and closing its connections once idle past the limit, as
+    /// [`UserState::sleep`] does.
     pub async fn wait_turn(&mut self) -> Result<(), Ended> {
-        if self.pacer.until_next() >= LONG_WAIT {
-            self.live_latency = None;
-            self.tap.flush();
+        let until_next = self.pacer.until_next();
+        if until_next >= LONG_WAIT {
+            self.going_idle();
         }
         let end = self.run.end.clone();
+        if let Some(limit) = self.run.settings.keep_alive_idle
+            && until_next > limit
+        {
+            end.sleep(limit).await?;
+            self.close_idle(limit);
+        }
         self.pacer.wait_turn(&end).await
+    }
+
+    /// Closes every connection of this user unused for `limit` or longer.
+    fn close_idle(&mut self, limit: Duration) {
+        self.browser.close_idle(limit);
+        self.attacker.close_idle(limit);
     }
 
     /// What this user measured, with its pacing and connection counts.
@@ -174,11 +219,28 @@ pub fn install(user: &mut GooseUser, run: &Arc<RunContext>) {
     user.set_session_data(UserState::new(Arc::clone(run)));
 }
 
+/// After a transaction: the user's think time (`--wait`), drawn anew each time and cut short
+/// by the run's end (which goose then sees between transactions).
+pub async fn think(user: &mut GooseUser) {
+    use rand::Rng as _;
+    let Some(state) = user.get_session_data_mut::<UserState>() else {
+        return;
+    };
+    let Some((low, high)) = state.run.settings.think else {
+        return;
+    };
+    let pause = if high > low {
+        rand::rng().random_range(low..=high)
+    } else {
+        low
+    };
+    let _ = state.sleep(pause).await;
+}
+
 /// On stop: hand this user's measurements to the run.
 pub async fn flush(user: &mut GooseUser) -> TransactionResult {
     if let Some(state) = user.get_session_data_mut::<UserState>() {
         let recorder = state.finished_recorder();
-        state.live_latency = None;
         state.tap.flush();
         state.run.merge(&recorder);
     }

@@ -36,7 +36,8 @@ impl Default for ServerLimits {
             // Above the load generator's idle gaps in its default scenarios (the journey waits
             // out a 2 s store timeout): those never see a close, and longer gaps reconnect.
             header_read_timeout: Duration::from_secs(30),
-            max_connections: 10_000,
+            // A stack of three services in one process, sharing its raised descriptor limit.
+            max_connections: crate::limits::default_max_connections(3),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The accounts a run's users log in as: the mock IdP's generated users
-//! (`user1@example.com` … `user10000@example.com`, one password), or a `--users-file` of
-//! `username,password` lines (CSV, header optional), taken in turn.
+//! (`user1@example.com` … `user<N>@example.com`, one password, N from `--accounts`), or a
+//! `--users-file` of `username,password` lines (CSV, header optional), taken in turn.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -15,14 +15,14 @@ pub struct Account {
 /// The accounts users log in as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accounts {
-    /// The mock IdP's seeded users, all with `password`.
-    Generated { password: String },
+    /// The mock IdP's seeded users (`count` of them), all with `password`.
+    Generated { password: String, count: u64 },
     /// A list read from a file.
     Listed(Arc<[Account]>),
 }
 
 /// How many users the mock IdP seeds by default (`serve --users`).
-const GENERATED: u64 = 10_000;
+pub const GENERATED: u64 = 10_000;
 
 impl Accounts {
     /// Reads a `--users-file`: CSV `username,password` per line, an optional header
@@ -75,11 +75,12 @@ impl Accounts {
 
     /// The account user `user` (its place among the run's users) logs in as on its
     /// `iteration`-th login: a listed account in turn (user `u` starts at account `u` and
-    /// takes the next one each iteration), or a generated user spread over the directory.
+    /// takes the next one each iteration), or a generated user spread over the directory (a
+    /// different one for each user while there are as many accounts as users: 7919 is prime).
     pub fn account(&self, user: usize, iteration: u64) -> Account {
         match self {
-            Accounts::Generated { password } => {
-                let n = (user as u64 * 7919 + iteration) % GENERATED + 1;
+            Accounts::Generated { password, count } => {
+                let n = (user as u64 * 7919 + iteration) % (*count).max(1) + 1;
                 Account {
                     username: format!("user{n}@example.com"),
                     password: password.clone(),
@@ -95,7 +96,7 @@ impl Accounts {
     /// How many accounts there are.
     pub fn len(&self) -> u64 {
         match self {
-            Accounts::Generated { .. } => GENERATED,
+            Accounts::Generated { count, .. } => *count,
             Accounts::Listed(accounts) => accounts.len() as u64,
         }
     }
@@ -126,6 +127,20 @@ mod tests {
     }
 
     #[test]
+    fn generated_accounts_differ_for_every_user_up_to_their_count() {
+        let accounts = Accounts::Generated {
+            password: "pw".into(),
+            count: 100_000,
+        };
+        let names: std::collections::HashSet<String> = (0..100_000)
+            .map(|user| accounts.account(user, 0).username)
+            .collect();
+        assert_eq!(names.len(), 100_000);
+        assert!(names.contains("user1@example.com") && names.contains("user100000@example.com"));
+        assert!(!names.contains("user100001@example.com"));
+    }
+
+    #[test]
     fn a_file_with_or_without_header_and_quotes() {
         let accounts = read("username,password\nann,pw1\n\n\"bob, jr\",\"p,w\"\n").expect("read");
         assert_eq!(
@@ -149,6 +164,7 @@ mod tests {
         assert_eq!(taken, ["a", "b", "c", "a", "b", "a"]);
         let generated = Accounts::Generated {
             password: "pw".into(),
+            count: GENERATED,
         };
         assert_eq!(generated.account(0, 0).username, "user1@example.com");
         assert_eq!(generated.account(1, 2).username, "user7922@example.com");

@@ -30,6 +30,7 @@ impl Default for LoginSettings {
         LoginSettings {
             accounts: Accounts::Generated {
                 password: "password".into(),
+                count: accounts::GENERATED,
             },
             rules: FormRules::default(),
             max_form_steps: DEFAULT_MAX_FORM_STEPS,
