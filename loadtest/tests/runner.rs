@@ -44,6 +44,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         accounts: None,
         wait: None,
         keep_alive_idle: None,
+        source_addrs: None,
         run_time: Some(Duration::from_secs(3)),
         warm_up: None,
         repetition: 1,

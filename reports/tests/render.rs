@@ -620,6 +620,7 @@ fn a_run_shows_its_logins_connections_tls_and_hop_parts() {
             insecure: true,
             ca_cert: None,
         }),
+        ..Default::default()
     };
     results.config.target_hosts = vec![results::TargetHost {
         service: vocabulary::Service::Idp,

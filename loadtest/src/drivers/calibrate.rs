@@ -109,6 +109,7 @@ pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
             provider_logout: None,
             think: None,
             keep_alive_idle: None,
+            source_addrs: None,
             first_user: 0,
         },
         cpu: CpuSides {

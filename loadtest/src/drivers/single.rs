@@ -59,6 +59,19 @@ pub async fn execute_one(
     let started_at = jiff::Timestamp::now();
     let mut stack = Stack::start(args).await?;
     let targets = stack.targets()?.with_tls(&args.tls_options())?;
+    let loopback_v4 = targets.origins.sites().all(|(_, site)| {
+        site.instances().iter().all(|origin| {
+            origin
+                .addrs
+                .iter()
+                .all(|addr| addr.ip().is_loopback() && addr.is_ipv4())
+        })
+    });
+    let (source_addrs, chosen) =
+        crate::setup::capacity::source_addrs(args, loopback_v4, in_process);
+    if let Some(chosen) = chosen {
+        progress.println(chosen);
+    }
     announce(args, &targets, progress);
     targets.check_tls().await?;
     let provider_logout = crate::users::login::provider::end_session(&targets).await;
@@ -90,7 +103,7 @@ pub async fn execute_one(
             },
             kinds: kinds.clone(),
             targets: targets.clone(),
-            settings: scenario_settings(args, &login, &provider_logout),
+            settings: scenario_settings(args, &login, &provider_logout, &source_addrs),
             cpu: stack.cpu_sides(),
             sessions_alive: Arc::clone(&sessions_alive),
             progress,
@@ -110,7 +123,7 @@ pub async fn execute_one(
         },
         kinds,
         targets: targets.clone(),
-        settings: scenario_settings(args, &login, &provider_logout),
+        settings: scenario_settings(args, &login, &provider_logout, &source_addrs),
         cpu: stack.cpu_sides(),
         sessions_alive,
         progress,
@@ -192,6 +205,7 @@ fn scenario_settings(
     args: &RunArgs,
     login: &LoginSettings,
     provider_logout: &Option<bytes::Bytes>,
+    source_addrs: &Option<crate::http::SourceAddrs>,
 ) -> ScenarioSettings {
     ScenarioSettings {
         pacing_interval: args
@@ -207,6 +221,7 @@ fn scenario_settings(
         provider_logout: provider_logout.clone(),
         think: args.wait,
         keep_alive_idle: args.keep_alive_idle(),
+        source_addrs: source_addrs.clone(),
         first_user: args.first_user,
     }
 }

@@ -179,10 +179,11 @@ impl Connection {
     async fn open(
         origin: &Origin,
         addr: std::net::SocketAddr,
+        source: Option<std::net::IpAddr>,
         tls: Option<&super::tls::BrowserTls>,
     ) -> Result<(Connection, Timing), HttpError> {
         let started = Instant::now();
-        let tcp = TcpStream::connect(addr)
+        let tcp = super::source::connect(addr, source)
             .await
             .map_err(|_| HttpError::Connect)?;
         // Requests are small and answered at once: Nagle would hold them back.
@@ -384,6 +385,9 @@ pub struct HttpClient {
     /// This browser's TLS configuration (its own resumption cache, or the run's), for runs
     /// with an HTTPS origin.
     tls: Option<super::tls::BrowserTls>,
+    /// The address this browser's connections come from (`--source-addrs`), or the kernel's
+    /// choice.
+    source: Option<std::net::IpAddr>,
     pub stats: ClientStats,
 }
 
@@ -403,8 +407,16 @@ impl HttpClient {
             requests: vec![0; origins.slots()],
             timeout,
             tls,
+            source: None,
             stats: ClientStats::default(),
         }
+    }
+
+    /// This client with its connections bound to `source` before they connect.
+    #[must_use]
+    pub fn from_source(mut self, source: Option<std::net::IpAddr>) -> Self {
+        self.source = source;
+        self
     }
 
     /// Requests sent to each instance, by slot (see [`Origins::instance`]).
@@ -479,7 +491,7 @@ impl HttpClient {
         let mut last_error = HttpError::Connect;
         for attempt in 0..count {
             let addr = origin.addrs[(first + attempt) % count];
-            match Connection::open(origin, addr, self.tls.as_ref()).await {
+            match Connection::open(origin, addr, self.source, self.tls.as_ref()).await {
                 Ok((connection, timing)) => {
                     self.stats.connections_opened += 1;
                     if let Some(handshake) = timing.handshake {

@@ -263,6 +263,13 @@ pub struct RunArgs {
     /// keep-alive timeout; `serve` closes idle connections after 30s on its side].
     #[arg(long, value_name = "DURATION", value_parser = parse_keep_alive_idle)]
     pub keep_alive_idle: Option<IdleLimit>,
+    /// Addresses the users' connections come from, a list or IPv4 ranges (e.g.
+    /// 127.0.0.2-127.0.0.40): each user binds its connections to one of them in turn, so the
+    /// run is not held to one address's ephemeral ports (about 28,000 per source and
+    /// destination). The addresses must be this host's [default: the kernel's choice; against
+    /// loopback targets, 127.0.0.2 onwards when the run needs more than one address's ports].
+    #[arg(long, value_name = "ADDRS", value_parser = crate::http::SourceAddrs::parse)]
+    pub source_addrs: Option<crate::http::SourceAddrs>,
     /// The store's session idle timeout (the in-process stack's, or --target's): the journey
     /// waits it out to reach the SSO relogin.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
@@ -497,6 +504,7 @@ impl RunArgs {
             scenarios: self.scenarios.clone(),
             wait: self.wait,
             keep_alive_idle: self.keep_alive_idle,
+            source_addrs: self.source_addrs.clone(),
             store_idle_timeout: self.store_idle_timeout,
             store_absolute_timeout: self.store_absolute_timeout,
             cart_reads: self.cart_reads,

@@ -4,6 +4,7 @@
 //! open files" after its users have started.
 
 use crate::error::{RunError, RunResult};
+use crate::http::SourceAddrs;
 use crate::setup::args::{RunArgs, ScenarioName};
 use mock_services::limits::OpenFiles;
 use std::time::Duration;
@@ -131,6 +132,83 @@ fn held_share(idle: Option<Duration>, think: Option<(Duration, Duration)>) -> f6
     }
 }
 
+/// Ports one source address has towards one destination: the ephemeral range's size (from
+/// `/proc/sys/net/ipv4/ip_local_port_range`; 28,232 by Linux's default).
+pub fn ephemeral_ports() -> u64 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|text| {
+            let mut parts = text.split_whitespace().map(|n| n.parse::<u64>().ok());
+            Some(parts.next()??..=parts.next()??)
+        })
+        .map_or(28_232, |range| range.end() + 1 - range.start())
+}
+
+/// Whether the kernel reuses a TIME_WAIT port for a new connection to loopback
+/// (`tcp_tw_reuse` 1, or 2: loopback only, Linux's default): then closed connections do not
+/// hold ports on loopback.
+pub fn time_wait_reused_on_loopback() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv4/tcp_tw_reuse")
+        .is_ok_and(|text| matches!(text.trim(), "1" | "2"))
+}
+
+/// How long a closed connection's port stays in TIME_WAIT on Linux.
+pub const TIME_WAIT: Duration = Duration::from_secs(60);
+
+impl Needs {
+    /// Ports each destination needs from one source: the connections open to it at once
+    /// (every user's, at most one each), plus — where TIME_WAIT ports are not reused — those a
+    /// minute of closing leaves behind.
+    pub fn ports_per_destination(&self, think: Option<(Duration, Duration)>, reused: bool) -> u64 {
+        let open = (self.users as f64 * self.held).ceil() as u64;
+        let churn = match think {
+            Some((low, high)) if self.held < 1.0 && !reused => {
+                let mean = ((low + high).as_secs_f64() / 2.0).max(1.0);
+                (self.users as f64 / mean * TIME_WAIT.as_secs_f64()).ceil() as u64
+            }
+            _ => 0,
+        };
+        open + churn
+    }
+}
+
+/// The source addresses a run uses: `--source-addrs`; or, against loopback IPv4 targets when
+/// one address's ports would not do, as many loopback addresses as needed (with the figures
+/// that chose them); or none (the kernel's choice).
+pub fn source_addrs(
+    args: &RunArgs,
+    loopback_v4: bool,
+    in_process: bool,
+) -> (Option<SourceAddrs>, Option<String>) {
+    if let Some(given) = &args.source_addrs {
+        return (Some(given.clone()), None);
+    }
+    if !loopback_v4 {
+        return (None, None);
+    }
+    let needs = Needs::of(args, in_process);
+    let reused = time_wait_reused_on_loopback();
+    let ports = needs.ports_per_destination(args.wait, reused);
+    let usable = ephemeral_ports() * 9 / 10;
+    if ports <= usable {
+        return (None, None);
+    }
+    let count = ports.div_ceil(usable.max(1)) as usize;
+    let sources = SourceAddrs::loopback(count);
+    let why = format!(
+        "source addresses {}: about {ports} ports to one destination ({} users{}), more than \
+         one address's {usable} (90% of its ephemeral range)",
+        sources.describe(),
+        needs.users,
+        if reused {
+            String::new()
+        } else {
+            " and a minute of TIME_WAIT, which this kernel does not reuse".into()
+        }
+    );
+    (Some(sources), Some(why))
+}
+
 /// Memory the machine has available (`MemAvailable`), bytes.
 pub fn memory_available() -> Option<u64> {
     let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
@@ -190,6 +268,28 @@ mod tests {
         run.keep_alive_idle = Some(crate::setup::args::IdleLimit(Some(Duration::from_secs(1))));
         let needs = Needs::of(&run, false);
         assert!(needs.check(Some(LIMIT), None).is_ok(), "{needs:?}");
+    }
+
+    #[test]
+    fn more_ports_than_one_address_has_take_more_loopback_sources() {
+        let needs = Needs::of(&args(9_000), false);
+        assert_eq!(needs.ports_per_destination(None, true), 9_000);
+        let mut run = args(100_000);
+        run.wait = Some((Duration::from_secs(20), Duration::from_secs(40)));
+        run.keep_alive_idle = Some(crate::setup::args::IdleLimit(Some(Duration::from_secs(1))));
+        let needs = Needs::of(&run, false);
+        // 100,000 × 2/30 open, and 100,000/30 closed a second for 60 s where not reused.
+        assert_eq!(needs.ports_per_destination(run.wait, true), 6_667);
+        assert_eq!(
+            needs.ports_per_destination(run.wait, false),
+            6_667 + 200_000
+        );
+        let (chosen, _) = source_addrs(&run, false, false);
+        assert_eq!(chosen, None, "never chosen for targets beyond loopback");
+        run.source_addrs = Some(SourceAddrs::loopback(3));
+        let (chosen, why) = source_addrs(&run, true, false);
+        assert_eq!(chosen.map(|s| s.len()), Some(3));
+        assert_eq!(why, None, "given, not chosen");
     }
 
     #[test]

@@ -175,6 +175,9 @@ pub struct ScenarioSettings {
     pub think: Option<(Duration, Duration)>,
     /// A user closes a connection it has not used for this long (`--keep-alive-idle`).
     pub keep_alive_idle: Option<Duration>,
+    /// The addresses users' connections come from, one per user in turn (`--source-addrs`, or
+    /// chosen for the run when it needs more than one).
+    pub source_addrs: Option<crate::http::SourceAddrs>,
     /// This generator's first user's place among the run's users: a worker of several starts
     /// where the ones before it end, so the run's users log in as different accounts.
     pub first_user: usize,

@@ -66,6 +66,11 @@ impl UserState {
         let number = run.next_user();
         let turn = run.first_turn(number);
         let number = number as usize;
+        let source = run
+            .settings
+            .source_addrs
+            .as_ref()
+            .map(|sources| sources.for_user(number));
         // Each browser (and the attacker's) with its own TLS session cache, or the run's.
         let tls = || {
             run.targets
@@ -74,10 +79,11 @@ impl UserState {
                 .map(|tls| tls.for_browser(origins.slots()))
         };
         UserState {
-            browser: HttpClient::new(origins, turn, timeout, tls()),
+            browser: HttpClient::new(origins, turn, timeout, tls()).from_source(source),
             jar: CookieJar::new(origins.len()),
             // The attacker replays from another instance than the browser's next.
-            attacker: HttpClient::new(origins, turn.wrapping_add(1), timeout, tls()),
+            attacker: HttpClient::new(origins, turn.wrapping_add(1), timeout, tls())
+                .from_source(source),
             recorder: UserRecorder::default(),
             live: run.live.join(number),
             number,
