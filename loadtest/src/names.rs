@@ -56,6 +56,9 @@ pub enum Problem {
     PasswordAsked,
     /// A form this generator cannot submit (an encoding other than urlencoded).
     UnsupportedForm,
+    /// 503 from a service already serving its `--max-connections`: the connection was
+    /// refused for the cap, not answered slowly.
+    OverCapacity,
 }
 
 impl Problem {
@@ -114,6 +117,10 @@ impl fmt::Display for Failure {
             Problem::UnsupportedForm => {
                 write!(f, "{hop}: a form not sent as urlencoded (not supported)")
             }
+            Problem::OverCapacity => write!(
+                f,
+                "{hop}: 503 over the server's connection cap (its --max-connections)"
+            ),
         }
     }
 }

@@ -283,6 +283,78 @@ async fn short_run_on_redis() {
     short_run(Backend::Redis, true).await;
 }
 
+/// A "store" over its connection cap answers as `serve` does (503, the page naming the cap):
+/// the generator names that failure, not a slow server or a bare status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_over_the_connection_cap_is_named() {
+    let _serial = SERIAL.lock().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.2:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let full = axum::Router::new().route(
+        "/",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::response::Html(format!(
+                    "<main id=\"{}\">over capacity</main>",
+                    mock_services::web::routes::markers::OVER_CAPACITY
+                )),
+            )
+        }),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, full).await });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.target = vec![url];
+    run.prefill_sessions = 0;
+    run.scenarios = vec![(ScenarioName::Journey, 1)];
+    run.users = 2;
+    run.run_time = Some(Duration::from_secs(2));
+    let outcome = execute(&run).await.expect("run");
+    assert!(
+        outcome.results.error_kinds.keys().any(|kind| kind
+            == "store: GET /: 503 over the server's connection cap (its --max-connections)"),
+        "{:?}",
+        outcome.results.error_kinds
+    );
+    server.abort();
+}
+
+/// Users start at the --ramp-rate asked for, and the run says when the last one started and
+/// what they cost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_start_at_the_ramp_rate_and_their_cost_is_reported() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.prefill_sessions = 0;
+    run.scenarios = vec![(ScenarioName::Cart, 1)];
+    run.users = 6;
+    run.ramp_rate = Some(3.0);
+    run.run_time = Some(Duration::from_secs(2));
+    let outcome = execute(&run).await.expect("run");
+    let users = outcome.results.users.as_ref().expect("user cost");
+    assert_eq!((users.users_planned, users.users_started), (6, 6));
+    assert!((users.ramp_up_planned_seconds - 2.0).abs() < 1e-9);
+    // Six users at three a second: the last starts about 5/3 s after the first (goose starts
+    // the first at once), never all within the first second.
+    let after = users.all_started_after_seconds.expect("all started");
+    assert!((1.3..4.0).contains(&after), "all started after {after} s");
+    let timeline = &outcome.results.timeline;
+    let first = timeline
+        .first()
+        .and_then(|p| p.users)
+        .expect("users in the timeline");
+    assert!(first < 6, "{first} users by the first second at 3/s");
+    assert_eq!(timeline.last().and_then(|p| p.users), Some(6));
+    assert!(users.rss_before_bytes.is_some() && users.rss_peak_bytes.is_some());
+    assert!(users.open_files_peak.is_some_and(|n| n > 0));
+    // The measured window leaves the ramp out: the run time starts once every user started.
+    assert_eq!(outcome.results.config.ramp_rate, Some(3.0));
+}
+
 /// A "store" whose home page lacks the login link: every journey's first hop must fail.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_page_marker_counts_as_a_failure() {

@@ -132,8 +132,8 @@ pub struct ServeArgs {
     /// connection may idle, before every service closes it.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
-    /// Connections each service serves at once; more wait in the listen backlog until one
-    /// closes [default: the process's descriptor limit, raised to its hard limit at start,
+    /// Connections each service serves at once; more are answered 503 (a page naming the cap,
+    /// `Retry-After: 1`) and closed, counted and said once in the log [default: the process's descriptor limit, raised to its hard limit at start,
     /// less 256 kept for files and Redis, shared by the services of this process].
     #[arg(long)]
     pub max_connections: Option<usize>,
@@ -304,9 +304,20 @@ pub async fn run(args: &ServeArgs) -> Result<(), StackError> {
         shutdown_signal().await;
         return instances.shutdown().await;
     }
-    let stack = start(&args.config()?).await?;
+    let config = args.config()?;
+    let stack = start(&config).await?;
     announce(&stack.announcements())?;
     shutdown_signal().await;
+    // Said on standard error: standard output carries only the announcements.
+    for (service, refused) in stack.refused_over_cap() {
+        if refused > 0 {
+            eprintln!(
+                "{}: {refused} connections answered 503 and closed, over --max-connections ({})",
+                service.name(),
+                config.server.max_connections
+            );
+        }
+    }
     stack.shutdown().await
 }
 

@@ -204,6 +204,8 @@ pub struct RunningStack {
     pub gate: PauseGate,
     shutdown: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Each service's connections refused over `--max-connections`.
+    refused: Vec<(Service, server::Refused)>,
     backend: ResolvedBackend,
 }
 
@@ -218,6 +220,15 @@ impl RunningStack {
         .into_iter()
         .filter_map(|(service, url)| url.clone().map(|url| Announcement { service, url }))
         .collect()
+    }
+
+    /// Connections each service answered 503 and closed for being over its
+    /// `--max-connections`.
+    pub fn refused_over_cap(&self) -> Vec<(Service, u64)> {
+        self.refused
+            .iter()
+            .map(|(service, refused)| (*service, refused.count()))
+            .collect()
     }
 
     /// The process id of the `redis-server` this stack started, if it started one.
@@ -479,21 +490,25 @@ pub async fn start(config: &StackConfig) -> Result<RunningStack, StackError> {
     let mut servers = Vec::new();
     let limits = config.server;
     let gate = PauseGate::default();
-    let mut serve = |listener: tokio::net::TcpListener, router: axum::Router| {
+    let mut refused = Vec::new();
+    let mut serve = |service: Service, listener: tokio::net::TcpListener, router: axum::Router| {
         let watcher = watcher.clone();
+        let counter = server::Refused::new(service.name());
+        refused.push((service, counter.clone()));
         servers.push(tokio::spawn(server::serve(
             listener,
             router,
             limits,
             gate.clone(),
             tls.clone(),
+            counter,
             watcher,
         )));
     };
     let mut idp_state = None;
     if let Some((listener, _)) = idp_bound {
         let state = build_idp(config, &backend, &idp_url, &store_url, &forums_url).await?;
-        serve(listener, idp::router(state.clone()));
+        serve(Service::Idp, listener, idp::router(state.clone()));
         idp_state = Some(state);
     }
     let mut store_state = None;
@@ -505,10 +520,10 @@ pub async fn start(config: &StackConfig) -> Result<RunningStack, StackError> {
         forums_state = Some(build_app(AppKind::Forums, config, &backend, url, &idp_url).await?);
     }
     if let (Some((listener, _)), Some(state)) = (store_bound, &store_state) {
-        serve(listener, app::router(state.clone()));
+        serve(Service::Store, listener, app::router(state.clone()));
     }
     if let (Some((listener, _)), Some(state)) = (forums_bound, &forums_state) {
-        serve(listener, app::router(state.clone()));
+        serve(Service::Forums, listener, app::router(state.clone()));
     }
     Ok(RunningStack {
         idp_url: idp_state.as_ref().map(|_| idp_url.clone()),
@@ -524,6 +539,7 @@ pub async fn start(config: &StackConfig) -> Result<RunningStack, StackError> {
         gate,
         shutdown,
         servers,
+        refused,
         backend,
     })
 }

@@ -33,7 +33,45 @@ pub fn load_figures(report: &Report) -> Vec<Figure> {
     figures.push(lag_over_time(report));
     figures.extend(users_over_time(report));
     figures.extend(memory_over_time(report));
+    figures.extend(connection_churn(report));
     figures
+}
+
+/// New connections each second, and the host's sockets in TIME_WAIT (schema 6 on).
+fn connection_churn(report: &Report) -> Option<Figure> {
+    let mut series = labelled_series(
+        report,
+        |p| p.connections_opened.map(|n| n as f64),
+        |label| format!("{label}: connections opened"),
+        0,
+    );
+    if series.is_empty() {
+        return None;
+    }
+    series.extend(labelled_series(
+        report,
+        |p| p.host_time_wait.map(|n| n as f64),
+        |label| format!("{label}: TIME_WAIT (host)"),
+        1,
+    ));
+    Some(Figure {
+        stem: "connection-churn".into(),
+        title: "Connection churn".into(),
+        description: "Connections the load generator opened in each second (a user's first \
+                      visit, or one after its idle connection was closed), and the TCP \
+                      sockets in TIME_WAIT on this host (every process's, from \
+                      /proc/net/sockstat)."
+            .into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: "count".into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series,
+            legend: Legend::LowerRight,
+            shaded: fault_windows(report),
+        }),
+    })
 }
 
 /// Per run, one series of `value` over the timeline's seconds (runs without it left out).

@@ -536,6 +536,22 @@ fn generator_table(report: &Report) -> String {
             }),
         );
         table.row(
+            "new connections/s; TIME_WAIT at most (host); kernel TCP memory at most (MiB, host)",
+            report.each(|r| match &r.users {
+                Some(users) => format!(
+                    "{}; {}; {}",
+                    users
+                        .new_connections_per_second
+                        .map_or("–".into(), |n| format!("{n:.1}")),
+                    users.host_time_wait_peak.map_or("–".into(), count),
+                    users
+                        .host_tcp_memory_peak_bytes
+                        .map_or("–".into(), |b| format!("{:.1}", b as f64 / 1048576.0))
+                ),
+                None => "–".into(),
+            }),
+        );
+        table.row(
             "descriptors open at most",
             report.each(|r| {
                 r.users

@@ -222,6 +222,19 @@ fn merged_user_cost(workers: &[Worker]) -> Option<UserCost> {
             _ => None,
         },
         open_files_peak: sum(|cost| cost.open_files_peak),
+        new_connections_per_second: costs
+            .iter()
+            .map(|cost| cost.new_connections_per_second)
+            .sum::<Option<f64>>(),
+        // The host's figures: the largest any worker saw.
+        host_time_wait_peak: costs
+            .iter()
+            .filter_map(|cost| cost.host_time_wait_peak)
+            .max(),
+        host_tcp_memory_peak_bytes: costs
+            .iter()
+            .filter_map(|cost| cost.host_tcp_memory_peak_bytes)
+            .max(),
     })
 }
 
@@ -539,6 +552,11 @@ fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<Ti
                 added_option(merged.generator_open_files, point.generator_open_files);
             merged.connections_opened =
                 added_option(merged.connections_opened, point.connections_opened);
+            // The host's own figures: the same on every worker of one host, so the largest.
+            merged.host_time_wait = merged.host_time_wait.max(point.host_time_wait);
+            merged.host_tcp_memory_bytes = merged
+                .host_tcp_memory_bytes
+                .max(point.host_tcp_memory_bytes);
         }
         // Interval `s` of the logs is the timeline's second `s + 1`.
         for row in hops {

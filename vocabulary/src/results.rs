@@ -356,6 +356,16 @@ pub struct UserCost {
     pub rss_per_user_bytes: Option<f64>,
     /// The most descriptors the generator held open at once.
     pub open_files_peak: Option<u64>,
+    /// Connections opened per second over the measured window: the churn an idle limit
+    /// shorter than the think time causes.
+    #[serde(default)]
+    pub new_connections_per_second: Option<f64>,
+    /// The most TCP sockets in TIME_WAIT on this host at once, and the most kernel memory its
+    /// TCP sockets held, bytes (both the whole host's).
+    #[serde(default)]
+    pub host_time_wait_peak: Option<u64>,
+    #[serde(default)]
+    pub host_tcp_memory_peak_bytes: Option<u64>,
 }
 
 /// What `loadtest calibrate` measured on a machine: the generator's ceiling.
@@ -651,6 +661,12 @@ pub struct TimelinePoint {
     /// connection was closed while it was idle).
     #[serde(default)]
     pub connections_opened: Option<u64>,
+    /// This host's TCP sockets in TIME_WAIT (every process's; `/proc/net/sockstat`).
+    #[serde(default)]
+    pub host_time_wait: Option<u64>,
+    /// This host's TCP socket buffers, bytes: the kernel's memory, outside any RSS.
+    #[serde(default)]
+    pub host_tcp_memory_bytes: Option<u64>,
 }
 
 /// Open-model pacing: what was asked and what was delivered.

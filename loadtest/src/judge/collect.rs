@@ -222,13 +222,13 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             .map_or(0, |written| written.late),
         transport: transport(args, targets, merged),
         login_outcomes: login_outcomes(merged),
-        users: Some(user_cost(measured)),
+        users: Some(user_cost(measured, run_time)),
         problems: measured.problems.clone(),
     }
 }
 
 /// What the users cost the generator: their start, and its memory once they were all there.
-pub fn user_cost(measured: &Measured) -> UserCost {
+pub fn user_cost(measured: &Measured, window: Window) -> UserCost {
     let timeline = &measured.sampled.timeline;
     let rss_peak_bytes = timeline.iter().filter_map(|p| p.generator_rss_bytes).max();
     // Steady state: the seconds after every user started (the ramp's own second left out).
@@ -259,6 +259,15 @@ pub fn user_cost(measured: &Measured) -> UserCost {
         rss_steady_bytes,
         rss_per_user_bytes,
         open_files_peak: timeline.iter().filter_map(|p| p.generator_open_files).max(),
+        new_connections_per_second: timeline
+            .iter()
+            .any(|p| p.connections_opened.is_some())
+            .then(|| steady_rate(timeline, window, |p| p.connections_opened.unwrap_or(0))),
+        host_time_wait_peak: timeline.iter().filter_map(|p| p.host_time_wait).max(),
+        host_tcp_memory_peak_bytes: timeline
+            .iter()
+            .filter_map(|p| p.host_tcp_memory_bytes)
+            .max(),
     }
 }
 

@@ -164,7 +164,7 @@ pub fn users_line(users: &reports::results::UserCost) -> String {
         bytes.map_or("–".to_owned(), |b| format!("{:.1}", b as f64 / 1048576.0))
     };
     format!(
-        "users: {} of {} started{}; generator memory {} MiB before them, {} MiB with them ({} KiB per user), peak {} MiB; descriptors open at most {}",
+        "users: {} of {} started{}; generator memory {} MiB before them, {} MiB with them ({} KiB per user), peak {} MiB; descriptors open at most {}; {} new connections/s, TIME_WAIT at most {} (host)",
         users.users_started,
         users.users_planned,
         users
@@ -181,6 +181,12 @@ pub fn users_line(users: &reports::results::UserCost) -> String {
         mib(users.rss_peak_bytes),
         users
             .open_files_peak
+            .map_or("–".to_owned(), |n| n.to_string()),
+        users
+            .new_connections_per_second
+            .map_or("–".to_owned(), |n| format!("{n:.1}")),
+        users
+            .host_time_wait_peak
             .map_or("–".to_owned(), |n| n.to_string()),
     )
 }

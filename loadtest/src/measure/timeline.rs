@@ -103,6 +103,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
         let elapsed_seconds = started.elapsed().as_secs_f64();
         let now = (inputs.totals)();
         let cpu = inputs.cpu.read();
+        let tcp = memory::host_tcp();
         (inputs.latency)(&mut latency);
         inputs.lag.refresh_timeout(REFRESH_WAIT);
         let hops = percentiles(&latency);
@@ -138,6 +139,8 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
             connections_opened: Some(now.connections - last.connections),
             generator_rss_bytes: memory::resident_bytes(),
             generator_open_files: memory::open_files(),
+            host_time_wait: tcp.map(|tcp| tcp.time_wait),
+            host_tcp_memory_bytes: tcp.map(|tcp| tcp.memory_bytes),
         };
         last = now;
         last_at = elapsed_seconds;

@@ -197,6 +197,8 @@ pub struct Markers {
     pub logged_out: Marker,
     /// `loadtest calibrate`'s trivial page.
     pub calibration: Marker,
+    /// A service's answer to a connection over its `--max-connections`.
+    pub over_capacity: Marker,
 }
 
 impl Default for Markers {
@@ -209,6 +211,7 @@ impl Default for Markers {
             logout_confirm: Marker::new(markers::LOGOUT_CONFIRM),
             logged_out: Marker::new(markers::LOGGED_OUT),
             calibration: Marker::new(CALIBRATION_MARKER),
+            over_capacity: Marker::new(markers::OVER_CAPACITY),
         }
     }
 }

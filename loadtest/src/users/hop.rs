@@ -438,7 +438,9 @@ fn check(
         Expected::Status(wanted) => status == wanted,
         Expected::Redirect => is_redirect(status),
     };
-    let problem = if !status_ok {
+    let problem = if !status_ok && status == 503 && run.markers.over_capacity.is_in(&reply.body) {
+        Some(Problem::OverCapacity)
+    } else if !status_ok {
         Some(Problem::Status {
             got: status,
             expected: expect.status,

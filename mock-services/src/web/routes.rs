@@ -29,6 +29,8 @@ pub mod idp {
 pub mod markers {
     /// An app's home page.
     pub const HOME: &str = "home";
+    /// The page a service answers (503) to a connection over its `--max-connections`.
+    pub const OVER_CAPACITY: &str = "over-capacity";
     /// The login link on an app's home page, shown to a logged-out browser.
     pub const LOGIN_LINK: &str = "login-link";
     /// Who is signed in, on an app's home page.

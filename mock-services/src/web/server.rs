@@ -26,7 +26,8 @@ pub struct ServerLimits {
     /// How long a client may take to send a request's head — also how long a keep-alive
     /// connection may idle between requests before the server closes it.
     pub header_read_timeout: Duration,
-    /// Connections served at once; more wait in the listen backlog until one closes.
+    /// Connections served at once; more are answered 503 (naming the cap) and closed, and
+    /// counted.
     pub max_connections: usize,
 }
 
@@ -42,6 +43,78 @@ impl Default for ServerLimits {
     }
 }
 
+/// Connections a service answered 503 and closed because it already served
+/// `--max-connections`: counted, and said once in the log when the first comes.
+#[derive(Debug, Clone, Default)]
+pub struct Refused {
+    count: Arc<std::sync::atomic::AtomicU64>,
+    service: &'static str,
+}
+
+impl Refused {
+    pub fn new(service: &'static str) -> Self {
+        Refused {
+            count: Arc::default(),
+            service,
+        }
+    }
+
+    fn refuse(&self, cap: usize) {
+        if self
+            .count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            == 0
+        {
+            tracing::warn!(
+                service = self.service,
+                "over --max-connections ({cap}): new connections are answered 503 and closed"
+            );
+        }
+    }
+
+    /// Connections refused so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// The answer to a connection over the cap: 503 with `Retry-After`, the page naming why, and
+/// the connection closed (through TLS when the service speaks it).
+async fn refuse(
+    stream: tokio::net::TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    timeout: Duration,
+    cap: usize,
+) {
+    use tokio::io::AsyncWriteExt as _;
+    let body = crate::web::html::page(
+        "Over capacity",
+        crate::web::routes::markers::OVER_CAPACITY,
+        &format!("<p>This service already serves its --max-connections ({cap}).</p>"),
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\
+         Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(timeout, async move {
+        match tls {
+            None => {
+                let mut stream = stream;
+                let _ = stream.write_all(answer.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+            Some(acceptor) => {
+                if let Ok(mut stream) = acceptor.accept(stream).await {
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                    let _ = stream.shutdown().await;
+                }
+            }
+        }
+    })
+    .await;
+}
+
 /// Serves `router` on `listener` (over TLS with `tls`) until `shutdown` turns true, then stops
 /// accepting, lets every connection finish its request in flight, and returns once all are
 /// closed. Each request passes `gate` first (it waits there while the stack is paused).
@@ -51,17 +124,11 @@ pub async fn serve(
     limits: ServerLimits,
     gate: PauseGate,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    refused: Refused,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     loop {
-        let slot = tokio::select! {
-            slot = Arc::clone(&slots).acquire_owned() => match slot {
-                Ok(slot) => slot,
-                Err(_) => break,
-            },
-            () = stopped(&mut shutdown) => break,
-        };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => stream,
@@ -74,6 +141,15 @@ pub async fn serve(
                 }
             },
             () = stopped(&mut shutdown) => break,
+        };
+        // Over the cap, the connection is answered and closed rather than left waiting in the
+        // listen backlog, where a client could only take it for a slow server.
+        let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+            refused.refuse(limits.max_connections);
+            let tls = tls.clone();
+            let timeout = limits.header_read_timeout;
+            tokio::spawn(refuse(stream, tls, timeout, limits.max_connections));
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let router = router.clone();

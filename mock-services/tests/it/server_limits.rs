@@ -1,5 +1,6 @@
 //! What every service's connections are held to, over raw sockets: a header read timeout that
-//! cuts off a slow client without touching others, a cap on concurrent connections, and exactly
+//! cuts off a slow client without touching others, a cap on concurrent connections (over it, a
+//! 503 naming the cap, counted), and exactly
 //! one `Host` per HTTP/1.1 request.
 
 use crate::stack_support::Stack;
@@ -55,31 +56,57 @@ async fn a_client_sending_half_a_request_is_cut_off_and_others_are_served() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_over_the_cap_wait_for_one_to_close() {
+async fn connections_over_the_cap_are_answered_503_naming_it_and_counted() {
     let stack = Stack::start("dashmap", |c| c.server.max_connections = 2).await;
     let store = address(stack.store());
     let held_a = TcpStream::connect(&store).await.expect("connect");
     let held_b = TcpStream::connect(&store).await.expect("connect");
-    // Both slots are taken: a third client waits in the backlog, unanswered.
+    // Both slots are taken: a third client is answered at once, and told why.
+    let answer = exchange(
+        stack.store(),
+        "GET / HTTP/1.1\r\nHost: store\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 1"), "{answer}");
+    assert!(
+        answer.contains(&format!(
+            "id=\"{}\"",
+            mock_services::web::routes::markers::OVER_CAPACITY
+        )),
+        "{answer}"
+    );
+    let counted = |service: vocabulary::Service| {
+        stack
+            .running
+            .refused_over_cap()
+            .into_iter()
+            .find_map(|(s, count)| (s == service).then_some(count))
+    };
+    assert_eq!(counted(vocabulary::Service::Store), Some(1));
+    assert_eq!(counted(vocabulary::Service::Idp), Some(0));
+    drop(held_a);
+    // A freed slot serves the next client (the server notices the close first).
     let client = reqwest::Client::builder()
-        .timeout(Duration::from_millis(700))
+        .timeout(Duration::from_secs(5))
         .build()
         .expect("client");
     let url = format!("{}/", stack.store());
-    assert!(
-        client.get(&url).send().await.is_err(),
-        "served over the cap"
-    );
-    drop(held_a);
-    let answered = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .expect("client")
-        .get(&url)
-        .send()
-        .await
-        .expect("served once a slot is free");
-    assert_eq!(answered.status(), 200);
+    let mut status = 0;
+    for _ in 0..50 {
+        status = client
+            .get(&url)
+            .send()
+            .await
+            .expect("answered")
+            .status()
+            .as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 200, "served once a slot is free");
     drop(held_b);
     stack.running.shutdown().await.expect("shutdown");
 }
