@@ -20,7 +20,7 @@ fn interval_logs_are_written_when_no_descriptor_is_left() {
     // open, and those few are then opened and held.
     let limit = getrlimit(Resource::Nofile);
     let open = std::fs::read_dir("/proc/self/fd").expect("fds").count() as u64;
-    let mut lowered = limit.clone();
+    let mut lowered = limit;
     lowered.current = Some(open + 16);
     setrlimit(Resource::Nofile, lowered).expect("lower the soft limit");
     let mut held = Vec::new();

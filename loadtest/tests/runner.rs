@@ -287,6 +287,7 @@ async fn short_run_on_redis() {
 /// the generator names that failure, not a slow server or a bare status.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refusal_over_the_connection_cap_is_named() {
+    use axum::http::StatusCode;
     let _serial = SERIAL.lock().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.2:0")
         .await
@@ -296,7 +297,7 @@ async fn a_refusal_over_the_connection_cap_is_named() {
         "/",
         axum::routing::get(|| async {
             (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                StatusCode::SERVICE_UNAVAILABLE,
                 axum::response::Html(format!(
                     "<main id=\"{}\">over capacity</main>",
                     mock_services::web::routes::markers::OVER_CAPACITY

@@ -21,7 +21,7 @@ pub fn raise_open_files() -> Option<OpenFiles> {
         limit.current = limit.maximum;
         // Refused (a container that forbids it): the limits stay as they were, and the
         // checks against them say what that means.
-        let _ = setrlimit(Resource::Nofile, limit.clone());
+        let _ = setrlimit(Resource::Nofile, limit);
     }
     let limit = getrlimit(Resource::Nofile);
     Some(OpenFiles {

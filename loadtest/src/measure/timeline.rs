@@ -21,6 +21,9 @@ pub const UNKNOWN: u64 = u64::MAX;
 /// How long a refresh waits for the lag probe to hand over its interval.
 const REFRESH_WAIT: Duration = Duration::from_millis(50);
 
+/// Adds the second's hop latencies into the histogram given, and starts the next second.
+pub type TakeSecond = Box<dyn FnMut(&mut Histogram<u64>) + Send>;
+
 /// What the sampler reads.
 pub struct SamplerInputs {
     /// Every user's live counters, summed (called once a second). A function rather than the
@@ -30,7 +33,7 @@ pub struct SamplerInputs {
     pub users: Box<dyn Fn() -> u64 + Send>,
     /// Adds the hop latencies of the second just ended into the histogram it is given (and
     /// starts the next second).
-    pub latency: Box<dyn FnMut(&mut Histogram<u64>) + Send>,
+    pub latency: TakeSecond,
     /// The lag probe's lateness.
     pub lag: SyncHistogram<u64>,
     pub cpu: CpuMeter,
