@@ -54,24 +54,19 @@ fn connection_churn(report: &Report) -> Option<Figure> {
         |label| format!("{label}: TIME_WAIT (host)"),
         1,
     ));
-    Some(Figure {
-        stem: "connection-churn".into(),
-        title: "Connection churn".into(),
-        description: "Connections the load generator opened in each second (a user's first \
+    Some(over_time(
+        report,
+        (
+            "connection-churn",
+            "Connection churn",
+            "Connections the load generator opened in each second (a user's first \
                       visit, or one after its idle connection was closed), and the TCP \
                       sockets in TIME_WAIT on this host (every process's, from \
-                      /proc/net/sockstat)."
-            .into(),
-        chart: Chart::Lines(LineChart {
-            x_label: "time (s)".into(),
-            y_label: "count".into(),
-            x_axis: Axis::Linear,
-            y_scale: Scale::Linear,
-            series,
-            legend: Legend::LowerRight,
-            shaded: fault_windows(report),
-        }),
-    })
+                      /proc/net/sockstat).",
+        ),
+        "count",
+        series,
+    ))
 }
 
 /// Per run, one series of `value` over the timeline's seconds (runs without it left out).
@@ -101,6 +96,29 @@ fn labelled_series(
         .collect()
 }
 
+/// A line chart over the run's seconds (fault windows shaded).
+fn over_time(
+    report: &Report,
+    (stem, title, description): (&str, &str, &str),
+    y_label: &str,
+    series: Vec<Series>,
+) -> Figure {
+    Figure {
+        stem: stem.into(),
+        title: title.into(),
+        description: description.into(),
+        chart: Chart::Lines(LineChart {
+            x_label: "time (s)".into(),
+            y_label: y_label.into(),
+            x_axis: Axis::Linear,
+            y_scale: Scale::Linear,
+            series,
+            legend: Legend::LowerRight,
+            shaded: fault_windows(report),
+        }),
+    }
+}
+
 /// Users started and the generator's open descriptors, each second (results of schema 6 on).
 fn users_over_time(report: &Report) -> Option<Figure> {
     let mut series = labelled_series(
@@ -118,23 +136,18 @@ fn users_over_time(report: &Report) -> Option<Figure> {
         |label| format!("{label}: descriptors open"),
         1,
     ));
-    Some(Figure {
-        stem: "users".into(),
-        title: "Users and the generator's open descriptors".into(),
-        description: "Users started by each second (their ramp-up, then all of them), and the \
+    Some(over_time(
+        report,
+        (
+            "users",
+            "Users and the generator's open descriptors",
+            "Users started by each second (their ramp-up, then all of them), and the \
                       descriptors the load generator held open (its connections, mostly: a \
-                      thinking user keeps its connections until an idle limit closes them)."
-            .into(),
-        chart: Chart::Lines(LineChart {
-            x_label: "time (s)".into(),
-            y_label: "count".into(),
-            x_axis: Axis::Linear,
-            y_scale: Scale::Linear,
-            series,
-            legend: Legend::LowerRight,
-            shaded: fault_windows(report),
-        }),
-    })
+                      thinking user keeps its connections until an idle limit closes them).",
+        ),
+        "count",
+        series,
+    ))
 }
 
 /// The generator's resident memory each second (results of schema 6 on).
@@ -148,23 +161,20 @@ fn memory_over_time(report: &Report) -> Option<Figure> {
         |label| format!("{label}: generator"),
         0,
     );
-    (!series.is_empty()).then(|| Figure {
-        stem: "generator-memory".into(),
-        title: "Load generator memory".into(),
-        description: "The load generator's resident memory at each second, MiB: its users' \
+    (!series.is_empty()).then(|| {
+        over_time(
+            report,
+            (
+                "generator-memory",
+                "Load generator memory",
+                "The load generator's resident memory at each second, MiB: its users' \
                       state and their connections' buffers (the kernel's socket buffers are not \
                       in it). Divided by the users, once all have started, it is the cost per \
-                      user the summary states."
-            .into(),
-        chart: Chart::Lines(LineChart {
-            x_label: "time (s)".into(),
-            y_label: "resident memory (MiB)".into(),
-            x_axis: Axis::Linear,
-            y_scale: Scale::Linear,
+                      user the summary states.",
+            ),
+            "resident memory (MiB)",
             series,
-            legend: Legend::LowerRight,
-            shaded: fault_windows(report),
-        }),
+        )
     })
 }
 

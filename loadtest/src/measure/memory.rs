@@ -7,10 +7,13 @@
 
 /// Resident memory of this process, bytes (`VmRSS`), or `None` where `/proc` has none.
 pub fn resident_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
+    kib_field(&std::fs::read_to_string("/proc/self/status").ok()?, "VmRSS")
+}
+
+/// The `NAME: N kB` line of a `/proc` file such as `status` or `meminfo`, in bytes.
+pub fn kib_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
         .and_then(|rest| rest.trim().strip_suffix("kB"))
         .and_then(|kib| kib.trim().parse::<u64>().ok())
         .map(|kib| kib * 1024)
