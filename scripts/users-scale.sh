@@ -9,8 +9,9 @@
 #   scripts/users-scale.sh 2000 20000      # other counts
 #
 # Environment: RAMP (users/s, default 1000), RUN_TIME (default 60s), WAIT (default 20s..40s),
-# IDLE (--keep-alive-idle, default 1s). Every run is bounded by its run time; load goes only to
-# 127.0.0.1–3.
+# IDLE (--keep-alive-idle, default 1s), REPORTS_DIR (default: loadtest's, the workspace's
+# `reports/`; each step's report stays there, its path printed).
+# Every run is bounded by its run time; load goes only to 127.0.0.1–3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("$@")
@@ -44,7 +45,7 @@ for n in "${counts[@]}"; do
   "$target/loadtest" --target http://127.0.0.2:19011 --target-idp http://127.0.0.1:19010 \
     --target-forums http://127.0.0.3:19012 --target-pid "$serve_pid" --accounts "$largest" \
     --users "$n" --ramp-rate "$ramp" --scenario cart --wait "$wait" --keep-alive-idle "$idle" \
-    --run-time "$run_time" --reports-dir "$out/reports" --quiet >"$out/run.out" 2>&1
+    --run-time "$run_time" ${REPORTS_DIR:+--reports-dir "$REPORTS_DIR"} --quiet >"$out/run.out" 2>&1
   status=$?
   set -e
   grep -E '^[0-9]+ requests in|^users:|^The .* limit|generator used|^PROBLEM|^error|refused|^results:' \

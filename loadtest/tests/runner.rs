@@ -335,6 +335,8 @@ async fn users_start_at_the_ramp_rate_and_their_cost_is_reported() {
     run.users = 6;
     run.ramp_rate = Some(3.0);
     run.run_time = Some(Duration::from_secs(2));
+    // Users who think far longer than they wait for pages.
+    run.wait = Some((Duration::from_millis(300), Duration::from_millis(300)));
     let outcome = execute(&run).await.expect("run");
     let users = outcome.results.users.as_ref().expect("user cost");
     assert_eq!((users.users_planned, users.users_started), (6, 6));
@@ -352,8 +354,18 @@ async fn users_start_at_the_ramp_rate_and_their_cost_is_reported() {
     assert_eq!(timeline.last().and_then(|p| p.users), Some(6));
     assert!(users.rss_before_bytes.is_some() && users.rss_peak_bytes.is_some());
     assert!(users.open_files_peak.is_some_and(|n| n > 0));
-    // The measured window leaves the ramp out: the run time starts once every user started.
+    // The in-process stack's servers count what they hold and what they refused.
+    assert!(
+        users.stack_connections_peak.is_some_and(|n| n >= 6),
+        "{users:?}"
+    );
+    assert_eq!(users.stack_refused_over_cap, Some(0));
+    assert!(timeline.iter().all(|p| p.stack_connections.is_some()));
     assert_eq!(outcome.results.config.ramp_rate, Some(3.0));
+    // Their think time, not the stack, set the pace, and the verdict says so.
+    let judged = &outcome.results.generator_bound;
+    assert_eq!(judged.limit, "think time", "{judged:?}");
+    assert!(judged.verdict.contains("0.3 s between pages"), "{judged:?}");
 }
 
 /// A "store" whose home page lacks the login link: every journey's first hop must fail.

@@ -306,9 +306,13 @@ pub async fn run(args: &ServeArgs) -> Result<(), StackError> {
     }
     let config = args.config()?;
     let stack = start(&config).await?;
+    // Said on standard error: standard output carries only the announcements.
+    eprintln!(
+        "each service serves at most {} connections at once (--max-connections); idle ones close after {:?} (--header-read-timeout)",
+        config.server.max_connections, config.server.header_read_timeout
+    );
     announce(&stack.announcements())?;
     shutdown_signal().await;
-    // Said on standard error: standard output carries only the announcements.
     for (service, refused) in stack.refused_over_cap() {
         if refused > 0 {
             eprintln!(

@@ -204,8 +204,8 @@ pub struct RunningStack {
     pub gate: PauseGate,
     shutdown: tokio::sync::watch::Sender<bool>,
     servers: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
-    /// Each service's connections refused over `--max-connections`.
-    refused: Vec<(Service, server::Refused)>,
+    /// Each service's connections: open now, and refused over `--max-connections`.
+    connections: Vec<(Service, server::Connections)>,
     backend: ResolvedBackend,
 }
 
@@ -225,10 +225,15 @@ impl RunningStack {
     /// Connections each service answered 503 and closed for being over its
     /// `--max-connections`.
     pub fn refused_over_cap(&self) -> Vec<(Service, u64)> {
-        self.refused
+        self.connections
             .iter()
-            .map(|(service, refused)| (*service, refused.count()))
+            .map(|(service, connections)| (*service, connections.refused()))
             .collect()
+    }
+
+    /// Each service's connection counts, live: what a sampler reads while the stack runs.
+    pub fn connections(&self) -> Vec<(Service, server::Connections)> {
+        self.connections.clone()
     }
 
     /// The process id of the `redis-server` this stack started, if it started one.
@@ -490,11 +495,11 @@ pub async fn start(config: &StackConfig) -> Result<RunningStack, StackError> {
     let mut servers = Vec::new();
     let limits = config.server;
     let gate = PauseGate::default();
-    let mut refused = Vec::new();
+    let mut connections = Vec::new();
     let mut serve = |service: Service, listener: tokio::net::TcpListener, router: axum::Router| {
         let watcher = watcher.clone();
-        let counter = server::Refused::new(service.name());
-        refused.push((service, counter.clone()));
+        let counter = server::Connections::new(service.name());
+        connections.push((service, counter.clone()));
         servers.push(tokio::spawn(server::serve(
             listener,
             router,
@@ -539,7 +544,7 @@ pub async fn start(config: &StackConfig) -> Result<RunningStack, StackError> {
         gate,
         shutdown,
         servers,
-        refused,
+        connections,
         backend,
     })
 }

@@ -3,8 +3,9 @@
 //! A run is generator-bound when the generator used at least 90% of its threads' CPU, or its
 //! timer lag p99 exceeded 5 ms, or its requests/s reached 90% of this machine's calibrated
 //! ceiling. Otherwise the limit was the stack's CPU (90% of its threads), the machine's cores
-//! (both sides together at 85% of them), an open-model run's own target rate, or the stack's
-//! response time.
+//! (both sides together at 85% of them), an open-model run's own target rate, the users' think
+//! time (when they spent most of their time thinking, by Little's law), or the stack's response
+//! time.
 
 use crate::results::{BoundReason, Calibration, GeneratorBound};
 
@@ -23,6 +24,57 @@ pub const STACK_CPU_SHARE: f64 = 0.9;
 pub const MACHINE_SHARE: f64 = 0.85;
 /// Share of the target rate an open-model run must achieve to have kept its pace.
 pub const RATE_KEPT: f64 = 0.99;
+/// Share of their time users may spend waiting for answers for their think time, not the
+/// stack, to be what set the pace of a closed run.
+pub const THINK_BUSY_SHARE: f64 = 0.5;
+
+/// Users who think between pages: how long, and how much of their time they waited for answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Think {
+    /// The think time between transactions, (min, max) milliseconds.
+    pub range_ms: (u64, u64),
+    /// Users present at an average instant (the ramp counted as it went).
+    pub users: f64,
+    /// Users waiting for an answer at an average instant, by Little's law: the requests' total
+    /// time (count × mean of every hop) over the run's seconds.
+    pub waiting: f64,
+}
+
+impl Think {
+    /// From the hops' latency rows of a run of `seconds` with `users` users present on average,
+    /// thinking `range_ms`; `None` without think time or users.
+    pub fn of(
+        range_ms: Option<(u64, u64)>,
+        users: f64,
+        hops: &[crate::results::LatencyRow],
+        seconds: f64,
+    ) -> Option<Think> {
+        let range_ms = range_ms.filter(|&(_, max)| max > 0)?;
+        if users <= 0.0 || seconds <= 0.0 {
+            return None;
+        }
+        let busy_us: f64 = hops.iter().map(|h| h.count as f64 * h.raw_us.mean).sum();
+        Some(Think {
+            range_ms,
+            users,
+            waiting: busy_us / 1e6 / seconds,
+        })
+    }
+
+    /// Users present at an average second of a timeline (0 when it does not count them).
+    pub fn mean_users(timeline: &[crate::results::TimelinePoint]) -> f64 {
+        let counted: Vec<u64> = timeline.iter().filter_map(|point| point.users).collect();
+        if counted.is_empty() {
+            return 0.0;
+        }
+        counted.iter().sum::<u64>() as f64 / counted.len() as f64
+    }
+
+    /// Share of the users' time spent waiting for answers.
+    pub fn busy_share(&self) -> f64 {
+        self.waiting / self.users
+    }
+}
 
 /// What the judgement reads.
 #[derive(Debug, Clone)]
@@ -42,6 +94,8 @@ pub struct Evidence {
     pub calibration: Option<Calibration>,
     pub target_rate: Option<f64>,
     pub achieved_rate: f64,
+    /// The users' think time, when they had one (closed model with `--wait`).
+    pub think: Option<Think>,
 }
 
 /// Cores `threads` threads can use on this machine.
@@ -189,6 +243,32 @@ pub fn judge(evidence: &Evidence) -> GeneratorBound {
         Some(cores) => format!("the stack used {cores:.2} cores"),
         None => "the stack's CPU is unknown (give --target-pid)".into(),
     };
+    if let Some(think) = &evidence.think
+        && think.busy_share() < THINK_BUSY_SHARE
+    {
+        let (min, max) = think.range_ms;
+        let range = if min == max {
+            format!("{:.1} s", min as f64 / 1000.0)
+        } else {
+            format!("{:.1}–{:.1} s", min as f64 / 1000.0, max as f64 / 1000.0)
+        };
+        return not_bound(
+            "think time",
+            reason(
+                "think_time",
+                format!(
+                    "on average {:.1} of {:.0} users ({}) were waiting for an answer; the rest were thinking {range}",
+                    think.waiting,
+                    think.users,
+                    percent(think.busy_share())
+                ),
+            ),
+            format!(
+                "The users' think time set the pace: they think {range} between pages and spent {} of their time waiting for answers; no CPU was saturated ({sides}; {stack}). For more load from these users, shorten --wait or add users.",
+                percent(think.busy_share())
+            ),
+        );
+    }
     not_bound(
         "stack",
         reason(
@@ -199,6 +279,15 @@ pub fn judge(evidence: &Evidence) -> GeneratorBound {
             "The stack's response time was the limit: no CPU was saturated ({sides}; {stack}), and each user waits for its answer before the next request."
         ),
     )
+}
+
+/// A share as a percentage, to two decimals, or "under 0.01%".
+fn percent(share: f64) -> String {
+    if share < 1e-4 {
+        "under 0.01%".into()
+    } else {
+        format!("{:.2}%", share * 100.0)
+    }
 }
 
 fn not_bound(limit: &str, why: BoundReason, verdict: String) -> GeneratorBound {
@@ -228,6 +317,7 @@ mod tests {
             calibration: None,
             target_rate: None,
             achieved_rate: 0.0,
+            think: None,
         }
     }
 
@@ -297,5 +387,51 @@ mod tests {
         unknown.stack_cpu_cores = None;
         check(&unknown, false, "stack", &["stack_latency"]);
         assert!(judge(&unknown).verdict.contains("--target-pid"));
+    }
+
+    #[test]
+    fn users_who_mostly_think_are_paced_by_their_think_time() {
+        let row = |count: u64, mean_us: f64| crate::results::LatencyRow {
+            name: "hop".into(),
+            count,
+            errors: 0,
+            raw_us: crate::results::Percentiles {
+                mean: mean_us,
+                ..Default::default()
+            },
+            corrected_us: Default::default(),
+            spectrum_us: Vec::new(),
+            phases: None,
+        };
+        // 1,000 users, 60 s: 15,000 requests of 2 ms keep 0.5 users waiting on average.
+        let thinking = Think::of(
+            Some((20_000, 40_000)),
+            1_000.0,
+            &[row(15_000, 2_000.0)],
+            60.0,
+        )
+        .expect("users think");
+        assert!((thinking.waiting - 0.5).abs() < 1e-9, "{thinking:?}");
+        let mut paced = evidence();
+        paced.think = Some(thinking);
+        check(&paced, false, "think time", &["think_time"]);
+        let verdict = judge(&paced).verdict;
+        assert!(verdict.contains("20.0–40.0 s"), "{verdict}");
+        assert!(verdict.contains("0.05%"), "{verdict}");
+        // Answers so slow the users wait most of the time: the stack's response time again.
+        let slow = Think::of(Some((20, 40)), 10.0, &[row(60_000, 8_000.0)], 60.0);
+        paced.think = slow;
+        check(&paced, false, "stack", &["stack_latency"]);
+        // A saturated stack is named before the think time.
+        paced.think = Think::of(
+            Some((20_000, 40_000)),
+            1_000.0,
+            &[row(7_500, 2_000.0)],
+            60.0,
+        );
+        paced.stack_cpu_cores = Some(0.97);
+        check(&paced, false, "stack", &["stack_cpu"]);
+        assert!(Think::of(None, 1_000.0, &[], 60.0).is_none());
+        assert!(Think::of(Some((0, 0)), 1_000.0, &[], 60.0).is_none());
     }
 }

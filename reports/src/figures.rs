@@ -89,7 +89,7 @@ fn labelled_series(
                 .collect();
             (!points.is_empty()).then(|| Series {
                 name: name(&run.label),
-                color: palette(2 * index + color_offset),
+                color: palette(3 * index + color_offset),
                 points,
             })
         })
@@ -119,7 +119,8 @@ fn over_time(
     }
 }
 
-/// Users started and the generator's open descriptors, each second (results of schema 6 on).
+/// Users started, the generator's open descriptors and the stack's open connections, each
+/// second (results of schema 6 on).
 fn users_over_time(report: &Report) -> Option<Figure> {
     let mut series = labelled_series(
         report,
@@ -133,17 +134,25 @@ fn users_over_time(report: &Report) -> Option<Figure> {
     series.extend(labelled_series(
         report,
         |p| p.generator_open_files.map(|files| files as f64),
-        |label| format!("{label}: descriptors open"),
+        |label| format!("{label}: generator descriptors"),
         1,
+    ));
+    series.extend(labelled_series(
+        report,
+        |p| p.stack_connections.map(|open| open as f64),
+        |label| format!("{label}: stack connections"),
+        2,
     ));
     Some(over_time(
         report,
         (
             "users",
-            "Users and the generator's open descriptors",
-            "Users started by each second (their ramp-up, then all of them), and the \
+            "Users and open connections",
+            "Users started by each second (their ramp-up, then all of them); the \
                       descriptors the load generator held open (its connections, mostly: a \
-                      thinking user keeps its connections until an idle limit closes them).",
+                      thinking user keeps its connections until an idle limit closes them); and \
+                      the connections the stack held, counted by its servers in-process or as \
+                      its processes' descriptors (--target-pid, --instances).",
         ),
         "count",
         series,

@@ -560,6 +560,17 @@ fn generator_table(report: &Report) -> String {
                     .map_or("–".into(), count)
             }),
         );
+        table.row(
+            "stack: connections open at most; refused over its --max-connections",
+            report.each(|r| match &r.users {
+                Some(users) => format!(
+                    "{}; {}",
+                    users.stack_connections_peak.map_or("–".into(), count),
+                    users.stack_refused_over_cap.map_or("–".into(), count)
+                ),
+                None => "–".into(),
+            }),
+        );
     }
     table.row(
         "connections opened; requests resent after an idle close",

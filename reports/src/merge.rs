@@ -235,6 +235,15 @@ fn merged_user_cost(workers: &[Worker]) -> Option<UserCost> {
             .iter()
             .filter_map(|cost| cost.host_tcp_memory_peak_bytes)
             .max(),
+        // The stack's: read by the one worker given its processes, if any.
+        stack_connections_peak: costs
+            .iter()
+            .filter_map(|cost| cost.stack_connections_peak)
+            .max(),
+        stack_refused_over_cap: costs
+            .iter()
+            .filter_map(|cost| cost.stack_refused_over_cap)
+            .max(),
     })
 }
 
@@ -552,6 +561,8 @@ fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<Ti
                 added_option(merged.generator_open_files, point.generator_open_files);
             merged.connections_opened =
                 added_option(merged.connections_opened, point.connections_opened);
+            // Only the worker given the stack's processes reads its connections.
+            merged.stack_connections = merged.stack_connections.max(point.stack_connections);
             // The host's own figures: the same on every worker of one host, so the largest.
             merged.host_time_wait = merged.host_time_wait.max(point.host_time_wait);
             merged.host_tcp_memory_bytes = merged
@@ -668,6 +679,12 @@ fn merged_bound(workers: &[Worker], merged: &LoadRunResults) -> GeneratorBound {
             calibration: generator.calibration.clone(),
             target_rate: merged.pacing.target_rate,
             achieved_rate: merged.pacing.achieved_rate,
+            think: crate::bound::Think::of(
+                merged.config.wait_ms,
+                crate::bound::Think::mean_users(&merged.timeline),
+                &merged.hops,
+                merged.elapsed_seconds,
+            ),
         });
         return GeneratorBound {
             verdict: format!(

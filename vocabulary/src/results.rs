@@ -79,7 +79,7 @@ pub struct OperationResult {
 }
 
 /// Percentiles of a latency histogram, microseconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
     pub mean: f64,
     pub p50: f64,
@@ -366,6 +366,14 @@ pub struct UserCost {
     pub host_time_wait_peak: Option<u64>,
     #[serde(default)]
     pub host_tcp_memory_peak_bytes: Option<u64>,
+    /// The most connections the stack held at once (see `TimelinePoint::stack_connections`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_connections_peak: Option<u64>,
+    /// Connections the stack answered 503 and closed for being over its `--max-connections`,
+    /// every service together: counted when it ran in the load runner's process (a separate
+    /// `serve` says its own count when it stops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_refused_over_cap: Option<u64>,
 }
 
 /// What `loadtest calibrate` measured on a machine: the generator's ceiling.
@@ -427,7 +435,7 @@ pub struct LoadRunConfig {
     pub store_idle_timeout_ms: u64,
     pub store_absolute_timeout_ms: u64,
     pub prefill_sessions: u64,
-    /// goose's pause after each transaction, (min, max) milliseconds.
+    /// The users' think time after each transaction (`--wait`), (min, max) milliseconds.
     pub wait_ms: Option<(u64, u64)>,
     /// Users started per second (`--ramp-rate`; `None`: every user within the first second).
     #[serde(default)]
@@ -657,6 +665,11 @@ pub struct TimelinePoint {
     /// Descriptors the generator held open (its connections, mostly).
     #[serde(default)]
     pub generator_open_files: Option<u64>,
+    /// Connections the stack held open at the end of that second: counted by its servers when
+    /// it ran in the load runner's process; the descriptors of its processes otherwise
+    /// (`--target-pid`, `--instances`); absent when nothing tells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_connections: Option<u64>,
     /// Connections the generator opened in that second (a user's first visit, or one after its
     /// connection was closed while it was idle).
     #[serde(default)]

@@ -14,7 +14,7 @@ use crate::measure::interval_log::{IntervalLogger, Written};
 use crate::measure::live::LiveTotals;
 use crate::measure::recorder::{UserRecorder, histogram};
 use crate::measure::shards::Shards;
-use crate::measure::timeline::{Sampled, Sampler, SamplerInputs};
+use crate::measure::timeline::{Sampled, Sampler, SamplerInputs, StackConnections};
 use crate::measure::{lag, memory};
 use crate::users::context::{RunContext, ScenarioSettings, Targets};
 use reports::hlog::host_name;
@@ -33,6 +33,7 @@ pub struct Drive<'a> {
     pub cpu: CpuSides,
     /// The store's live sessions, kept current by the stack (or never: [`crate::measure::timeline::UNKNOWN`]).
     pub sessions_alive: Arc<AtomicU64>,
+    pub stack_connections: StackConnections,
     pub progress: &'a indicatif::ProgressBar,
     /// Faults to inject, timed from the start of this run, and what they act on.
     pub faults: Vec<FaultSpec>,
@@ -117,6 +118,7 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
         lag,
         cpu: CpuMeter::new(drive.cpu),
         sessions_alive: drive.sessions_alive,
+        stack_connections: drive.stack_connections,
         progress: drive.progress.clone(),
         run_time: drive.plan.run_time,
         origin,

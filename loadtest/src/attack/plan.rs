@@ -41,11 +41,14 @@ type Step =
     for<'r> fn(&'r mut GooseUser) -> Pin<Box<dyn Future<Output = TransactionResult> + Send + 'r>>;
 
 /// A transaction from a plain `async fn(&mut GooseUser)`, followed by the user's think time.
+/// The page's own future is boxed apart and freed before the think: held inside the
+/// transaction's future, its state (the largest of its hops', 2.5 KiB on average by heaptrack
+/// at 10,000 cart users) stayed allocated through every user's 20–40 s of thinking.
 macro_rules! tx {
     ($function:path) => {
         Transaction::new(Arc::new(move |user| {
             Box::pin(async move {
-                let result = $function(user).await;
+                let result = Box::pin($function(user)).await;
                 user::think(user).await;
                 result
             })

@@ -118,6 +118,7 @@ pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
             moving_pid: None,
         },
         sessions_alive: Arc::new(AtomicU64::new(UNKNOWN)),
+        stack_connections: crate::measure::timeline::StackConnections::unknown(),
         progress: &progress,
         faults: Vec::new(),
         controls: crate::fault::inject::Controls::default(),

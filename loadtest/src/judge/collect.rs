@@ -3,7 +3,7 @@
 
 use crate::attack::measured::Measured;
 use crate::fault;
-use crate::judge::bound::{self, Evidence};
+use crate::judge::bound::{self, Evidence, Think};
 use crate::measure::environment;
 use crate::measure::recorder::UserRecorder;
 use crate::measure::recorder::percentiles;
@@ -56,6 +56,17 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         .filter(|_| !timeline.is_empty());
     let lag_us = percentiles(&measured.sampled.lag);
     let logical_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let wait_ms = args.wait.map(|(low, high)| (millis(low), millis(high)));
+    let hops: Vec<_> = merged
+        .hops()
+        .map(|(hop, latency)| latency.row(hop.name()))
+        .collect();
+    let think = Think::of(
+        wait_ms,
+        Think::mean_users(timeline),
+        &hops,
+        measured.elapsed_seconds,
+    );
     let generator_bound = bound::judge(&Evidence {
         in_process: matches!(stack, Stack::InProcess(_)),
         logical_cpus,
@@ -69,6 +80,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         calibration: calibration.clone(),
         target_rate: args.rate,
         achieved_rate,
+        think,
     });
     let stolen = merged
         .stolen_usable
@@ -109,7 +121,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             store_idle_timeout_ms: millis(args.store_idle_timeout),
             store_absolute_timeout_ms: millis(args.store_absolute_timeout),
             prefill_sessions: args.prefill_sessions,
-            wait_ms: args.wait.map(|(low, high)| (millis(low), millis(high))),
+            wait_ms,
             ramp_rate: args.ramp_rate,
             cart_reads: args.cart_reads,
             stolen_window_ms: millis(args.stolen_window),
@@ -136,10 +148,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             max_form_steps: args.max_form_steps,
         },
         environment: environment::capture(measured.generator_threads),
-        hops: merged
-            .hops()
-            .map(|(hop, latency)| latency.row(hop.name()))
-            .collect(),
+        hops,
         flows: merged
             .flows()
             .map(|(flow, latency)| latency.row(flow.name()))
@@ -222,7 +231,10 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             .map_or(0, |written| written.late),
         transport: transport(args, targets, merged),
         login_outcomes: login_outcomes(merged),
-        users: Some(user_cost(measured, run_time)),
+        users: Some(UserCost {
+            stack_refused_over_cap: stack.refused_over_cap(),
+            ..user_cost(measured, run_time)
+        }),
         problems: measured.problems.clone(),
     }
 }
@@ -264,6 +276,8 @@ pub fn user_cost(measured: &Measured, window: Window) -> UserCost {
             .any(|p| p.connections_opened.is_some())
             .then(|| steady_rate(timeline, window, |p| p.connections_opened.unwrap_or(0))),
         host_time_wait_peak: timeline.iter().filter_map(|p| p.host_time_wait).max(),
+        stack_connections_peak: timeline.iter().filter_map(|p| p.stack_connections).max(),
+        stack_refused_over_cap: None,
         host_tcp_memory_peak_bytes: timeline
             .iter()
             .filter_map(|p| p.host_tcp_memory_bytes)

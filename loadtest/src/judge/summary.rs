@@ -163,7 +163,7 @@ pub fn users_line(users: &reports::results::UserCost) -> String {
     let mib = |bytes: Option<u64>| {
         bytes.map_or("–".to_owned(), |b| format!("{:.1}", b as f64 / 1048576.0))
     };
-    format!(
+    let mut line = format!(
         "users: {} of {} started{}; generator memory {} MiB before them, {} MiB with them ({} KiB per user), peak {} MiB; descriptors open at most {}; {} new connections/s, TIME_WAIT at most {} (host)",
         users.users_started,
         users.users_planned,
@@ -188,5 +188,12 @@ pub fn users_line(users: &reports::results::UserCost) -> String {
         users
             .host_time_wait_peak
             .map_or("–".to_owned(), |n| n.to_string()),
-    )
+    );
+    if let Some(peak) = users.stack_connections_peak {
+        line.push_str(&format!("; the stack held at most {peak} connections"));
+    }
+    if let Some(refused) = users.stack_refused_over_cap {
+        line.push_str(&format!(", refused {refused} over its --max-connections"));
+    }
+    line
 }

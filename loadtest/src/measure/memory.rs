@@ -1,6 +1,7 @@
 //! The generator's own footprint, read from `/proc/self` once a second by the sampler: its
-//! resident memory and the descriptors it holds open (its connections, mostly); and the host's
-//! TCP sockets in TIME_WAIT and their kernel memory, from `/proc/net/sockstat`.
+//! resident memory and the descriptors it holds open (its connections, mostly); the descriptors
+//! of the stack's processes; and the host's TCP sockets in TIME_WAIT and their kernel memory,
+//! from `/proc/net/sockstat`.
 //!
 //! Resident memory counts what the process touched and still maps; the kernel's socket buffers
 //! are not in it (they are the kernel's, stated apart where they matter).
@@ -24,6 +25,12 @@ pub fn open_files() -> Option<u64> {
     let entries = std::fs::read_dir("/proc/self/fd").ok()?;
     // The listing itself holds one descriptor while it reads.
     Some((entries.count() as u64).saturating_sub(1))
+}
+
+/// Descriptors another process holds open (its connections, mostly, for a server), or `None`
+/// where it is gone or not ours to read.
+pub fn open_files_of(pid: u32) -> Option<u64> {
+    Some(std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64)
 }
 
 /// This host's TCP sockets as `/proc/net/sockstat` counts them: every process's, the stack's

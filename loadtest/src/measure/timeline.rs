@@ -39,6 +39,7 @@ pub struct SamplerInputs {
     pub cpu: CpuMeter,
     /// The store's live sessions, kept current beside the sampler ([`UNKNOWN`] when not).
     pub sessions_alive: Arc<AtomicU64>,
+    pub stack_connections: StackConnections,
     pub progress: indicatif::ProgressBar,
     /// The measured run time: the sampler stops by itself an hour after it.
     pub run_time: Duration,
@@ -52,6 +53,32 @@ impl std::fmt::Debug for SamplerInputs {
             .field("cpu", &self.cpu)
             .field("run_time", &self.run_time)
             .finish_non_exhaustive()
+    }
+}
+
+/// The connections the stack holds open now, as the stack can tell: counted by its servers
+/// in-process, its processes' descriptors otherwise; `None` when nothing tells.
+pub struct StackConnections(pub Box<dyn Fn() -> Option<u64> + Send>);
+
+impl StackConnections {
+    /// A stack whose connections nothing tells (`--target` without `--target-pid`).
+    pub fn unknown() -> Self {
+        StackConnections(Box::new(|| None))
+    }
+
+    /// The descriptors these processes hold, summed (`None` when none can be read).
+    pub fn of_processes(pids: Vec<u32>) -> Self {
+        StackConnections(Box::new(move || {
+            pids.iter()
+                .filter_map(|&pid| memory::open_files_of(pid))
+                .reduce(|a, b| a + b)
+        }))
+    }
+}
+
+impl std::fmt::Debug for StackConnections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StackConnections")
     }
 }
 
@@ -142,6 +169,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
             connections_opened: Some(now.connections - last.connections),
             generator_rss_bytes: memory::resident_bytes(),
             generator_open_files: memory::open_files(),
+            stack_connections: (inputs.stack_connections.0)(),
             host_time_wait: tcp.map(|tcp| tcp.time_wait),
             host_tcp_memory_bytes: tcp.map(|tcp| tcp.memory_bytes),
         };

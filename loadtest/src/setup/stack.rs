@@ -7,7 +7,7 @@ use crate::error::While as _;
 use crate::error::{RunError, RunResult, bail};
 use crate::fault::inject::Controls;
 use crate::measure::cpu::CpuSides;
-use crate::measure::timeline::UNKNOWN;
+use crate::measure::timeline::{StackConnections, UNKNOWN};
 use crate::setup::args::RunArgs;
 use crate::setup::process_stack::{self, ProcessStack};
 use crate::users::context::Targets;
@@ -203,6 +203,41 @@ impl Stack {
                 stack_pids: pid.iter().chain(more_pids).copied().collect(),
                 moving_pid: None,
             },
+        }
+    }
+
+    /// How the sampler reads the connections the stack holds: its servers' own counts
+    /// in-process, its processes' descriptors otherwise.
+    pub fn connections(&self) -> StackConnections {
+        match self {
+            Stack::InProcess(stack) => match &stack.running {
+                Some(running) => {
+                    let services = running.connections();
+                    StackConnections(Box::new(move || {
+                        Some(services.iter().map(|(_, counts)| counts.open()).sum())
+                    }))
+                }
+                None => StackConnections::unknown(),
+            },
+            Stack::Processes(stack) => StackConnections::of_processes(stack.pids().to_vec()),
+            Stack::External { pid: None, .. } => StackConnections::unknown(),
+            Stack::External { pid, more_pids, .. } => {
+                StackConnections::of_processes(pid.iter().chain(more_pids).copied().collect())
+            }
+        }
+    }
+
+    /// Connections the stack answered 503 for being over its cap, when it ran in this process.
+    pub fn refused_over_cap(&self) -> Option<u64> {
+        match self {
+            Stack::InProcess(stack) => stack.running.as_ref().map(|running| {
+                running
+                    .refused_over_cap()
+                    .iter()
+                    .map(|(_, count)| count)
+                    .sum()
+            }),
+            _ => None,
         }
     }
 

@@ -14,6 +14,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -43,28 +44,40 @@ impl Default for ServerLimits {
     }
 }
 
-/// Connections a service answered 503 and closed because it already served
-/// `--max-connections`: counted, and said once in the log when the first comes.
+/// A service's connections: those it serves now, and those it answered 503 and closed because
+/// it already served `--max-connections` (said once in the log when the first comes).
 #[derive(Debug, Clone, Default)]
-pub struct Refused {
-    count: Arc<std::sync::atomic::AtomicU64>,
+pub struct Connections {
+    open: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
     service: &'static str,
 }
 
-impl Refused {
+/// One open connection, counted until it is dropped.
+struct Held(Arc<AtomicU64>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl Connections {
     pub fn new(service: &'static str) -> Self {
-        Refused {
-            count: Arc::default(),
+        Connections {
+            open: Arc::default(),
+            refused: Arc::default(),
             service,
         }
     }
 
+    fn hold(&self) -> Held {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Held(Arc::clone(&self.open))
+    }
+
     fn refuse(&self, cap: usize) {
-        if self
-            .count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            == 0
-        {
+        if self.refused.fetch_add(1, Ordering::Relaxed) == 0 {
             tracing::warn!(
                 service = self.service,
                 "over --max-connections ({cap}): new connections are answered 503 and closed"
@@ -73,8 +86,13 @@ impl Refused {
     }
 
     /// Connections refused so far.
-    pub fn count(&self) -> u64 {
-        self.count.load(std::sync::atomic::Ordering::Relaxed)
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Connections open now.
+    pub fn open(&self) -> u64 {
+        self.open.load(Ordering::Relaxed)
     }
 }
 
@@ -124,7 +142,7 @@ pub async fn serve(
     limits: ServerLimits,
     gate: PauseGate,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    refused: Refused,
+    connections: Connections,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -145,7 +163,7 @@ pub async fn serve(
         // Over the cap, the connection is answered and closed rather than left waiting in the
         // listen backlog, where a client could only take it for a slow server.
         let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-            refused.refuse(limits.max_connections);
+            connections.refuse(limits.max_connections);
             let tls = tls.clone();
             let timeout = limits.header_read_timeout;
             tokio::spawn(refuse(stream, tls, timeout, limits.max_connections));
@@ -156,8 +174,10 @@ pub async fn serve(
         let gate = gate.clone();
         let stop = shutdown.clone();
         let tls = tls.clone();
+        let held = connections.hold();
         tokio::spawn(async move {
             let _slot = slot;
+            let _held = held;
             match tls {
                 None => connection(stream, router, gate, limits, stop).await,
                 Some(acceptor) => {

@@ -85,6 +85,15 @@ async fn connections_over_the_cap_are_answered_503_naming_it_and_counted() {
     };
     assert_eq!(counted(vocabulary::Service::Store), Some(1));
     assert_eq!(counted(vocabulary::Service::Idp), Some(0));
+    let open = |service: vocabulary::Service| {
+        stack
+            .running
+            .connections()
+            .into_iter()
+            .find_map(|(s, connections)| (s == service).then(|| connections.open()))
+    };
+    assert_eq!(open(vocabulary::Service::Store), Some(2), "the two held");
+    assert_eq!(open(vocabulary::Service::Forums), Some(0));
     drop(held_a);
     // A freed slot serves the next client (the server notices the close first).
     let client = reqwest::Client::builder()
@@ -108,6 +117,15 @@ async fn connections_over_the_cap_are_answered_503_naming_it_and_counted() {
     }
     assert_eq!(status, 200, "served once a slot is free");
     drop(held_b);
+    drop(client);
+    // Every connection closed is counted out.
+    for _ in 0..100 {
+        if open(vocabulary::Service::Store) == Some(0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(open(vocabulary::Service::Store), Some(0));
     stack.running.shutdown().await.expect("shutdown");
 }
 
