@@ -253,7 +253,8 @@ pub struct RunArgs {
     #[arg(long = "scenario", value_parser = parse_scenario)]
     pub scenarios: Vec<(ScenarioName, usize)>,
     /// Pause after each transaction (a user's think time), `MIN..MAX` or one duration, drawn
-    /// anew each time; the user's connections stay open meanwhile [default: none: each user
+    /// anew each time; the user's connections stay open meanwhile, up to --keep-alive-idle
+    /// [default: none: each user
     /// goes on at once, or at its pace with --rate].
     #[arg(long, value_parser = parse_wait)]
     pub wait: Option<(Duration, Duration)>,
