@@ -44,6 +44,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         accounts: None,
         wait: None,
         keep_alive_idle: None,
+        handicap: None,
         source_addrs: None,
         run_time: Some(Duration::from_secs(3)),
         warm_up: None,
@@ -361,6 +362,10 @@ async fn users_start_at_the_ramp_rate_and_their_cost_is_reported() {
     );
     assert_eq!(users.stack_refused_over_cap, Some(0));
     assert!(timeline.iter().all(|p| p.stack_connections.is_some()));
+    // The host's steal time is read each second (Linux's /proc/stat has it), zero or more.
+    let stolen = outcome.results.generator.host_steal_cores.expect("steal");
+    assert!(stolen >= 0.0, "{stolen}");
+    assert!(timeline.iter().all(|p| p.host_steal_cores.is_some()));
     assert_eq!(outcome.results.config.ramp_rate, Some(3.0));
     // Their think time, not the stack, set the pace, and the verdict says so.
     let judged = &outcome.results.generator_bound;

@@ -31,6 +31,54 @@ pub struct BackendArgs {
     pub redis_cluster_urls: Vec<String>,
 }
 
+/// `--handicap BACKEND:DURATION`, a device for testing the tool itself: an app on that backend
+/// spends `cost` of CPU (a busy wait) on every session lookup, so a comparison has a difference
+/// it must find. Not a model of anything real.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Handicap {
+    pub backend: Backend,
+    pub cost: std::time::Duration,
+}
+
+impl Handicap {
+    /// Reads `BACKEND:DURATION` (`dashmap:20us`); the duration above zero, at most 1 s.
+    pub fn parse(text: &str) -> Result<Handicap, String> {
+        let (backend, cost) = text
+            .split_once(':')
+            .ok_or_else(|| format!("{text:?}: expected BACKEND:DURATION, e.g. dashmap:20us"))?;
+        let backend = Backend::from_name(backend.trim()).ok_or_else(|| {
+            format!(
+                "{text:?}: no backend {:?} (one of {})",
+                backend.trim(),
+                Backend::ALL.map(|b| b.name()).join(", ")
+            )
+        })?;
+        let cost =
+            humantime::parse_duration(cost.trim()).map_err(|error| format!("{text:?}: {error}"))?;
+        if cost.is_zero() || cost > std::time::Duration::from_secs(1) {
+            return Err(format!(
+                "{text:?}: the handicap must be above zero and at most 1s"
+            ));
+        }
+        Ok(Handicap { backend, cost })
+    }
+
+    /// The cost for an app on `backend`: this handicap's when it names that backend.
+    pub fn cost_on(handicap: Option<Handicap>, backend: Backend) -> Option<std::time::Duration> {
+        handicap
+            .filter(|handicap| handicap.backend == backend)
+            .map(|handicap| handicap.cost)
+    }
+
+    /// Spends `cost` of this thread's time, busy (the handicap's work).
+    pub fn spend(cost: std::time::Duration) {
+        let started = std::time::Instant::now();
+        while started.elapsed() < cost {
+            std::hint::spin_loop();
+        }
+    }
+}
+
 /// A local `redis-server` shared by the stores built on it and whoever faults it (a run that
 /// kills, restarts or pauses it). Its lock is only taken to start, stop or signal it.
 pub type SharedRedis = Arc<Mutex<LocalRedis>>;
@@ -208,6 +256,39 @@ impl BackendArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_handicap_reads_as_backend_and_duration_and_bad_ones_are_named() {
+        assert_eq!(
+            Handicap::parse("scc:20us"),
+            Ok(Handicap {
+                backend: Backend::Scc,
+                cost: std::time::Duration::from_micros(20)
+            })
+        );
+        assert!(
+            Handicap::parse("dashmap")
+                .expect_err("refused")
+                .contains("BACKEND:DURATION")
+        );
+        assert!(
+            Handicap::parse("mysql:20us")
+                .expect_err("refused")
+                .contains("no backend")
+        );
+        assert!(
+            Handicap::parse("dashmap:0s")
+                .expect_err("refused")
+                .contains("above zero")
+        );
+        assert!(Handicap::parse("dashmap:2s").is_err());
+        let handicap = Handicap::parse("scc:1ms").ok();
+        assert_eq!(Handicap::cost_on(handicap, Backend::Dashmap), None);
+        assert_eq!(
+            Handicap::cost_on(handicap, Backend::Scc),
+            Some(std::time::Duration::from_millis(1))
+        );
+    }
 
     fn args(backend: Backend, redis_url: Option<&str>) -> BackendArgs {
         BackendArgs {

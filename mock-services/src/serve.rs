@@ -114,6 +114,12 @@ pub struct AppArgs {
     #[arg(long, value_name = "CLIENT_ID:SECRET", requires = "provider",
           value_parser = ClientCredentials::parse)]
     pub forums_client: Option<ClientCredentials>,
+    /// A test device: when the apps' sessions are on BACKEND, every session lookup also
+    /// spends DURATION of CPU (a busy wait), so a comparison has a known difference to find
+    /// (e.g. dashmap:20us).
+    #[arg(long, value_name = "BACKEND:DURATION", value_parser = crate::cli::Handicap::parse)]
+    #[serde(default)]
+    pub handicap: Option<crate::cli::Handicap>,
 }
 
 /// Everything `serve` takes.
@@ -249,6 +255,7 @@ impl ServeArgs {
                 },
                 public_store_url: idp.store_url.clone(),
                 public_forums_url: idp.forums_url.clone(),
+                handicap: self.apps.handicap,
                 provider: match (
                     &self.apps.provider,
                     &self.apps.store_client,

@@ -94,6 +94,9 @@ pub struct AppsConfig {
     /// an app listens on an unspecified address such as 0.0.0.0.
     pub public_store_url: Option<String>,
     pub public_forums_url: Option<String>,
+    /// A test device (`--handicap`): CPU spent on every session lookup of the apps when their
+    /// backend is the one it names.
+    pub handicap: Option<crate::cli::Handicap>,
 }
 
 /// The provider the apps log users in through, and their clients there.
@@ -167,6 +170,7 @@ impl Default for StackConfig {
                 provider: None,
                 public_store_url: None,
                 public_forums_url: None,
+                handicap: None,
             },
             secure_cookies: false,
             tls: None,
@@ -345,6 +349,8 @@ pub async fn build_app(
     let mut settings = AppSettings::new(kind, base_url, idp_url);
     settings.policy = config.apps.policy;
     settings.rotation = config.apps.rotation;
+    settings.lookup_handicap =
+        crate::cli::Handicap::cost_on(config.apps.handicap, config.backend.backend);
     settings.secure_cookies = config.secure_cookies || config.tls.is_some();
     settings.ca_cert = config.ca_cert.clone();
     if let Some(provider) = &config.apps.provider {

@@ -489,7 +489,7 @@ fn cpu_over_time(report: &Report) -> Figure {
         let timeline = &run.results.timeline;
         series.push(Series {
             name: format!("{}: generator", run.label),
-            color: palette(2 * index),
+            color: palette(3 * index),
             points: timeline
                 .iter()
                 .map(|p| (p.second as f64, p.generator_cpu_cores))
@@ -502,15 +502,26 @@ fn cpu_over_time(report: &Report) -> Figure {
         if !stack.is_empty() {
             series.push(Series {
                 name: format!("{}: stack", run.label),
-                color: palette(2 * index + 1),
+                color: palette(3 * index + 1),
                 points: stack,
+            });
+        }
+        let stolen: Vec<(f64, f64)> = timeline
+            .iter()
+            .filter_map(|p| Some((p.second as f64, p.host_steal_cores?)))
+            .collect();
+        if stolen.iter().any(|&(_, cores)| cores > 0.0) {
+            series.push(Series {
+                name: format!("{}: stolen (host)", run.label),
+                color: palette(3 * index + 2),
+                points: stolen,
             });
         }
     }
     Figure {
         stem: "cpu".into(),
         title: "CPU: load generator and stack".into(),
-        description: "CPU cores used in each second by the load generator (every thread of the                       load runner outside the stack's runtime) and by the stack (the in-process                       stack's threads and a redis-server the run started, or the process given                       with --target-pid). A generator near its threads' cores sets the pace                       itself."
+        description: "CPU cores used in each second by the load generator (every thread of the                       load runner outside the stack's runtime) and by the stack (the in-process                       stack's threads and a redis-server the run started, or the process given                       with --target-pid). A generator near its threads' cores sets the pace                       itself. CPU the hypervisor gave other guests (steal, the whole host's) is drawn when there was any: neither side got it."
             .into(),
         chart: Chart::Lines(LineChart {
             x_label: "time (s)".into(),

@@ -478,6 +478,14 @@ fn generator_table(report: &Report) -> String {
         report.each(|r| r.generator.stack_cpu_source.clone()),
     );
     table.row(
+        "CPU cores stolen by the hypervisor (host)",
+        report.each(|r| {
+            r.generator
+                .host_steal_cores
+                .map_or("–".into(), |cores| format!("{cores:.2}"))
+        }),
+    );
+    table.row(
         "requests/s per generator core",
         report.each(|r| rate(r.generator.requests_per_core)),
     );
@@ -684,6 +692,11 @@ const LOAD_CONFIG_ROWS: &[Row<LoadRunResults>] = &[
             .map(|(name, weight)| format!("{name} ({weight})"))
             .collect::<Vec<_>>()
             .join(", ")
+    }),
+    ("handicap (test device): CPU per session lookup", |r| {
+        r.config
+            .lookup_handicap_us
+            .map_or("none".into(), |us| format!("{us:.1} µs"))
     }),
     ("pacing", |r| match r.config.target_rate {
         Some(rate_) => format!("open, {} iterations/s", rate(rate_)),

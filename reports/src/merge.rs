@@ -553,6 +553,10 @@ fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<Ti
             };
             merged.lag_p99_us = merged.lag_p99_us.max(point.lag_p99_us);
             merged.lag_max_us = merged.lag_max_us.max(point.lag_max_us);
+            merged.host_steal_cores = match (merged.host_steal_cores, point.host_steal_cores) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
             // Each worker is a process of its own: users, memory and descriptors add up.
             merged.users = added_option(merged.users, point.users);
             merged.generator_rss_bytes =
@@ -629,6 +633,11 @@ fn merged_generator(workers: &[Worker], requests_per_second: f64) -> GeneratorRe
             .map(|w| w.results.generator.connections_opened)
             .sum(),
         resent: workers.iter().map(|w| w.results.generator.resent).sum(),
+        // The host's: the most any worker saw (workers of one host see the same).
+        host_steal_cores: workers
+            .iter()
+            .filter_map(|w| w.results.generator.host_steal_cores)
+            .reduce(f64::max),
     }
 }
 

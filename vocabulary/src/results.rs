@@ -332,6 +332,10 @@ pub struct GeneratorResults {
     pub connections_opened: u64,
     /// Requests sent again on a new connection because the server had closed an idle one.
     pub resent: u64,
+    /// CPU the hypervisor gave other guests over the measured window, cores: time neither
+    /// side got, which a pinned run cannot avoid (`None` where the host does not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_steal_cores: Option<f64>,
 }
 
 /// What the generator's users cost it: how long they took to start, and its memory with them
@@ -440,6 +444,10 @@ pub struct LoadRunConfig {
     /// Users started per second (`--ramp-rate`; `None`: every user within the first second).
     #[serde(default)]
     pub ramp_rate: Option<f64>,
+    /// The CPU each session lookup of the run's stack spent besides its own (`--handicap`, a
+    /// test device), microseconds; absent without one, or against `--target`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_handicap_us: Option<f64>,
     pub cart_reads: u32,
     pub stolen_window_ms: u64,
     pub replay_interval_ms: u64,
@@ -653,6 +661,10 @@ pub struct TimelinePoint {
     pub generator_cpu_cores: f64,
     /// CPU cores the stack used in that second (`None` when unknown).
     pub stack_cpu_cores: Option<f64>,
+    /// CPU the hypervisor gave other guests in that second, cores (the host's `/proc/stat`
+    /// steal; absent before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_steal_cores: Option<f64>,
     /// The generator's timer lag in that second, microseconds.
     pub lag_p99_us: f64,
     pub lag_max_us: f64,

@@ -123,6 +123,10 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             prefill_sessions: args.prefill_sessions,
             wait_ms,
             ramp_rate: args.ramp_rate,
+            lookup_handicap_us: (!matches!(stack, Stack::External { .. }))
+                .then(|| mock_services::cli::Handicap::cost_on(args.handicap, args.backend.backend))
+                .flatten()
+                .map(|cost| cost.as_secs_f64() * 1e6),
             cart_reads: args.cart_reads,
             stolen_window_ms: millis(args.stolen_window),
             replay_interval_ms: millis(args.replay_interval),
@@ -202,6 +206,9 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             calibration,
             connections_opened: merged.client.connections_opened,
             resent: merged.client.resent,
+            host_steal_cores: (!timeline.is_empty()
+                && timeline.iter().all(|p| p.host_steal_cores.is_some()))
+            .then(|| steady_cores(timeline, run_time, |p| p.host_steal_cores.unwrap_or(0.0))),
         },
         generator_bound,
         faults: fault::outcome::results(

@@ -6,6 +6,9 @@
 //! Per thread, `/proc/<pid>/task/<tid>/schedstat` gives nanoseconds on CPU; where a kernel
 //! lacks it, `stat`'s user and system ticks are used instead. A thread that exits between two
 //! readings loses at most that interval's time.
+//!
+//! Beside the sides, the host's steal time (`/proc/stat`): CPU the hypervisor gave to other
+//! guests while this one had work. Neither side sees it, and no pinning removes it.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -160,6 +163,19 @@ fn cpu_ns(task: &Path) -> Option<u64> {
     ticks_from_stat(&stat).map(|ticks| ticks * NANOS_PER_TICK)
 }
 
+/// CPU time the hypervisor stole from this host so far, every CPU's together, nanoseconds
+/// (`None` where `/proc/stat` has no steal column).
+pub fn host_steal_ns() -> Option<u64> {
+    steal_from_proc_stat(&std::fs::read_to_string("/proc/stat").ok()?)
+        .map(|ticks| ticks * NANOS_PER_TICK)
+}
+
+/// The steal column (the 8th number) of `/proc/stat`'s `cpu` line, in ticks.
+fn steal_from_proc_stat(text: &str) -> Option<u64> {
+    let line = text.lines().find(|line| line.starts_with("cpu "))?;
+    line.split_whitespace().nth(8)?.parse().ok()
+}
+
 /// utime + stime from a `stat` line; the name field may hold spaces and parentheses, so
 /// fields are counted after its last `)`.
 fn ticks_from_stat(stat: &str) -> Option<u64> {
@@ -174,6 +190,14 @@ fn ticks_from_stat(stat: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steal_is_the_eighth_number_of_the_cpu_line() {
+        let stat = "cpu  4705 356 584 3699176 23 0 7 1214 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n";
+        assert_eq!(steal_from_proc_stat(stat), Some(1214));
+        assert_eq!(steal_from_proc_stat("cpu  1 2 3\n"), None);
+        assert!(host_steal_ns().is_some(), "/proc/stat on Linux has steal");
+    }
     use std::time::{Duration, Instant};
 
     fn spin(for_how_long: Duration) {

@@ -2,7 +2,7 @@
 //! their interval histograms, reads CPU by side and the generator's timer lag, and advances the
 //! progress bar. It never awaits the system under test and never blocks a runtime thread.
 
-use crate::measure::cpu::CpuMeter;
+use crate::measure::cpu::{self, CpuMeter};
 use crate::measure::live::LiveTotals;
 use crate::measure::memory;
 use crate::measure::recorder::{histogram, percentiles};
@@ -123,6 +123,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
     let mut latency = histogram();
     let mut last = (inputs.totals)();
     let mut last_at = 0.0;
+    let mut last_steal = cpu::host_steal_ns();
     // Until the run ends (it drains in-flight iterations after the run time), or an hour past.
     for second in 1..=inputs.run_time.as_secs() + 3600 {
         let tick = started + Duration::from_secs(second);
@@ -133,6 +134,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
         let elapsed_seconds = started.elapsed().as_secs_f64();
         let now = (inputs.totals)();
         let cpu = inputs.cpu.read();
+        let steal = cpu::host_steal_ns();
         let tcp = memory::host_tcp();
         (inputs.latency)(&mut latency);
         inputs.lag.refresh_timeout(REFRESH_WAIT);
@@ -163,6 +165,10 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
             status_codes: status_delta(&last, &now),
             generator_cpu_cores: cores(cpu.generator_ns),
             stack_cpu_cores: cpu.stack_ns.map(cores),
+            host_steal_cores: match (last_steal, steal) {
+                (Some(before), Some(now)) => Some(cores(now.saturating_sub(before))),
+                _ => None,
+            },
             lag_p99_us: lag.p99,
             lag_max_us: lag.max,
             users: Some((inputs.users)()),
@@ -175,6 +181,7 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
         };
         last = now;
         last_at = elapsed_seconds;
+        last_steal = steal;
         inputs.progress.inc(1);
         inputs.progress.set_message(format!(
             "{} req/s  {} logins/s  {} errors/s  p99 {:.1} ms  cpu gen {:.2}{}",

@@ -264,6 +264,11 @@ pub struct RunArgs {
     /// keep-alive timeout; `serve` closes idle connections after 30s on its side].
     #[arg(long, value_name = "DURATION", value_parser = parse_keep_alive_idle)]
     pub keep_alive_idle: Option<IdleLimit>,
+    /// A test device, for the stacks this run starts: when their apps' sessions are on
+    /// BACKEND, every session lookup also spends DURATION of CPU (a busy wait), so a comparison
+    /// has a known difference to find (e.g. dashmap:20us). As `serve --handicap`.
+    #[arg(long, value_name = "BACKEND:DURATION", value_parser = mock_services::cli::Handicap::parse)]
+    pub handicap: Option<mock_services::cli::Handicap>,
     /// Addresses the users' connections come from, a list or IPv4 ranges (e.g.
     /// 127.0.0.2-127.0.0.40): each user binds its connections to one of them in turn, so the
     /// run is not held to one address's ephemeral ports (about 28,000 per source and

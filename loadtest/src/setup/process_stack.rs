@@ -46,6 +46,7 @@ pub fn serve_args(args: &RunArgs) -> ServeArgs {
     serve.apps.forums_addr = free([127, 0, 0, 3]);
     serve.apps.idle_timeout = args.store_idle_timeout;
     serve.apps.absolute_timeout = args.store_absolute_timeout;
+    serve.apps.handicap = args.handicap;
     serve.idp.signing_alg = args.signing_alg;
     serve.idp.password_hash = args.password_hash;
     serve.idp.user_password = args.user_password.clone();

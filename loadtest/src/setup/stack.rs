@@ -405,5 +405,6 @@ pub fn stack_config(args: &RunArgs) -> StackConfig {
     config.idp.users = args.accounts();
     config.tls = args.stack_tls();
     config.ca_cert = args.ca_cert.clone();
+    config.apps.handicap = args.handicap;
     config
 }

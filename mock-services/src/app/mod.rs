@@ -122,6 +122,8 @@ pub struct AppSettings {
     /// A PEM file of CA certificates trusted, besides the platform's roots, for the provider's
     /// HTTPS endpoints.
     pub ca_cert: Option<std::path::PathBuf>,
+    /// CPU every session lookup spends besides its own (`--handicap`, a test device).
+    pub lookup_handicap: Option<Duration>,
 }
 
 impl AppSettings {
@@ -138,6 +140,7 @@ impl AppSettings {
             secure_cookies: false,
             discover: false,
             ca_cert: None,
+            lookup_handicap: None,
         }
     }
 

@@ -56,7 +56,11 @@ impl AppState {
         else {
             return Ok(None);
         };
-        let Some(session) = self.sessions().load_and_extend(&id).await? else {
+        let found = self.sessions().load_and_extend(&id).await?;
+        if let Some(cost) = self.settings().lookup_handicap {
+            crate::cli::Handicap::spend(cost);
+        }
+        let Some(session) = found else {
             return Ok(None);
         };
         if !self.settings().rotation.enabled() {

@@ -6,6 +6,8 @@ mod apps;
 mod apps_redis;
 /// The session-store contract, run against every backend.
 mod conformance;
+/// `--handicap`: CPU planted on one backend's session lookups.
+mod handicap;
 /// Every service over HTTPS.
 mod https;
 /// The IdP through its router: the flow and every bad input.
