@@ -107,9 +107,16 @@ fn main() -> anyhow::Result<()> {
                     .runs
                     .iter()
                     .flat_map(|run| {
-                        run.violations
-                            .iter()
-                            .map(|v| format!("{}: {v}", run.results.config.backend))
+                        run.violations.iter().map(|v| {
+                            format!(
+                                "{}: {v}",
+                                run.results
+                                    .config
+                                    .arm
+                                    .as_deref()
+                                    .unwrap_or(run.results.config.backend.name())
+                            )
+                        })
                     })
                     .collect();
                 anyhow::ensure!(

@@ -2,11 +2,14 @@
 //! deliberately wrong server whose answers must count as failures, runs that must stop on time,
 //! and runs whose own verdict must name what limited them.
 
+use loadtest::drivers::rounds::RoundsArgs;
 use loadtest::drivers::run::execute;
 use loadtest::setup::args::{RunArgs, ScenarioName, parse_p99_limit, parse_scenario, parse_wait};
 use mock_services::cli::{Backend, BackendArgs};
 use mock_services::idp::{PasswordHashing, SigningAlgorithm};
+use reports::results::RoundsStopped;
 use std::time::{Duration, Instant};
+use vocabulary::Arm;
 
 /// Goose keeps process-wide state: runs in one process go one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -49,6 +52,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         run_time: Some(Duration::from_secs(3)),
         warm_up: None,
         repetition: 1,
+        arm: None,
         scenarios: Vec::new(),
         // Long enough that the prefilled sessions are still alive at the first timeline sample.
         store_idle_timeout: Duration::from_secs(2),
@@ -212,8 +216,11 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
     run.prefill_sessions = 0;
     run.goose_reports = true;
     let matrix = loadtest::drivers::matrix::MatrixArgs {
-        backends: vec![Backend::Dashmap, Backend::Scc],
-        repeat: 2,
+        arms: vec![Arm::plain(Backend::Dashmap), Arm::plain(Backend::Scc)],
+        rounds: RoundsArgs {
+            repeat: Some(2),
+            ..RoundsArgs::default()
+        },
         run,
     };
     let outcome = loadtest::drivers::matrix::execute(&matrix)
@@ -226,7 +233,7 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
         .iter()
         .map(|run| {
             (
-                run.results.config.backend.name(),
+                run.results.config.arm.as_deref().unwrap_or("none"),
                 run.results.config.repetition,
             )
         })
@@ -267,6 +274,104 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
     );
     assert!(outcome.dir.join("charts/hops-p99.png").is_file());
     assert!(outcome.dir.join("charts/spread-throughput.png").is_file());
+    // The rounds are recorded beside the page, and the verdict opens with them.
+    let rounds = reports::results::read_rounds(&outcome.dir)
+        .expect("rounds.json reads")
+        .expect("rounds.json is written");
+    assert_eq!(rounds.stopped, RoundsStopped::Planned);
+    assert_eq!((rounds.rounds, rounds.planned_rounds), (2, 2));
+    assert_eq!(rounds.names, ["dashmap", "scc"]);
+    assert_eq!(rounds, outcome.rounds);
+    assert!(
+        page.contains("The comparison ran the 2 rounds asked for in"),
+        "{page}"
+    );
+    assert!(page.contains("smallest difference found four times in five"));
+}
+
+/// The tool's own check: the same backend twice (A/A) and against itself with a handicap that
+/// costs far more than the noise (A/B), with the precision rule deciding when to stop. The A/A
+/// pair is not asserted to hold 1 — at 95% it fails one run in twenty by design — but the
+/// planted difference must be found, and the rounds must stop by their rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_matrix_finds_a_planted_difference_and_rounds_stop_by_their_rule() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.run_time = Some(Duration::from_secs(1));
+    run.warm_up = Some(Duration::from_secs(1));
+    run.prefill_sessions = 0;
+    run.scenarios = vec![(ScenarioName::Cart, 1)];
+    let slow = Arm::parse("dashmap+handicap=1ms").expect("arm");
+    let matrix = loadtest::drivers::matrix::MatrixArgs {
+        arms: vec![
+            Arm::plain(Backend::Dashmap),
+            Arm::plain(Backend::Dashmap),
+            slow,
+        ],
+        rounds: RoundsArgs {
+            precision: Some(0.10),
+            max_time: Some(Duration::from_secs(60)),
+            ..RoundsArgs::default()
+        },
+        run,
+    };
+    let outcome = loadtest::drivers::matrix::execute(&matrix)
+        .await
+        .expect("matrix");
+    let rounds = &outcome.rounds;
+    assert_eq!(
+        rounds.names,
+        ["dashmap", "dashmap-2", "dashmap-handicap-1ms"]
+    );
+    // It stopped for a reason it states, and that reason holds: the precision only after five
+    // rounds, the budget before a round that would have ended past it.
+    match rounds.stopped {
+        RoundsStopped::PrecisionReached => {
+            assert!(rounds.rounds >= 5, "at least five rounds: {rounds:?}");
+            assert!(rounds.widest_reach.expect("reach") <= 0.10, "{rounds:?}");
+        }
+        RoundsStopped::TimeBudget => {
+            assert!(rounds.elapsed_seconds <= 60.0, "{rounds:?}");
+            assert!(rounds.widest_reach.expect("reach") > 0.10, "{rounds:?}");
+        }
+        other => panic!("stopped as {other:?}: {rounds:?}"),
+    }
+    for run in &outcome.runs {
+        assert_eq!(run.results.errors_total, 0, "{:?}", run.results.error_kinds);
+        let handicapped = run.results.config.arm.as_deref() == Some("dashmap-handicap-1ms");
+        assert_eq!(
+            run.results.config.lookup_handicap_us,
+            handicapped.then_some(1000.0)
+        );
+    }
+    // The handicapped arm is named the slower, with an interval that excludes 1.
+    let report = reports::report::Report::load(
+        &outcome
+            .runs
+            .iter()
+            .map(|run| run.run_dir.clone())
+            .collect::<Vec<_>>(),
+        None,
+    )
+    .expect("report");
+    let observations = reports::verdict::observations(&report);
+    let groups = reports::compare::groups(&observations);
+    let find = |name: &str| {
+        groups
+            .iter()
+            .find(|group| group.name == name)
+            .expect("a group")
+    };
+    let ratio = reports::compare::ratio_between(
+        find("dashmap-handicap-1ms"),
+        find("dashmap"),
+        reports::compare::Measure::Throughput,
+    )
+    .expect("ratio");
+    assert!(ratio.below_one(), "{ratio:?}");
+    let page = std::fs::read_to_string(&outcome.report).expect("index.html");
+    assert!(page.contains("dashmap-handicap-1ms"), "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -520,22 +625,13 @@ fn a_target_that_is_not_an_http_origin_is_refused_before_any_load() {
 }
 
 #[tokio::test]
-async fn the_matrix_refuses_a_backend_twice_and_a_target() {
+async fn the_matrix_refuses_a_target() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let matrix = loadtest::drivers::matrix::MatrixArgs {
-        backends: vec![Backend::Dashmap, Backend::Scc, Backend::Dashmap],
-        repeat: 1,
-        run: args(Backend::Dashmap, dir.path()),
-    };
-    let error = loadtest::drivers::matrix::execute(&matrix)
-        .await
-        .expect_err("twice");
-    assert!(error.to_string().contains("names dashmap twice"), "{error}");
     let mut run = args(Backend::Dashmap, dir.path());
     run.target = vec!["http://127.0.0.1:9".into()];
     let matrix = loadtest::drivers::matrix::MatrixArgs {
-        backends: vec![Backend::Dashmap],
-        repeat: 1,
+        arms: vec![Arm::plain(Backend::Dashmap)],
+        rounds: RoundsArgs::default(),
         run,
     };
     let error = loadtest::drivers::matrix::execute(&matrix)

@@ -5,8 +5,9 @@
 //! A rule written here holds for both kinds.
 
 use crate::chart::{Chart, DotChart, DotRow, Figure};
-use crate::format::{percent, rate, ratio};
+use crate::format::{percent, rate, ratio, span};
 use crate::report::backend_color;
+use crate::results::{Rounds, RoundsStopped};
 use crate::stats::{self, Interval, Ratio};
 
 /// Above this share of failed requests (or operations) a run's throughput describes a failing
@@ -215,6 +216,39 @@ pub fn differences(observations: &[Observation]) -> Option<String> {
     (!sentence.is_empty()).then_some(sentence)
 }
 
+/// How a comparison's rounds went, in one sentence: how many, in what time, why they stopped,
+/// and how far the widest pair's requests/s interval reaches.
+pub fn rounds_sentence(rounds: &Rounds) -> String {
+    let spent = span(rounds.elapsed_seconds);
+    let n = rounds.rounds;
+    let widest = rounds.widest_reach.map_or(String::new(), |reach| {
+        format!(
+            "; the widest pair's requests/s interval reaches ±{:.1}%",
+            reach * 100.0
+        )
+    });
+    let aim = rounds.precision.map_or(String::new(), |p| {
+        format!(" (±{:.1}% asked for)", p * 100.0)
+    });
+    match rounds.stopped {
+        RoundsStopped::Planned => {
+            format!("The comparison ran the {n} rounds asked for in {spent}{widest}.")
+        }
+        RoundsStopped::PrecisionReached => format!(
+            "The comparison ran {n} rounds in {spent}, until every pair's requests/s interval \
+             was within the precision asked for{widest}{aim}."
+        ),
+        RoundsStopped::TimeBudget => format!(
+            "The comparison stopped after {n} rounds in {spent}: another would have ended past \
+             its time budget of {}{widest}{aim}.",
+            span(rounds.max_time_seconds.unwrap_or(rounds.elapsed_seconds))
+        ),
+        RoundsStopped::RoundLimit => format!(
+            "The comparison stopped at the most rounds it runs, {n}, in {spent}{widest}{aim}."
+        ),
+    }
+}
+
 /// The comparison's sentences: for every pair of backends, how much more the one with the
 /// higher median throughput served and how sure that is, at what latency; then logins. A winner is named only when the ratio's interval excludes 1, and never against a
 /// backend failing more than [`FAILING`] of its requests.
@@ -349,8 +383,14 @@ fn pair_sentence(best: &Group<'_>, other: &Group<'_>, terms: &Terms) -> String {
             }
         }
         Some(interval) => format!(
-            "{head} ({:.0}% confidence; {medians}): no measurable difference{}.",
+            "{head} ({:.0}% confidence; {medians}): no measurable difference{}{}.",
             interval.confidence * 100.0,
+            throughput
+                .smallest_detectable()
+                .map_or(String::new(), |share| format!(
+                    " (a difference of {} or more would have been found four times in five)",
+                    percent(share)
+                )),
             latency.map_or(String::new(), |(_, text)| format!("; {text}"))
         ),
     }
@@ -459,6 +499,12 @@ pub fn ratio_rows(observations: &[Observation], terms: &Terms) -> Vec<(String, V
     let mut rows = Vec::new();
     for (index, first) in ordered.iter().enumerate() {
         for second in &ordered[index + 1..] {
+            let reach = ratio_between(first, second, Measure::Throughput)
+                .and_then(|r| Some((r.reach()?, r.smallest_detectable()?)))
+                .map_or(
+                    "– (one pair: no interval)".into(),
+                    |(reach, detectable)| format!("±{} / {}", percent(reach), percent(detectable)),
+                );
             rows.push((
                 format!("{} ÷ {}", first.name, second.name),
                 measures
@@ -477,6 +523,7 @@ pub fn ratio_rows(observations: &[Observation], terms: &Terms) -> Vec<(String, V
                             format!("{}{verdict}", ratio_text(&r))
                         })
                     })
+                    .chain([reach])
                     .collect(),
             ));
         }
@@ -493,6 +540,10 @@ pub fn ratio_columns(observations: &[Observation], terms: &Terms) -> Vec<String>
     if let Some(name) = &terms.latency {
         columns.push(name.clone());
     }
+    columns.push(format!(
+        "{}: interval's reach / smallest difference found four times in five",
+        terms.throughput
+    ));
     columns
 }
 
@@ -602,9 +653,40 @@ mod tests {
             observe("dashmap", 3, 32_000.0, 0.0),
             observe("scc", 3, 32_500.0, 0.0),
         ];
-        check(&runs, &["no measurable difference", "95% confidence"]);
+        check(
+            &runs,
+            &[
+                "no measurable difference",
+                "95% confidence",
+                "would have been found four times in five",
+            ],
+        );
         let sentences = verdict(&runs, &terms());
         assert!(!sentences.iter().any(|s| s.contains("trade-off")));
+    }
+
+    #[test]
+    fn the_rounds_say_how_many_in_what_time_and_why_they_stopped() {
+        let rounds = |stopped, precision| Rounds {
+            arms: vec!["dashmap".into(), "scc".into()],
+            names: vec!["dashmap".into(), "scc".into()],
+            precision,
+            min_rounds: 5,
+            planned_rounds: 1000,
+            max_time_seconds: Some(600.0),
+            rounds: 9,
+            elapsed_seconds: 425.0,
+            stopped,
+            widest_reach: Some(0.083),
+        };
+        let reached = rounds_sentence(&rounds(RoundsStopped::PrecisionReached, Some(0.1)));
+        assert!(reached.contains("ran 9 rounds in 7 min 5 s"), "{reached}");
+        assert!(reached.contains("±8.3%") && reached.contains("±10.0% asked for"));
+        let budget = rounds_sentence(&rounds(RoundsStopped::TimeBudget, Some(0.05)));
+        assert!(budget.contains("time budget of 10 min 0 s"), "{budget}");
+        let planned = rounds_sentence(&rounds(RoundsStopped::Planned, None));
+        assert!(planned.contains("the 9 rounds asked for"), "{planned}");
+        assert!(!planned.contains("asked for)"), "{planned}");
     }
 
     #[test]
@@ -705,9 +787,13 @@ mod tests {
         assert_eq!(ratios[0].0, "dashmap ÷ redis");
         assert!(ratios[0].1[0].ends_with(", higher"), "{ratios:?}");
         assert!(ratios[0].1[2].ends_with(", lower"), "{ratios:?}");
-        assert_eq!(
-            ratio_columns(&two, &terms()),
-            ["requests/s", "logins/s", "p99 on cart"]
-        );
+        // The last column: how far the throughput interval reaches, and the smallest
+        // difference the pairs would have found four times in five.
+        let reach = &ratios[0].1[3];
+        assert!(reach.starts_with('±') && reach.contains(" / "), "{reach}");
+        let columns = ratio_columns(&two, &terms());
+        assert_eq!(columns.len(), ratios[0].1.len());
+        assert_eq!(columns[..3], ["requests/s", "logins/s", "p99 on cart"]);
+        assert!(columns[3].contains("smallest difference"), "{columns:?}");
     }
 }

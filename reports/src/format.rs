@@ -79,6 +79,17 @@ pub fn ns(value: f64) -> String {
     }
 }
 
+/// A length of time as a person says it: "42 s", "7 min 5 s", "1 h 3 min".
+pub fn span(seconds: f64) -> String {
+    let whole = seconds.max(0.0).round() as u64;
+    let (hours, minutes, secs) = (whole / 3600, whole / 60 % 60, whole % 60);
+    match (hours, minutes) {
+        (0, 0) => format!("{secs} s"),
+        (0, _) => format!("{minutes} min {secs} s"),
+        _ => format!("{hours} h {minutes} min"),
+    }
+}
+
 /// An RFC 3339 timestamp to the second: `2026-11-24T18:43:33.4755Z` → `2026-11-24 18:43:33Z`.
 pub fn timestamp(text: &str) -> String {
     let seconds = text.split('.').next().unwrap_or(text).trim_end_matches('Z');
@@ -132,6 +143,13 @@ mod tests {
         assert_eq!(ratio(1.9), "1.90×");
         assert_eq!(ns(59.84), "59.8 ns");
         assert_eq!(ns(30_500.0), "30.500 µs");
+    }
+
+    #[test]
+    fn spans_read_as_said() {
+        assert_eq!(span(41.6), "42 s");
+        assert_eq!(span(425.0), "7 min 5 s");
+        assert_eq!(span(3780.0), "1 h 3 min");
     }
 
     #[test]

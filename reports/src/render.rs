@@ -144,7 +144,11 @@ pub fn render_comparison(
             load_dir.display().to_string(),
         )),
         (None, Some(_)) => render_store(&StoreReport::from_results(store, criterion), out_dir),
-        _ => render(&Report::from_results(load, criterion), out_dir),
+        _ => {
+            let mut report = Report::from_results(load, criterion);
+            report.rounds = crate::results::read_rounds(out_dir)?;
+            render(&report, out_dir)
+        }
     }
 }
 

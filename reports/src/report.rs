@@ -3,7 +3,7 @@
 //! store-level, through [`RunResults`].
 
 use crate::criterion::CriterionResults;
-use crate::results::{self, Environment, LoadRunResults, ResultsError, StoreRunResults};
+use crate::results::{self, Environment, LoadRunResults, ResultsError, Rounds, StoreRunResults};
 use plotters::style::RGBColor;
 use std::path::{Path, PathBuf};
 use vocabulary::Backend;
@@ -13,6 +13,8 @@ pub trait RunResults: Clone {
     /// Reads a run directory's `results.json` of this kind.
     fn read(dir: &Path) -> Result<Self, ResultsError>;
     fn backend(&self) -> Backend;
+    /// The comparison arm the run belongs to (`dashmap-2`); its backend's name outside one.
+    fn arm(&self) -> String;
     /// This run's turn among repetitions of the same settings (1-based).
     fn repetition(&self) -> u32;
     fn environment(&self) -> &Environment;
@@ -26,6 +28,9 @@ impl RunResults for LoadRunResults {
     }
     fn backend(&self) -> Backend {
         self.config.backend
+    }
+    fn arm(&self) -> String {
+        arm_name(self.config.arm.as_deref(), self.config.backend)
     }
     fn repetition(&self) -> u32 {
         self.config.repetition
@@ -45,6 +50,9 @@ impl RunResults for StoreRunResults {
     fn backend(&self) -> Backend {
         self.config.backend
     }
+    fn arm(&self) -> String {
+        arm_name(self.config.arm.as_deref(), self.config.backend)
+    }
     fn repetition(&self) -> u32 {
         self.config.repetition
     }
@@ -56,13 +64,18 @@ impl RunResults for StoreRunResults {
     }
 }
 
+/// An arm's name: the one recorded, or the backend's.
+fn arm_name(arm: Option<&str>, backend: Backend) -> String {
+    arm.map_or_else(|| backend.name().to_owned(), str::to_owned)
+}
+
 /// One run as a report shows it.
 #[derive(Debug, Clone)]
 pub struct Run<R = LoadRunResults> {
     /// The run directory (holding `results.json`, interval logs and goose's reports).
     pub dir: PathBuf,
-    /// How charts and tables name this run: its backend, made unique when several runs share
-    /// one.
+    /// How charts and tables name this run: its arm (its backend outside a comparison of
+    /// arms), made unique when several runs share one.
     pub label: String,
     pub results: R,
 }
@@ -72,6 +85,8 @@ pub struct Run<R = LoadRunResults> {
 pub struct Report<R = LoadRunResults> {
     pub runs: Vec<Run<R>>,
     pub criterion: Option<CriterionResults>,
+    /// How a comparison's rounds went, when it recorded them (`rounds.json`).
+    pub rounds: Option<Rounds>,
 }
 
 impl<R: RunResults> Report<R> {
@@ -89,9 +104,11 @@ impl<R: RunResults> Report<R> {
 
     /// Builds a report from results already in memory, labelling the runs.
     pub fn from_results(runs: Vec<(PathBuf, R)>, criterion: Option<CriterionResults>) -> Self {
+        let arms: Vec<String> = runs.iter().map(|(_, r)| r.arm()).collect();
         let keys: Vec<(&str, u32)> = runs
             .iter()
-            .map(|(_, r)| (r.backend().name(), r.repetition()))
+            .zip(&arms)
+            .map(|((_, r), arm)| (arm.as_str(), r.repetition()))
             .collect();
         let labels = labels(&keys);
         let runs = runs
@@ -103,18 +120,19 @@ impl<R: RunResults> Report<R> {
                 results,
             })
             .collect();
-        Report { runs, criterion }
+        Report {
+            runs,
+            criterion,
+            rounds: None,
+        }
     }
 
-    /// The run's colour in every chart: fixed per backend, so a reader learns it once (the
-    /// repetitions of one backend share it).
+    /// The run's colour in every chart: fixed per arm, so a reader learns it once (the
+    /// repetitions of one arm share it).
     pub fn color(&self, index: usize) -> RGBColor {
-        let backends: Vec<&str> = self
-            .runs
-            .iter()
-            .map(|run| run.results.backend().name())
-            .collect();
-        run_color(&backends, index)
+        let arms: Vec<String> = self.runs.iter().map(|run| run.results.arm()).collect();
+        let arms: Vec<&str> = arms.iter().map(String::as_str).collect();
+        run_color(&arms, index)
     }
 
     /// One table cell per run.
@@ -149,11 +167,20 @@ pub fn labels(keys: &[(&str, u32)]) -> Vec<String> {
         .collect()
 }
 
-/// A run's colour: fixed per backend, so a reader learns it once.
-pub fn run_color(backends: &[&str], index: usize) -> RGBColor {
-    backends
-        .get(index)
-        .map_or(palette(index), |backend| backend_color(backend, index))
+/// A run's colour: fixed per arm, so a reader learns it once — a backend's own colour for a
+/// plain backend, the next free ones, in order of appearance, for other arms.
+pub fn run_color(arms: &[&str], index: usize) -> RGBColor {
+    let Some(arm) = arms.get(index) else {
+        return palette(index);
+    };
+    let mut others: Vec<&str> = Vec::new();
+    for name in arms {
+        if Backend::from_name(name).is_none() && !others.contains(name) {
+            others.push(name);
+        }
+    }
+    let place = others.iter().position(|other| other == arm).unwrap_or(0);
+    backend_color(arm, place)
 }
 
 /// The colour a backend always gets: its place in the backend list; anything else comes after.

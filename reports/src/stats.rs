@@ -1,6 +1,7 @@
 //! The statistics a comparison rests on: medians with distribution-free intervals, and ratios
-//! between two backends from repetitions paired by their turn, with a Student-t interval on the
-//! logarithms of the paired ratios. ARCHITECTURE.md says why these and not a bootstrap.
+//! between two arms from repetitions paired by their turn, with a Student-t interval on the
+//! logarithms of the paired ratios, its reach and the smallest difference it would find.
+//! ARCHITECTURE.md says why these and not a bootstrap.
 
 /// Confidence the ratio intervals are computed at.
 pub const RATIO_CONFIDENCE: f64 = 0.95;
@@ -93,6 +94,28 @@ impl Ratio {
     pub fn below_one(&self) -> bool {
         self.interval.is_some_and(|i| i.high < 1.0)
     }
+
+    /// How far the interval reaches from the ratio, as a share: 0.08 when it spans the ratio
+    /// ÷1.08 to ×1.08 (the interval is symmetric on the log scale). `None` without one.
+    pub fn reach(&self) -> Option<f64> {
+        self.interval.map(|i| i.high / self.ratio - 1.0)
+    }
+
+    /// The smallest true difference (as a share, 0.12 for 12%) that a run with this spread and
+    /// this many pairs finds — names a winner at [`RATIO_CONFIDENCE`] — four times in five:
+    /// the interval's half-width scaled by `(t₀.₉₇₅ + t₀.₈₀) / t₀.₉₇₅`, the textbook power
+    /// calculation for a paired t-test at 80% power. `None` without an interval.
+    pub fn smallest_detectable(&self) -> Option<f64> {
+        let half = self.reach()?.ln_1p();
+        let df = self.pairs.checked_sub(1)?;
+        Some((half * (t_975(df) + t_80(df)) / t_975(df)).exp_m1())
+    }
+
+    /// The interval lies within ±`precision` of the ratio on the log scale (`precision` 0.10:
+    /// from the ratio ÷1.10 to ×1.10).
+    pub fn within(&self, precision: f64) -> bool {
+        self.reach().is_some_and(|reach| reach <= precision)
+    }
 }
 
 /// The ratio of `a` to `b` from pairs `(a_i, b_i)` measured in the same repetition: the
@@ -137,6 +160,21 @@ fn t_975(df: usize) -> f64 {
         1..=30 => TABLE[df - 1],
         // Beyond the table the quantile approaches the normal's 1.960.
         _ => 1.960 + 2.5 / df as f64,
+    }
+}
+
+/// The 80th percentile of Student's t with `df` degrees of freedom (80% power, one-sided).
+fn t_80(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        1.376, 1.061, 0.978, 0.941, 0.920, 0.906, 0.896, 0.889, 0.883, 0.879, 0.876, 0.873, 0.870,
+        0.868, 0.866, 0.865, 0.863, 0.862, 0.861, 0.860, 0.859, 0.858, 0.858, 0.857, 0.856, 0.856,
+        0.855, 0.855, 0.854, 0.854,
+    ];
+    match df {
+        0 => f64::INFINITY,
+        1..=30 => TABLE[df - 1],
+        // Beyond the table the quantile approaches the normal's 0.842.
+        _ => 0.842 + 0.35 / df as f64,
     }
 }
 
@@ -188,5 +226,30 @@ mod tests {
         let once = paired_ratio(&[(2.0, 1.0)]).expect("ratio");
         assert_eq!((once.ratio, once.interval, once.pairs), (2.0, None, 1));
         assert_eq!(paired_ratio(&[(0.0, 1.0)]), None);
+        assert_eq!((once.reach(), once.smallest_detectable()), (None, None));
+    }
+
+    #[test]
+    fn a_ratio_knows_its_reach_and_the_smallest_difference_it_would_find() {
+        // Log-ratios ±0.05 around zero, ten pairs: sd 0.0527, half-width 2.262 × 0.0527 / √10
+        // = 0.0377, so the interval reaches ×1.038.
+        let pairs: Vec<(f64, f64)> = (0..10)
+            .map(|i| ((if i % 2 == 0 { 0.05f64 } else { -0.05 }).exp(), 1.0))
+            .collect();
+        let ratio = paired_ratio(&pairs).expect("ratio");
+        let sd = (10.0 * 0.0025f64 / 9.0).sqrt();
+        let half = 2.262 * sd / 10f64.sqrt();
+        let reach = ratio.reach().expect("reach");
+        assert!((reach - half.exp_m1()).abs() < 1e-9, "{reach}");
+        assert!(ratio.within(0.04) && !ratio.within(0.03));
+        // 80% power adds t₀.₈₀ = 0.883 standard errors to the 2.262 of the interval.
+        let detectable = ratio.smallest_detectable().expect("detectable");
+        let expected = ((2.262 + 0.883) * sd / 10f64.sqrt()).exp_m1();
+        assert!((detectable - expected).abs() < 1e-9, "{detectable}");
+        // More pairs of the same spread narrow both.
+        let more: Vec<(f64, f64)> = pairs.iter().cycle().take(40).copied().collect();
+        let more = paired_ratio(&more).expect("ratio");
+        assert!(more.reach() < ratio.reach());
+        assert!(more.smallest_detectable() < ratio.smallest_detectable());
     }
 }

@@ -9,6 +9,7 @@ use crate::html::{
     Row, RunTable, bench_section, comparison_section, document_start, environment_rows,
     figure_html, link, started_range, verdict_list,
 };
+use crate::report::RunResults as _;
 pub use crate::report::{StoreReport, StoreRun};
 use crate::results::{RESULTS_FILE, StoreRunResults};
 use std::fmt::Write as _;
@@ -157,7 +158,7 @@ pub fn observations(report: &StoreReport) -> Vec<Observation> {
             .map(|(name, value)| (name.to_owned(), value))
             .collect();
             Observation {
-                group: c.backend.name().to_owned(),
+                group: r.arm(),
                 repetition: c.repetition,
                 throughput: r.operations_per_second,
                 logins: None,

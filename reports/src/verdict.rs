@@ -4,7 +4,7 @@
 
 use crate::compare::{self, Observation, Terms};
 use crate::format::{count, ms, percent, rate};
-use crate::report::{Report, Run};
+use crate::report::{Report, Run, RunResults as _};
 use crate::results::LatencyRow;
 
 pub use crate::compare::FAILING;
@@ -20,7 +20,13 @@ pub fn verdict(report: &Report) -> Vec<String> {
         return vec!["No runs to compare.".into()];
     }
     let observations = observations(report);
-    let mut sentences: Vec<String> = compare::differences(&observations).into_iter().collect();
+    let mut sentences: Vec<String> = report
+        .rounds
+        .as_ref()
+        .map(compare::rounds_sentence)
+        .into_iter()
+        .collect();
+    sentences.extend(compare::differences(&observations));
     if runs.len() == 1 {
         sentences.extend(single(&runs[0]));
     } else {
@@ -83,7 +89,7 @@ pub fn terms(report: &Report) -> Terms {
         units: "requests",
         latency,
         show_latency: |us| format!("{} ms", ms(us)),
-        repeat_hint: "Run `loadtest matrix --repeat 3` (or more) for intervals.",
+        repeat_hint: "Run `loadtest matrix --repeat 3` (or more), or `--precision 10%`, for intervals.",
     }
 }
 
@@ -147,7 +153,7 @@ pub fn observations(report: &Report) -> Vec<Observation> {
             .map(|(name, value)| (name.to_owned(), value))
             .collect();
             Observation {
-                group: c.backend.name().to_owned(),
+                group: r.arm(),
                 repetition: c.repetition,
                 throughput: r.requests_per_second,
                 logins: Some(r.logins_per_second),

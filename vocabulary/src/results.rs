@@ -52,6 +52,10 @@ pub struct StoreRunConfig {
     pub absolute_timeout_ms: u64,
     /// This run's turn among repetitions of the same settings (1-based; 1 for a lone run).
     pub repetition: u32,
+    /// The comparison arm this run belongs to (`dashmap-2`, `dashmap-handicap-150us`); absent
+    /// for a run outside a comparison, whose arm is its backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
 }
 
 /// Settings that move the numbers, recorded with every result.
@@ -463,6 +467,10 @@ pub struct LoadRunConfig {
     pub goose_metrics: bool,
     /// This run's turn among repetitions of the same settings (1-based; 1 for a lone run).
     pub repetition: u32,
+    /// The comparison arm this run belongs to (`dashmap-2`, `dashmap-handicap-150us`); absent
+    /// for a run outside a comparison, whose arm is its backend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arm: Option<String>,
     /// Unmeasured load on the same stack before the measured run, milliseconds.
     pub warm_up_ms: u64,
     /// `--fault` as given, in order.
@@ -838,6 +846,62 @@ where
     }
 }
 
+/// The file a comparison writes at the top of its folder: how its rounds went.
+pub const ROUNDS_FILE: &str = "rounds.json";
+
+/// Why a comparison stopped adding rounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoundsStopped {
+    /// It ran the rounds asked for (`--repeat`).
+    Planned,
+    /// Every pair's interval came within the precision asked for (`--precision`).
+    PrecisionReached,
+    /// The time budget (`--max-time`) would have run out in another round.
+    TimeBudget,
+    /// The most rounds a comparison runs.
+    RoundLimit,
+}
+
+/// How a comparison's rounds went: one round runs every arm once, in a rotated order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rounds {
+    /// The arms as given (`dashmap+handicap=150us`), in order.
+    pub arms: Vec<String>,
+    /// Each arm's name in folders, results and reports (`dashmap-2`), in the same order.
+    pub names: Vec<String>,
+    /// The precision asked for: each pair's 95% interval within ±this share of its ratio, on
+    /// the log scale (`--precision 10%`: 0.10); absent with a fixed `--repeat`.
+    pub precision: Option<f64>,
+    /// Rounds run before the precision rule may stop the comparison.
+    pub min_rounds: u32,
+    /// The rounds asked for with `--repeat`, or the most the rule allows.
+    pub planned_rounds: u32,
+    /// The time budget (`--max-time`), seconds.
+    pub max_time_seconds: Option<f64>,
+    /// Rounds run.
+    pub rounds: u32,
+    /// The comparison's wall time, seconds.
+    pub elapsed_seconds: f64,
+    pub stopped: RoundsStopped,
+    /// The widest pair's interval reach when it stopped (0.12: ±12%); absent below two rounds.
+    pub widest_reach: Option<f64>,
+}
+
+/// Writes a comparison's `rounds.json` into `dir`.
+pub fn write_rounds(dir: &Path, rounds: &Rounds) -> Result<(), ResultsError> {
+    write_json(&dir.join(ROUNDS_FILE), rounds)
+}
+
+/// Reads a comparison's `rounds.json` from `dir`, when it has one.
+pub fn read_rounds(dir: &Path) -> Result<Option<Rounds>, ResultsError> {
+    let path = dir.join(ROUNDS_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    read_json(&path).map(Some)
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, ResultsError> {
     let text = std::fs::read_to_string(path).map_err(|source| ResultsError::Io {
         path: path.display().to_string(),
@@ -877,6 +941,7 @@ mod tests {
                 idle_timeout_ms: 1_800_000,
                 absolute_timeout_ms: 28_800_000,
                 repetition: 1,
+                arm: None,
             },
             environment: Environment {
                 cpu_model: "test cpu".into(),
@@ -917,6 +982,28 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         write(dir.path(), &sample()).expect("write");
         assert_eq!(read(dir.path()).expect("read"), sample());
+    }
+
+    #[test]
+    fn rounds_read_back_equal_and_a_folder_without_them_has_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(read_rounds(dir.path()).expect("read"), None);
+        let rounds = Rounds {
+            arms: vec!["dashmap".into(), "dashmap+handicap=150us".into()],
+            names: vec!["dashmap".into(), "dashmap-handicap-150us".into()],
+            precision: Some(0.1),
+            min_rounds: 5,
+            planned_rounds: 1000,
+            max_time_seconds: Some(1800.0),
+            rounds: 7,
+            elapsed_seconds: 301.5,
+            stopped: RoundsStopped::PrecisionReached,
+            widest_reach: Some(0.083),
+        };
+        write_rounds(dir.path(), &rounds).expect("write");
+        assert_eq!(read_rounds(dir.path()).expect("read"), Some(rounds));
+        let text = std::fs::read_to_string(dir.path().join(ROUNDS_FILE)).expect("text");
+        assert!(text.contains("\"precision-reached\""), "{text}");
     }
 
     #[test]

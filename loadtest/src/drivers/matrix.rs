@@ -1,41 +1,50 @@
-//! `loadtest matrix`: the same load on several backends, repeated and interleaved — A B C,
-//! then B C A, then C A B, … — each run on a fresh stack after an unmeasured warm-up, then one
-//! report comparing them with intervals.
+//! `loadtest matrix`: the same load on several arms — backends, or a backend with a variant —
+//! in interleaved rounds (A B C, then B C A, then C A B, …), each run on a fresh stack after an
+//! unmeasured warm-up, for a fixed number of rounds or until every pair's interval is as
+//! narrow as asked (`rounds.rs`); then one report comparing them with intervals.
 //!
-//! The runs go to `<reports dir>/<timestamp>-matrix/<backend>/<repetition>/`, each with its own
-//! report; the comparison's `index.html` sits at the top of that folder.
+//! The runs go to `<reports dir>/<timestamp>-matrix/<arm>/<round>/`, each with its own report;
+//! the comparison's `index.html` and `rounds.json` sit at the top of that folder.
 
+use crate::drivers::rounds::{self, Next, RoundsArgs};
 use crate::drivers::run::{self, RunOutcome};
 use crate::error::While as _;
 use crate::error::{RunError, RunResult, ensure};
 use crate::setup::args::RunArgs;
 use crate::setup::output;
-use mock_services::cli::Backend;
+use mock_services::cli::{Backend, Handicap};
 use mock_services::local_redis::{LocalRedis, Persistence};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use vocabulary::Arm;
+use vocabulary::results::Rounds;
 
 /// A matrix run's measured time per repetition when none is given: three backends, three
 /// repetitions, and the whole matrix stays around two minutes.
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(10);
 /// A matrix run's warm-up when none is given.
 pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(2);
+/// Rounds when neither `--repeat` nor `--precision` is given.
+pub const DEFAULT_ROUNDS: u32 = 3;
 
-/// The matrix's flags: every load-run flag, plus the backends and the repetitions.
+/// The matrix's flags: every load-run flag, plus the arms and the rounds.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MatrixArgs {
-    /// Backends to run (comma-separated); each repetition starts one later in this list.
-    /// `--backend` is ignored here.
+    /// Arms to compare, comma-separated: a backend, or a backend with a variant
+    /// (`dashmap+handicap=150us`: every session lookup spends 150 µs more, a test device). An
+    /// arm named twice runs twice (an A/A check). Each round starts one later in this list.
+    /// `--backend` is ignored here [default: every backend].
     #[arg(
-        long,
-        value_enum,
+        long = "backends",
+        visible_alias = "arms",
+        value_name = "ARMS",
         value_delimiter = ',',
-        default_values_t = Backend::ALL
+        value_parser = Arm::parse,
+        default_values_t = Backend::ALL.map(Arm::plain)
     )]
-    pub backends: Vec<Backend>,
-    /// Runs per backend (1 to 20), interleaved; with one, the comparison cannot judge noise.
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub repeat: u32,
+    pub arms: Vec<Arm>,
+    #[command(flatten)]
+    pub rounds: RoundsArgs,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -48,6 +57,8 @@ pub struct MatrixOutcome {
     pub report: PathBuf,
     /// Every run, in the order they ran.
     pub runs: Vec<RunOutcome>,
+    /// How the rounds went (also in the folder's `rounds.json`).
+    pub rounds: Rounds,
 }
 
 impl MatrixOutcome {
@@ -57,7 +68,7 @@ impl MatrixOutcome {
             let r = &run.results;
             println!(
                 "{} #{}: {:.0} req/s, {:.1} logins/s, {} errors ({:.3}%); limit: {}",
-                r.config.backend,
+                r.config.arm.as_deref().unwrap_or(r.config.backend.name()),
                 r.config.repetition,
                 r.requests_per_second,
                 r.logins_per_second,
@@ -66,13 +77,14 @@ impl MatrixOutcome {
                 r.generator_bound.limit
             );
         }
-        let report = reports::report::Report::from_results(
+        let mut report = reports::report::Report::from_results(
             self.runs
                 .iter()
                 .map(|run| (run.run_dir.clone(), run.results.clone()))
                 .collect(),
             None,
         );
+        report.rounds = Some(self.rounds.clone());
         println!("verdict:");
         for sentence in reports::verdict::verdict(&report) {
             println!("  - {sentence}");
@@ -81,45 +93,43 @@ impl MatrixOutcome {
     }
 }
 
-/// The order of a matrix's runs: repetition `r` (from 1) starts `r - 1` places later in the
-/// list, so each backend runs early, in the middle and late in turn, and slow drift of the
-/// machine spreads over all of them instead of favouring the one that always runs first.
-pub fn order(backends: &[Backend], repeat: u32) -> Vec<(u32, Backend)> {
-    let n = backends.len();
-    (1..=repeat)
-        .flat_map(|repetition| {
-            let shift = (repetition as usize - 1) % n.max(1);
-            (0..n).map(move |i| (repetition, backends[(i + shift) % n]))
-        })
-        .collect()
+/// The order of round `round` (from 1): it starts `round - 1` places later in the list, so
+/// each arm runs early, in the middle and late in turn, and slow drift of the machine spreads
+/// over all of them instead of favouring the one that always runs first.
+pub fn round_order(arms: usize, round: u32) -> Vec<usize> {
+    let shift = (round as usize).saturating_sub(1) % arms.max(1);
+    (0..arms).map(|i| (i + shift) % arms).collect()
 }
 
-/// Runs every backend `repeat` times, interleaved, and renders the comparison.
+/// Runs every arm in rounds, interleaved, until the rounds' rule stops, and renders the
+/// comparison.
 pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
-    ensure!(!args.backends.is_empty(), "--backends names no backend");
-    // Every run of the matrix starts its own stack on its backend; against one --target they
+    ensure!(!args.arms.is_empty(), "--backends names no backend");
+    // Every run of the matrix starts its own stack on its arm; against one --target they
     // would all measure the same server under different names.
     ensure!(
         args.run.target.is_empty(),
         "matrix runs its own in-process stack per backend; --target is not allowed here"
     );
-    let backends = args.backends.clone();
-    for (index, backend) in backends.iter().enumerate() {
-        // Each backend's runs have one folder; a second list entry would overwrite the first's.
-        ensure!(
-            !backends[..index].contains(backend),
-            "--backends names {} twice",
-            backend.name()
-        );
-    }
+    let policy = args.rounds.policy(DEFAULT_ROUNDS)?;
+    let arms = args.arms.clone();
+    let names = vocabulary::arm::names(&arms);
     let mut template = args.run.clone();
     template.run_time = Some(args.run.run_time.unwrap_or(DEFAULT_RUN_TIME));
     template.warm_up = Some(args.run.warm_up.unwrap_or(DEFAULT_WARM_UP));
-    let leg = |backend: Backend, repetition: u32| {
+    let leg = |index: usize, repetition: u32| {
+        let arm = arms[index];
         let mut leg = template.clone();
         leg.repetition = repetition;
-        leg.backend.backend = backend;
-        if backend.is_in_memory() {
+        leg.arm = Some(names[index].clone());
+        leg.backend.backend = arm.backend;
+        if let Some(cost) = arm.handicap {
+            leg.handicap = Some(Handicap {
+                backend: arm.backend,
+                cost,
+            });
+        }
+        if arm.backend.is_in_memory() {
             // Redis settings are the Redis runs'; the in-memory runs have none.
             leg.backend.redis_url = None;
             leg.backend.redis_persistence = Persistence::None;
@@ -128,15 +138,16 @@ pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
     };
     // Every run's flags are checked before the first starts: a fault one backend cannot take
     // (a Redis restart on an in-memory run) stops the matrix at once.
-    for backend in &backends {
-        leg(*backend, 1)
+    for (index, name) in names.iter().enumerate() {
+        leg(index, 1)
             .validate()
-            .doing_with(|| format!("the {} runs of the matrix", backend.name()))?;
+            .doing_with(|| format!("the {name} runs of the matrix"))?;
     }
     // Check that a redis-server can start before the first run, so a missing one stops the
     // matrix at once rather than after the other backends have run. Each Redis run then starts
     // its own server, whose CPU it records as the stack's.
-    if backends.contains(&Backend::Redis) && args.run.backend.redis_url.is_none() {
+    if arms.iter().any(|arm| arm.backend == Backend::Redis) && args.run.backend.redis_url.is_none()
+    {
         LocalRedis::start_with(args.run.backend.redis_persistence).map_err(|error| {
             RunError::refused(format!(
                 "the matrix's redis runs need a local redis-server, but {error}"
@@ -151,44 +162,86 @@ pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
         .join(format!("{}-matrix", output::timestamp()));
     std::fs::create_dir_all(&dir).doing_with(|| format!("creating {}", dir.display()))?;
     let dir = dir.canonicalize().unwrap_or(dir);
-    let turns = order(&backends, args.repeat);
     let per_run = (template.warm_up() + template.run_time()).as_secs().max(1);
-    let progress = output::progress_bar(per_run * turns.len() as u64, args.run.quiet);
-    let mut runs = Vec::new();
-    for (index, (repetition, backend)) in turns.iter().enumerate() {
-        let leg = leg(*backend, *repetition);
-        progress.set_prefix(format!("{} {}/{}", backend.name(), index + 1, turns.len()));
-        progress.set_position(per_run * index as u64);
-        let run_dir = dir.join(backend.name()).join(repetition.to_string());
-        let outcome = run::execute_in(&leg, &run_dir, &progress)
-            .await
-            .doing_with(|| {
-                format!(
-                    "the {} run of repetition {repetition} of the matrix",
-                    backend.name()
-                )
-            })?;
-        let line = format!(
-            "{} #{repetition}: {:.0} req/s, {:.1} logins/s, {} errors; {}",
-            backend.name(),
-            outcome.results.requests_per_second,
-            outcome.results.logins_per_second,
-            outcome.results.errors_total,
-            outcome.results.generator_bound.limit
-        );
+    let per_round = per_run * arms.len() as u64;
+    let progress = output::progress_bar(per_round * u64::from(policy.min_rounds), args.run.quiet);
+    let say = |line: String| {
         if progress.is_hidden() {
             eprintln!("{line}");
         } else {
             progress.println(line);
         }
-        runs.push(outcome);
-    }
+    };
+    let started = Instant::now();
+    let mut throughputs: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
+    let mut runs = Vec::new();
+    let mut round = 0u32;
+    let stopped = loop {
+        let round_time = if round == 0 {
+            Duration::ZERO
+        } else {
+            started.elapsed() / round
+        };
+        if let Next::Stop(why) = policy.next(&throughputs, started.elapsed(), round_time) {
+            break why;
+        }
+        round += 1;
+        if round > policy.min_rounds {
+            progress.set_length(per_round * u64::from(round));
+        }
+        for (turn, index) in round_order(arms.len(), round).into_iter().enumerate() {
+            let name = &names[index];
+            progress.set_prefix(format!("{name} round {round}, {}/{}", turn + 1, arms.len()));
+            progress.set_position(per_round * u64::from(round - 1) + per_run * turn as u64);
+            let run_dir = dir.join(name).join(round.to_string());
+            let outcome = run::execute_in(&leg(index, round), &run_dir, &progress)
+                .await
+                .doing_with(|| format!("the {name} run of round {round} of the matrix"))?;
+            say(format!(
+                "{name} #{round}: {:.0} req/s, {:.1} logins/s, {} errors; {}",
+                outcome.results.requests_per_second,
+                outcome.results.logins_per_second,
+                outcome.results.errors_total,
+                outcome.results.generator_bound.limit
+            ));
+            throughputs[index].push(outcome.results.requests_per_second);
+            runs.push(outcome);
+        }
+        if let (Some(precision), Some(reach)) = (policy.precision, rounds::widest(&throughputs)) {
+            say(format!(
+                "after round {round} ({}): the widest pair's requests/s interval reaches ±{:.1}% \
+                 (aim: ±{:.1}%)",
+                reports::format::span(started.elapsed().as_secs_f64()),
+                reach * 100.0,
+                precision * 100.0
+            ));
+        }
+    };
     progress.finish_and_clear();
+    let rounds = Rounds {
+        arms: arms.iter().map(Arm::spec).collect(),
+        names: names.clone(),
+        precision: policy.precision,
+        min_rounds: policy.min_rounds,
+        planned_rounds: policy.max_rounds,
+        max_time_seconds: policy.max_time.map(|time| time.as_secs_f64()),
+        rounds: round,
+        elapsed_seconds: started.elapsed().as_secs_f64(),
+        stopped,
+        widest_reach: rounds::widest(&throughputs),
+    };
+    vocabulary::results::write_rounds(&dir, &rounds)
+        .doing_with(|| format!("writing the rounds into {}", dir.display()))?;
     let run_dirs: Vec<PathBuf> = runs.iter().map(|run| run.run_dir.clone()).collect();
     let report =
         reports::render::render_comparison(&run_dirs, reports::render::default_criterion()?, &dir)
             .doing_with(|| format!("rendering the comparison in {}", dir.display()))?;
-    Ok(MatrixOutcome { dir, report, runs })
+    Ok(MatrixOutcome {
+        dir,
+        report,
+        runs,
+        rounds,
+    })
 }
 
 #[cfg(test)]
@@ -196,11 +249,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn repetitions_rotate_the_order() {
-        let rotated = order(&[Backend::Dashmap, Backend::Scc, Backend::Redis], 4);
-        let names: Vec<String> = rotated
-            .iter()
-            .map(|(repetition, backend)| format!("{}{repetition}", &backend.name()[..1]))
+    fn rounds_rotate_the_order() {
+        let names: Vec<String> = (1..=4)
+            .flat_map(|round| {
+                round_order(3, round)
+                    .into_iter()
+                    .map(move |arm| format!("{}{round}", ["d", "s", "r"][arm]))
+            })
             .collect();
         assert_eq!(
             names,
@@ -208,9 +263,29 @@ mod tests {
                 "d1", "s1", "r1", "s2", "r2", "d2", "r3", "d3", "s3", "d4", "s4", "r4"
             ]
         );
+        assert_eq!(round_order(1, 2), [0]);
+    }
+
+    #[test]
+    fn arms_are_read_from_the_backends_flag() {
+        use clap::Parser as _;
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            matrix: MatrixArgs,
+        }
+        let cli = Cli::try_parse_from(["matrix", "--arms", "dashmap,dashmap+handicap=1ms"])
+            .expect("parses");
         assert_eq!(
-            order(&[Backend::Scc], 2),
-            [(1, Backend::Scc), (2, Backend::Scc)]
+            cli.matrix.arms,
+            [
+                Arm::plain(Backend::Dashmap),
+                Arm::parse("dashmap+handicap=1ms").expect("arm")
+            ]
         );
+        let all = Cli::try_parse_from(["matrix"]).expect("parses");
+        assert_eq!(all.matrix.arms, Backend::ALL.map(Arm::plain));
+        assert!(Cli::try_parse_from(["matrix", "--backends", "dashmap+x=1"]).is_err());
+        assert!(Cli::try_parse_from(["matrix", "--repeat", "2", "--precision", "10%"]).is_err());
     }
 }

@@ -143,6 +143,7 @@ async fn one(
             idle_timeout_ms: policy.idle_millis(),
             absolute_timeout_ms: policy.absolute_millis(),
             repetition,
+            arm: None,
         },
         environment: environment::capture(worker_threads),
         operations: tally.rows(),

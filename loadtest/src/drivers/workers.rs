@@ -181,7 +181,11 @@ pub async fn execute(
         config.signing_algorithm = Some(args.signing_alg);
         config.password_hashing = Some(args.password_hash);
         config.redis_persistence = args.backend.redis_persistence;
+        config.lookup_handicap_us =
+            mock_services::cli::Handicap::cost_on(args.handicap, args.backend.backend)
+                .map(|cost| cost.as_secs_f64() * 1e6);
     }
+    results.config.arm.clone_from(&args.arm);
     reports::results::write_load(&run_dir, &results)?;
     let violations = thresholds::check(args, &results);
     let report = reports::render::render_run(&run_dir, &results)

@@ -135,6 +135,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             request_timeout_ms: millis(args.request_timeout),
             goose_metrics: args.goose_reports,
             repetition: args.repetition,
+            arm: args.arm.clone(),
             warm_up_ms: millis(args.warm_up()),
             faults: args.faults.iter().map(ToString::to_string).collect(),
             redis_persistence: args.backend.redis_persistence,

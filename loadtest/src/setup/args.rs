@@ -248,6 +248,10 @@ pub struct RunArgs {
     /// This run's turn among repetitions (set by `matrix`, and for each worker of a run).
     #[arg(long, hide = true, default_value_t = 1)]
     pub repetition: u32,
+    /// The comparison arm this run belongs to (set by `matrix`; `dashmap-2`,
+    /// `dashmap-handicap-150us`).
+    #[arg(long, hide = true)]
+    pub arm: Option<String>,
     /// Scenario and weight, repeatable: journey, cart, cart-view, stolen [default: journey:2
     /// cart:2 stolen:1].
     #[arg(long = "scenario", value_parser = parse_scenario)]
@@ -507,6 +511,7 @@ impl RunArgs {
             run_time: Some(self.run_time()),
             warm_up: self.warm_up,
             repetition: self.repetition,
+            arm: self.arm.clone(),
             scenarios: self.scenarios.clone(),
             wait: self.wait,
             keep_alive_idle: self.keep_alive_idle,
