@@ -75,11 +75,37 @@ fn main() -> anyhow::Result<()> {
         }
         _ => generator_threads,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // A run with its stack in this process gives each side CPUs of its own (`--pin`), decided
+    // here, once, and carried in its arguments to the stack's runtime and the results.
+    let split = match &cli.command {
+        None => cli.run.core_split(generator_threads),
+        Some(Command::Matrix(args)) => args.run.core_split(generator_threads),
+        Some(_) => None,
+    };
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
         .worker_threads(worker_threads)
         .thread_name("ssobench-gen")
-        .enable_all()
-        .build()?;
+        .enable_all();
+    if let Some(split) = &split {
+        // What depends on the CPUs a thread may use is settled before any thread is pinned:
+        // the stack's thread count and DashMap's shard count.
+        let run = match &mut cli.command {
+            Some(Command::Matrix(args)) => &mut args.run,
+            _ => &mut cli.run,
+        };
+        run.stack_threads = Some(run.stack_threads());
+        run.cores = Some(split.clone());
+        mock_services::session::fix_default_shards();
+    }
+    if let Some(split) = split {
+        // This thread drives the runtime's `block_on`, and the threads it starts (the sampler,
+        // the interval logs) inherit its CPUs.
+        loadtest::setup::cores::pin_current_thread(&split.generator);
+        builder
+            .on_thread_start(move || loadtest::setup::cores::pin_current_thread(&split.generator));
+    }
+    let runtime = builder.build()?;
     runtime.block_on(async move {
         match cli.command {
             Some(Command::Store(args)) => Ok(store::run(args, worker_threads).await?),

@@ -67,6 +67,8 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         request_timeout: Duration::from_secs(10),
         generator_threads: None,
         stack_threads: None,
+        pin: Default::default(),
+        cores: None,
         goose_reports: false,
         faults: Vec::new(),
         max_recovery: None,
@@ -884,10 +886,14 @@ async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
                 redis_persistence: Default::default(),
                 redis_cluster_urls: Vec::new(),
             },
+            arms: Vec::new(),
             duration: Duration::from_secs(1),
             tasks: 4,
             prefill_sessions: 1_000,
-            repeat: 2,
+            rounds: RoundsArgs {
+                repeat: Some(2),
+                ..RoundsArgs::default()
+            },
             reports_dir: Some(dir.path().to_path_buf()),
         },
         2,
@@ -908,4 +914,130 @@ async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
     let page = std::fs::read_to_string(root.join("index.html")).expect("report");
     assert!(page.contains("<table id=\"summary\">"), "{page}");
     assert!(page.contains("scc over 2 repetitions: median"), "{page}");
+    assert!(
+        page.contains("The comparison ran the 2 rounds asked for"),
+        "{page}"
+    );
+}
+
+/// `loadtest store --arms`: arms in interleaved rounds, each in its own folder, and a planted
+/// difference (every lookup 50 µs dearer, far beyond an in-memory lookup's cost) found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_arms_run_in_rounds_and_a_handicapped_one_is_named_slower() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    loadtest::drivers::store::run(
+        loadtest::drivers::store::StoreArgs {
+            backend: BackendArgs {
+                backend: Backend::Scc,
+                redis_url: None,
+                redis_persistence: Default::default(),
+                redis_cluster_urls: Vec::new(),
+            },
+            arms: vec![
+                Arm::plain(Backend::Dashmap),
+                Arm::parse("dashmap+handicap=50us").expect("arm"),
+            ],
+            duration: Duration::from_secs(1),
+            tasks: 4,
+            prefill_sessions: 1_000,
+            rounds: RoundsArgs {
+                repeat: Some(2),
+                ..RoundsArgs::default()
+            },
+            reports_dir: Some(dir.path().to_path_buf()),
+        },
+        2,
+    )
+    .await
+    .expect("store runs");
+    let root = std::fs::read_dir(dir.path())
+        .expect("reports dir")
+        .next()
+        .expect("one run folder")
+        .expect("entry")
+        .path();
+    let mut dirs = Vec::new();
+    for (arm, handicap) in [("dashmap", None), ("dashmap-handicap-50us", Some(50.0))] {
+        for round in [1, 2] {
+            let run_dir = root.join(arm).join(round.to_string());
+            let results = reports::results::read(&run_dir).expect("results");
+            assert_eq!(results.config.repetition, round);
+            assert_eq!(results.config.arm.as_deref(), Some(arm));
+            assert_eq!(results.config.backend, Backend::Dashmap);
+            assert_eq!(results.config.lookup_handicap_us, handicap);
+            dirs.push(run_dir);
+        }
+    }
+    let rounds = reports::results::read_rounds(&root)
+        .expect("rounds.json reads")
+        .expect("rounds.json");
+    assert_eq!(rounds.rounds, 2);
+    assert_eq!(rounds.arms, ["dashmap", "dashmap+handicap=50us"]);
+    let report = reports::report::StoreReport::load(&dirs, None).expect("report");
+    let observations = reports::store_report::observations(&report);
+    let groups = reports::compare::groups(&observations);
+    let ratio = reports::compare::ratio_between(
+        &groups[1],
+        &groups[0],
+        reports::compare::Measure::Throughput,
+    )
+    .expect("ratio");
+    assert_eq!(groups[1].name, "dashmap-handicap-50us");
+    assert!(ratio.below_one(), "{ratio:?}");
+    let page = std::fs::read_to_string(root.join("index.html")).expect("report");
+    assert!(page.contains("dashmap-handicap-50us"), "{page}");
+}
+
+/// The binary gives the generator and its in-process stack CPUs of their own when the machine
+/// has two or more (and says so in the results), and leaves them unpinned with `--pin off`.
+#[test]
+fn the_binary_pins_the_generator_and_the_stack_to_cpus_of_their_own() {
+    use loadtest::setup::cores;
+    // Not goose in this process, but the CPUs the other runs measure on.
+    let _serial = SERIAL.blocking_lock();
+    let run = |extra: &[&str]| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_loadtest"))
+            .args([
+                "--users",
+                "2",
+                "--run-time",
+                "1s",
+                "--scenario",
+                "cart",
+                "--prefill-sessions",
+                "0",
+                "--quiet",
+                "--reports-dir",
+                dir.path().to_str().expect("utf-8"),
+            ])
+            .args(extra)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("loadtest runs");
+        assert!(status.success(), "{status}");
+        let run_dir = std::fs::read_dir(dir.path())
+            .expect("reports dir")
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .find(|path| path.join(reports::results::RESULTS_FILE).is_file())
+            .expect("a run folder");
+        reports::results::read_load(&run_dir).expect("results")
+    };
+    let usable = cores::usable();
+    let threads = loadtest::setup::args::default_threads();
+    let pinned = run(&[]);
+    assert_eq!(
+        pinned.environment.cores,
+        cores::split(&usable, threads, threads),
+        "the split this machine's CPUs give"
+    );
+    assert_eq!(pinned.environment.logical_cpus, usable.len());
+    if usable.len() >= 2 {
+        let split = pinned.environment.cores.expect("pinned");
+        assert!(split.generator.iter().all(|cpu| !split.stack.contains(cpu)));
+    }
+    let unpinned = run(&["--pin", "off"]);
+    assert_eq!(unpinned.environment.cores, None);
+    assert_eq!(unpinned.environment.logical_cpus, usable.len());
 }

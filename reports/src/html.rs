@@ -271,8 +271,38 @@ const ENVIRONMENT_ROWS: &[Row<Environment>] = &[
     ("allocator", |e| e.allocator.clone()),
     ("hasher", |e| e.hasher.clone()),
     ("dashmap shards", |e| e.dashmap_shards.to_string()),
+    ("CPUs: generator | stack", |e| match &e.cores {
+        Some(split) => format!(
+            "{} | {} (pinned)",
+            cpu_list(&split.generator),
+            cpu_list(&split.stack)
+        ),
+        None => "not pinned".into(),
+    }),
     ("ssobench version", |e| e.ssobench_version.clone()),
 ];
+
+/// `0-3,6`: CPUs as `taskset` writes them.
+fn cpu_list(cpus: &[usize]) -> String {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for &cpu in cpus {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == cpu => *end = cpu,
+            _ => ranges.push((cpu, cpu)),
+        }
+    }
+    ranges
+        .iter()
+        .map(|&(start, end)| {
+            if start == end {
+                start.to_string()
+            } else {
+                format!("{start}-{end}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// The machine and build rows, a cell per run of `report`.
 pub(crate) fn environment_rows<R: RunResults>(table: &mut RunTable, report: &Report<R>) {

@@ -143,7 +143,11 @@ pub fn render_comparison(
             store_dir.display().to_string(),
             load_dir.display().to_string(),
         )),
-        (None, Some(_)) => render_store(&StoreReport::from_results(store, criterion), out_dir),
+        (None, Some(_)) => {
+            let mut report = StoreReport::from_results(store, criterion);
+            report.rounds = crate::results::read_rounds(out_dir)?;
+            render_store(&report, out_dir)
+        }
         _ => {
             let mut report = Report::from_results(load, criterion);
             report.rounds = crate::results::read_rounds(out_dir)?;

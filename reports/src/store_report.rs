@@ -124,7 +124,7 @@ pub fn terms() -> Terms {
         units: "operations",
         latency: Some(format!("p99 of {HOT_OPERATION}")),
         show_latency: |value| format!("{} µs", us(value)),
-        repeat_hint: "Run `loadtest store --repeat 3` (or more) per backend for intervals.",
+        repeat_hint: "Run `loadtest store --arms A,B --repeat 3` (or more), or `--precision 10%`, for intervals.",
     }
 }
 
@@ -179,7 +179,13 @@ pub fn verdict(report: &StoreReport) -> Vec<String> {
         return vec!["No runs to compare.".into()];
     };
     let observations = observations(report);
-    let mut sentences: Vec<String> = compare::differences(&observations).into_iter().collect();
+    let mut sentences: Vec<String> = report
+        .rounds
+        .as_ref()
+        .map(compare::rounds_sentence)
+        .into_iter()
+        .collect();
+    sentences.extend(compare::differences(&observations));
     if runs.len() == 1 {
         let r = &first.results;
         sentences.push(format!(
@@ -247,7 +253,17 @@ const HEADLINE_ROWS: &[Row<StoreRunResults>] = &[
 
 /// What a store-level run was asked to do, a row per setting.
 const CONFIG_ROWS: &[Row<StoreRunResults>] = &[
-    ("backend", |r| r.config.backend.name().to_owned()),
+    ("backend (arm)", |r| match &r.config.arm {
+        Some(arm) if arm != r.config.backend.name() => {
+            format!("{} ({arm})", r.config.backend.name())
+        }
+        _ => r.config.backend.name().to_owned(),
+    }),
+    ("handicap (test device): CPU per lookup", |r| {
+        r.config
+            .lookup_handicap_us
+            .map_or("none".into(), |us| format!("{us:.1} µs"))
+    }),
     ("tasks", |r| r.config.tasks.to_string()),
     ("duration (s); elapsed", |r| {
         format!("{}; {:.1}", r.config.duration_seconds, r.elapsed_seconds)

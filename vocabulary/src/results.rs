@@ -56,6 +56,10 @@ pub struct StoreRunConfig {
     /// for a run outside a comparison, whose arm is its backend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arm: Option<String>,
+    /// The CPU each timed lookup spent besides the store's own (an arm's handicap, a test
+    /// device), microseconds; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup_handicap_us: Option<f64>,
 }
 
 /// Settings that move the numbers, recorded with every result.
@@ -71,6 +75,17 @@ pub struct Environment {
     pub dashmap_shards: usize,
     pub tokio_worker_threads: usize,
     pub ssobench_version: String,
+    /// The CPUs the generator's and the in-process stack's threads were pinned to (`--pin`);
+    /// absent when they were not (a stack in other processes, one usable CPU, `--pin off`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<CoreSplit>,
+}
+
+/// Which CPUs each side of a run ran on, when pinned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreSplit {
+    pub generator: Vec<usize>,
+    pub stack: Vec<usize>,
 }
 
 /// Latency of one operation kind, in microseconds (recorded in nanoseconds).
@@ -942,6 +957,7 @@ mod tests {
                 absolute_timeout_ms: 28_800_000,
                 repetition: 1,
                 arm: None,
+                lookup_handicap_us: None,
             },
             environment: Environment {
                 cpu_model: "test cpu".into(),
@@ -954,6 +970,10 @@ mod tests {
                 dashmap_shards: 8,
                 tokio_worker_threads: 2,
                 ssobench_version: "0.0.0".into(),
+                cores: Some(CoreSplit {
+                    generator: vec![0],
+                    stack: vec![1],
+                }),
             },
             operations: vec![OperationResult {
                 operation: "load_and_extend".into(),

@@ -84,7 +84,7 @@ pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
         (1..=10_000).contains(&args.users),
         "--users is between 1 and 10000"
     );
-    let runtime = StackRuntime::new(args.server_threads.unwrap_or_else(default_threads))?;
+    let runtime = StackRuntime::new(args.server_threads.unwrap_or_else(default_threads), None)?;
     let (url, server) = runtime.run(serve_trivial()).await??;
     let progress = progress_bar(args.run_time.as_secs(), args.quiet);
     progress.set_prefix("calibrate");
@@ -209,7 +209,7 @@ pub fn machine_key() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|name| name.trim().to_owned())
         .unwrap_or_else(|_| "unknown-host".into());
-    let environment = crate::measure::environment::capture(1);
+    let environment = crate::measure::environment::capture(1, None);
     slug(&format!(
         "{host}-{}-{}cpu",
         environment.cpu_model, environment.logical_cpus

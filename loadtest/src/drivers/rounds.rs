@@ -18,8 +18,8 @@ pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(30 * 60);
 /// The flags that decide a comparison's rounds.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RoundsArgs {
-    /// Rounds to run, each running every arm once in a rotated order (1 to 1000) [default: 3;
-    /// with --precision, as many as it takes].
+    /// Rounds to run, each running every arm once in a rotated order (1 to 1000) [default: 3
+    /// in `matrix`, 1 in `store`; with --precision, as many as it takes].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_ROUNDS)), conflicts_with = "precision")]
     pub repeat: Option<u32>,
     /// Add rounds until every pair's requests/s ratio has a 95% interval within this share of

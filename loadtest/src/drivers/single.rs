@@ -193,6 +193,17 @@ fn announce(args: &RunArgs, targets: &Targets, progress: &indicatif::ProgressBar
             .into_iter()
             .map(|line| format!("  {line}")),
     );
+    let generator_threads = tokio::runtime::Handle::current().metrics().num_workers();
+    lines.push(match &args.cores {
+        Some(split) => format!(
+            "generator: {generator_threads} thread(s) on CPUs {:?}; stack: {} thread(s) on \
+                 CPUs {:?} (pinned; --pin off leaves placement to the kernel)",
+            split.generator,
+            args.stack_threads(),
+            split.stack
+        ),
+        None => format!("generator: {generator_threads} thread(s), not pinned"),
+    });
     let text = lines.join("\n");
     // Above the progress bar when there is one, else on stderr.
     if progress.is_hidden() {

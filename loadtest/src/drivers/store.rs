@@ -2,23 +2,30 @@
 //! writes `reports/<timestamp>/` (`results.json` and its rendered report): the backends' own
 //! cost, without the web stack.
 
+use crate::drivers::rounds::{self, Next, RoundsArgs};
 use crate::drivers::store_load::{self, Mix};
 use crate::error::While as _;
 use crate::error::{RunResult, ensure};
 use crate::measure::environment;
 use mock_services::cli::BackendArgs;
 use mock_services::session::{SessionPolicy, SessionStore, build_store};
-use reports::results::{SCHEMA_VERSION, StoreRunConfig, StoreRunResults};
+use reports::results::{Rounds, SCHEMA_VERSION, StoreRunConfig, StoreRunResults};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+use vocabulary::Arm;
 
 /// Load-test a session backend directly and write a results file.
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
     #[command(flatten)]
     pub backend: BackendArgs,
+    /// Arms to compare, comma-separated, as `matrix --arms` takes them: backends, or a backend
+    /// whose every timed lookup spends more CPU (`dashmap+handicap=2us`, a test device); run in
+    /// interleaved rounds, each on a fresh store [default: --backend alone].
+    #[arg(long, visible_alias = "backends", value_name = "ARMS", value_delimiter = ',', value_parser = Arm::parse)]
+    pub arms: Vec<Arm>,
     /// How long the measured run lasts (e.g. 10s; 1s to 1h, in whole seconds).
     #[arg(long, default_value = "10s", value_parser = store_duration)]
     pub duration: Duration,
@@ -28,11 +35,11 @@ pub struct StoreArgs {
     /// Live sessions put in the store before the run; lookups pick among them at random.
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=50_000_000))]
     pub prefill_sessions: u64,
-    /// Runs of this backend, one after another (1 to 20), each on a fresh store; with more than
-    /// one, each goes to `<timestamp>/<repetition>/` and the report at the top gives medians
-    /// with intervals.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub repeat: u32,
+    /// Rounds: `--repeat N` (default 1), or `--precision` with `--max-time`, as in `matrix`.
+    /// With more than one run, each goes to `<timestamp>/<round>/` (one arm) or
+    /// `<timestamp>/<arm>/<round>/`, and the report at the top gives medians with intervals.
+    #[command(flatten)]
+    pub rounds: RoundsArgs,
     /// Where run directories go (one `<timestamp>/` per run) [default: the workspace's
     /// `reports/` folder].
     #[arg(long)]
@@ -48,50 +55,102 @@ fn store_duration(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// Runs the store-level load (`--repeat` times), writes each run's results and report, and,
-/// for several, a report over all of them.
+/// Runs the store-level load — each arm in interleaved rounds until the rounds' rule stops —
+/// writes each run's results and report, and, for several runs, `rounds.json` and a report over
+/// all of them.
 pub async fn run(args: StoreArgs, worker_threads: usize) -> RunResult<()> {
     let root = args
         .reports_dir
         .clone()
         .unwrap_or_else(crate::setup::output::default_reports_dir)
         .join(crate::setup::output::timestamp());
+    let named = !args.arms.is_empty();
+    let arms = if named {
+        args.arms.clone()
+    } else {
+        vec![Arm::plain(args.backend.backend)]
+    };
+    let names = vocabulary::arm::names(&arms);
+    let policy = args.rounds.policy(1)?;
+    let alone = arms.len() == 1 && policy.max_rounds == 1;
+    let started = Instant::now();
+    let mut throughputs: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
     let mut failed = 0;
     let mut dirs = Vec::new();
-    for repetition in 1..=args.repeat {
-        let run_dir = if args.repeat == 1 {
-            root.clone()
+    let mut round = 0u32;
+    let stopped = loop {
+        let round_time = if round == 0 {
+            Duration::ZERO
         } else {
-            root.join(repetition.to_string())
+            started.elapsed() / round
         };
-        let (run_dir, results) = one(&args, repetition, &run_dir, worker_threads).await?;
-        failed += results.total_errors;
-        dirs.push(run_dir);
-    }
-    if args.repeat > 1 {
+        if let Next::Stop(why) = policy.next(&throughputs, started.elapsed(), round_time) {
+            break why;
+        }
+        round += 1;
+        for index in crate::drivers::matrix::round_order(arms.len(), round) {
+            let run_dir = match (alone, arms.len()) {
+                (true, _) => root.clone(),
+                (false, 1) => root.join(round.to_string()),
+                (false, _) => root.join(&names[index]).join(round.to_string()),
+            };
+            let arm = Leg {
+                arm: arms[index],
+                name: named.then(|| names[index].clone()),
+                round,
+            };
+            let (run_dir, results) = one(&args, &arm, &run_dir, worker_threads).await?;
+            failed += results.total_errors;
+            throughputs[index].push(results.operations_per_second);
+            dirs.push(run_dir);
+        }
+    };
+    if !alone {
         let root = root.canonicalize().unwrap_or(root);
+        let rounds = Rounds {
+            arms: arms.iter().map(Arm::spec).collect(),
+            names,
+            precision: policy.precision,
+            min_rounds: policy.min_rounds,
+            planned_rounds: policy.max_rounds,
+            max_time_seconds: policy.max_time.map(|time| time.as_secs_f64()),
+            rounds: round,
+            elapsed_seconds: started.elapsed().as_secs_f64(),
+            stopped,
+            widest_reach: rounds::widest(&throughputs),
+        };
+        reports::results::write_rounds(&root, &rounds)
+            .doing_with(|| format!("writing the rounds into {}", root.display()))?;
         let report =
             reports::render::render_comparison(&dirs, reports::render::criterion_or_warn(), &root)
                 .doing_with(|| format!("rendering the report in {}", root.display()))?;
-        println!(
-            "report over {} repetitions: {}",
-            args.repeat,
-            report.display()
-        );
+        println!("{}", reports::compare::rounds_sentence(&rounds));
+        println!("report over {} runs: {}", dirs.len(), report.display());
     }
     ensure!(failed == 0, "{failed} operations failed");
     Ok(())
 }
 
+/// One run's place in a comparison.
+#[derive(Debug)]
+struct Leg {
+    arm: Arm,
+    /// Its name in results, when arms were named (`--arms`).
+    name: Option<String>,
+    round: u32,
+}
+
 /// One run on a fresh store, into `run_dir`.
 async fn one(
     args: &StoreArgs,
-    repetition: u32,
+    leg: &Leg,
     run_dir: &std::path::Path,
     worker_threads: usize,
 ) -> RunResult<(PathBuf, StoreRunResults)> {
     let started_at = jiff::Timestamp::now();
-    let chosen = args.backend.choose("ssobench:loadtest:")?;
+    let mut backend = args.backend.clone();
+    backend.backend = leg.arm.backend;
+    let chosen = backend.choose("ssobench:loadtest:")?;
     let policy = SessionPolicy::default();
     let store = build_store(&chosen.config, policy)
         .await
@@ -101,11 +160,17 @@ async fn one(
     let prefill_count = usize::try_from(args.prefill_sessions)?;
 
     eprintln!(
-        "ssobench store load: backend {}, {} prefilled sessions, {} tasks, {} s",
-        store.backend_name(),
+        "ssobench store load: {}, {} prefilled sessions, {} tasks, {} s{}",
+        leg.name.as_ref().map_or_else(
+            || format!("backend {}", store.backend_name()),
+            |name| format!("arm {name}, round {}", leg.round)
+        ),
         prefill_count,
         tasks,
-        seconds
+        seconds,
+        leg.arm.handicap.map_or(String::new(), |cost| format!(
+            ", every lookup {cost:?} dearer (handicap)"
+        ))
     );
     let prefill_started = Instant::now();
     let ids = store_load::prefill(&store, prefill_count, tasks).await?;
@@ -125,6 +190,7 @@ async fn one(
         args.duration,
         Mix::READ_HEAVY,
         Arc::clone(&completed),
+        leg.arm.handicap,
     )
     .await?;
     let elapsed = run_started.elapsed().as_secs_f64();
@@ -135,17 +201,18 @@ async fn one(
         schema_version: SCHEMA_VERSION,
         started_at: started_at.to_string(),
         config: StoreRunConfig {
-            backend: args.backend.backend,
+            backend: leg.arm.backend,
             tasks,
             duration_seconds: seconds,
             prefill_sessions: prefill_count,
             mix: Mix::READ_HEAVY.as_pairs(),
             idle_timeout_ms: policy.idle_millis(),
             absolute_timeout_ms: policy.absolute_millis(),
-            repetition,
-            arm: None,
+            repetition: leg.round,
+            arm: leg.name.clone(),
+            lookup_handicap_us: leg.arm.handicap.map(|cost| cost.as_secs_f64() * 1e6),
         },
-        environment: environment::capture(worker_threads),
+        environment: environment::capture(worker_threads, None),
         operations: tally.rows(),
         operations_per_second_timeline: timeline,
         total_operations: tally.total_operations(),

@@ -155,6 +155,7 @@ pub async fn run(
     duration: Duration,
     mix: Mix,
     completed: Arc<AtomicU64>,
+    handicap: Option<Duration>,
 ) -> RunResult<Tally> {
     ensure!(
         !ids.is_empty(),
@@ -167,7 +168,7 @@ pub async fn run(
         let ids = Arc::clone(&ids);
         let completed = Arc::clone(&completed);
         handles.push(tokio::spawn(async move {
-            drive(store, ids, deadline, mix, completed, task as u64).await
+            drive(store, ids, deadline, mix, completed, task as u64, handicap).await
         }));
     }
     let mut total = Tally::new();
@@ -184,6 +185,7 @@ async fn drive(
     mix: Mix,
     completed: Arc<AtomicU64>,
     seed: u64,
+    handicap: Option<Duration>,
 ) -> Tally {
     let mut tally = Tally::new();
     let mut rng = SmallRng::seed_from_u64(0x5eed_0000 + seed);
@@ -199,6 +201,10 @@ async fn drive(
         if pick < mix.load_and_extend {
             let started = Instant::now();
             let result = store.load_and_extend(&id).await;
+            if let Some(cost) = handicap {
+                // The test device: the lookup costs this much more CPU, inside its timing.
+                mock_services::cli::Handicap::spend(cost);
+            }
             tally.record(Operation::LoadAndExtend, started.elapsed());
             if !matches!(result, Ok(Some(_))) {
                 tally.error(Operation::LoadAndExtend);
@@ -292,6 +298,7 @@ mod tests {
             Duration::from_millis(300),
             Mix::READ_HEAVY,
             Arc::clone(&completed),
+            None,
         )
         .await
         .expect("run");
@@ -336,6 +343,7 @@ mod tests {
             Duration::from_millis(50),
             reads_only,
             Arc::new(AtomicU64::new(0)),
+            None,
         )
         .await
         .expect("run");

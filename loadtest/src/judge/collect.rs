@@ -55,7 +55,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         .then(|| steady_cores(timeline, run_time, |p| p.stack_cpu_cores.unwrap_or(0.0)))
         .filter(|_| !timeline.is_empty());
     let lag_us = percentiles(&measured.sampled.lag);
-    let logical_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let logical_cpus = environment::logical_cpus(args.cores.as_ref());
     let wait_ms = args.wait.map(|(low, high)| (millis(low), millis(high)));
     let hops: Vec<_> = merged
         .hops()
@@ -152,7 +152,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             password_field: args.password_field.clone(),
             max_form_steps: args.max_form_steps,
         },
-        environment: environment::capture(measured.generator_threads),
+        environment: environment::capture(measured.generator_threads, args.cores.clone()),
         hops,
         flows: merged
             .flows()

@@ -1,10 +1,10 @@
 //! The machine and build facts recorded with every result, so numbers can be compared honestly.
 
-use reports::results::Environment;
+use reports::results::{CoreSplit, Environment};
 
-/// Reads what can be read about this machine and build.
-pub fn capture(tokio_worker_threads: usize) -> Environment {
-    let logical_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// Reads what can be read about this machine and build; `cores` is the run's pinning.
+pub fn capture(tokio_worker_threads: usize, cores: Option<CoreSplit>) -> Environment {
+    let logical_cpus = logical_cpus(cores.as_ref());
     Environment {
         cpu_model: cpu_model().unwrap_or_else(|| "unknown".into()),
         logical_cpus,
@@ -25,6 +25,16 @@ pub fn capture(tokio_worker_threads: usize) -> Environment {
         dashmap_shards: (logical_cpus * 4).next_power_of_two(),
         tokio_worker_threads,
         ssobench_version: env!("CARGO_PKG_VERSION").into(),
+        cores,
+    }
+}
+
+/// The logical CPUs the run may use: the split's when pinned (a pinned thread sees only its
+/// own), else this thread's.
+pub fn logical_cpus(split: Option<&CoreSplit>) -> usize {
+    match split {
+        Some(split) => split.generator.len() + split.stack.len(),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
 }
 

@@ -317,6 +317,16 @@ pub struct RunArgs {
     /// Worker threads of the in-process stack's runtime [default: half the cores, at least 1].
     #[arg(long)]
     pub stack_threads: Option<usize>,
+    /// Pin the generator's and the in-process stack's threads to CPUs of their own, split in
+    /// proportion to their threads (`auto`: when the stack runs in this process and two CPUs
+    /// or more are usable); `off` leaves placement to the kernel.
+    #[arg(long, value_enum, default_value_t = crate::setup::cores::Pin::Auto)]
+    pub pin: crate::setup::cores::Pin,
+    /// The CPUs each side is pinned to, decided where the generator's runtime is built
+    /// (`main`) and carried here to the stack's runtime and the results; `None`: not pinned.
+    #[arg(skip)]
+    #[serde(skip)]
+    pub cores: Option<reports::results::CoreSplit>,
     /// Also feed every request to goose's own metrics and write goose's HTML and JSON reports
     /// (costs the generator CPU per request; see the README).
     #[arg(long)]
@@ -533,6 +543,17 @@ impl RunArgs {
 
     pub fn stack_threads(&self) -> usize {
         self.stack_threads.unwrap_or_else(default_threads)
+    }
+
+    /// The CPUs this run gives its generator and its stack (`--pin`; `setup::cores`).
+    pub fn core_split(&self, generator_threads: usize) -> Option<reports::results::CoreSplit> {
+        let in_process_stack = self.target.is_empty() && self.instances == 1 && self.workers == 1;
+        crate::setup::cores::for_run(
+            self.pin,
+            in_process_stack,
+            generator_threads,
+            self.stack_threads(),
+        )
     }
 
     /// Checks what flags alone can tell, before anything starts.

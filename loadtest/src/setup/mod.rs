@@ -1,9 +1,11 @@
-//! Setting a run up: its arguments (`args`), what it needs of the machine (`capacity`), and
+//! Setting a run up: its arguments (`args`), what it needs of the machine (`capacity`), the
+//! cores each side runs on (`cores`), and
 //! the stack it measures (`stack`: in this process, as child processes via `process_stack`, or
 //! already running at `--target`).
 
 pub mod args;
 pub mod capacity;
+pub mod cores;
 pub mod output;
 pub mod process_stack;
 pub mod stack;

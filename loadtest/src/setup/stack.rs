@@ -32,13 +32,17 @@ pub struct StackRuntime {
 }
 
 impl StackRuntime {
-    pub fn new(threads: usize) -> RunResult<Self> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
+    /// A runtime of `threads` workers, each pinned to `cpus` when given (`setup::cores`).
+    pub fn new(threads: usize, cpus: Option<Vec<usize>>) -> RunResult<Self> {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder
             .worker_threads(threads)
             .thread_name(STACK_THREAD_NAME)
-            .enable_all()
-            .build()
-            .doing("starting the stack's runtime")?;
+            .enable_all();
+        if let Some(cpus) = cpus {
+            builder.on_thread_start(move || crate::setup::cores::pin_current_thread(&cpus));
+        }
+        let runtime = builder.build().doing("starting the stack's runtime")?;
         Ok(StackRuntime {
             runtime: Some(runtime),
             threads,
@@ -122,7 +126,8 @@ impl Stack {
             ));
         }
         if args.target.is_empty() {
-            let runtime = StackRuntime::new(args.stack_threads())?;
+            let cpus = args.cores.as_ref().map(|split| split.stack.clone());
+            let runtime = StackRuntime::new(args.stack_threads(), cpus)?;
             let config = stack_config(args);
             let running = runtime
                 .run(async move { mock_services::stack::start(&config).await })

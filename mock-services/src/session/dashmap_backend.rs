@@ -9,6 +9,13 @@ use dashmap::DashMap;
 /// their own random bits ([`IdBuildHasher`]).
 pub type SessionDashMap<P = SessionData> = DashMap<SessionId, Entry<P>, IdBuildHasher>;
 
+/// Fixes DashMap's default shard count for this process. DashMap reads it once, from the CPUs
+/// the first thread to build a map may use; a run that pins its threads to CPUs calls this
+/// first, unpinned, so pinning does not change the map it measures.
+pub fn fix_default_shards() {
+    drop(DashMap::<(), ()>::new());
+}
+
 /// Sessions in a [`DashMap`].
 pub type DashMapStore<P = SessionData> = MemoryStore<SessionDashMap<P>, P>;
 

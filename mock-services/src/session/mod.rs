@@ -32,7 +32,7 @@ use std::future::Future;
 pub use clock::{Clock, ManualClock, now_millis};
 pub use codec::{Encoded, HEADER_LEN, decode, encode};
 pub use config::{AnyStore, Backend, MemoryConfig, RedisConfig, StoreConfig, build_store};
-pub use dashmap_backend::{DashMapStore, SessionDashMap};
+pub use dashmap_backend::{DashMapStore, SessionDashMap, fix_default_shards};
 pub use error::StoreError;
 pub use id::{IdBuildHasher, IdHasher, SessionId};
 pub use memory::{Entry, MAX_ABSOLUTE_TIMEOUT, MemoryMap, MemoryStore, Write};
