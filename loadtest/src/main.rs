@@ -25,8 +25,8 @@ struct Cli {
 enum Command {
     /// Drive the session store directly, without HTTP.
     Store(StoreArgs),
-    /// Run the same load on every backend (or those of --backends), interleaved, and render one
-    /// comparison report.
+    /// Run the same load on every backend (or the arms of --backends), in interleaved rounds
+    /// until the rule of --repeat or --precision stops, and render one comparison report.
     Matrix(Box<MatrixArgs>),
     /// Measure this machine's load-generator ceiling (requests/s per generator core) and keep
     /// it, to show beside every later run here.

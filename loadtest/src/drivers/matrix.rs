@@ -33,7 +33,7 @@ pub struct MatrixArgs {
     /// Arms to compare, comma-separated: a backend, or a backend with a variant
     /// (`dashmap+handicap=150us`: every session lookup spends 150 µs more, a test device). An
     /// arm named twice runs twice (an A/A check). Each round starts one later in this list.
-    /// `--backend` is ignored here [default: every backend].
+    /// `--backend` is ignored here.
     #[arg(
         long = "backends",
         visible_alias = "arms",
