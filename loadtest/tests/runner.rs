@@ -873,33 +873,39 @@ async fn calibration_is_kept_and_shown_beside_later_runs() {
     assert!(page.contains("calibrated ceiling"), "the report shows it");
 }
 
+/// A short `loadtest store` comparison into `reports_dir`: 2 rounds of 1 s on 1,000 prefilled
+/// sessions, on `arms` (none: scc alone).
+fn store_args(
+    arms: Vec<Arm>,
+    reports_dir: &std::path::Path,
+) -> loadtest::drivers::store::StoreArgs {
+    loadtest::drivers::store::StoreArgs {
+        backend: BackendArgs {
+            backend: Backend::Scc,
+            redis_url: None,
+            redis_persistence: Default::default(),
+            redis_cluster_urls: Vec::new(),
+        },
+        arms,
+        duration: Duration::from_secs(1),
+        tasks: 4,
+        prefill_sessions: 1_000,
+        rounds: RoundsArgs {
+            repeat: Some(2),
+            ..RoundsArgs::default()
+        },
+        reports_dir: Some(reports_dir.to_path_buf()),
+    }
+}
+
 /// `loadtest store --repeat 2`: each repetition on a fresh store in its own folder, and a report
 /// over both with medians and intervals.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
     let dir = tempfile::tempdir().expect("temp dir");
-    loadtest::drivers::store::run(
-        loadtest::drivers::store::StoreArgs {
-            backend: BackendArgs {
-                backend: Backend::Scc,
-                redis_url: None,
-                redis_persistence: Default::default(),
-                redis_cluster_urls: Vec::new(),
-            },
-            arms: Vec::new(),
-            duration: Duration::from_secs(1),
-            tasks: 4,
-            prefill_sessions: 1_000,
-            rounds: RoundsArgs {
-                repeat: Some(2),
-                ..RoundsArgs::default()
-            },
-            reports_dir: Some(dir.path().to_path_buf()),
-        },
-        2,
-    )
-    .await
-    .expect("store runs");
+    loadtest::drivers::store::run(store_args(Vec::new(), dir.path()), 2)
+        .await
+        .expect("store runs");
     let root = std::fs::read_dir(dir.path())
         .expect("reports dir")
         .next()
@@ -926,26 +932,13 @@ async fn store_runs_repeat_into_folders_of_their_own_and_one_report() {
 async fn store_arms_run_in_rounds_and_a_handicapped_one_is_named_slower() {
     let dir = tempfile::tempdir().expect("temp dir");
     loadtest::drivers::store::run(
-        loadtest::drivers::store::StoreArgs {
-            backend: BackendArgs {
-                backend: Backend::Scc,
-                redis_url: None,
-                redis_persistence: Default::default(),
-                redis_cluster_urls: Vec::new(),
-            },
-            arms: vec![
+        store_args(
+            vec![
                 Arm::plain(Backend::Dashmap),
                 Arm::parse("dashmap+handicap=50us").expect("arm"),
             ],
-            duration: Duration::from_secs(1),
-            tasks: 4,
-            prefill_sessions: 1_000,
-            rounds: RoundsArgs {
-                repeat: Some(2),
-                ..RoundsArgs::default()
-            },
-            reports_dir: Some(dir.path().to_path_buf()),
-        },
+            dir.path(),
+        ),
         2,
     )
     .await

@@ -174,6 +174,16 @@ pub fn ratio_text(ratio_: &Ratio) -> String {
     }
 }
 
+/// A comparison verdict's first sentences, for either kind of run: how its rounds went (when
+/// it ran in rounds), then the settings in which the runs differ (when they do).
+pub fn opening(rounds: Option<&Rounds>, observations: &[Observation]) -> Vec<String> {
+    rounds
+        .map(rounds_sentence)
+        .into_iter()
+        .chain(differences(observations))
+        .collect()
+}
+
 /// The settings in which the runs differ, as one sentence (`None` when like for like).
 pub fn differences(observations: &[Observation]) -> Option<String> {
     let first = observations.first()?;

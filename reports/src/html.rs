@@ -705,12 +705,7 @@ fn outcomes_table(report: &Report) -> String {
 /// What a load run was asked to do, a row per setting.
 const LOAD_CONFIG_ROWS: &[Row<LoadRunResults>] = &[
     ("started", |r| timestamp(&r.started_at)),
-    ("backend (arm)", |r| match &r.config.arm {
-        Some(arm) if arm != r.config.backend.name() => {
-            format!("{} ({arm})", r.config.backend.name())
-        }
-        _ => r.config.backend.name().to_owned(),
-    }),
+    ("backend (arm)", |r| r.backend_and_arm()),
     ("target", |r| r.config.target.to_string()),
     ("users", |r| r.config.users.to_string()),
     ("ramp-up", |r| match r.config.ramp_rate {

@@ -15,6 +15,16 @@ pub trait RunResults: Clone {
     fn backend(&self) -> Backend;
     /// The comparison arm the run belongs to (`dashmap-2`); its backend's name outside one.
     fn arm(&self) -> String;
+    /// The backend, with the arm in brackets where it names more than the backend
+    /// (`dashmap (dashmap+handicap=150us)`): a config table's first row.
+    fn backend_and_arm(&self) -> String {
+        let (backend, arm) = (self.backend().name(), self.arm());
+        if arm == backend {
+            arm
+        } else {
+            format!("{backend} ({arm})")
+        }
+    }
     /// This run's turn among repetitions of the same settings (1-based).
     fn repetition(&self) -> u32;
     fn environment(&self) -> &Environment;

@@ -179,13 +179,7 @@ pub fn verdict(report: &StoreReport) -> Vec<String> {
         return vec!["No runs to compare.".into()];
     };
     let observations = observations(report);
-    let mut sentences: Vec<String> = report
-        .rounds
-        .as_ref()
-        .map(compare::rounds_sentence)
-        .into_iter()
-        .collect();
-    sentences.extend(compare::differences(&observations));
+    let mut sentences = compare::opening(report.rounds.as_ref(), &observations);
     if runs.len() == 1 {
         let r = &first.results;
         sentences.push(format!(
@@ -253,12 +247,7 @@ const HEADLINE_ROWS: &[Row<StoreRunResults>] = &[
 
 /// What a store-level run was asked to do, a row per setting.
 const CONFIG_ROWS: &[Row<StoreRunResults>] = &[
-    ("backend (arm)", |r| match &r.config.arm {
-        Some(arm) if arm != r.config.backend.name() => {
-            format!("{} ({arm})", r.config.backend.name())
-        }
-        _ => r.config.backend.name().to_owned(),
-    }),
+    ("backend (arm)", |r| r.backend_and_arm()),
     ("handicap (test device): CPU per lookup", |r| {
         r.config
             .lookup_handicap_us

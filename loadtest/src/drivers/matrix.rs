@@ -6,7 +6,7 @@
 //! The runs go to `<reports dir>/<timestamp>-matrix/<arm>/<round>/`, each with its own report;
 //! the comparison's `index.html` and `rounds.json` sit at the top of that folder.
 
-use crate::drivers::rounds::{self, Next, RoundsArgs};
+use crate::drivers::rounds::{Ledger, RoundsArgs};
 use crate::drivers::run::{self, RunOutcome};
 use crate::error::While as _;
 use crate::error::{RunError, RunResult, ensure};
@@ -15,7 +15,7 @@ use crate::setup::output;
 use mock_services::cli::{Backend, Handicap};
 use mock_services::local_redis::{LocalRedis, Persistence};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use vocabulary::Arm;
 use vocabulary::results::Rounds;
 
@@ -93,14 +93,6 @@ impl MatrixOutcome {
     }
 }
 
-/// The order of round `round` (from 1): it starts `round - 1` places later in the list, so
-/// each arm runs early, in the middle and late in turn, and slow drift of the machine spreads
-/// over all of them instead of favouring the one that always runs first.
-pub fn round_order(arms: usize, round: u32) -> Vec<usize> {
-    let shift = (round as usize).saturating_sub(1) % arms.max(1);
-    (0..arms).map(|i| (i + shift) % arms).collect()
-}
-
 /// Runs every arm in rounds, interleaved, until the rounds' rule stops, and renders the
 /// comparison.
 pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
@@ -172,24 +164,13 @@ pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
             progress.println(line);
         }
     };
-    let started = Instant::now();
-    let mut throughputs: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
+    let mut ledger = Ledger::new(policy, arms.len());
     let mut runs = Vec::new();
-    let mut round = 0u32;
-    let stopped = loop {
-        let round_time = if round == 0 {
-            Duration::ZERO
-        } else {
-            started.elapsed() / round
-        };
-        if let Next::Stop(why) = policy.next(&throughputs, started.elapsed(), round_time) {
-            break why;
-        }
-        round += 1;
+    while let Some((round, order)) = ledger.next_round() {
         if round > policy.min_rounds {
             progress.set_length(per_round * u64::from(round));
         }
-        for (turn, index) in round_order(arms.len(), round).into_iter().enumerate() {
+        for (turn, index) in order.into_iter().enumerate() {
             let name = &names[index];
             progress.set_prefix(format!("{name} round {round}, {}/{}", turn + 1, arms.len()));
             progress.set_position(per_round * u64::from(round - 1) + per_run * turn as u64);
@@ -204,32 +185,21 @@ pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
                 outcome.results.errors_total,
                 outcome.results.generator_bound.limit
             ));
-            throughputs[index].push(outcome.results.requests_per_second);
+            ledger.record(index, outcome.results.requests_per_second);
             runs.push(outcome);
         }
-        if let (Some(precision), Some(reach)) = (policy.precision, rounds::widest(&throughputs)) {
+        if let (Some(precision), Some(reach)) = (policy.precision, ledger.widest()) {
             say(format!(
                 "after round {round} ({}): the widest pair's requests/s interval reaches ±{:.1}% \
                  (aim: ±{:.1}%)",
-                reports::format::span(started.elapsed().as_secs_f64()),
+                reports::format::span(ledger.elapsed().as_secs_f64()),
                 reach * 100.0,
                 precision * 100.0
             ));
         }
-    };
+    }
     progress.finish_and_clear();
-    let rounds = Rounds {
-        arms: arms.iter().map(Arm::spec).collect(),
-        names: names.clone(),
-        precision: policy.precision,
-        min_rounds: policy.min_rounds,
-        planned_rounds: policy.max_rounds,
-        max_time_seconds: policy.max_time.map(|time| time.as_secs_f64()),
-        rounds: round,
-        elapsed_seconds: started.elapsed().as_secs_f64(),
-        stopped,
-        widest_reach: rounds::widest(&throughputs),
-    };
+    let rounds = ledger.finish(&arms, names.clone());
     vocabulary::results::write_rounds(&dir, &rounds)
         .doing_with(|| format!("writing the rounds into {}", dir.display()))?;
     let run_dirs: Vec<PathBuf> = runs.iter().map(|run| run.run_dir.clone()).collect();
@@ -247,24 +217,6 @@ pub async fn execute(args: &MatrixArgs) -> RunResult<MatrixOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rounds_rotate_the_order() {
-        let names: Vec<String> = (1..=4)
-            .flat_map(|round| {
-                round_order(3, round)
-                    .into_iter()
-                    .map(move |arm| format!("{}{round}", ["d", "s", "r"][arm]))
-            })
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "d1", "s1", "r1", "s2", "r2", "d2", "r3", "d3", "s3", "d4", "s4", "r4"
-            ]
-        );
-        assert_eq!(round_order(1, 2), [0]);
-    }
 
     #[test]
     fn arms_are_read_from_the_backends_flag() {

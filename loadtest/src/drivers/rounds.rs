@@ -4,8 +4,9 @@
 
 use crate::error::{RunResult, ensure};
 use reports::stats;
-use std::time::Duration;
-use vocabulary::results::RoundsStopped;
+use std::time::{Duration, Instant};
+use vocabulary::Arm;
+use vocabulary::results::{Rounds, RoundsStopped};
 
 /// Rounds a precision rule runs before it may stop: with fewer pairs the spread itself is too
 /// uncertain to trust an interval that happens to come out narrow.
@@ -136,6 +137,92 @@ impl Policy {
     }
 }
 
+/// A comparison's rounds as they run, for any kind of arm: asks the rule before each round,
+/// gives the round's order, keeps each arm's requests/s, and ends as the [`Rounds`] record.
+/// The drivers (`matrix`, `store`) only run the legs.
+#[derive(Debug)]
+pub struct Ledger {
+    policy: Policy,
+    started: Instant,
+    /// `throughputs[arm]`: one requests/s per round run.
+    throughputs: Vec<Vec<f64>>,
+    round: u32,
+    stopped: Option<RoundsStopped>,
+}
+
+impl Ledger {
+    /// Starts the clock of `arms` arms' rounds under `policy`.
+    pub fn new(policy: Policy, arms: usize) -> Self {
+        Self {
+            policy,
+            started: Instant::now(),
+            throughputs: vec![Vec::new(); arms],
+            round: 0,
+            stopped: None,
+        }
+    }
+
+    /// The next round's number (from 1) and the arms in the order it runs them, or `None`
+    /// once the rule says stop (the reason is kept for [`Ledger::finish`]).
+    pub fn next_round(&mut self) -> Option<(u32, Vec<usize>)> {
+        let round_time = if self.round == 0 {
+            Duration::ZERO
+        } else {
+            self.started.elapsed() / self.round
+        };
+        if let Next::Stop(why) =
+            self.policy
+                .next(&self.throughputs, self.started.elapsed(), round_time)
+        {
+            self.stopped = Some(why);
+            return None;
+        }
+        self.round += 1;
+        Some((self.round, round_order(self.throughputs.len(), self.round)))
+    }
+
+    /// Records arm `arm`'s requests/s in the current round.
+    pub fn record(&mut self, arm: usize, throughput: f64) {
+        self.throughputs[arm].push(throughput);
+    }
+
+    /// The widest pair's reach so far (see [`widest`]).
+    pub fn widest(&self) -> Option<f64> {
+        widest(&self.throughputs)
+    }
+
+    /// Time since the first round started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The record of the rounds run, for `rounds.json` and the report.
+    pub fn finish(self, arms: &[Arm], names: Vec<String>) -> Rounds {
+        Rounds {
+            arms: arms.iter().map(Arm::spec).collect(),
+            names,
+            precision: self.policy.precision,
+            min_rounds: self.policy.min_rounds,
+            planned_rounds: self.policy.max_rounds,
+            max_time_seconds: self.policy.max_time.map(|time| time.as_secs_f64()),
+            rounds: self.round,
+            elapsed_seconds: self.started.elapsed().as_secs_f64(),
+            // A ledger finished before its rule said stop (never done by the drivers) ran what
+            // was planned of it.
+            stopped: self.stopped.unwrap_or(RoundsStopped::Planned),
+            widest_reach: widest(&self.throughputs),
+        }
+    }
+}
+
+/// The order of round `round` (from 1): it starts `round - 1` places later in the list, so
+/// each arm runs early, in the middle and late in turn, and slow drift of the machine spreads
+/// over all of them instead of favouring the one that always runs first.
+pub fn round_order(arms: usize, round: u32) -> Vec<usize> {
+    let shift = (round as usize).saturating_sub(1) % arms.max(1);
+    (0..arms).map(|i| (i + shift) % arms).collect()
+}
+
 /// Every pair of arms, `(i, j)` with `i < j`.
 pub fn pairs(arms: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..arms).flat_map(move |i| (i + 1..arms).map(move |j| (i, j)))
@@ -236,6 +323,44 @@ mod tests {
             budget.next(&noisy, Duration::from_secs(60), step),
             Next::Stop(RoundsStopped::TimeBudget)
         );
+    }
+
+    #[test]
+    fn rounds_rotate_the_order() {
+        let names: Vec<String> = (1..=4)
+            .flat_map(|round| {
+                round_order(3, round)
+                    .into_iter()
+                    .map(move |arm| format!("{}{round}", ["d", "s", "r"][arm]))
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "d1", "s1", "r1", "s2", "r2", "d2", "r3", "d3", "s3", "d4", "s4", "r4"
+            ]
+        );
+        assert_eq!(round_order(1, 2), [0]);
+    }
+
+    #[test]
+    fn a_ledger_runs_the_planned_rounds_and_records_them() {
+        let policy = args(Some(2), None, None).policy(3).expect("policy");
+        let mut ledger = Ledger::new(policy, 2);
+        let mut seen = Vec::new();
+        while let Some((round, order)) = ledger.next_round() {
+            for arm in order {
+                seen.push((round, arm));
+                ledger.record(arm, 100.0 + arm as f64 + f64::from(round));
+            }
+        }
+        assert_eq!(seen, [(1, 0), (1, 1), (2, 1), (2, 0)]);
+        let arms = [Arm::plain(vocabulary::Backend::Dashmap); 2];
+        let rounds = ledger.finish(&arms, vec!["dashmap".into(), "dashmap-2".into()]);
+        assert_eq!(rounds.rounds, 2);
+        assert_eq!(rounds.planned_rounds, 2);
+        assert_eq!(rounds.stopped, RoundsStopped::Planned);
+        assert!(rounds.widest_reach.is_some());
     }
 
     #[test]

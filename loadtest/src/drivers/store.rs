@@ -2,14 +2,14 @@
 //! writes `reports/<timestamp>/` (`results.json` and its rendered report): the backends' own
 //! cost, without the web stack.
 
-use crate::drivers::rounds::{self, Next, RoundsArgs};
+use crate::drivers::rounds::{Ledger, RoundsArgs};
 use crate::drivers::store_load::{self, Mix};
 use crate::error::While as _;
 use crate::error::{RunResult, ensure};
 use crate::measure::environment;
 use mock_services::cli::BackendArgs;
 use mock_services::session::{SessionPolicy, SessionStore, build_store};
-use reports::results::{Rounds, SCHEMA_VERSION, StoreRunConfig, StoreRunResults};
+use reports::results::{SCHEMA_VERSION, StoreRunConfig, StoreRunResults};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,22 +73,11 @@ pub async fn run(args: StoreArgs, worker_threads: usize) -> RunResult<()> {
     let names = vocabulary::arm::names(&arms);
     let policy = args.rounds.policy(1)?;
     let alone = arms.len() == 1 && policy.max_rounds == 1;
-    let started = Instant::now();
-    let mut throughputs: Vec<Vec<f64>> = vec![Vec::new(); arms.len()];
+    let mut ledger = Ledger::new(policy, arms.len());
     let mut failed = 0;
     let mut dirs = Vec::new();
-    let mut round = 0u32;
-    let stopped = loop {
-        let round_time = if round == 0 {
-            Duration::ZERO
-        } else {
-            started.elapsed() / round
-        };
-        if let Next::Stop(why) = policy.next(&throughputs, started.elapsed(), round_time) {
-            break why;
-        }
-        round += 1;
-        for index in crate::drivers::matrix::round_order(arms.len(), round) {
+    while let Some((round, order)) = ledger.next_round() {
+        for index in order {
             let run_dir = match (alone, arms.len()) {
                 (true, _) => root.clone(),
                 (false, 1) => root.join(round.to_string()),
@@ -101,24 +90,13 @@ pub async fn run(args: StoreArgs, worker_threads: usize) -> RunResult<()> {
             };
             let (run_dir, results) = one(&args, &arm, &run_dir, worker_threads).await?;
             failed += results.total_errors;
-            throughputs[index].push(results.operations_per_second);
+            ledger.record(index, results.operations_per_second);
             dirs.push(run_dir);
         }
-    };
+    }
     if !alone {
         let root = root.canonicalize().unwrap_or(root);
-        let rounds = Rounds {
-            arms: arms.iter().map(Arm::spec).collect(),
-            names,
-            precision: policy.precision,
-            min_rounds: policy.min_rounds,
-            planned_rounds: policy.max_rounds,
-            max_time_seconds: policy.max_time.map(|time| time.as_secs_f64()),
-            rounds: round,
-            elapsed_seconds: started.elapsed().as_secs_f64(),
-            stopped,
-            widest_reach: rounds::widest(&throughputs),
-        };
+        let rounds = ledger.finish(&arms, names);
         reports::results::write_rounds(&root, &rounds)
             .doing_with(|| format!("writing the rounds into {}", root.display()))?;
         let report =
