@@ -3,8 +3,10 @@
 //! its own: it lowers this process's descriptor limit.)
 
 use loadtest::measure::interval_log::{IntervalLogger, IntervalTap, Series};
+use loadtest::measure::settle::MeasureClock;
 use loadtest::names::Hop;
 use rustix::process::{Resource, getrlimit, setrlimit};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 #[test]
@@ -12,10 +14,12 @@ fn interval_logs_are_written_when_no_descriptor_is_left() {
     let dir = tempfile::tempdir().expect("temp dir");
     let hlog = dir.path().join("hlog");
     // A run that began 10 s ago, so its seconds close as soon as they are filed.
-    let origin = Instant::now() - Duration::from_secs(10);
-    let (logger, sink) =
-        IntervalLogger::start(hlog.clone(), "host".into(), SystemTime::now(), origin)
-            .expect("logger");
+    let clock = Arc::new(MeasureClock::default());
+    clock.start(
+        Instant::now() - Duration::from_secs(10),
+        SystemTime::now() - Duration::from_secs(10),
+    );
+    let (logger, sink) = IntervalLogger::start(hlog.clone(), "host".into(), clock).expect("logger");
     // The users take every descriptor left: the soft limit is lowered to a few above what is
     // open, and those few are then opened and held.
     let limit = getrlimit(Resource::Nofile);

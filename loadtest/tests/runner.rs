@@ -4,6 +4,7 @@
 
 use loadtest::drivers::rounds::RoundsArgs;
 use loadtest::drivers::run::execute;
+use loadtest::measure::settle::SettleRule;
 use loadtest::setup::args::{RunArgs, ScenarioName, parse_p99_limit, parse_scenario, parse_wait};
 use mock_services::cli::{Backend, BackendArgs};
 use mock_services::idp::{PasswordHashing, SigningAlgorithm};
@@ -51,6 +52,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         source_addrs: None,
         run_time: Some(Duration::from_secs(3)),
         warm_up: None,
+        settle: Default::default(),
         repetition: 1,
         arm: None,
         scenarios: Vec::new(),
@@ -289,6 +291,67 @@ async fn the_matrix_runs_each_backend_and_renders_one_comparison() {
         "{page}"
     );
     assert!(page.contains("smallest difference found four times in five"));
+}
+
+/// The warm-up is the attack's first seconds: it ends when the rate settles (or at its limit),
+/// every figure counts from its end, and its users stay logged in — the measured run does not
+/// open with a burst of password logins, as a warm-up of its own attack would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_warm_up_ends_when_the_rate_settles_and_its_users_stay_logged_in() {
+    let _serial = SERIAL.lock().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut run = args(Backend::Dashmap, dir.path());
+    run.prefill_sessions = 0;
+    // Each user logs in once, at its start, then views its cart; no session expires during
+    // the run: every login is a user's first.
+    run.scenarios = vec![(ScenarioName::CartView, 1)];
+    run.store_idle_timeout = Duration::from_secs(600);
+    run.users = 4;
+    run.warm_up = Some(Duration::from_secs(8));
+    run.run_time = Some(Duration::from_secs(2));
+    let outcome = execute(&run).await.expect("run");
+    let results = &outcome.results;
+    assert_eq!(results.errors_total, 0, "{:?}", results.error_kinds);
+    let warm_up = results.warm_up.as_ref().expect("the warm-up is recorded");
+    assert_eq!(warm_up.limit_seconds, 8);
+    assert_eq!(warm_up.requests.len() as u64, warm_up.seconds);
+    let rule = SettleRule::DEFAULT;
+    assert_eq!(warm_up.rule.as_deref(), Some(rule.describe().as_str()));
+    if warm_up.settled {
+        assert!(warm_up.seconds < 8, "{warm_up:?}");
+        assert!(rule.holds(&warm_up.requests), "{warm_up:?}");
+    } else {
+        assert_eq!(warm_up.seconds, 8, "{warm_up:?}");
+    }
+    // Every user logged in during the warm-up, and never again.
+    assert!(warm_up.requests.iter().sum::<u64>() > 0);
+    let measured_logins: u64 = results.timeline.iter().map(|p| p.logins).sum();
+    assert_eq!(measured_logins, 0, "{:?}", results.timeline);
+    assert_eq!(results.logins_per_second, 0.0);
+    let password_logins = results
+        .flows
+        .iter()
+        .find(|flow| flow.name == "password login (store)")
+        .map_or(0, |flow| flow.count);
+    assert_eq!(password_logins, 0, "{:?}", results.flows);
+    // The measured timeline counts from the end of the warm-up, and the run ends its run time
+    // after it (with a short drain), not at the warm-up's limit.
+    assert_eq!(results.timeline.first().map(|p| p.second), Some(1));
+    assert!(results.requests_per_second > 0.0);
+    assert!(
+        (2.0..5.0).contains(&results.elapsed_seconds),
+        "measured for {} s",
+        results.elapsed_seconds
+    );
+    let page = std::fs::read_to_string(&outcome.report).expect("index.html");
+    assert!(
+        page.contains(if warm_up.settled {
+            "settled after"
+        } else {
+            "its limit"
+        }),
+        "{page}"
+    );
 }
 
 /// The tool's own check: the same backend twice (A/A) and against itself with a handicap that

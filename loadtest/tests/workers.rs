@@ -114,10 +114,14 @@ fn assert_merged_is_the_sum(merged: &LoadRunResults, workers: &[PathBuf]) {
 async fn a_run_of_two_workers_is_the_sum_of_their_own_files() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let args = flags(dir.path(), &["--workers", "2"]);
+    // Workers warm up for a fixed time, so their measured seconds line up; what each logs
+    // and counts starts at its end (the merge refuses logs that disagree with the results).
+    let args = flags(dir.path(), &["--workers", "2", "--warm-up", "2s"]);
     let outcome = execute(&args).await.expect("run");
     let merged = &outcome.results;
     assert_eq!(merged.errors_total, 0, "{:?}", merged.error_kinds);
+    let warm_up = merged.warm_up.as_ref().expect("the warm-up is recorded");
+    assert_eq!((warm_up.seconds, warm_up.rule.as_deref()), (2, None));
     assert_eq!(merged.config.workers, 2);
     assert_eq!(merged.config.users, 8);
     assert_eq!(merged.config.target.to_string(), "processes");

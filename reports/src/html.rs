@@ -702,6 +702,24 @@ fn outcomes_table(report: &Report) -> String {
     table.finish()
 }
 
+/// How a run's warm-up went, in words.
+pub fn warm_up(warm_up: Option<&crate::results::WarmUp>) -> String {
+    let Some(w) = warm_up else {
+        return "none".into();
+    };
+    match (&w.rule, w.settled) {
+        (Some(rule), true) => format!(
+            "settled after {} s: {rule} (at most {} s)",
+            w.seconds, w.limit_seconds
+        ),
+        (Some(rule), false) => format!(
+            "{} s, its limit: the rate had not settled ({rule})",
+            w.seconds
+        ),
+        (None, _) => format!("{} s (fixed)", w.seconds),
+    }
+}
+
 /// What a load run was asked to do, a row per setting.
 const LOAD_CONFIG_ROWS: &[Row<LoadRunResults>] = &[
     ("started", |r| timestamp(&r.started_at)),
@@ -715,6 +733,7 @@ const LOAD_CONFIG_ROWS: &[Row<LoadRunResults>] = &[
     ("run time (s); elapsed", |r| {
         format!("{}; {:.1}", r.config.run_time_seconds, r.elapsed_seconds)
     }),
+    ("warm-up", |r| warm_up(r.warm_up.as_ref())),
     ("scenarios (weight)", |r| {
         r.config
             .scenarios

@@ -383,6 +383,8 @@ fn merge_figures(
             total
         }),
         users: merged_user_cost(workers),
+        // The workers warm up for the same fixed time (no settle rule across processes).
+        warm_up: first.results.warm_up.clone(),
         problems: workers
             .iter()
             .flat_map(|worker| {

@@ -232,6 +232,25 @@ pub struct LoadRunResults {
     /// attack failing after its users started): these results hold what was measured.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// The warm-up at the start of the attack (`None`: the run had none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warm_up: Option<WarmUp>,
+}
+
+/// A run's warm-up: the first seconds of its attack, unmeasured; every other figure of the
+/// results counts from its end.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WarmUp {
+    /// Its longest (`--warm-up`, or the ramp-up when longer), seconds from the attack's start.
+    pub limit_seconds: u64,
+    /// The rule that may end it sooner, in words (`None`: a fixed warm-up).
+    pub rule: Option<String>,
+    /// When measuring started, seconds from the attack's start.
+    pub seconds: u64,
+    /// Whether the rule ended it (`false`: it ran to its limit).
+    pub settled: bool,
+    /// Requests answered (or not) in each of its seconds.
+    pub requests: Vec<u64>,
 }
 
 /// One load generator of a merged run: its own figures beside the merged ones, so one

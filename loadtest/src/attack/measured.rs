@@ -1,5 +1,6 @@
 //! One measured goose run: the run's context, the lag probe and the CPU meter, the sampler on
-//! its own thread, the attack, and the end of the run at ramp-up plus run time — then every
+//! its own thread, the attack — its warm-up first, until the sampler says the rate has settled
+//! (`measure::settle`) — and the end of the run at run time after measuring started, then every
 //! user's measurements merged.
 
 use crate::attack::plan::{self, AttackPlan, Kind};
@@ -13,15 +14,16 @@ use crate::measure::cpu::{CpuMeter, CpuSides};
 use crate::measure::interval_log::{IntervalLogger, Written};
 use crate::measure::live::LiveTotals;
 use crate::measure::recorder::{UserRecorder, histogram};
+use crate::measure::settle::{MeasureClock, WarmUpPlan};
 use crate::measure::shards::Shards;
-use crate::measure::timeline::{Sampled, Sampler, SamplerInputs, StackConnections};
+use crate::measure::timeline::{Sampled, Sampler, SamplerInputs, StackConnections, Window};
 use crate::measure::{lag, memory};
 use crate::users::context::{RunContext, ScenarioSettings, Targets};
 use reports::hlog::host_name;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// What a measured run needs.
 #[derive(Debug)]
@@ -35,11 +37,14 @@ pub struct Drive<'a> {
     pub sessions_alive: Arc<AtomicU64>,
     pub stack_connections: StackConnections,
     pub progress: &'a indicatif::ProgressBar,
-    /// Faults to inject, timed from the start of this run, and what they act on.
+    /// Faults to inject, timed from the start of the measured run, and what they act on
+    /// (with a warm-up, only a fixed one: see [`Drive::validate`]).
     pub faults: Vec<FaultSpec>,
     pub controls: Controls,
-    /// Where the measured run's interval logs go (`None`: a warm-up, which writes none).
+    /// Where the measured run's interval logs go (`None`: none are written).
     pub hlog_dir: Option<PathBuf>,
+    /// The warm-up at the start of the attack.
+    pub warm_up: WarmUpPlan,
 }
 
 /// What a measured run saw.
@@ -58,15 +63,17 @@ pub struct Measured {
     pub fault_moments: Vec<FaultMoments>,
     /// What went wrong doing or undoing a fault, one sentence each.
     pub fault_problems: Vec<String>,
-    /// Wall-clock time of the run's zero, seconds since the epoch.
+    /// Wall-clock time of the measured run's zero (after the warm-up), seconds since the epoch.
     pub started_unix: f64,
+    /// The timeline's seconds that rates are taken over.
+    pub window: Window,
     /// What the interval logs hold (`None` without logs).
     pub intervals: Option<Written>,
     /// Users asked for and started, and after how long (seconds from the attack's start) the
     /// last one started.
     pub users_planned: usize,
     pub users_started: u64,
-    pub ramp_up: std::time::Duration,
+    pub ramp_up: Duration,
     pub all_started_after: Option<f64>,
     /// The generator's resident memory just before the users started, bytes.
     pub rss_before: Option<u64>,
@@ -75,16 +82,35 @@ pub struct Measured {
     pub problems: Vec<String>,
 }
 
+impl Drive<'_> {
+    /// Faults count from the measured run's zero, so a run with faults has a fixed warm-up:
+    /// their moments are known before the attack starts.
+    fn fault_origin(&self, origin: Instant) -> RunResult<Instant> {
+        crate::error::ensure!(
+            self.faults.is_empty() || self.warm_up.rule.is_none(),
+            "a run with faults warms up for a fixed time (their moments count from the end of \
+             the warm-up); the settle rule is off with --fault"
+        );
+        Ok(origin + Duration::from_secs(self.warm_up.limit_seconds))
+    }
+}
+
 /// Runs the attack on the current runtime (the generator's) and measures it.
 pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
     let generator_threads = tokio::runtime::Handle::current().metrics().num_workers();
-    // The run's zero: the timeline's seconds and the faults' moments both count from here.
+    // The attack's start: the warm-up's seconds count from here, the measured run's from the
+    // end of the warm-up (the clock), and so do the faults' moments.
     let origin = Instant::now();
     let started_at = SystemTime::now();
-    let board = Arc::new(FaultBoard::new(origin, &drive.faults));
+    let clock = Arc::new(MeasureClock::default());
+    if drive.warm_up.is_none() {
+        // Set before any user starts, so none of them counts its first samples as a warm-up's.
+        clock.start(origin, started_at);
+    }
+    let board = Arc::new(FaultBoard::new(drive.fault_origin(origin)?, &drive.faults));
     let (logger, sink) = match drive.hlog_dir {
         Some(dir) => {
-            let (logger, sink) = IntervalLogger::start(dir, host_name(), started_at, origin)
+            let (logger, sink) = IntervalLogger::start(dir, host_name(), Arc::clone(&clock))
                 .doing("starting the interval log thread")?;
             (Some(logger), Some(sink))
         }
@@ -95,13 +121,28 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
         drive.settings,
         Arc::clone(&board),
         sink,
+        Arc::clone(&clock),
         Shards::for_threads(generator_threads),
         drive.plan.users,
     ));
+    // Without a warm-up rates skip a long ramp, as they always have; with one, every user
+    // started during it.
+    let window = if drive.warm_up.is_none() {
+        Window::after_ramp(drive.plan.ramp_up, drive.plan.run_time)
+    } else {
+        Window::from(drive.plan.run_time)
+    };
+    let measured_for = Duration::from_secs(window.skip) + drive.plan.run_time;
+    let (measuring, zero) = tokio::sync::oneshot::channel();
     let lag = histogram().into_sync();
     let probe = lag::spawn(lag.recorder());
     let host = run.targets.base(run.targets.store).to_owned();
-    let attack = plan::build(&drive.plan, &drive.kinds, &run, &host)?;
+    // Goose's own end is a backstop past the warm-up's limit; the run's end comes first.
+    let goose_plan = AttackPlan {
+        run_time: Duration::from_secs(drive.warm_up.limit_seconds) + drive.plan.run_time,
+        ..drive.plan.clone()
+    };
+    let attack = plan::build(&goose_plan, &drive.kinds, &run, &host)?;
     let sampler = Sampler::start(SamplerInputs {
         totals: {
             let run = Arc::clone(&run);
@@ -111,6 +152,7 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
             let run = Arc::clone(&run);
             Box::new(move || u64::from(run.users_started()))
         },
+        planned_users: drive.plan.users as u64,
         latency: {
             let run = Arc::clone(&run);
             Box::new(move |into| run.shards.take_second(into))
@@ -120,8 +162,12 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
         sessions_alive: drive.sessions_alive,
         stack_connections: drive.stack_connections,
         progress: drive.progress.clone(),
-        run_time: drive.plan.run_time,
+        run_time: measured_for,
         origin,
+        started: started_at,
+        warm_up: drive.warm_up,
+        clock: Arc::clone(&clock),
+        measuring: Some(measuring),
     })
     .doing("starting the sampler thread")?;
     let injector = if board.is_empty() {
@@ -135,9 +181,8 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
     let rss_before = memory::resident_bytes();
     let started = Instant::now();
     // Goose ends the run only between transactions; the run's end cuts every wait inside one.
-    let ender = run
-        .end
-        .end_at(tokio::time::Instant::now() + drive.plan.ramp_up + drive.plan.run_time);
+    // It comes `measured_for` after measuring started (the sampler says when).
+    let ender = run.end.end_after(zero, measured_for);
     let outcome = attack.execute().await;
     run.end.end();
     ender.abort();
@@ -149,7 +194,11 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
             .doing("the fault injector thread failed")?,
         None => Vec::new(),
     };
-    let elapsed_seconds = started.elapsed().as_secs_f64();
+    let elapsed_seconds = clock
+        .zero()
+        .map_or(started, |zero| zero.max(started))
+        .elapsed()
+        .as_secs_f64();
     // Joining the sampler waits at most for its current refresh: off the runtime's threads.
     let sampled = tokio::task::spawn_blocking(move || sampler.finish())
         .await
@@ -178,17 +227,24 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
         },
         None => None,
     };
+    let totals = match &sampled.warm_up {
+        Some(warm_up) => run.live.totals().since(&warm_up.totals),
+        None => run.live.totals(),
+    };
     Ok(Measured {
         merged: run.merged(),
-        totals: run.live.totals(),
-        sampled,
+        totals,
         elapsed_seconds,
         generator_threads,
         fault_moments: board.moments(),
         fault_problems,
-        started_unix: started_at
+        started_unix: clock
+            .wall()
+            .unwrap_or(started_at)
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |since| since.as_secs_f64()),
+        window,
+        sampled,
         intervals,
         users_planned: drive.plan.users,
         users_started: u64::from(run.users_started()),

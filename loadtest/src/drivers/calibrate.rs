@@ -131,6 +131,7 @@ pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
                 .join("calibration")
                 .join(reports::hlog::HLOG_DIR),
         ),
+        warm_up: crate::measure::settle::WarmUpPlan::NONE,
     })
     .await;
     progress.finish_and_clear();

@@ -1,7 +1,8 @@
 //! `loadtest matrix`: the same load on several arms — backends, or a backend with a variant —
-//! in interleaved rounds (A B C, then B C A, then C A B, …), each run on a fresh stack after an
-//! unmeasured warm-up, for a fixed number of rounds or until every pair's interval is as
-//! narrow as asked (`rounds.rs`); then one report comparing them with intervals.
+//! in interleaved rounds (A B C, then B C A, then C A B, …), each run on a fresh stack, measured
+//! once its rate has settled (`measure::settle`), for a fixed number of rounds or until every
+//! pair's interval is as narrow as asked (`rounds.rs`); then one report comparing them with
+//! intervals.
 //!
 //! The runs go to `<reports dir>/<timestamp>-matrix/<arm>/<round>/`, each with its own report;
 //! the comparison's `index.html` and `rounds.json` sit at the top of that folder.
@@ -19,11 +20,12 @@ use std::time::Duration;
 use vocabulary::Arm;
 use vocabulary::results::Rounds;
 
-/// A matrix run's measured time per repetition when none is given: three backends, three
-/// repetitions, and the whole matrix stays around two minutes.
+/// A matrix run's measured time per round when none is given: with its warm-up, a run of the
+/// plain matrix takes 15 to 20 s.
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(10);
-/// A matrix run's warm-up when none is given.
-pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(2);
+/// A matrix run's longest warm-up when none is given: ended sooner once the rate settles
+/// (`--settle`), usually after 4 to 6 s.
+pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(10);
 /// Rounds when neither `--repeat` nor `--precision` is given.
 pub const DEFAULT_ROUNDS: u32 = 3;
 

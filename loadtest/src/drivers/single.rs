@@ -7,7 +7,6 @@ use crate::attack::plan::{AttackPlan, Kind};
 use crate::drivers::calibrate;
 use crate::error::RunResult;
 use crate::error::While as _;
-use crate::fault::inject::Controls;
 use crate::judge::collect;
 use crate::judge::thresholds;
 use crate::measure::timeline::UNKNOWN;
@@ -91,30 +90,6 @@ pub async fn execute_one(
         .iter()
         .map(|(name, weight)| (Kind::Load(*name), *weight))
         .collect();
-    if !args.warm_up().is_zero() {
-        // The same load, unmeasured: connections, caches and the store warm up, and what it
-        // measured is dropped.
-        measured::drive(Drive {
-            plan: AttackPlan {
-                users: args.users,
-                ramp_up: args.ramp_up(),
-                run_time: args.warm_up(),
-                goose_reports: None,
-            },
-            kinds: kinds.clone(),
-            targets: targets.clone(),
-            settings: scenario_settings(args, &login, &provider_logout, &source_addrs),
-            cpu: stack.cpu_sides(),
-            sessions_alive: Arc::clone(&sessions_alive),
-            stack_connections: stack.connections(),
-            progress,
-            faults: Vec::new(),
-            controls: Controls::default(),
-            hlog_dir: None,
-        })
-        .await
-        .doing("the warm-up")?;
-    }
     let measured = measured::drive(Drive {
         plan: AttackPlan {
             users: args.users,
@@ -132,6 +107,9 @@ pub async fn execute_one(
         faults: args.faults.clone(),
         controls: stack.fault_controls(),
         hlog_dir: Some(run_dir.join(reports::hlog::HLOG_DIR)),
+        // The warm-up is the attack's first seconds: its users stay logged in into the
+        // measured run.
+        warm_up: args.warm_up_plan(),
     })
     .await?;
 

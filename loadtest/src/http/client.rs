@@ -424,6 +424,13 @@ impl HttpClient {
         &self.requests
     }
 
+    /// Starts its counts (requests per instance, connection stats) afresh; its connections
+    /// and turns stay as they are (the end of a warm-up).
+    pub fn restart_counts(&mut self) {
+        self.requests.fill(0);
+        self.stats = ClientStats::default();
+    }
+
     /// Gives back the buffers of idle connections (a user about to think): a connection keeps
     /// its socket open but no longer its 16 KiB read buffer, which its next request allocates
     /// again. At 100,000 users this is most of what an idle user would otherwise hold.

@@ -45,7 +45,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
     let timeline = &measured.sampled.timeline;
     let merged = &measured.merged;
     let totals = &measured.totals;
-    let run_time = Window::after_ramp(args.ramp_up(), args.run_time());
+    let run_time = measured.window;
     let requests_per_second = steady_rate(timeline, run_time, |p| p.requests);
     let achieved_rate = steady_rate(timeline, run_time, |p| p.iterations);
     let generator_cpu_cores = steady_cores(timeline, run_time, |p| p.generator_cpu_cores);
@@ -243,21 +243,42 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             stack_refused_over_cap: stack.refused_over_cap(),
             ..user_cost(measured, run_time)
         }),
+        warm_up: warm_up(args, measured),
         problems: measured.problems.clone(),
     }
 }
 
 /// What the users cost the generator: their start, and its memory once they were all there.
+/// The warm-up as it went (`None` without one).
+fn warm_up(args: &RunArgs, measured: &Measured) -> Option<reports::results::WarmUp> {
+    let plan = args.warm_up_plan();
+    let seen = measured.sampled.warm_up.as_ref()?;
+    Some(reports::results::WarmUp {
+        limit_seconds: plan.limit_seconds,
+        rule: plan.rule.map(|rule| rule.describe()),
+        seconds: seen.timeline.last().map_or(0, |point| point.second),
+        settled: seen.ended_by == Some(crate::measure::settle::WarmUpEnd::Settled),
+        requests: seen.timeline.iter().map(|point| point.requests).collect(),
+    })
+}
+
 pub fn user_cost(measured: &Measured, window: Window) -> UserCost {
     let timeline = &measured.sampled.timeline;
     let rss_peak_bytes = timeline.iter().filter_map(|p| p.generator_rss_bytes).max();
     // Steady state: the seconds after every user started (the ramp's own second left out).
+    // The timeline counts from the end of the warm-up, the users' start from the attack's.
+    let warmed_up_for = measured
+        .sampled
+        .warm_up
+        .as_ref()
+        .and_then(|warm_up| warm_up.timeline.last())
+        .map_or(0.0, |point| point.elapsed_seconds);
     let steady: Vec<u64> = measured
         .all_started_after
         .map(|after| {
             timeline
                 .iter()
-                .filter(|p| p.elapsed_seconds >= after + 1.0)
+                .filter(|p| p.elapsed_seconds + warmed_up_for >= after + 1.0)
                 .filter_map(|p| p.generator_rss_bytes)
                 .collect()
         })

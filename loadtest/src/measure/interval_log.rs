@@ -11,13 +11,14 @@
 //! and counted as late in the run's results (`hlog_late_samples`).
 
 use crate::measure::recorder::{histogram, micros};
+use crate::measure::settle::MeasureClock;
 use crate::names::{Flow, Hop};
 use hdrhistogram::Histogram;
 use reports::hlog::{HlogError, Kind, LogWriter};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, SystemTime};
 
 /// Samples a user keeps before handing them over.
 const BATCH: usize = 256;
@@ -87,7 +88,8 @@ enum Message {
 #[derive(Debug, Clone)]
 pub struct IntervalSink {
     sender: mpsc::Sender<Message>,
-    origin: Instant,
+    /// Samples count from the measured run's zero; none is kept before it (the warm-up).
+    clock: Arc<MeasureClock>,
 }
 
 /// A user's side: its buffer of samples not yet handed over.
@@ -113,7 +115,10 @@ impl IntervalTap {
         let Some(sink) = &self.sink else {
             return;
         };
-        let at_ms = u32::try_from(sink.origin.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let Some(zero) = sink.clock.zero() else {
+            return;
+        };
+        let at_ms = u32::try_from(zero.elapsed().as_millis()).unwrap_or(u32::MAX);
         if self.buffer.is_empty() {
             self.first_ms = at_ms;
             self.buffer.reserve(BATCH);
@@ -159,13 +164,12 @@ pub struct Written {
 }
 
 impl IntervalLogger {
-    /// Starts the writer for a run whose zero is `origin` (at wall-clock `started`); the logs
-    /// go in `dir`, each naming `host`.
+    /// Starts the writer for a run whose zero is `clock`'s (the logs' start time its wall
+    /// time); the logs go in `dir`, each naming `host`.
     pub fn start(
         dir: PathBuf,
         host: String,
-        started: SystemTime,
-        origin: Instant,
+        clock: Arc<MeasureClock>,
     ) -> Result<(IntervalLogger, IntervalSink), HlogError> {
         // Logs of an earlier run in the same directory must not pass for this one's.
         match std::fs::remove_dir_all(&dir) {
@@ -190,13 +194,14 @@ impl IntervalLogger {
             })
             .collect::<Result<Vec<_>, HlogError>>()?;
         let (sender, receiver) = mpsc::channel();
+        let filer_clock = Arc::clone(&clock);
         let thread = std::thread::Builder::new()
             .name("ssobench-hlog".into())
             .spawn(move || {
                 Filer {
                     dir,
                     host,
-                    started,
+                    clock: filer_clock,
                     open: BTreeMap::new(),
                     closed_through: None,
                     reserved,
@@ -204,7 +209,7 @@ impl IntervalLogger {
                     failed: None,
                     written: Written::default(),
                 }
-                .run(&receiver, origin)
+                .run(&receiver)
             })
             .map_err(|source| HlogError::Io {
                 path: "the interval log thread".into(),
@@ -212,7 +217,7 @@ impl IntervalLogger {
             })?;
         let sink = IntervalSink {
             sender: sender.clone(),
-            origin,
+            clock,
         };
         Ok((IntervalLogger { sender, thread }, sink))
     }
@@ -237,7 +242,7 @@ type Second = Vec<Option<(Histogram<u64>, Histogram<u64>)>>;
 struct Filer {
     dir: PathBuf,
     host: String,
-    started: SystemTime,
+    clock: Arc<MeasureClock>,
     open: BTreeMap<u64, Second>,
     closed_through: Option<u64>,
     /// Each series' files (raw, corrected), opened at the start, until its first second.
@@ -252,11 +257,7 @@ struct Filer {
 type Reserved = ((std::fs::File, PathBuf), (std::fs::File, PathBuf));
 
 impl Filer {
-    fn run(
-        mut self,
-        receiver: &mpsc::Receiver<Message>,
-        origin: Instant,
-    ) -> Result<Written, HlogError> {
+    fn run(mut self, receiver: &mpsc::Receiver<Message>) -> Result<Written, HlogError> {
         loop {
             match receiver.recv_timeout(Duration::from_millis(250)) {
                 Ok(Message::Samples(samples)) => {
@@ -267,7 +268,8 @@ impl Filer {
                 Ok(Message::Finish) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
-            let now = origin.elapsed().as_secs();
+            // Before measuring starts no second is open: nothing to write.
+            let now = self.clock.zero().map_or(0, |zero| zero.elapsed().as_secs());
             while let Some(&second) = self.open.keys().next() {
                 if second + GRACE >= now {
                     break;
@@ -348,8 +350,10 @@ impl Filer {
                             path: self.dir.display().to_string(),
                             detail: format!("no file reserved for {}", series.name()),
                         })?;
+                    // Samples come only once measuring has started: the clock is set.
+                    let started = self.clock.wall().unwrap_or_else(SystemTime::now);
                     let begin = |file, path, kind| {
-                        LogWriter::begin(file, path, series.name(), kind, &self.host, self.started)
+                        LogWriter::begin(file, path, series.name(), kind, &self.host, started)
                     };
                     empty.insert((
                         begin(raw, raw_path, Kind::Raw)?,
@@ -387,11 +391,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         // A run that began 10 s ago: seconds 0..=4 are past their grace as soon as a message
         // is handled.
-        let origin = Instant::now() - Duration::from_secs(10);
-        let started = SystemTime::now() - Duration::from_secs(10);
+        let clock = Arc::new(MeasureClock::default());
+        clock.start(
+            std::time::Instant::now() - Duration::from_secs(10),
+            SystemTime::now() - Duration::from_secs(10),
+        );
         let (logger, sink) =
-            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), started, origin)
-                .expect("start");
+            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), clock).expect("start");
         let sample = |at_ms, micros| Sample {
             at_ms,
             series: 0,
@@ -422,5 +428,23 @@ mod tests {
         // 9: the one of 9.8 s.
         assert_eq!(seconds, [(0, 2), (1, 1), (2, 1), (9, 1)]);
         assert_eq!(log.host, "h");
+    }
+
+    #[test]
+    fn nothing_is_logged_before_measuring_starts() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(MeasureClock::default());
+        let (logger, sink) =
+            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), Arc::clone(&clock))
+                .expect("start");
+        let mut tap = IntervalTap::new(Some(sink));
+        // The warm-up: kept nowhere.
+        tap.record(Series::Hop(Hop::ALL[0]), Duration::from_millis(1), None);
+        tap.flush();
+        clock.start(std::time::Instant::now(), SystemTime::now());
+        tap.record(Series::Hop(Hop::ALL[0]), Duration::from_millis(2), None);
+        tap.flush();
+        let written = logger.finish().expect("finish");
+        assert_eq!(written.samples.get(Hop::ALL[0].name()), Some(&1));
     }
 }

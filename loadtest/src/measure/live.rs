@@ -99,6 +99,28 @@ pub struct LiveTotals {
 }
 
 impl LiveTotals {
+    /// What was counted after `earlier` (a snapshot of the same counters).
+    #[must_use]
+    pub fn since(&self, earlier: &LiveTotals) -> LiveTotals {
+        LiveTotals {
+            requests: self.requests.saturating_sub(earlier.requests),
+            errors: self.errors.saturating_sub(earlier.errors),
+            logins: self.logins.saturating_sub(earlier.logins),
+            password_logins: self.password_logins.saturating_sub(earlier.password_logins),
+            iterations: self.iterations.saturating_sub(earlier.iterations),
+            bounces: self.bounces.saturating_sub(earlier.bounces),
+            connections: self.connections.saturating_sub(earlier.connections),
+            statuses: self
+                .statuses
+                .iter()
+                .enumerate()
+                .map(|(slot, count)| {
+                    count.saturating_sub(earlier.statuses.get(slot).copied().unwrap_or(0))
+                })
+                .collect(),
+        }
+    }
+
     /// Status codes with counts, `"no answer"` for slot 0.
     pub fn status_codes(&self) -> impl Iterator<Item = (String, u64)> + '_ {
         self.statuses
@@ -195,5 +217,12 @@ mod tests {
                 ("302".to_owned(), 1)
             ]
         );
+        // What came after a snapshot (the end of a warm-up) is what is left.
+        a.answered(200);
+        a.login(false);
+        let after = registry.totals().since(&totals);
+        assert_eq!((after.requests, after.errors, after.logins), (1, 0, 1));
+        let codes: Vec<(String, u64)> = after.status_codes().collect();
+        assert_eq!(codes, [("200".to_owned(), 1)]);
     }
 }

@@ -1,6 +1,6 @@
 //! Measurement: the recorders (HDR histograms per hop and flow, kept in a run's shards), the
 //! live counters and the once-a-second sampler that builds the timeline, the HdrHistogram
-//! interval logs, CPU by side, the generator's memory and descriptors and its timer lag, and
+//! interval logs, when measuring starts (the warm-up's settle rule), CPU by side, the generator's memory and descriptors and its timer lag, and
 //! the machine a run ran on.
 
 pub mod cpu;
@@ -10,5 +10,6 @@ pub mod lag;
 pub mod live;
 pub mod memory;
 pub mod recorder;
+pub mod settle;
 pub mod shards;
 pub mod timeline;

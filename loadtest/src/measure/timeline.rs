@@ -6,6 +6,7 @@ use crate::measure::cpu::{self, CpuMeter};
 use crate::measure::live::LiveTotals;
 use crate::measure::memory;
 use crate::measure::recorder::{histogram, percentiles};
+use crate::measure::settle::{MeasureClock, WarmUpEnd, WarmUpPlan, WarmUpWatch};
 use hdrhistogram::Histogram;
 use hdrhistogram::sync::SyncHistogram;
 use reports::results::TimelinePoint;
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// `store_sessions_alive` not counted yet (or the count failed).
 pub const UNKNOWN: u64 = u64::MAX;
@@ -31,6 +32,8 @@ pub struct SamplerInputs {
     pub totals: Box<dyn FnMut() -> LiveTotals + Send>,
     /// Users started so far.
     pub users: Box<dyn Fn() -> u64 + Send>,
+    /// The users the run starts.
+    pub planned_users: u64,
     /// Adds the hop latencies of the second just ended into the histogram it is given (and
     /// starts the next second).
     pub latency: TakeSecond,
@@ -41,10 +44,17 @@ pub struct SamplerInputs {
     pub sessions_alive: Arc<AtomicU64>,
     pub stack_connections: StackConnections,
     pub progress: indicatif::ProgressBar,
-    /// The measured run time: the sampler stops by itself an hour after it.
+    /// The measured run time: the sampler stops by itself an hour after the warm-up's limit
+    /// and it.
     pub run_time: Duration,
-    /// The run's zero, shared with the fault board: second N ends N seconds after it.
+    /// The attack's start (at wall-clock `started`): second N ends N seconds after it.
     pub origin: Instant,
+    pub started: SystemTime,
+    /// The warm-up: the sampler decides when it ends, and then starts `clock`.
+    pub warm_up: WarmUpPlan,
+    pub clock: Arc<MeasureClock>,
+    /// Told the measured run's zero once the clock starts (the run's end is timed from it).
+    pub measuring: Option<tokio::sync::oneshot::Sender<Instant>>,
 }
 
 impl std::fmt::Debug for SamplerInputs {
@@ -52,6 +62,7 @@ impl std::fmt::Debug for SamplerInputs {
         f.debug_struct("SamplerInputs")
             .field("cpu", &self.cpu)
             .field("run_time", &self.run_time)
+            .field("warm_up", &self.warm_up)
             .finish_non_exhaustive()
     }
 }
@@ -85,9 +96,24 @@ impl std::fmt::Debug for StackConnections {
 /// What the sampler saw, once stopped.
 #[derive(Debug)]
 pub struct Sampled {
+    /// The measured seconds, counted from the measured run's zero (the warm-up's are in
+    /// `warm_up`).
     pub timeline: Vec<TimelinePoint>,
     /// Every lag sample of the run, microseconds.
     pub lag: Histogram<u64>,
+    /// How the warm-up went (`None` without one).
+    pub warm_up: Option<WarmedUp>,
+}
+
+/// A warm-up, as the sampler saw it.
+#[derive(Debug, Clone)]
+pub struct WarmedUp {
+    /// Its seconds, counted from the attack's start (measuring starts after the last).
+    pub timeline: Vec<TimelinePoint>,
+    pub ended_by: Option<WarmUpEnd>,
+    /// Every user's counters when it ended: the measured run's totals are those at the end
+    /// less these.
+    pub totals: LiveTotals,
 }
 
 /// A running sampler.
@@ -112,6 +138,7 @@ impl Sampler {
         self.thread.join().unwrap_or_else(|_| Sampled {
             timeline: Vec::new(),
             lag: histogram(),
+            warm_up: None,
         })
     }
 }
@@ -124,8 +151,22 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
     let mut last = (inputs.totals)();
     let mut last_at = 0.0;
     let mut last_steal = cpu::host_steal_ns();
+    let mut watch = WarmUpWatch::new(inputs.warm_up);
+    let mut warm_up = (!inputs.warm_up.is_none()).then(|| WarmedUp {
+        timeline: Vec::new(),
+        ended_by: None,
+        totals: LiveTotals::default(),
+    });
+    // Without a warm-up the attack's start is the measured run's zero.
+    if warm_up.is_none() {
+        start_measuring(&mut inputs, 0);
+    }
+    // The second the measured run started at (counted from the attack's start), and its
+    // elapsed time then: measured points count from them.
+    let mut measured_from = (0, 0.0);
     // Until the run ends (it drains in-flight iterations after the run time), or an hour past.
-    for second in 1..=inputs.run_time.as_secs() + 3600 {
+    let last_second = inputs.warm_up.limit_seconds + inputs.run_time.as_secs() + 3600;
+    for second in 1..=last_second {
         let tick = started + Duration::from_secs(second);
         match stopped.recv_timeout(tick.saturating_duration_since(Instant::now())) {
             Err(RecvTimeoutError::Timeout) => {}
@@ -140,12 +181,18 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
         inputs.lag.refresh_timeout(REFRESH_WAIT);
         let hops = percentiles(&latency);
         let lag = percentiles(&inputs.lag);
-        let _ = lag_all.add(&*inputs.lag);
+        // The run's lag is the measured run's: a warm-up's seconds are left out.
+        if warm_up
+            .as_ref()
+            .is_none_or(|warming| warming.ended_by.is_some())
+        {
+            let _ = lag_all.add(&*inputs.lag);
+        }
         latency.reset();
         inputs.lag.reset();
         let span = (elapsed_seconds - last_at).max(1e-9);
         let cores = |ns: u64| ns as f64 / 1e9 / span;
-        let point = TimelinePoint {
+        let mut point = TimelinePoint {
             second,
             elapsed_seconds,
             requests: now.requests - last.requests,
@@ -179,7 +226,10 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
             host_time_wait: tcp.map(|tcp| tcp.time_wait),
             host_tcp_memory_bytes: tcp.map(|tcp| tcp.memory_bytes),
         };
-        last = now;
+        let everyone = point
+            .users
+            .is_some_and(|users| users >= inputs.planned_users);
+        let requests = point.requests;
         last_at = elapsed_seconds;
         last_steal = steal;
         inputs.progress.inc(1);
@@ -194,11 +244,40 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
                 .stack_cpu_cores
                 .map_or(String::new(), |cores| format!(" stack {cores:.2}")),
         ));
-        timeline.push(point);
+        match &mut warm_up {
+            Some(warming) if warming.ended_by.is_none() => {
+                let ended = watch.second(second, requests, everyone);
+                warming.timeline.push(point);
+                if let Some(how) = ended {
+                    warming.ended_by = Some(how);
+                    warming.totals = now.clone();
+                    measured_from = (second, elapsed_seconds);
+                    start_measuring(&mut inputs, second);
+                }
+            }
+            _ => {
+                point.second -= measured_from.0;
+                point.elapsed_seconds -= measured_from.1;
+                timeline.push(point);
+            }
+        }
+        last = now;
     }
     Sampled {
         timeline,
         lag: lag_all,
+        warm_up,
+    }
+}
+
+/// Starts the measured run at second `second` of the attack (0: its start): the clock, then
+/// whoever times the run's end from it.
+fn start_measuring(inputs: &mut SamplerInputs, second: u64) {
+    let after = Duration::from_secs(second);
+    let zero = inputs.origin + after;
+    inputs.clock.start(zero, inputs.started + after);
+    if let Some(measuring) = inputs.measuring.take() {
+        let _ = measuring.send(zero);
     }
 }
 

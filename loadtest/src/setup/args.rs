@@ -3,6 +3,7 @@
 use crate::error::{RunError, RunResult, ensure};
 use crate::fault::{FaultSpec, parse_fault, spec};
 use crate::http::{ResumptionMode, TlsOptions};
+use crate::measure::settle::{SettleRule, WarmUpPlan};
 use crate::names::MAX_FORM_STEPS;
 use crate::users::login::form::SelectorText;
 use crate::users::login::{Accounts, DEFAULT_MAX_FORM_STEPS, FormRules, LoginSettings};
@@ -74,6 +75,41 @@ pub fn parse_keep_alive_idle(text: &str) -> Result<IdleLimit, String> {
         )),
         Err(error) => Err(format!("{text:?}: {error}")),
     }
+}
+
+/// `--settle`: how a warm-up ends.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Settle {
+    /// Once the request rate has settled to within this share (see [`SettleRule`]), or at
+    /// `--warm-up`.
+    Within(f64),
+    /// At `--warm-up`: a fixed warm-up.
+    Off,
+}
+
+impl Default for Settle {
+    fn default() -> Self {
+        Settle::Within(SettleRule::DEFAULT.within)
+    }
+}
+
+/// `--settle`: `off`, or a share above 0% and at most 50% (`5%`, `0.05`).
+pub fn parse_settle(text: &str) -> Result<Settle, String> {
+    let trimmed = text.trim();
+    if trimmed.eq_ignore_ascii_case("off") {
+        return Ok(Settle::Off);
+    }
+    let share = match trimmed.strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => trimmed.parse::<f64>(),
+    }
+    .map_err(|_| format!("{text:?}: expected a share such as 5% (or off)"))?;
+    if !(share > 0.0 && share <= 0.5) {
+        return Err(format!(
+            "{text:?}: the settle share must be above 0% and at most 50% (or off)"
+        ));
+    }
+    Ok(Settle::Within(share))
 }
 
 /// A browser's idle limit on a kept-alive connection: Firefox's `network.http.keep-alive.timeout`.
@@ -241,10 +277,18 @@ pub struct RunArgs {
     /// 10s per repetition].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub run_time: Option<Duration>,
-    /// Unmeasured load on the same stack before the measured run, in whole seconds [default:
-    /// none; in `matrix`, 2s per run].
+    /// The most warm-up: load from the same users on the same stack, unmeasured, before
+    /// measuring starts, in whole seconds counted from the first user's start (never shorter
+    /// than the ramp-up); it ends sooner once the rate settles (--settle) [default: none; in
+    /// `matrix`, at most 10s per run].
     #[arg(long, value_parser = humantime::parse_duration)]
     pub warm_up: Option<Duration>,
+    /// How the warm-up ends: at the first second the last 3 one-second request counts, every
+    /// user started, are each within this share of their mean (or at --warm-up); `off`: at
+    /// --warm-up. Off with --fault (fault times count from the end of the warm-up) and for the
+    /// workers of a run (so their measured seconds line up).
+    #[arg(long, value_name = "PERCENT|off", default_value = "5%", value_parser = parse_settle)]
+    pub settle: Settle,
     /// This run's turn among repetitions (set by `matrix`, and for each worker of a run).
     #[arg(long, hide = true, default_value_t = 1)]
     pub repetition: u32,
@@ -458,9 +502,28 @@ impl RunArgs {
         ramp_up(self.users, self.ramp_rate)
     }
 
-    /// The unmeasured warm-up before the measured run (zero: none).
+    /// The unmeasured warm-up's limit (zero: none).
     pub fn warm_up(&self) -> Duration {
         self.warm_up.unwrap_or(Duration::ZERO)
+    }
+
+    /// The warm-up this run makes: at most `--warm-up` (and never shorter than the ramp), ended
+    /// sooner by the settle rule unless `--settle off` or the run has faults.
+    pub fn warm_up_plan(&self) -> WarmUpPlan {
+        if self.warm_up().is_zero() {
+            return WarmUpPlan::NONE;
+        }
+        let ramp = self.ramp_up().as_secs_f64().ceil() as u64;
+        WarmUpPlan {
+            limit_seconds: self.warm_up().as_secs().max(ramp),
+            rule: match self.settle {
+                Settle::Within(within) if self.faults.is_empty() => Some(SettleRule {
+                    within,
+                    ..SettleRule::DEFAULT
+                }),
+                _ => None,
+            },
+        }
     }
 
     /// The scenario mix asked for, or the default one.
@@ -520,6 +583,8 @@ impl RunArgs {
                 .map(|rate| rate * users as f64 / self.users as f64),
             run_time: Some(self.run_time()),
             warm_up: self.warm_up,
+            // A fixed warm-up: every worker starts measuring at the same second.
+            settle: Settle::Off,
             repetition: self.repetition,
             arm: self.arm.clone(),
             scenarios: self.scenarios.clone(),
@@ -711,5 +776,55 @@ impl RunArgs {
             ),
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warm_up_settles_unless_told_not_to_and_never_ends_before_the_ramp() {
+        assert_eq!(parse_settle("5%"), Ok(Settle::Within(0.05)));
+        assert_eq!(parse_settle("0.1"), Ok(Settle::Within(0.1)));
+        assert_eq!(parse_settle("OFF"), Ok(Settle::Off));
+        for bad in ["0%", "60%", "soon"] {
+            assert!(parse_settle(bad).is_err(), "{bad}");
+        }
+        let mut args = RunArgs::default();
+        assert_eq!(args.settle, Settle::Within(0.05));
+        assert_eq!(args.warm_up_plan(), WarmUpPlan::NONE);
+        args.warm_up = Some(Duration::from_secs(10));
+        assert_eq!(
+            args.warm_up_plan(),
+            WarmUpPlan {
+                limit_seconds: 10,
+                rule: Some(SettleRule::DEFAULT)
+            }
+        );
+        // Thirty users at one a second: the warm-up lasts at least the ramp.
+        args.users = 30;
+        args.ramp_rate = Some(1.0);
+        assert_eq!(args.warm_up_plan().limit_seconds, 30);
+        // Fixed: asked for, with faults (their moments count from its end), and for workers
+        // (their measured seconds line up).
+        let fixed = RunArgs {
+            settle: Settle::Off,
+            ..args.clone()
+        };
+        assert_eq!(fixed.warm_up_plan().rule, None);
+        let faulted = RunArgs {
+            faults: vec![parse_fault("stack-pause@1s+1s").expect("fault")],
+            ..args.clone()
+        };
+        assert_eq!(faulted.warm_up_plan().rule, None);
+        let stack = StackUrls {
+            idp: "http://127.0.0.1:1".into(),
+            stores: vec!["http://127.0.0.1:2".into()],
+            forums: vec!["http://127.0.0.1:3".into()],
+        };
+        let worker = args.for_worker(15, 0, &stack, &[]);
+        assert_eq!(worker.warm_up_plan().rule, None);
+        assert_eq!(worker.warm_up, args.warm_up);
     }
 }

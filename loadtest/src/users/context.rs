@@ -9,6 +9,7 @@ use crate::http::{
 use crate::measure::interval_log::IntervalSink;
 use crate::measure::live::LiveRegistry;
 use crate::measure::recorder::UserRecorder;
+use crate::measure::settle::MeasureClock;
 use crate::measure::shards::Shards;
 use crate::users::login::LoginSettings;
 use crate::users::stop::RunEnd;
@@ -231,8 +232,11 @@ pub struct RunContext {
     pub faults: Arc<FaultBoard>,
     /// Every stopped user's own counts, merged (their latencies are in the shards).
     merged: Mutex<UserRecorder>,
-    /// Where users hand their samples for the interval logs (none in a warm-up).
+    /// Where users hand their samples for the interval logs (none in a calibration).
     pub intervals: Option<IntervalSink>,
+    /// The measured run's zero: until it is set (the warm-up) users keep no counts and no
+    /// latency totals, and start them afresh once it is.
+    pub clock: Arc<MeasureClock>,
     /// Users started so far: each starts its round robin over a site's instances at its own
     /// turn (read once per user, never per request).
     users_started: AtomicU32,
@@ -248,6 +252,7 @@ impl RunContext {
         settings: ScenarioSettings,
         faults: Arc<FaultBoard>,
         intervals: Option<IntervalSink>,
+        clock: Arc<MeasureClock>,
         shards: Shards,
         users: usize,
     ) -> Self {
@@ -261,6 +266,7 @@ impl RunContext {
             faults,
             merged: Mutex::new(UserRecorder::default()),
             intervals,
+            clock,
             users_started: AtomicU32::new(0),
             users,
             all_started: std::sync::OnceLock::new(),

@@ -40,6 +40,32 @@ impl RunEnd {
         })
     }
 
+    /// Ends the run `after` the instant `zero` brings (the measured run's zero, sent once the
+    /// warm-up ends), from a task of the current runtime; at once if `zero` never comes.
+    pub fn end_after(
+        &self,
+        zero: tokio::sync::oneshot::Receiver<std::time::Instant>,
+        after: Duration,
+    ) -> tokio::task::JoinHandle<()> {
+        let end = self.clone();
+        tokio::spawn(async move {
+            let zero = tokio::select! {
+                zero = zero => zero,
+                () = end.token.cancelled() => return,
+            };
+            match zero {
+                Ok(zero) => {
+                    let deadline = Instant::from_std(zero + after);
+                    tokio::select! {
+                        () = tokio::time::sleep_until(deadline) => end.end(),
+                        () = end.token.cancelled() => {}
+                    }
+                }
+                Err(_) => end.end(),
+            }
+        })
+    }
+
     /// Sleeps for `duration`, or less if the run ends first.
     pub async fn sleep(&self, duration: Duration) -> Result<(), Ended> {
         self.sleep_until(Instant::now() + duration).await
@@ -73,6 +99,21 @@ mod tests {
             Err(Ended),
             "after the end, every wait ends at once"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_end_is_timed_from_the_zero_it_is_sent() {
+        let end = RunEnd::default();
+        let (send, zero) = tokio::sync::oneshot::channel();
+        let _ender = end.end_after(zero, Duration::from_secs(3));
+        let started = Instant::now();
+        end.sleep(Duration::from_secs(2))
+            .await
+            .expect("no end before the zero");
+        // The warm-up ends two seconds in: the run ends three seconds after that.
+        send.send(Instant::now().into_std()).expect("send");
+        assert_eq!(end.sleep(Duration::from_secs(1800)).await, Err(Ended));
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
     }
 
     #[tokio::test(start_paused = true)]

@@ -49,6 +49,8 @@ pub struct UserState {
     pub lost_to: Option<usize>,
     /// Samples on their way to the run's interval logs.
     pub tap: IntervalTap,
+    /// This user's counts are of the warm-up: they start afresh once measuring starts.
+    warming: bool,
 }
 
 impl Clone for UserState {
@@ -93,8 +95,25 @@ impl UserState {
             faults_checked: 0,
             lost_to: None,
             tap: IntervalTap::new(run.intervals.clone()),
+            warming: !run.clock.is_measuring(),
             run,
         }
+    }
+
+    /// Whether what this user measures now counts: once the warm-up has ended, the first
+    /// call after it drops the user's warm-up counts (failures, outcomes, pacing, connection
+    /// and instance counts), so the results count from the measured run's zero. One atomic
+    /// load, at each sample and each transaction.
+    pub fn measuring(&mut self) -> bool {
+        if self.warming && self.run.clock.is_measuring() {
+            self.warming = false;
+            self.recorder = UserRecorder::default();
+            self.pacer.late = 0;
+            self.pacer.dropped = 0;
+            self.browser.restart_counts();
+            self.attacker.restart_counts();
+        }
+        !self.warming
     }
 
     /// The store session answered a page just now (noted only in runs with faults).
@@ -113,13 +132,17 @@ impl UserState {
     /// opening a connection took (in its shard), and the interval logs.
     pub fn record_hop(&mut self, hop: Hop, elapsed: Duration, timing: &Timing) {
         let interval = self.pacer.interval();
+        let measuring = self.measuring();
         {
             let mut shard = self.shard();
-            let latency = shard.totals.hop(hop);
-            latency.record(elapsed, interval);
-            latency.time_parts(timing);
-            if timing.connect.is_some() {
-                shard.totals.transport(timing);
+            // The timeline's latencies cover the warm-up too; the run's totals do not.
+            if measuring {
+                let latency = shard.totals.hop(hop);
+                latency.record(elapsed, interval);
+                latency.time_parts(timing);
+                if timing.connect.is_some() {
+                    shard.totals.transport(timing);
+                }
             }
             let _ = shard.second.record(micros(elapsed));
         }
@@ -131,26 +154,32 @@ impl UserState {
 
     /// Counts one hop that got no usable answer, with what opening its connection took.
     pub fn hop_failed(&mut self, hop: Hop, timing: Option<&Timing>) {
-        let mut shard = self.shard();
-        shard.totals.hop(hop).error();
-        if let Some(timing) = timing {
-            shard.totals.transport(timing);
-            if timing.connect.is_some() {
-                self.live.connection();
+        if self.measuring() {
+            let mut shard = self.shard();
+            shard.totals.hop(hop).error();
+            if let Some(timing) = timing {
+                shard.totals.transport(timing);
             }
+        }
+        if timing.is_some_and(|timing| timing.connect.is_some()) {
+            self.live.connection();
         }
     }
 
     /// Records one completed flow (a whole login).
     pub fn record_flow(&mut self, flow: Flow, elapsed: Duration) {
         let interval = self.pacer.interval();
-        self.shard().totals.flow(flow).record(elapsed, interval);
+        if self.measuring() {
+            self.shard().totals.flow(flow).record(elapsed, interval);
+        }
         self.tap.record(Series::Flow(flow), elapsed, interval);
     }
 
     /// Records how long a stolen cookie stayed usable.
     pub fn record_stolen(&mut self, usable: Duration) {
-        self.shard().totals.stolen().record(usable, None);
+        if self.measuring() {
+            self.shard().totals.stolen().record(usable, None);
+        }
         self.tap.record(Series::Stolen, usable, None);
     }
 
@@ -255,9 +284,21 @@ pub async fn flush(user: &mut GooseUser) -> TransactionResult {
 
 /// The user's state; every scenario installs it first (its on-start transaction).
 pub fn state(user: &mut GooseUser) -> Result<&mut UserState, Box<TransactionError>> {
-    user.get_session_data_mut::<UserState>().ok_or_else(|| {
+    // Goose ends an attack of its own only at its run time, which a warm-up that settles
+    // early leaves far off; once the run has ended, each user asks goose to let it go after
+    // its current iteration, and goose ends the attack when every user has gone.
+    if user
+        .get_session_data::<UserState>()
+        .is_some_and(|state| state.run.end.has_come())
+    {
+        user.config.iterations = Some(1);
+    }
+    let state = user.get_session_data_mut::<UserState>().ok_or_else(|| {
         Box::new(TransactionError::Custom(
             "user state missing: the scenario's on-start transaction did not run".into(),
         ))
-    })
+    })?;
+    // A transaction's counts go where its first sample goes: the warm-up's or the run's.
+    state.measuring();
+    Ok(state)
 }
