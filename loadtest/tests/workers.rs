@@ -148,6 +148,18 @@ async fn a_run_of_two_workers_is_the_sum_of_their_own_files() {
         merged.generator.stack_cpu_source
     );
     assert_merged_is_the_sum(merged, &workers);
+    let mut summed: Vec<u64> = Vec::new();
+    for dir in &workers {
+        let theirs = reports::results::read_load(dir)
+            .expect("worker results")
+            .warm_up
+            .expect("each worker warmed up");
+        summed.resize(summed.len().max(theirs.requests.len()), 0);
+        for (sum, requests) in summed.iter_mut().zip(&theirs.requests) {
+            *sum += requests;
+        }
+    }
+    assert_eq!(warm_up.requests, summed, "the warm-up's seconds are summed");
     let html = std::fs::read_to_string(&outcome.report).expect("report");
     assert!(html.contains("<h2 id=\"workers\">Workers</h2>"));
 }

@@ -383,8 +383,7 @@ fn merge_figures(
             total
         }),
         users: merged_user_cost(workers),
-        // The workers warm up for the same fixed time (no settle rule across processes).
-        warm_up: first.results.warm_up.clone(),
+        warm_up: merged_warm_up(workers),
         problems: workers
             .iter()
             .flat_map(|worker| {
@@ -404,6 +403,24 @@ fn merge_figures(
 
 fn sum_max(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, f64::max)
+}
+
+/// The workers' warm-up: the same fixed time for each (no settle rule across processes), its
+/// requests per second summed over them.
+fn merged_warm_up(workers: &[Worker]) -> Option<results::WarmUp> {
+    let mut merged = workers.first()?.results.warm_up.clone()?;
+    for worker in &workers[1..] {
+        let Some(theirs) = &worker.results.warm_up else {
+            continue;
+        };
+        if merged.requests.len() < theirs.requests.len() {
+            merged.requests.resize(theirs.requests.len(), 0);
+        }
+        for (sum, requests) in merged.requests.iter_mut().zip(&theirs.requests) {
+            *sum += requests;
+        }
+    }
+    Some(merged)
 }
 
 /// Every worker's intervals of one series added up.

@@ -38,7 +38,7 @@ pub struct Drive<'a> {
     pub stack_connections: StackConnections,
     pub progress: &'a indicatif::ProgressBar,
     /// Faults to inject, timed from the start of the measured run, and what they act on
-    /// (with a warm-up, only a fixed one: see [`Drive::validate`]).
+    /// (with a warm-up, only a fixed one: see `Drive::fault_origin`).
     pub faults: Vec<FaultSpec>,
     pub controls: Controls,
     /// Where the measured run's interval logs go (`None`: none are written).
@@ -132,7 +132,13 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
     } else {
         Window::from(drive.plan.run_time)
     };
-    let measured_for = Duration::from_secs(window.skip) + drive.plan.run_time;
+    // How long the load goes on once measuring starts: without a warm-up, the ramp and the run
+    // time from the attack's start, as it always has; with one, the run time.
+    let measured_for = if drive.warm_up.is_none() {
+        drive.plan.ramp_up + drive.plan.run_time
+    } else {
+        drive.plan.run_time
+    };
     let (measuring, zero) = tokio::sync::oneshot::channel();
     let lag = histogram().into_sync();
     let probe = lag::spawn(lag.recorder());
@@ -228,7 +234,16 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
         None => None,
     };
     let totals = match &sampled.warm_up {
-        Some(warm_up) => run.live.totals().since(&warm_up.totals),
+        Some(warm_up) => {
+            if warm_up.ended_by.is_none() {
+                problems.push(
+                    "the load ended before its warm-up did: nothing after the warm-up was \
+                     measured"
+                        .to_owned(),
+                );
+            }
+            run.live.totals().since(&warm_up.totals)
+        }
         None => run.live.totals(),
     };
     Ok(Measured {

@@ -24,7 +24,7 @@ use vocabulary::results::Rounds;
 /// plain matrix takes 15 to 20 s.
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(10);
 /// A matrix run's longest warm-up when none is given: ended sooner once the rate settles
-/// (`--settle`), usually after 4 to 6 s.
+/// (`--settle`), after 4 to 8 s in most runs on a 2-core machine.
 pub const DEFAULT_WARM_UP: Duration = Duration::from_secs(10);
 /// Rounds when neither `--repeat` nor `--precision` is given.
 pub const DEFAULT_ROUNDS: u32 = 3;

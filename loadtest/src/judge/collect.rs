@@ -248,7 +248,6 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
     }
 }
 
-/// What the users cost the generator: their start, and its memory once they were all there.
 /// The warm-up as it went (`None` without one).
 fn warm_up(args: &RunArgs, measured: &Measured) -> Option<reports::results::WarmUp> {
     let plan = args.warm_up_plan();
@@ -262,6 +261,7 @@ fn warm_up(args: &RunArgs, measured: &Measured) -> Option<reports::results::Warm
     })
 }
 
+/// What the users cost the generator: their start, and its memory once they were all there.
 pub fn user_cost(measured: &Measured, window: Window) -> UserCost {
     let timeline = &measured.sampled.timeline;
     let rss_peak_bytes = timeline.iter().filter_map(|p| p.generator_rss_bytes).max();

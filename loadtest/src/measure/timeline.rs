@@ -250,9 +250,15 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
                 warming.timeline.push(point);
                 if let Some(how) = ended {
                     warming.ended_by = Some(how);
-                    warming.totals = now.clone();
-                    measured_from = (second, elapsed_seconds);
                     start_measuring(&mut inputs, second);
+                    // Counted afresh once the clock is set: what users answered while this
+                    // second was being read counts in neither the warm-up nor the run, as
+                    // their histograms do not hold it either.
+                    let fresh = (inputs.totals)();
+                    measured_from = (second, started.elapsed().as_secs_f64());
+                    warming.totals = fresh.clone();
+                    last = fresh;
+                    continue;
                 }
             }
             _ => {

@@ -149,7 +149,10 @@ impl UserState {
         if timing.connect.is_some() {
             self.live.connection();
         }
-        self.tap.record(Series::Hop(hop), elapsed, interval);
+        // Decided once per sample: what the logs hold is what the histograms hold.
+        if measuring {
+            self.tap.record(Series::Hop(hop), elapsed, interval);
+        }
     }
 
     /// Counts one hop that got no usable answer, with what opening its connection took.
@@ -171,16 +174,16 @@ impl UserState {
         let interval = self.pacer.interval();
         if self.measuring() {
             self.shard().totals.flow(flow).record(elapsed, interval);
+            self.tap.record(Series::Flow(flow), elapsed, interval);
         }
-        self.tap.record(Series::Flow(flow), elapsed, interval);
     }
 
     /// Records how long a stolen cookie stayed usable.
     pub fn record_stolen(&mut self, usable: Duration) {
         if self.measuring() {
             self.shard().totals.stolen().record(usable, None);
+            self.tap.record(Series::Stolen, usable, None);
         }
-        self.tap.record(Series::Stolen, usable, None);
     }
 
     /// Before a long wait: samples handed over, idle connections' buffers given back.
