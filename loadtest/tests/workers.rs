@@ -150,7 +150,7 @@ async fn a_run_of_two_workers_is_the_sum_of_their_own_files() {
     assert_merged_is_the_sum(merged, &workers);
     let mut summed: Vec<u64> = Vec::new();
     for dir in &workers {
-        let theirs = reports::results::read_load(dir)
+        let theirs = read_load(dir)
             .expect("worker results")
             .warm_up
             .expect("each worker warmed up");
