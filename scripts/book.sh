@@ -31,6 +31,8 @@ help_texts=(
   "loadtest-matrix loadtest matrix"
   "loadtest-calibrate loadtest calibrate"
   "loadtest-worker loadtest worker"
+  "loadtest-kube loadtest kube"
+  "loadtest-coordinate loadtest coordinate"
   "mock-services-serve mock-services serve"
   "mock-services-dev-cert mock-services dev-cert"
   "reports reports"

@@ -45,6 +45,10 @@ pub enum RunError {
     TlsCheck(#[from] TlsCheckError),
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error("a manifest: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("the coordinator: {0}")]
+    Coordinator(#[from] reqwest::Error),
     #[error("a count out of range: {0}")]
     Count(#[from] std::num::TryFromIntError),
     #[error(transparent)]

@@ -11,6 +11,9 @@
 //! - [`setup`]: arguments, and the stack a run starts or points at;
 //! - [`attack`]: the goose attack and its measured drive;
 //! - [`judge`]: results assembled from what was measured, thresholds, the printed summary;
+//! - [`coordinate`]: a run of several generators over HTTP — the coordinator (arguments, one
+//!   release, heartbeats, files) and each worker's link to it, on one host or on a cluster;
+//! - [`cluster`]: a run as Kubernetes objects (the manifests `loadtest kube` writes);
 //! - [`drivers`]: what a command runs — a run, several workers, the matrix, calibration, the
 //!   store-level load.
 //!
@@ -18,6 +21,8 @@
 //! `drivers` may use every other room), so there are no import cycles.
 
 pub mod attack;
+pub mod cluster;
+pub mod coordinate;
 pub mod drivers;
 pub mod error;
 pub mod fault;

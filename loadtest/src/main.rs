@@ -35,9 +35,18 @@ enum Command {
     /// each app instance) as processes of this same program.
     #[command(hide = true)]
     Serve(Box<mock_services::serve::ServeCommand>),
-    /// One load generator of a run of several: the load against a running stack (--target)
-    /// into --worker-dir, to be merged with the others (`cargo run -p reports -- merge`).
+    /// One load generator of a run of several: coordinated (--coordinator), its share of the
+    /// run, released with the others, its files sent back to be merged; or by hand, the load
+    /// against a running stack (--target) into --worker-dir, to be merged with the others
+    /// (`cargo run -p reports -- merge`).
     Worker(Box<loadtest::drivers::workers::WorkerCommand>),
+    /// The coordinator of a distributed run as a process of its own (the coordinator pod of
+    /// `loadtest kube`): waits for the workers, releases them together, merges their runs and
+    /// serves the report until it is fetched.
+    Coordinate(Box<loadtest::drivers::coordinate::CoordinateArgs>),
+    /// Write the Kubernetes manifests of a distributed run into --out (`kubectl apply -f`),
+    /// or with --local run them as processes on loopback.
+    Kube(Box<loadtest::drivers::kube::KubeCommand>),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -111,7 +120,7 @@ fn main() -> anyhow::Result<()> {
             Some(Command::Store(args)) => Ok(store::run(args, worker_threads).await?),
             Some(Command::Serve(command)) => Ok(command.run().await?),
             Some(Command::Worker(command)) => {
-                let outcome = loadtest::drivers::workers::work(&command.args).await?;
+                let outcome = loadtest::drivers::workers::work(&command).await?;
                 eprintln!(
                     "worker results: {}",
                     outcome
@@ -119,6 +128,28 @@ fn main() -> anyhow::Result<()> {
                         .join(reports::results::RESULTS_FILE)
                         .display()
                 );
+                Ok(())
+            }
+            Some(Command::Coordinate(args)) => {
+                let outcome = loadtest::drivers::coordinate::execute(&args).await?;
+                eprintln!("report: {}", outcome.report.display());
+                Ok(())
+            }
+            Some(Command::Kube(command)) => {
+                let outcome = loadtest::drivers::kube::execute(&command).await?;
+                for file in &outcome.files {
+                    println!("wrote {}", file.display());
+                }
+                match outcome.local {
+                    Some(local) => {
+                        loadtest::judge::summary::print(&local.results);
+                        println!("report: {}", local.report.display());
+                    }
+                    None => println!(
+                        "apply with: kubectl apply -f {}",
+                        command.kube.out.display()
+                    ),
+                }
                 Ok(())
             }
             Some(Command::Calibrate(args)) => {

@@ -7,7 +7,18 @@ use std::path::{Path, PathBuf};
 
 /// The rooms, each before every room that may use it.
 const ROOMS: &[&str] = &[
-    "http", "names", "measure", "fault", "users", "error", "setup", "attack", "judge", "drivers",
+    "http",
+    "names",
+    "measure",
+    "fault",
+    "users",
+    "error",
+    "setup",
+    "attack",
+    "judge",
+    "coordinate",
+    "cluster",
+    "drivers",
 ];
 
 /// Every module's file under `src/`, by its path of module names (`users/login/walk`).

@@ -40,6 +40,9 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         workers: 1,
         first_user: 0,
         stack_pids: Vec::new(),
+        ready_within: Duration::from_secs(60),
+        results_within: Duration::from_secs(120),
+        worker_fault: Vec::new(),
         stack_program: None,
         target_pid: None,
         users: 6,
@@ -318,7 +321,8 @@ async fn the_warm_up_ends_when_the_rate_settles_and_its_users_stay_logged_in() {
     let rule = SettleRule::DEFAULT;
     assert_eq!(warm_up.rule.as_deref(), Some(rule.describe().as_str()));
     if warm_up.settled {
-        assert!(warm_up.seconds < 8, "{warm_up:?}");
+        // The rule may first hold at the limit's own second: that warm-up settled too.
+        assert!(warm_up.seconds <= 8, "{warm_up:?}");
         assert!(rule.holds(&warm_up.requests), "{warm_up:?}");
     } else {
         assert_eq!(warm_up.seconds, 8, "{warm_up:?}");

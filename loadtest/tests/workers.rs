@@ -1,8 +1,8 @@
 //! Several load generators, end to end: `--workers 2` (the stack and two `loadtest worker`
-//! processes, a start barrier, the merge), checked against the workers' own files — the merged
+//! processes, the coordinator's release, the merge), checked against the workers' own files — the merged
 //! counts are their sums and the merged histograms the HDR sum of their interval logs, decoded
-//! here independently of the merge — and workers started by hand, merged by the library, with a
-//! worker of another configuration refused.
+//! here independently of the merge — the coordination faults, each named, and workers started
+//! by hand, merged by the library, with a worker of another configuration refused.
 
 use base64::Engine as _;
 use hdrhistogram::Histogram;
@@ -164,6 +164,65 @@ async fn a_run_of_two_workers_is_the_sum_of_their_own_files() {
     assert!(html.contains("<h2 id=\"workers\">Workers</h2>"));
 }
 
+/// Each coordination fault ends the run with a message naming the worker and its pod, and
+/// nothing is merged: a worker never ready within --ready-within, one that vanishes mid-run
+/// (as an evicted pod), one that ends without sending its results, one whose clock is off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordination_faults_end_the_run_naming_the_worker() {
+    let _serial = SERIAL.lock().await;
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["--worker-fault", "2:never-ready", "--ready-within", "5s"],
+            &[
+                "not ready within 5 s",
+                "worker 2 (pod ",
+                "took its arguments, never said ready",
+            ],
+        ),
+        (
+            &["--worker-fault", "2:exit-mid-run"],
+            &["worker 2 (pod ", "exit status: 3", "without its results"],
+        ),
+        (
+            &["--worker-fault", "2:withhold-results"],
+            &["worker 2 (pod ", "without sending its results"],
+        ),
+        (
+            &["--worker-fault", "2:clock-off=3s"],
+            &["worker 2 (pod ", "its clock is +3000 ms off", "NTP"],
+        ),
+    ];
+    for (extra, expected) in cases {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut line = vec!["--workers", "2"];
+        line.extend_from_slice(extra);
+        let args = flags(dir.path(), &line);
+        let started = std::time::Instant::now();
+        let error = execute(&args)
+            .await
+            .expect_err("a coordination fault ends the run")
+            .to_string();
+        for piece in expected {
+            assert!(error.contains(piece), "{extra:?}: {error}");
+        }
+        assert!(
+            !error.contains("worker 1 "),
+            "only the faulty worker is named: {error}"
+        );
+        // Ended by the fault, not by a distant deadline.
+        assert!(started.elapsed().as_secs() < 40, "{extra:?}: {error}");
+        // No merged run: no results.json outside the workers' folders.
+        for run in std::fs::read_dir(dir.path()).expect("reports dir") {
+            let run = run.expect("entry").path();
+            assert!(
+                !run.join("results.json").exists(),
+                "{extra:?}: a partial merge in {}",
+                run.display()
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_started_by_hand_merge_and_another_configuration_is_refused() {
     let _serial = SERIAL.lock().await;
@@ -240,6 +299,8 @@ fn a_workers_arguments_carry_the_runs_generator_settings() {
             "pass word",
             "--generator-threads",
             "1",
+            "--worker-fault",
+            "3:withhold-results",
         ],
     );
     let urls = loadtest::setup::args::StackUrls {
@@ -247,18 +308,24 @@ fn a_workers_arguments_carry_the_runs_generator_settings() {
         stores: vec!["http://127.0.0.2:1".into(), "http://127.0.0.2:2".into()],
         forums: vec!["http://127.0.0.3:1".into()],
     };
-    // What the worker reads back from its input is what the run sent.
-    let sent = loadtest::drivers::workers::WorkerArgs {
-        run: args.for_worker(2, 5, &urls, &[7, 8]),
-        worker_dir: Some("w".into()),
-        wait_for_go: true,
-    };
-    let mut wire = Vec::new();
-    vocabulary::protocol::send_config(&mut wire, &sent).expect("send");
+    // What the worker reads back from the coordinator's JSON is what the run planned: the
+    // third worker of 8 users has 2 of them, after the first 3 + 3, and the misbehaviour
+    // asked of it; only the first measures the stack's processes.
+    let planned = loadtest::drivers::workers::worker_plan(&args, 3, 2, &urls, &[7, 8]);
+    assert_eq!(planned.worker_dir, None);
+    assert!(
+        loadtest::drivers::workers::worker_plan(&args, 3, 0, &urls, &[7, 8])
+            .run
+            .stack_pids
+            == [7, 8]
+    );
+    let wire = serde_json::to_vec(&planned).expect("send");
     let received: loadtest::drivers::workers::WorkerArgs =
-        vocabulary::protocol::receive_config(&mut std::io::Cursor::new(wire)).expect("receive");
-    assert!(received.wait_for_go);
-    assert_eq!(received.worker_dir, sent.worker_dir);
+        serde_json::from_slice(&wire).expect("receive");
+    assert_eq!(
+        received.misbehaviour,
+        Some(loadtest::setup::worker_fault::Misbehaviour::WithholdResults)
+    );
     let parsed = received.run;
     assert_eq!(parsed.users, 2);
     // 90 iterations/s over 8 users: 2 users keep their share.
@@ -279,8 +346,8 @@ fn a_workers_arguments_carry_the_runs_generator_settings() {
     assert_eq!(parsed.target_idp, urls.idp);
     assert_eq!(parsed.target, urls.stores);
     assert_eq!(parsed.target_forums, urls.forums);
-    assert_eq!(parsed.stack_pids, [7, 8]);
-    assert_eq!(parsed.first_user, 5);
+    assert!(parsed.stack_pids.is_empty());
+    assert_eq!(parsed.first_user, 6);
     assert_eq!(parsed.reports_dir, args.reports_dir);
     assert_eq!(parsed.workers, 1);
     assert!(parsed.quiet);

@@ -147,7 +147,7 @@ pub fn stop(child: &mut Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vocabulary::protocol::{Announcement, Barrier};
+    use vocabulary::protocol::Announcement;
 
     /// A child that prints what the shell script says.
     fn shell(script: &str) -> Child {
@@ -169,14 +169,14 @@ mod tests {
         let _ = child.wait();
 
         let mut child = shell("echo steady");
-        let error = read_lines::<Barrier>(&mut child, 1, Duration::from_secs(10))
+        let error = read_lines::<Announcement>(&mut child, 1, Duration::from_secs(10))
             .await
-            .expect_err("not ready");
-        assert!(error.to_string().contains("\"steady\""), "{error}");
+            .expect_err("not an announcement");
+        assert!(error.to_string().contains("steady"), "{error}");
         let _ = child.wait();
 
         let mut child = shell("exit 3");
-        let error = read_lines::<Barrier>(&mut child, 1, Duration::from_secs(10))
+        let error = read_lines::<Announcement>(&mut child, 1, Duration::from_secs(10))
             .await
             .expect_err("stopped");
         assert!(matches!(
@@ -186,7 +186,7 @@ mod tests {
         let _ = child.wait();
 
         let mut child = shell("sleep 5");
-        let error = read_lines::<Barrier>(&mut child, 1, Duration::from_millis(200))
+        let error = read_lines::<Announcement>(&mut child, 1, Duration::from_millis(200))
             .await
             .expect_err("silent");
         assert!(matches!(error, ChildError::Silent(_)));

@@ -134,7 +134,17 @@ impl Worker {
     }
 
     fn offset(&self, base: f64) -> u64 {
-        (self.results.measured_started_unix - base).round().max(0.0) as u64
+        (self.started_unix() - base).round().max(0.0) as u64
+    }
+
+    /// When its measured run started, on its coordinator's clock where it was measured
+    /// against one (a worker whose clock is off is put back where it belongs), else on its own.
+    fn started_unix(&self) -> f64 {
+        let offset = self
+            .results
+            .clock
+            .map_or(0.0, |clock| clock.offset_ms / 1e3);
+        self.results.measured_started_unix - offset
     }
 }
 
@@ -277,8 +287,7 @@ fn merge_figures(
         }
         // Workers of one load measure the same seconds; runs that did not overlap are not one
         // load, and their rates must not be added.
-        let apart =
-            (worker.results.measured_started_unix - first.results.measured_started_unix).abs();
+        let apart = (worker.started_unix() - first.started_unix()).abs();
         if apart >= first.results.config.run_time_seconds as f64 {
             return Err(MergeError::Apart {
                 dir: worker.dir.display().to_string(),
@@ -290,8 +299,9 @@ fn merge_figures(
     let each = || workers.iter().map(|worker| &worker.results);
     let sum = |value: fn(&LoadRunResults) -> u64| each().map(value).sum::<u64>();
     let sum_f = |value: fn(&LoadRunResults) -> f64| each().map(value).sum::<f64>();
-    let base = each()
-        .map(|results| results.measured_started_unix)
+    let base = workers
+        .iter()
+        .map(Worker::started_unix)
         .fold(f64::INFINITY, f64::min);
 
     let hops = merged_rows(workers, |results| &results.hops);
@@ -376,6 +386,8 @@ fn merge_figures(
         instances: merged_instances(workers),
         host: hosts.join(", "),
         measured_started_unix: base,
+        // The merged run is on the coordinator's clock (or the first worker's).
+        clock: None,
         hlog_late_samples: sum(|r| r.hlog_late_samples),
         transport: merged_transport(workers),
         login_outcomes: each().fold(results::LoginOutcomes::default(), |mut total, results| {
@@ -778,6 +790,7 @@ fn worker_result(worker: &Worker, out_dir: &Path) -> WorkerResult {
         lag_us: results.generator.lag_us.clone(),
         generator_bound: results.generator_bound.bound,
         limit: results.generator_bound.limit.clone(),
+        clock_offset_ms: results.clock.map(|clock| clock.offset_ms),
     }
 }
 

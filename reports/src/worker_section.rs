@@ -20,7 +20,9 @@ pub(crate) fn section(report: &Report) -> String {
         "<h2 id=\"workers\">Workers</h2>\n<p>This run's load came from several generator \
          processes, released together; its figures are theirs merged: histograms added from \
          their interval logs (<code>worker-*/hlog/</code>), counts and rates summed, seconds \
-         aligned on the wall clock. Each worker's own figures:</p>\n",
+         aligned on the wall clock (the coordinator's: each worker measured its clock against \
+         it before the release, and its seconds are put back by that offset). Each worker's own \
+         figures:</p>\n",
     );
     for run in runs {
         let results = &run.results;
@@ -29,7 +31,8 @@ pub(crate) fn section(report: &Report) -> String {
             "<h3>{} — {} workers on {}</h3>\n<table>\n<tr><th>worker</th><th>host</th>\
              <th>users</th><th>requests</th><th>requests/s</th><th>errors</th>\
              <th>generator CPU (cores, threads)</th><th>requests per core</th>\
-             <th>timer lag p99 / max (ms)</th><th>generator-bound</th></tr>",
+             <th>timer lag p99 / max (ms)</th><th>clock offset (ms)</th>\
+             <th>generator-bound</th></tr>",
             escape(&run.label),
             results.workers.len(),
             escape(&results.host)
@@ -38,7 +41,8 @@ pub(crate) fn section(report: &Report) -> String {
             let _ = writeln!(
                 html,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{}</td>\
-                 <td>{:.2} ({})</td><td>{:.0}</td><td>{:.2} / {:.2}</td><td>{}</td></tr>",
+                 <td>{:.2} ({})</td><td>{:.0}</td><td>{:.2} / {:.2}</td><td>{}</td><td>{}</td>\
+                 </tr>",
                 escape(&worker.dir),
                 escape(&worker.host),
                 worker.users,
@@ -50,6 +54,9 @@ pub(crate) fn section(report: &Report) -> String {
                 worker.requests_per_core,
                 worker.lag_us.p99 / 1000.0,
                 worker.lag_us.max / 1000.0,
+                worker
+                    .clock_offset_ms
+                    .map_or_else(|| "not measured".to_owned(), |ms| format!("{ms:+.1}")),
                 if worker.generator_bound {
                     format!("yes ({})", escape(&worker.limit))
                 } else {

@@ -142,3 +142,36 @@ fn merge_adds_two_workers_up_and_refuses_another_configuration() {
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("cart_reads"), "{message}");
 }
+
+/// A worker whose clock ran ahead of its coordinator's (by the offset it measured and
+/// recorded) is put back on the coordinator's clock: two workers released together line up
+/// second by second, however their clocks read.
+#[test]
+fn a_workers_measured_clock_offset_is_put_back_in_the_merge() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    let started = SystemTime::now();
+    let results = fixture();
+    worker(&a, results.clone(), started, 1.0);
+    let mut ahead = results.clone();
+    ahead.clock = Some(results::ClockOffset {
+        offset_ms: 2_200.0,
+        round_trip_ms: 0.4,
+    });
+    worker(&b, ahead, started + Duration::from_millis(2_200), 1.0);
+    let out = root.path().join("merged");
+    let output = merge(&[&a, &b], &out);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let merged = results::read_load(&out).expect("merged results");
+    assert_eq!(merged.timeline.len(), results.timeline.len());
+    for (point, own) in merged.timeline.iter().zip(&results.timeline) {
+        assert_eq!(point.second, own.second);
+        assert_eq!(point.requests, 2 * own.requests, "second {}", own.second);
+    }
+    assert_eq!(merged.workers[0].clock_offset_ms, None);
+    assert_eq!(merged.workers[1].clock_offset_ms, Some(2_200.0));
+}

@@ -1,13 +1,13 @@
 //! What this program's processes say to each other, line by line, on their standard input and
-//! output: every boundary between a parent and the child it starts goes through here.
+//! output: every boundary between a parent and a child it starts on pipes goes through here
+//! (the workers of a run talk to their coordinator over HTTP instead, so pods can too: the
+//! load runner's `coordinate::protocol`).
 //!
 //! - A child's configuration: the parent writes the child's typed arguments whole as the first
 //!   line of the child's input (one JSON document), instead of a command line of flags; the
 //!   child reads them back into the same type ([`send_config`], [`receive_config`]).
 //! - A service's announcement: a `serve` process prints one line per service it runs once it
 //!   listens, `<service> <url>` ([`Announcement`]); people read the same lines.
-//! - The workers' start barrier: a worker prints `ready` once set up and starts its load when
-//!   it reads `go` ([`Barrier`]).
 
 use crate::service::{Service, UnknownService};
 use serde::Serialize;
@@ -109,43 +109,6 @@ impl FromStr for Announcement {
     }
 }
 
-/// The workers' start barrier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Barrier {
-    /// Worker to parent: set up, waiting.
-    Ready,
-    /// Parent to worker: start the load now.
-    Go,
-}
-
-impl Expected for Barrier {
-    const EXPECTED: &'static str = "`ready` or `go`";
-}
-
-impl fmt::Display for Barrier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Barrier::Ready => "ready",
-            Barrier::Go => "go",
-        })
-    }
-}
-
-impl FromStr for Barrier {
-    type Err = ProtocolError;
-
-    fn from_str(line: &str) -> Result<Barrier, ProtocolError> {
-        match line {
-            "ready" => Ok(Barrier::Ready),
-            "go" => Ok(Barrier::Go),
-            _ => Err(ProtocolError::Unexpected {
-                expected: Barrier::EXPECTED,
-                got: line.to_owned(),
-            }),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,16 +130,23 @@ mod tests {
         };
         let mut wire = Vec::new();
         send_config(&mut wire, &config).expect("send");
-        write_line(&mut wire, &Barrier::Go).expect("go");
+        let line = Announcement {
+            service: Service::Idp,
+            url: "http://127.0.0.2:1".into(),
+        };
+        write_line(&mut wire, &line).expect("an announcement");
         assert_eq!(wire.iter().filter(|byte| **byte == b'\n').count(), 2);
         let mut input = Cursor::new(wire);
         assert_eq!(
             receive_config::<Config>(&mut input).expect("config"),
             config
         );
-        assert_eq!(read_line::<Barrier>(&mut input).expect("go"), Barrier::Go);
+        assert_eq!(
+            read_line::<Announcement>(&mut input).expect("the announcement"),
+            line
+        );
         assert!(matches!(
-            read_line::<Barrier>(&mut input),
+            read_line::<Announcement>(&mut input),
             Err(ProtocolError::Closed { .. })
         ));
     }
@@ -212,17 +182,5 @@ mod tests {
             "web http://x".parse::<Announcement>(),
             Err(ProtocolError::Service(_))
         ));
-    }
-
-    #[test]
-    fn barrier_lines_are_ready_and_go_only() {
-        for signal in [Barrier::Ready, Barrier::Go] {
-            assert_eq!(
-                signal.to_string().parse::<Barrier>().expect("parse"),
-                signal
-            );
-        }
-        let error = "went".parse::<Barrier>().expect_err("not a signal");
-        assert_eq!(error.to_string(), "expected `ready` or `go`, got \"went\"");
     }
 }

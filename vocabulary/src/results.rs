@@ -215,6 +215,10 @@ pub struct LoadRunResults {
     /// A merged run's load generators, one entry each (empty for a run of one generator).
     #[serde(default)]
     pub workers: Vec<WorkerResult>,
+    /// A worker's wall clock against its coordinator's, measured before the release (absent
+    /// for a run not started by a coordinator).
+    #[serde(default)]
+    pub clock: Option<ClockOffset>,
     /// Samples that reached the interval logs after their second was written, and were filed
     /// in a later one (their user sat inside one request longer than the logs' grace).
     #[serde(default)]
@@ -274,6 +278,17 @@ pub struct WorkerResult {
     pub generator_bound: bool,
     /// What limited it, in a few words.
     pub limit: String,
+    /// How far its wall clock was ahead of the coordinator's (negative: behind), in ms.
+    #[serde(default)]
+    pub clock_offset_ms: Option<f64>,
+}
+
+/// A generator's wall clock against its coordinator's: how far ahead (negative: behind), over
+/// the exchange with the smallest round trip, so known to within half that round trip.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClockOffset {
+    pub offset_ms: f64,
+    pub round_trip_ms: f64,
 }
 
 /// Requests one service instance got from the generator (answered or not).

@@ -4,6 +4,7 @@
 
 use crate::attack::measured::{self, Drive};
 use crate::attack::plan::{AttackPlan, Kind};
+use crate::coordinate::link::Link;
 use crate::drivers::calibrate;
 use crate::error::RunResult;
 use crate::error::While as _;
@@ -33,11 +34,11 @@ pub struct RunOutcome {
 }
 
 /// When the load starts once the run is set up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
+#[derive(Debug, Clone, Copy)]
+pub enum Start<'a> {
     AtOnce,
-    /// A worker of a run: it says it is ready and waits for the word (the start barrier).
-    OnGo,
+    /// A worker of a coordinated run: it says it is ready and starts at the release.
+    Coordinated(&'a Link),
 }
 
 /// One generator's run: this process makes all of the load (or, a worker, its share).
@@ -45,7 +46,7 @@ pub async fn execute_one(
     args: &RunArgs,
     run_dir: &Path,
     progress: &indicatif::ProgressBar,
-    start: Start,
+    start: Start<'_>,
 ) -> RunResult<RunOutcome> {
     args.validate()?;
     // Refused here, with the arithmetic, rather than out of descriptors once users have started.
@@ -82,9 +83,10 @@ pub async fn execute_one(
         .canonicalize()
         .unwrap_or_else(|_| run_dir.to_owned());
 
-    if start == Start::OnGo {
-        super::barrier::ready_and_wait().await?;
-    }
+    let clock = match start {
+        Start::AtOnce => None,
+        Start::Coordinated(link) => Some(link.ready_and_wait().await?),
+    };
     let kinds: Vec<(Kind, usize)> = args
         .scenarios()
         .iter()
@@ -124,6 +126,7 @@ pub async fn execute_one(
         measured: &measured,
         started_at,
         calibration: calibrate::load(&reports_dir),
+        clock,
         goose_reports: if args.goose_reports {
             vec!["goose-report.html".into(), "goose-report.json".into()]
         } else {

@@ -1,67 +1,85 @@
 //! Several load generators (`--workers N`): the stack as processes of its own, N generator
-//! processes (`loadtest worker`) with the users split among them, released together by a start
-//! barrier (each is given its arguments whole on its input, says `ready` once set up, and waits for `go`), then their runs
-//! merged into one (`reports::merge`: histograms added from the workers' interval logs, counts
-//! and rates summed, the timeline aligned on wall-clock seconds). Every worker keeps its own run
-//! directory (`worker-<k>/`) inside the merged run's.
+//! processes (`loadtest worker`) with the users split among them, coordinated over loopback
+//! HTTP exactly as pods on a cluster are (`coordinate`: each worker fetches its arguments,
+//! measures its clock against the coordinator's, says it is ready; all are released at one
+//! instant; each sends its files), then their runs merged into one (`reports::merge`:
+//! histograms added from the workers' interval logs, counts and rates summed, the timeline
+//! aligned on wall-clock seconds). Every worker's files land in `worker-<k>/` of the merged
+//! run. On one host the coordinator also sees each worker's exit.
 
-use super::barrier;
 use super::single::{self, RunOutcome, Start};
+use crate::coordinate::coordinator::Released;
+use crate::coordinate::coordinator::{Coordinator, Fleet};
+use crate::coordinate::link::Link;
+use crate::coordinate::protocol::{INDEX_ENV, POD_ENV, TOKEN_ENV};
+pub use crate::coordinate::worker_args::{WORKER_DIR_PREFIX, WorkerArgs};
 use crate::error::While as _;
-use crate::error::{RunResult, bail, ensure};
+use crate::error::{RunResult, ensure};
 use crate::judge::thresholds;
 use crate::setup::args::{RunArgs, StackUrls};
 use crate::setup::process_stack::{self, ProcessStack};
-use std::path::{Path, PathBuf};
-use std::process::Child;
-use std::time::{Duration, Instant};
+use crate::setup::worker_fault::Misbehaviour;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::Duration;
 
-/// A worker's directory inside the merged run's: `worker-1`, `worker-2`, …
-pub const WORKER_DIR_PREFIX: &str = "worker-";
-/// How long past its warm-up, run time and a request timeout a worker may take to finish (the
-/// drain of its last iterations, its report).
-const FINISH_WITHIN: Duration = Duration::from_secs(120);
-
-/// `loadtest worker`: one generator of a run of several.
-#[derive(Debug, Clone, clap::Args, serde::Serialize, serde::Deserialize)]
-pub struct WorkerArgs {
-    #[command(flatten)]
-    pub run: RunArgs,
-    /// The worker's run directory (results.json, hlog/, its report).
-    #[arg(long, required_unless_present = "config_on_stdin")]
-    pub worker_dir: Option<PathBuf>,
-    /// Print `ready` once set up and wait for a line `go` on standard input before the load
-    /// (the start barrier that releases every worker of a run together).
-    #[arg(long)]
-    pub wait_for_go: bool,
-}
-
-/// `loadtest worker` as a command: its flags, or — for the workers a run starts — its
-/// arguments whole on standard input.
+/// `loadtest worker` as a command: its flags, or — for a worker of a coordinated run — the
+/// coordinator that gives it its arguments.
 #[derive(Debug, clap::Args)]
 pub struct WorkerCommand {
     #[command(flatten)]
     pub args: WorkerArgs,
-    /// Read the arguments, whole, from the first line of standard input instead of flags (how a
-    /// run with --workers starts its workers).
-    #[arg(long, hide = true)]
-    pub config_on_stdin: bool,
+    /// The coordinator of the run this worker belongs to: it gives the worker its arguments
+    /// (the flags above are then ignored), releases it with the others, and takes its results.
+    #[arg(long)]
+    pub coordinator: Option<String>,
+    /// The run's token, which every request to the coordinator carries.
+    #[arg(long, env = TOKEN_ENV, hide_env_values = true)]
+    pub token: Option<String>,
+    /// This worker's place among the run's (0-based), as an Indexed Job numbers its pods.
+    #[arg(long, env = INDEX_ENV)]
+    pub index: Option<usize>,
 }
 
 impl WorkerCommand {
-    /// The worker's arguments: from the command line, or read from standard input now.
+    /// The worker's arguments: from the command line, or — coordinated — asked of the
+    /// coordinator now, on a runtime of its own (the generator's thread count is among them).
     pub fn receive(&mut self) -> RunResult<&WorkerArgs> {
-        if self.config_on_stdin {
-            self.args = mock_services::children::receive_config()
-                .doing("reading the worker's arguments from standard input")?;
-            self.config_on_stdin = false;
+        if self.coordinator.is_some() {
+            let link = self.link()?.doing("a coordinated worker's link")?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let worker_dir = self.args.worker_dir.take();
+            self.args = runtime.block_on(link.args())?;
+            self.args.worker_dir = worker_dir;
         }
         Ok(&self.args)
     }
+
+    /// The link to the coordinator, for a coordinated worker.
+    fn link(&self) -> RunResult<Option<Link>> {
+        let Some(coordinator) = &self.coordinator else {
+            return Ok(None);
+        };
+        let token = self.token.as_deref().doing_with(|| {
+            format!("a coordinated worker needs the run's token (--token or {TOKEN_ENV})")
+        })?;
+        let index = self.index.doing_with(|| {
+            format!("a coordinated worker needs its index (--index or {INDEX_ENV})")
+        })?;
+        let pod = std::env::var(POD_ENV).unwrap_or_else(|_| {
+            format!("{} pid {}", reports::hlog::host_name(), std::process::id())
+        });
+        Ok(Some(Link::new(coordinator, token, index, &pod)?))
+    }
 }
 
-/// Runs one worker: the load against `--target`, into `--worker-dir`.
-pub async fn work(args: &WorkerArgs) -> RunResult<RunOutcome> {
+/// Runs one worker: the load against `--target`, into `--worker-dir`, or — coordinated — its
+/// share of the run, released with the others, its files sent to the coordinator.
+pub async fn work(command: &WorkerCommand) -> RunResult<RunOutcome> {
+    let args = &command.args;
     ensure!(
         !args.run.target.is_empty(),
         "a worker only makes load: give the running stack's --target (and --target-idp, \
@@ -72,16 +90,43 @@ pub async fn work(args: &WorkerArgs) -> RunResult<RunOutcome> {
         "a worker is one generator against a running stack: --workers and --instances belong \
          to the run that starts the workers"
     );
-    let dir = args
-        .worker_dir
-        .as_ref()
-        .doing("a worker needs --worker-dir, where its run goes")?;
-    let start = if args.wait_for_go {
-        Start::OnGo
-    } else {
-        Start::AtOnce
+    let progress = indicatif::ProgressBar::hidden();
+    let Some(mut link) = command.link()? else {
+        let dir = args
+            .worker_dir
+            .as_ref()
+            .doing("a worker needs --worker-dir, where its run goes")?;
+        return single::execute_one(&args.run, dir, &progress, Start::AtOnce).await;
     };
-    single::execute_one(&args.run, dir, &indicatif::ProgressBar::hidden(), start).await
+    link.misbehave(args.misbehaviour);
+    let scratch = args.worker_dir.is_none();
+    let dir = args.worker_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "ssobench-worker-{}-{}",
+            command.index.unwrap_or_default(),
+            std::process::id()
+        ))
+    });
+    let outcome =
+        match single::execute_one(&args.run, &dir, &progress, Start::Coordinated(&link)).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                link.failed(&error.to_string()).await;
+                return Err(error);
+            }
+        };
+    if link.misbehaviour() == Some(Misbehaviour::WithholdResults) {
+        eprintln!("this worker keeps its results (--worker-fault withhold-results)");
+        return Ok(outcome);
+    }
+    if let Err(error) = link.send_results(&outcome.run_dir).await {
+        link.failed(&error.to_string()).await;
+        return Err(error);
+    }
+    if scratch {
+        let _ = std::fs::remove_dir_all(&outcome.run_dir);
+    }
+    Ok(outcome)
 }
 
 /// Users of worker `index` (0-based) of `workers`: as even as can be, the first ones one more.
@@ -89,23 +134,57 @@ pub fn users_of(users: usize, workers: usize, index: usize) -> usize {
     users / workers + usize::from(index < users % workers)
 }
 
-/// A started worker.
+/// The workers a run started on this host: the coordinator sees their exits.
 #[derive(Debug)]
-struct Running {
-    child: Child,
-    dir: PathBuf,
+struct LocalFleet {
+    children: Vec<Child>,
+    progress: indicatif::ProgressBar,
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+impl Fleet for LocalFleet {
+    fn ended(&mut self, index: usize) -> Option<Result<(), String>> {
+        let child = self.children.get_mut(index)?;
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => Some(Ok(())),
+            Ok(Some(status)) => Some(Err(status.to_string())),
+            Ok(None) => None,
+            Err(error) => Some(Err(error.to_string())),
+        }
+    }
+
+    fn tick(&mut self, since_release: Duration) {
+        self.progress.set_position(since_release.as_secs());
+    }
+}
+
+impl LocalFleet {
+    /// Waits a little for workers that have sent everything to exit, then stops any left.
+    async fn finish(&mut self) {
+        for _ in 0..40 {
+            if self
+                .children
+                .iter_mut()
+                .all(|child| !matches!(child.try_wait(), Ok(None)))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 }
 
-/// The parent of a run of several workers: the stack, the workers, the barrier, the merge.
+impl Drop for LocalFleet {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// The parent of a run of several workers: the stack, the coordinator, the workers, the merge.
 pub async fn execute(
     args: &RunArgs,
     run_dir: &Path,
@@ -135,45 +214,76 @@ pub async fn execute(
         .canonicalize()
         .unwrap_or_else(|_| run_dir.to_owned());
     let count = usize::try_from(args.workers)?;
-    let mut workers = Vec::with_capacity(count);
+    // The first worker also measures the stack's CPU.
+    let plans = (0..count)
+        .map(|index| worker_plan(args, count, index, &urls, &stack_pids))
+        .collect();
+    let token = crate::coordinate::new_token();
+    let coordinator = Coordinator::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        token.clone(),
+        plans,
+        &run_dir,
+    )
+    .await?;
+    let mut fleet = LocalFleet {
+        children: Vec::with_capacity(count),
+        progress: progress.clone(),
+    };
     for index in 0..count {
-        let dir = run_dir.join(format!("{WORKER_DIR_PREFIX}{}", index + 1));
-        // The first worker also measures the stack's CPU.
-        let pids: &[u32] = if index == 0 { &stack_pids } else { &[] };
-        let worker = WorkerArgs {
-            run: args.for_worker(
-                users_of(args.users, count, index),
-                (0..index)
-                    .map(|before| users_of(args.users, count, before))
-                    .sum(),
-                &urls,
-                pids,
-            ),
-            worker_dir: Some(dir.clone()),
-            wait_for_go: true,
-        };
-        let child = mock_services::children::spawn(&program, "worker", &worker, true)
+        // The command line and environment a pod of the Indexed Job gets, on loopback.
+        let child = mock_services::children::command(&program)
+            .arg("worker")
+            .args(["--coordinator", coordinator.url()])
+            .env(TOKEN_ENV, &token)
+            .env(INDEX_ENV, index.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
             .doing_with(|| format!("starting worker {}", index + 1))?;
-        workers.push(Running { child, dir });
+        fleet.children.push(child);
     }
-    // The barrier: every worker set up, then all released at once.
-    for (index, worker) in workers.iter_mut().enumerate() {
-        barrier::wait_ready(&mut worker.child)
-            .await
-            .doing_with(|| format!("worker {}", index + 1))?;
-    }
-    for (index, worker) in workers.iter_mut().enumerate() {
-        barrier::release(&mut worker.child)
-            .doing_with(|| format!("releasing worker {}", index + 1))?;
-    }
-    wait_all(&mut workers, args, progress).await?;
+    let released = coordinator
+        .release_when_ready(args.ready_within, &mut fleet)
+        .await?;
+    progress.println(released_line(count, &released));
+    let dirs = coordinator.gather(results_within(args), &mut fleet).await?;
+    fleet.finish().await;
+    coordinator.shutdown();
     let started_stack = stack.is_some();
     if let Some(stack) = stack {
         stack.shutdown().await?;
     }
-    let dirs: Vec<PathBuf> = workers.iter().map(|worker| worker.dir.clone()).collect();
+    merge_into(args, &dirs, &run_dir, started_stack)
+}
+
+/// How the release went, in a line: how many workers, how far the widest clock was.
+pub fn released_line(count: usize, released: &Released) -> String {
+    let widest = released
+        .clocks
+        .iter()
+        .map(|clock| clock.offset_ms.abs())
+        .fold(0.0, f64::max);
+    format!("released {count} workers together; clocks within {widest:.1} ms of the coordinator's")
+}
+
+/// How long after the release every worker's results may take: warm-up, ramp, run time, a
+/// request in flight at the end (its whole timeout), and `--results-within`.
+pub fn results_within(args: &RunArgs) -> Duration {
+    args.warm_up() + args.ramp_up() + args.run_time() + args.request_timeout + args.results_within
+}
+
+/// The workers' runs in `dirs` merged into `run_dir` (results, report), the run's own settings
+/// put back where it started the stack.
+pub fn merge_into(
+    args: &RunArgs,
+    dirs: &[std::path::PathBuf],
+    run_dir: &Path,
+    started_stack: bool,
+) -> RunResult<RunOutcome> {
     let mut results =
-        reports::merge::merge_dirs(&dirs, &run_dir).doing("merging the workers' runs")?;
+        reports::merge::merge_dirs(dirs, run_dir).doing("merging the workers' runs")?;
     if started_stack {
         // The workers saw a stack at some URLs; this run started it and knows its settings.
         let config = &mut results.config;
@@ -186,51 +296,43 @@ pub async fn execute(
                 .map(|cost| cost.as_secs_f64() * 1e6);
     }
     results.config.arm.clone_from(&args.arm);
-    reports::results::write_load(&run_dir, &results)?;
+    reports::results::write_load(run_dir, &results)?;
     let violations = thresholds::check(args, &results);
-    let report = reports::render::render_run(&run_dir, &results)
+    let report = reports::render::render_run(run_dir, &results)
         .doing_with(|| format!("rendering the report in {}", run_dir.display()))?;
     Ok(RunOutcome {
-        run_dir,
+        run_dir: run_dir.to_owned(),
         report,
         results,
         violations,
     })
 }
 
-/// Waits for every worker to exit on its own, within its run time and a margin.
-async fn wait_all(
-    workers: &mut [Running],
+/// Worker `index`'s share of the run: its users, rate and first user, the stack's URLs (and,
+/// for the first, the stack's processes to measure), and any misbehaviour asked of it.
+pub fn worker_plan(
     args: &RunArgs,
-    progress: &indicatif::ProgressBar,
-) -> RunResult<()> {
-    let started = Instant::now();
-    // A request in flight at the end may take its whole timeout.
-    let limit =
-        args.warm_up() + args.ramp_up() + args.run_time() + args.request_timeout + FINISH_WITHIN;
-    loop {
-        let mut running = 0;
-        for (index, worker) in workers.iter_mut().enumerate() {
-            match worker.child.try_wait() {
-                Ok(Some(status)) if !status.success() => bail!(
-                    "worker {} failed ({status}); its messages are above",
-                    index + 1
-                ),
-                Ok(Some(_)) => {}
-                Ok(None) => running += 1,
-                Err(error) => bail!("worker {}: {error}", index + 1),
-            }
-        }
-        if running == 0 {
-            return Ok(());
-        }
-        ensure!(
-            started.elapsed() < limit,
-            "{running} worker(s) still running {} s after the start: stopped",
-            limit.as_secs()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        progress.set_position(started.elapsed().as_secs());
+    count: usize,
+    index: usize,
+    urls: &StackUrls,
+    stack_pids: &[u32],
+) -> WorkerArgs {
+    let pids: &[u32] = if index == 0 { stack_pids } else { &[] };
+    WorkerArgs {
+        run: args.for_worker(
+            users_of(args.users, count, index),
+            (0..index)
+                .map(|before| users_of(args.users, count, before))
+                .sum(),
+            urls,
+            pids,
+        ),
+        worker_dir: None,
+        misbehaviour: args
+            .worker_fault
+            .iter()
+            .find(|fault| fault.worker == index + 1)
+            .map(|fault| fault.misbehaviour),
     }
 }
 

@@ -29,6 +29,8 @@ pub struct Inputs<'a> {
     pub measured: &'a Measured,
     pub started_at: jiff::Timestamp,
     pub calibration: Option<Calibration>,
+    /// A coordinated worker's clock against its coordinator's.
+    pub clock: Option<reports::results::ClockOffset>,
     pub goose_reports: Vec<String>,
 }
 
@@ -40,6 +42,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         measured,
         started_at,
         calibration,
+        clock,
         goose_reports,
     } = inputs;
     let timeline = &measured.sampled.timeline;
@@ -232,6 +235,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         instances,
         host: reports::hlog::host_name(),
         measured_started_unix: measured.started_unix,
+        clock,
         workers: Vec::new(),
         hlog_late_samples: measured
             .intervals

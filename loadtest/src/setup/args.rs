@@ -248,6 +248,20 @@ pub struct RunArgs {
     /// for the worker that measures the stack).
     #[arg(long, hide = true, value_delimiter = ',')]
     pub stack_pids: Vec<u32>,
+    /// How long every worker of --workers may take to get ready (fetch its arguments, set up,
+    /// measure its clock) before the run is refused, naming the late ones. On a cluster allow
+    /// for scheduling and image pulls.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub ready_within: Duration,
+    /// How long past the warm-up, ramp, run time and a request timeout a worker may take to
+    /// send its results (the drain of its last iterations, its report, the upload).
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    pub results_within: Duration,
+    /// A test device: worker K of --workers misbehaves on purpose (`K:never-ready`,
+    /// `K:exit-mid-run`, `K:withhold-results`, `K:clock-off=DURATION`), to check that the run
+    /// ends naming it.
+    #[arg(long, hide = true)]
+    pub worker_fault: Vec<crate::setup::worker_fault::WorkerFault>,
     /// The program serving a stack started as processes (set by tests: the `loadtest`
     /// binary, whose hidden `serve` subcommand runs the stack) [default: this program].
     #[arg(skip)]
@@ -636,6 +650,13 @@ impl RunArgs {
             "--warm-up takes whole seconds, at most 10m"
         );
         ensure!(self.users >= 1, "--users must be at least 1");
+        ensure!(
+            self.worker_fault
+                .iter()
+                .all(|fault| fault.worker <= self.workers as usize),
+            "--worker-fault names a worker this run does not have (--workers {})",
+            self.workers
+        );
         ensure!(
             self.request_timeout > Duration::ZERO
                 && self.request_timeout <= Duration::from_secs(300),

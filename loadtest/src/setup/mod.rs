@@ -1,7 +1,7 @@
-//! Setting a run up: its arguments (`args`), what it needs of the machine (`capacity`), the
-//! cores each side runs on (`cores`), and
-//! the stack it measures (`stack`: in this process, as child processes via `process_stack`, or
-//! already running at `--target`).
+//! Setting a run up: its arguments (`args`, with `worker_fault`, the coordination faults a test
+//! may ask of its workers), what it needs of the machine (`capacity`), the cores each side runs
+//! on (`cores`), and the stack it measures (`stack`: in this process, as child processes via
+//! `process_stack`, or already running at `--target`).
 
 pub mod args;
 pub mod capacity;
@@ -9,3 +9,4 @@ pub mod cores;
 pub mod output;
 pub mod process_stack;
 pub mod stack;
+pub mod worker_fault;
