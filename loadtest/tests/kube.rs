@@ -15,6 +15,9 @@ use std::path::Path;
 mod support;
 use support::{flags, loadtest_binary};
 
+/// The runs here start process stacks and generators: one at a time, on two cores.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[derive(Debug, Parser)]
 struct Flags {
     #[command(flatten)]
@@ -40,7 +43,11 @@ fn kube(extra: &[&str]) -> KubeArgs {
 #[test]
 fn the_manifests_hold_what_a_cluster_needs() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let accounts = dir.path().join("accounts.csv");
+    std::fs::write(&accounts, "username,password\nada@example.com,pw\n").expect("accounts");
     let args = kube(&[
+        "--users-file",
+        accounts.to_str().expect("utf-8"),
         "--out",
         dir.path().to_str().expect("utf-8"),
         "--workers",
@@ -131,6 +138,25 @@ fn the_manifests_hold_what_a_cluster_needs() {
     assert_eq!(held.users, 30);
     assert_eq!(held.workers, 3);
     assert_eq!(held.target, ["http://sut.example:8080"]);
+    // A file the run names here travels in the Secret, and the pods read it where it is
+    // mounted (the workers too).
+    assert_eq!(
+        held.users_file.as_deref(),
+        Some(Path::new("/etc/ssobench/users.csv"))
+    );
+    assert_eq!(
+        secret
+            .string_data
+            .get(render::USERS_KEY)
+            .map(String::as_str),
+        Some("username,password\nada@example.com,pw\n")
+    );
+    assert!(
+        container
+            .volume_mounts
+            .iter()
+            .any(|mount| mount.mount_path == render::RUN_MOUNT)
+    );
     // The coordinator: a headless Service selects its pod, which listens on the Service's port.
     let service = objects
         .iter()
@@ -158,6 +184,7 @@ fn the_manifests_hold_what_a_cluster_needs() {
 /// workers with the same users, the merged run the sum of its workers' files.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_local_runs_the_pods_and_merges_as_workers_do() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let serve = process_stack::serve_args(&flags(dir.path(), &[]));
     let stack = ProcessStack::start(&serve, &loadtest_binary())
@@ -256,6 +283,7 @@ fn assert_sum(merged: &LoadRunResults, run_dir: &Path) {
 /// ends the run with a message naming the pod, and no report is served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordination_faults_through_the_pods_are_named() {
+    let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let serve = process_stack::serve_args(&flags(dir.path(), &[]));
     let stack = ProcessStack::start(&serve, &loadtest_binary())
@@ -267,10 +295,10 @@ async fn coordination_faults_through_the_pods_are_named() {
                 "--worker-fault",
                 "2:never-ready",
                 "--pod-ready-within",
-                "5s",
+                "20s",
             ],
             &[
-                "not ready within 5 s",
+                "not ready within 20 s",
                 "worker 2 (pod ssobench-workers-1-local): took its arguments, never said ready",
             ],
         ),

@@ -1,8 +1,9 @@
 //! Whether a run measured the system or the load generator, and what limited it.
 //!
 //! A run is generator-bound when the generator used at least 90% of its threads' CPU, or its
-//! timer lag p99 exceeded 5 ms, or its requests/s reached 90% of this machine's calibrated
-//! ceiling. Otherwise the limit was the stack's CPU (90% of its threads), the machine's cores
+//! timer lag p99 exceeded 5 ms, or its cgroup's CPU limit stopped it in at least 5% of the
+//! scheduler's periods (a pod's CPU limit), or its requests/s reached 90% of this machine's
+//! calibrated ceiling. Otherwise the limit was the stack's CPU (90% of its threads), the machine's cores
 //! (both sides together at 85% of them), an open-model run's own target rate, the users' think
 //! time (when they spent most of their time thinking, by Little's law), or the stack's response
 //! time.
@@ -15,6 +16,10 @@ pub const CPU_SHARE: f64 = 0.9;
 pub const LAG_P99_US: f64 = 5_000.0;
 /// Share of the calibrated ceiling at which the generator is at its limit.
 pub const CEILING_SHARE: f64 = 0.9;
+/// Share of the scheduler's periods in which a CPU limit may stop the generator before it is
+/// the limit: a throttled period stops every thread until the next (100 ms by default), so
+/// requests go out late and their latencies are the limit's, not the system's.
+pub const THROTTLED_SHARE: f64 = 0.05;
 /// Share of its threads' CPU at which the stack is saturated.
 pub const STACK_CPU_SHARE: f64 = 0.9;
 /// Share of the machine's cores both sides together use when the machine is the limit. Lower
@@ -96,6 +101,8 @@ pub struct Evidence {
     pub achieved_rate: f64,
     /// The users' think time, when they had one (closed model with `--wait`).
     pub think: Option<Think>,
+    /// The generator's cgroup CPU limit and its throttling, where the system says.
+    pub throttling: Option<crate::results::CpuThrottling>,
 }
 
 /// Cores `threads` threads can use on this machine.
@@ -133,6 +140,25 @@ pub fn judge(evidence: &Evidence) -> GeneratorBound {
                 "its timer lag p99 was {:.1} ms (> {:.0} ms): it sent its own requests late",
                 evidence.lag_p99_us / 1000.0,
                 LAG_P99_US / 1000.0
+            ),
+        ));
+    }
+    if let Some(throttling) = &evidence.throttling
+        && let Some(share) = throttling.share()
+        && share >= THROTTLED_SHARE
+    {
+        generator.push(reason(
+            "generator_throttled",
+            format!(
+                "its CPU limit ({}) stopped it in {:.0}% of the scheduler's periods (≥ {:.0}%), \
+                 {:.1} s in all",
+                throttling.limit_cores.map_or_else(
+                    || "its cgroup's".to_owned(),
+                    |cores| format!("{cores:.2} cores")
+                ),
+                share * 100.0,
+                THROTTLED_SHARE * 100.0,
+                throttling.throttled_seconds
             ),
         ));
     }
@@ -318,7 +344,34 @@ mod tests {
             target_rate: None,
             achieved_rate: 0.0,
             think: None,
+            throttling: None,
         }
+    }
+
+    #[test]
+    fn a_generator_its_cpu_limit_throttles_is_generator_bound() {
+        let mut throttled = evidence();
+        throttled.throttling = Some(crate::results::CpuThrottling {
+            limit_cores: Some(1.0),
+            periods: 300,
+            throttled_periods: 60,
+            throttled_seconds: 2.4,
+        });
+        check(&throttled, true, "generator", &["generator_throttled"]);
+        let judged = judge(&throttled);
+        assert!(
+            judged.verdict.contains("1.00 cores") && judged.verdict.contains("20%"),
+            "{}",
+            judged.verdict
+        );
+        // Throttled now and then, under the share: not the limit.
+        throttled.throttling = Some(crate::results::CpuThrottling {
+            limit_cores: Some(1.0),
+            periods: 300,
+            throttled_periods: 3,
+            throttled_seconds: 0.1,
+        });
+        assert!(!judge(&throttled).bound);
     }
 
     fn check(evidence: &Evidence, bound: bool, limit: &str, rules: &[&str]) {

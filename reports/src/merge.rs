@@ -669,6 +669,15 @@ fn merged_generator(workers: &[Worker], requests_per_second: f64) -> GeneratorRe
             .iter()
             .filter_map(|w| w.results.generator.host_steal_cores)
             .reduce(f64::max),
+        // The most throttled worker's (each is judged with its own).
+        cpu_throttling: workers
+            .iter()
+            .filter_map(|w| w.results.generator.cpu_throttling)
+            .max_by(|a, b| {
+                a.share()
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.share().unwrap_or(0.0))
+            }),
     }
 }
 
@@ -725,6 +734,8 @@ fn merged_bound(workers: &[Worker], merged: &LoadRunResults) -> GeneratorBound {
                 &merged.hops,
                 merged.elapsed_seconds,
             ),
+            // Each worker's own limit was judged with its own run.
+            throttling: None,
         });
         return GeneratorBound {
             verdict: format!(

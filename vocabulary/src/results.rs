@@ -389,6 +389,28 @@ pub struct GeneratorResults {
     /// side got, which a pinned run cannot avoid (`None` where the host does not say).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_steal_cores: Option<f64>,
+    /// Its cgroup's CPU limit and how often it held the generator back over the attack (warm-up
+    /// included; `None` where the system does not say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_throttling: Option<CpuThrottling>,
+}
+
+/// A CPU limit's hold on a process: the scheduler's periods, those in which the quota ran out
+/// and the process waited for the next, and how long it waited.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CpuThrottling {
+    /// The limit, cores (`None`: no limit).
+    pub limit_cores: Option<f64>,
+    pub periods: u64,
+    pub throttled_periods: u64,
+    pub throttled_seconds: f64,
+}
+
+impl CpuThrottling {
+    /// Share of the periods in which the process was throttled (`None` without periods).
+    pub fn share(&self) -> Option<f64> {
+        (self.periods > 0).then(|| self.throttled_periods as f64 / self.periods as f64)
+    }
 }
 
 /// What the generator's users cost it: how long they took to start, and its memory with them

@@ -113,6 +113,21 @@ pub struct PodSpec {
 pub struct PodSecurityContext {
     pub run_as_non_root: bool,
     pub run_as_user: u32,
+    /// `RuntimeDefault`: what Pod Security's "restricted" profile asks.
+    pub seccomp_profile: SeccompProfile,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeccompProfile {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    pub drop: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,6 +176,8 @@ pub struct Container {
 pub struct ContainerSecurityContext {
     pub allow_privilege_escalation: bool,
     pub read_only_root_filesystem: bool,
+    /// `ALL`: the program needs none.
+    pub capabilities: Capabilities,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,10 +4,11 @@
 //! CRD: plain files for `kubectl apply -f`.
 
 use super::manifest::{
-    Affinity, Container, ContainerPort, ContainerSecurityContext, EmptyDir, EnvSource, EnvVar,
-    FieldSelector, Job, JobSpec, LabelSelector, Metadata, Object, PodAffinityTerm, PodAntiAffinity,
-    PodSecurityContext, PodSpec, PodTemplate, Resources, Secret, SecretKeySelector, SecretVolume,
-    Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+    Affinity, Capabilities, Container, ContainerPort, ContainerSecurityContext, EmptyDir,
+    EnvSource, EnvVar, FieldSelector, Job, JobSpec, LabelSelector, Metadata, Object,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplate, Resources,
+    SeccompProfile, Secret, SecretKeySelector, SecretVolume, Service, ServicePort, ServiceSpec,
+    Volume, VolumeMount,
 };
 use crate::coordinate::protocol::TOKEN_ENV;
 use crate::error::RunResult;
@@ -27,6 +28,12 @@ pub const WORKERS: &str = "ssobench-workers";
 pub const SECRET: &str = "ssobench-run";
 pub const TOKEN_KEY: &str = "token";
 pub const RUN_KEY: &str = "run.json";
+/// Files the run names on the host that writes the manifests travel in the Secret too: the
+/// accounts of `--users-file` and the CA of `--ca-cert`.
+pub const USERS_KEY: &str = "users.csv";
+pub const CA_KEY: &str = "ca.pem";
+/// A Secret holds at most 1 MiB; a little is left for its other fields.
+pub const SECRET_LIMIT: usize = 1_000_000;
 /// Where the coordinator's pod finds the Secret's files, and writes the merged run.
 pub const RUN_MOUNT: &str = "/etc/ssobench";
 pub const RESULTS_MOUNT: &str = "/results";
@@ -123,6 +130,17 @@ fn empty_dir(name: &str) -> Volume {
     }
 }
 
+/// The run's Secret as a volume (`run`), its keys as files.
+fn secret_volume() -> Volume {
+    Volume {
+        name: "run".into(),
+        empty_dir: None,
+        secret: Some(SecretVolume {
+            secret_name: SECRET.into(),
+        }),
+    }
+}
+
 fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.to_owned(),
@@ -147,7 +165,9 @@ impl KubeArgs {
     /// How long a generator pod may live: ready, warm-up, ramp, run, a request's timeout,
     /// the upload; the Job's deadline, so a run stops by itself whatever happens.
     fn worker_deadline(&self, run: &RunArgs) -> Duration {
-        run.ready_within
+        // The ready limit counts from the coordinator's start, the Job's deadline from its own:
+        // twice the limit leaves room for a coordinator scheduled late.
+        run.ready_within * 2
             + run.warm_up()
             + run.ramp_up()
             + run.run_time()
@@ -203,6 +223,9 @@ impl KubeArgs {
                         security_context: PodSecurityContext {
                             run_as_non_root: true,
                             run_as_user: IMAGE_USER,
+                            seccomp_profile: SeccompProfile {
+                                kind: "RuntimeDefault".into(),
+                            },
                         },
                         containers: vec![container],
                         volumes,
@@ -223,6 +246,9 @@ impl KubeArgs {
             security_context: ContainerSecurityContext {
                 allow_privilege_escalation: false,
                 read_only_root_filesystem: true,
+                capabilities: Capabilities {
+                    drop: vec!["ALL".into()],
+                },
             },
             volume_mounts: vec![mount("tmp", "/tmp", false)],
         }
@@ -230,17 +256,38 @@ impl KubeArgs {
 
     /// The run's objects, in the files `loadtest kube` writes.
     pub fn render(&self, token: &str) -> RunResult<Manifests> {
-        let run = self.coordinated_run();
+        let mut run = self.coordinated_run();
         let workers = run.workers;
         let worker_deadline = self.worker_deadline(&run);
+        let mut string_data = BTreeMap::from([(TOKEN_KEY.to_owned(), token.to_owned())]);
+        // A file the run names here would not be in the pods: it travels in the Secret, and
+        // the run names it where the Secret is mounted.
+        for (file, key) in [(&mut run.users_file, USERS_KEY), (&mut run.ca_cert, CA_KEY)] {
+            if let Some(path) = file.as_ref() {
+                let text = std::fs::read_to_string(path)
+                    .doing_with(|| format!("reading {} for the Secret", path.display()))?;
+                string_data.insert(key.to_owned(), text);
+                *file = Some(PathBuf::from(format!("{RUN_MOUNT}/{key}")));
+            }
+        }
+        string_data.insert(RUN_KEY.to_owned(), serde_json::to_string_pretty(&run)?);
+        let size: usize = string_data.values().map(String::len).sum();
+        crate::error::ensure!(
+            size <= SECRET_LIMIT,
+            "the run's files come to {size} bytes, more than a Secret holds ({SECRET_LIMIT}): \
+             use a shorter --users-file, or several runs"
+        );
+        crate::error::ensure!(
+            self.pod_ready_within <= crate::coordinate::link::CONNECT_WITHIN,
+            "--pod-ready-within is at most {} s: a worker stops trying to reach its coordinator \
+             after that",
+            crate::coordinate::link::CONNECT_WITHIN.as_secs()
+        );
         let secret = Secret {
             api_version: "v1".into(),
             metadata: metadata(SECRET, &self.namespace, "run"),
             kind: "Opaque".into(),
-            string_data: BTreeMap::from([
-                (TOKEN_KEY.to_owned(), token.to_owned()),
-                (RUN_KEY.to_owned(), serde_json::to_string_pretty(&run)?),
-            ]),
+            string_data,
         };
         let service = Service {
             api_version: "v1".into(),
@@ -270,6 +317,14 @@ impl KubeArgs {
             ],
             vec![secret_env(TOKEN_ENV, TOKEN_KEY)],
         );
+        // The coordinator holds the uploads and the archive, not the load: its own sizing.
+        coordinator.resources = Resources {
+            requests: BTreeMap::from([
+                ("cpu".to_owned(), "250m".to_owned()),
+                ("memory".to_owned(), "512Mi".to_owned()),
+            ]),
+            limits: BTreeMap::new(),
+        };
         coordinator.ports.push(ContainerPort {
             name: "coordinator".into(),
             container_port: self.port,
@@ -282,17 +337,7 @@ impl KubeArgs {
             COORDINATOR,
             "coordinator",
             coordinator,
-            vec![
-                empty_dir("tmp"),
-                empty_dir("results"),
-                Volume {
-                    name: "run".into(),
-                    empty_dir: None,
-                    secret: Some(SecretVolume {
-                        secret_name: SECRET.into(),
-                    }),
-                },
-            ],
+            vec![empty_dir("tmp"), empty_dir("results"), secret_volume()],
             worker_deadline + self.serve_for,
         );
         let worker = self.container(
@@ -316,11 +361,14 @@ impl KubeArgs {
                 },
             ],
         );
+        // Workers read the run's files (accounts, a CA) where the Secret is mounted.
+        let mut worker = worker;
+        worker.volume_mounts.push(mount("run", RUN_MOUNT, true));
         let mut workers_job = self.job(
             WORKERS,
             "worker",
             worker,
-            vec![empty_dir("tmp")],
+            vec![empty_dir("tmp"), secret_volume()],
             worker_deadline,
         );
         workers_job.spec.completions = Some(workers);

@@ -6,7 +6,7 @@
 //! worker and its pod; there is no partial merge.
 
 use super::clock;
-use super::protocol::{self, BEARER, ClockReading, Failed, POD_HEADER, Ready, Refusal, Release};
+use super::protocol::{self, ClockReading, Failed, POD_HEADER, Ready, Refusal, Release};
 use super::served::{self, Served};
 use super::worker_args::{WORKER_DIR_PREFIX, WorkerArgs};
 use crate::error::While as _;
@@ -142,7 +142,7 @@ impl Coordinator {
             out_dir: out_dir.to_owned(),
             changed,
         });
-        let served = Arc::new(Served::default());
+        let served = Arc::new(Served::new(shared.token.clone()));
         let app = axum::Router::new()
             .route(protocol::CLOCK, get(read_clock))
             .route("/v1/workers/{index}/args", get(args))
@@ -151,6 +151,12 @@ impl Coordinator {
             .route("/v1/workers/{index}/files/{*name}", put(file))
             .route("/v1/workers/{index}/done", post(done))
             .route("/v1/workers/{index}/failed", post(failed))
+            // The token before anything else, the body included: a request without it is
+            // refused before a byte of its body is read.
+            .route_layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&shared),
+                bearer,
+            ))
             .layer(DefaultBodyLimit::max(UPLOAD_LIMIT))
             .with_state(Arc::clone(&shared))
             .merge(served::router(Arc::clone(&served)));
@@ -445,23 +451,9 @@ fn clock_of(ready: &Ready) -> ClockOffset {
     }
 }
 
-/// Compares in time independent of where two tokens first differ.
-fn same_token(given: &str, expected: &str) -> bool {
-    given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
-            == 0
-}
-
 /// Checks the token, the worker's index and its pod; the pod's name is kept.
 fn admit(shared: &Shared, headers: &HeaderMap, index: Option<usize>) -> Result<(), Rejection> {
-    let token = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix(BEARER));
-    if !token.is_some_and(|token| same_token(token, &shared.token)) {
+    if !protocol::authorized(headers, &shared.token) {
         return Err(Rejection(
             StatusCode::UNAUTHORIZED,
             "this run's token is required (Authorization: Bearer …)".into(),
@@ -476,7 +468,7 @@ fn admit(shared: &Shared, headers: &HeaderMap, index: Option<usize>) -> Result<(
         Rejection(
             StatusCode::NOT_FOUND,
             format!(
-                "no worker {index}: this run has workers 0 to {}",
+                "no worker index {index}: this run's indexes are 0 to {} (workers 1 to {count})",
                 count.saturating_sub(1)
             ),
         )
@@ -492,6 +484,23 @@ fn admit(shared: &Shared, headers: &HeaderMap, index: Option<usize>) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// Refuses a request without the run's token, before its handler reads anything.
+async fn bearer(
+    State(shared): State<Arc<Shared>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if protocol::authorized(request.headers(), &shared.token) {
+        next.run(request).await
+    } else {
+        Rejection(
+            StatusCode::UNAUTHORIZED,
+            "this run's token is required (Authorization: Bearer …)".into(),
+        )
+        .into_response()
+    }
 }
 
 async fn read_clock(
@@ -510,7 +519,22 @@ async fn args(
     headers: HeaderMap,
 ) -> Result<Json<WorkerArgs>, Rejection> {
     admit(&shared, &headers, Some(index))?;
-    shared.board().slots[index].asked = true;
+    {
+        let mut board = shared.board();
+        // A process that asks after the release would start alone, late, and overwrite
+        // its worker's files: a restarted pod, or one started twice.
+        if board.release.is_some() {
+            return Err(Rejection(
+                StatusCode::CONFLICT,
+                format!(
+                    "worker {} was already released with the others: a late start is not \
+                     part of this run",
+                    index + 1
+                ),
+            ));
+        }
+        board.slots[index].asked = true;
+    }
     shared.bump();
     Ok(Json(shared.plans[index].clone()))
 }
@@ -624,14 +648,6 @@ async fn failed(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_are_compared_whole() {
-        assert!(same_token("abc", "abc"));
-        assert!(!same_token("abd", "abc"));
-        assert!(!same_token("ab", "abc"));
-        assert!(!same_token("", "abc"));
-    }
 
     #[test]
     fn a_worker_not_ready_in_time_is_named_with_what_it_did() {

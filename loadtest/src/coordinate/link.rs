@@ -16,8 +16,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How long a worker keeps trying to reach a coordinator that is not up yet (on a cluster the
-/// pods may start before the coordinator's Service answers).
-pub const CONNECT_WITHIN: Duration = Duration::from_secs(300);
+/// pods may start before the coordinator's pod is scheduled and its Service answers): longer
+/// than any ready limit `loadtest kube` writes.
+pub const CONNECT_WITHIN: Duration = Duration::from_secs(900);
 /// Every request but the long-polled `ready`.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a worker told [`Misbehaviour::NeverReady`] waits before giving up by itself.
@@ -95,9 +96,16 @@ impl Link {
     pub async fn args(&self) -> RunResult<WorkerArgs> {
         let started = Instant::now();
         loop {
+            let trying = started.elapsed() < CONNECT_WITHIN;
             match self.step(reqwest::Method::GET, Step::Args).send().await {
+                // A Service without a ready endpoint yet may answer 503 through a proxy.
+                Ok(response)
+                    if response.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE && trying =>
+                {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
                 Ok(response) => return answer(response).await,
-                Err(error) if error.is_connect() && started.elapsed() < CONNECT_WITHIN => {
+                Err(error) if (error.is_connect() || error.is_timeout()) && trying => {
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(error) => {

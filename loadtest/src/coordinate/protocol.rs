@@ -104,6 +104,25 @@ pub struct Refusal {
     pub error: String,
 }
 
+/// Whether a request carries the run's token (`Authorization: Bearer <token>`), compared in
+/// time independent of where the two first differ.
+pub fn authorized(headers: &http::HeaderMap, token: &str) -> bool {
+    headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix(BEARER))
+        .is_some_and(|given| same_token(given, token))
+}
+
+fn same_token(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
 /// Whether `name` may be a worker's uploaded file: a relative path of one or two plain
 /// components (`results.json`, `hlog/requests.raw.hlog`), nothing that climbs or hides.
 pub fn file_name_allowed(name: &str) -> bool {
@@ -140,6 +159,22 @@ mod tests {
         ] {
             assert!(!file_name_allowed(refused), "{refused}");
         }
+    }
+
+    #[test]
+    fn tokens_are_compared_whole() {
+        assert!(same_token("abc", "abc"));
+        assert!(!same_token("abd", "abc"));
+        assert!(!same_token("ab", "abc"));
+        assert!(!same_token("", "abc"));
+        let mut headers = http::HeaderMap::new();
+        assert!(!authorized(&headers, "abc"));
+        headers.insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer abc"),
+        );
+        assert!(authorized(&headers, "abc"));
+        assert!(!authorized(&headers, "abd"));
     }
 
     #[test]

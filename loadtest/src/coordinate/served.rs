@@ -4,7 +4,7 @@
 //! `tar` or `kubectl cp` needed in the image). Before the merge every path answers 404.
 
 use axum::extract::{Path as UrlPath, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use std::path::{Component, Path, PathBuf};
@@ -12,13 +12,23 @@ use std::sync::{Arc, OnceLock};
 use tokio::sync::Notify;
 
 /// The report's place, once there is one, and who waits for its fetch.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Served {
     dir: OnceLock<PathBuf>,
-    fetched: Notify,
+    fetched: Arc<Notify>,
+    /// The run's token: fetching the archive (which ends the coordinator) needs it.
+    token: String,
 }
 
 impl Served {
+    pub fn new(token: String) -> Served {
+        Served {
+            dir: OnceLock::new(),
+            fetched: Arc::new(Notify::new()),
+            token,
+        }
+    }
+
     /// From now on the report in `dir` is served.
     pub fn publish(&self, dir: &Path) {
         let _ = self.dir.set(dir.to_owned());
@@ -38,6 +48,9 @@ pub fn router(served: Arc<Served>) -> axum::Router {
         .route("/report.tar", get(archive))
         .with_state(served)
 }
+
+/// The archive goes out in pieces of this size.
+const CHUNK: usize = 64 * 1024;
 
 fn not_yet() -> Response {
     (
@@ -80,7 +93,15 @@ async fn file(State(served): State<Arc<Served>>, UrlPath(path): UrlPath<String>)
     }
 }
 
-async fn archive(State(served): State<Arc<Served>>) -> Response {
+async fn archive(State(served): State<Arc<Served>>, headers: HeaderMap) -> Response {
+    if !super::protocol::authorized(&headers, &served.token) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            "the archive ends the run's coordinator: it needs the run's token \
+             (Authorization: Bearer …, from the Secret's `token`)\n",
+        )
+            .into_response();
+    }
     let Some(dir) = served.dir.get().cloned() else {
         return not_yet();
     };
@@ -92,7 +113,22 @@ async fn archive(State(served): State<Arc<Served>>) -> Response {
     .await;
     match built {
         Ok(Ok(bytes)) => {
-            served.fetched.notify_one();
+            // The fetch counts once the body's last chunk has been taken by the connection,
+            // not when the answer starts: the coordinator must not end mid-transfer.
+            let fetched = Arc::clone(&served.fetched);
+            let chunks = futures_util::stream::unfold(
+                (bytes::Bytes::from(bytes), Some(fetched)),
+                |(mut rest, fetched)| async move {
+                    if rest.is_empty() {
+                        if let Some(fetched) = fetched {
+                            fetched.notify_one();
+                        }
+                        return None;
+                    }
+                    let chunk = rest.split_to(rest.len().min(CHUNK));
+                    Some((Ok::<_, std::convert::Infallible>(chunk), (rest, fetched)))
+                },
+            );
             (
                 [
                     (header::CONTENT_TYPE, "application/x-tar"),
@@ -101,7 +137,7 @@ async fn archive(State(served): State<Arc<Served>>) -> Response {
                         "attachment; filename=\"ssobench-run.tar\"",
                     ),
                 ],
-                bytes,
+                axum::body::Body::from_stream(chunks),
             )
                 .into_response()
         }

@@ -6,7 +6,7 @@
 use super::single::RunOutcome;
 use super::workers::{self, merge_into};
 use crate::coordinate::coordinator::{Coordinator, Unseen};
-use crate::coordinate::protocol::TOKEN_ENV;
+use crate::coordinate::protocol::{self, TOKEN_ENV};
 use crate::error::While as _;
 use crate::error::{RunResult, ensure};
 use crate::setup::args::{RunArgs, StackUrls};
@@ -69,13 +69,28 @@ pub async fn execute(args: &CoordinateArgs) -> RunResult<RunOutcome> {
         args.listen,
         run.ready_within.as_secs()
     );
-    let released = coordinator
-        .release_when_ready(run.ready_within, &mut Unseen)
-        .await?;
-    eprintln!("{}", workers::released_line(count, &released));
-    let dirs = coordinator
-        .gather(workers::results_within(&run), &mut Unseen)
-        .await?;
+    let gathered = async {
+        let released = coordinator
+            .release_when_ready(run.ready_within, &mut Unseen)
+            .await?;
+        eprintln!("{}", workers::released_line(count, &released));
+        coordinator
+            .gather(workers::results_within(&run), &mut Unseen)
+            .await
+    }
+    .await;
+    let dirs = match gathered {
+        Ok(dirs) => dirs,
+        Err(error) => {
+            // The pods still running learn at their next heartbeat that the run is over and
+            // stop loading the target: keep answering until each has had one.
+            eprintln!("{error}");
+            eprintln!("telling the other workers the run is over");
+            tokio::time::sleep(protocol::HEARTBEAT_EVERY * 2 + Duration::from_secs(1)).await;
+            coordinator.shutdown();
+            return Err(error);
+        }
+    };
     let outcome = merge_into(&run, &dirs, &out, false)?;
     coordinator.publish_report(&out);
     eprintln!(

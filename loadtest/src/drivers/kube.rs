@@ -95,6 +95,12 @@ pub async fn run_locally(dir: &Path) -> RunResult<RunOutcome> {
     std::fs::create_dir_all(&secret_dir)?;
     std::fs::create_dir_all(&results_dir)?;
     for (key, value) in &secret.string_data {
+        // The run names its files where the Secret is mounted: here, this folder.
+        let value = if key == RUN_KEY {
+            value.replace(RUN_MOUNT, &path_text(&secret_dir))
+        } else {
+            value.clone()
+        };
         std::fs::write(secret_dir.join(key), value)?;
     }
     // The Service's port, free on loopback: what the pods' DNS name stands for here.
@@ -208,7 +214,17 @@ pub async fn run_locally(dir: &Path) -> RunResult<RunOutcome> {
             "the coordinator served no report within the Job's deadline ({} s): stopped",
             coordinator_job.spec.active_deadline_seconds
         );
-        if let Ok(response) = client.get(format!("{local_url}/report.tar")).send().await {
+        let token = secret
+            .string_data
+            .get(render::TOKEN_KEY)
+            .map(String::as_str)
+            .unwrap_or_default();
+        if let Ok(response) = client
+            .get(format!("{local_url}/report.tar"))
+            .bearer_auth(token)
+            .send()
+            .await
+        {
             if response.status().is_success() {
                 break response.bytes().await?;
             }

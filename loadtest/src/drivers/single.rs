@@ -10,6 +10,7 @@ use crate::error::RunResult;
 use crate::error::While as _;
 use crate::judge::collect;
 use crate::judge::thresholds;
+use crate::measure::cgroup::CgroupCpu;
 use crate::measure::timeline::UNKNOWN;
 use crate::setup::args::RunArgs;
 use crate::setup::output;
@@ -92,6 +93,7 @@ pub async fn execute_one(
         .iter()
         .map(|(name, weight)| (Kind::Load(*name), *weight))
         .collect();
+    let cgroup_before = CgroupCpu::read();
     let measured = measured::drive(Drive {
         plan: AttackPlan {
             users: args.users,
@@ -114,6 +116,9 @@ pub async fn execute_one(
         warm_up: args.warm_up_plan(),
     })
     .await?;
+    let throttling = cgroup_before
+        .zip(CgroupCpu::read())
+        .and_then(|(before, after)| after.since(&before));
 
     let reports_dir = args
         .reports_dir
@@ -127,6 +132,7 @@ pub async fn execute_one(
         started_at,
         calibration: calibrate::load(&reports_dir),
         clock,
+        throttling,
         goose_reports: if args.goose_reports {
             vec!["goose-report.html".into(), "goose-report.json".into()]
         } else {

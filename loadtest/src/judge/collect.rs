@@ -31,6 +31,8 @@ pub struct Inputs<'a> {
     pub calibration: Option<Calibration>,
     /// A coordinated worker's clock against its coordinator's.
     pub clock: Option<reports::results::ClockOffset>,
+    /// The generator's cgroup CPU limit and its throttling over the attack.
+    pub throttling: Option<reports::results::CpuThrottling>,
     pub goose_reports: Vec<String>,
 }
 
@@ -43,6 +45,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         started_at,
         calibration,
         clock,
+        throttling,
         goose_reports,
     } = inputs;
     let timeline = &measured.sampled.timeline;
@@ -84,6 +87,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         target_rate: args.rate,
         achieved_rate,
         think,
+        throttling,
     });
     let stolen = merged
         .stolen_usable
@@ -213,6 +217,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             host_steal_cores: (!timeline.is_empty()
                 && timeline.iter().all(|p| p.host_steal_cores.is_some()))
             .then(|| steady_cores(timeline, run_time, |p| p.host_steal_cores.unwrap_or(0.0))),
+            cpu_throttling: throttling,
         },
         generator_bound,
         faults: fault::outcome::results(
