@@ -8,12 +8,11 @@ use clap::Parser;
 use loadtest::cluster::manifest::Object;
 use loadtest::cluster::render::{self, KubeArgs};
 use loadtest::drivers::run::execute;
-use loadtest::setup::process_stack::{self, ProcessStack};
 use reports::results::{LoadRunResults, read_load};
 use std::path::Path;
 
 mod support;
-use support::{flags, loadtest_binary};
+use support::{SHORT_RUN, flags, loadtest_binary, process_stack};
 
 /// The runs here start process stacks and generators: one at a time, on two cores.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -66,15 +65,7 @@ fn the_manifests_hold_what_a_cluster_needs() {
         .write(dir.path())
         .expect("write");
     let objects = render::read_dir(dir.path()).expect("read back");
-    let job = |name: &str| {
-        objects
-            .iter()
-            .find_map(|object| match object {
-                Object::Job(job) if job.metadata.name == name => Some(job.clone()),
-                _ => None,
-            })
-            .unwrap_or_else(|| panic!("no Job {name}"))
-    };
+    let job = |name: &str| render::job(&objects, name).unwrap_or_else(|| panic!("no Job {name}"));
     let workers = job(render::WORKERS);
     assert_eq!(workers.metadata.namespace.as_deref(), Some("load"));
     assert_eq!(workers.spec.completion_mode.as_deref(), Some("Indexed"));
@@ -123,13 +114,7 @@ fn the_manifests_hold_what_a_cluster_needs() {
     let pod_name = env("POD_NAME").field_ref.expect("from a field");
     assert_eq!(pod_name.field_path, "metadata.name");
     // The token is in the Secret only, never on a command line; the run's arguments too.
-    let secret = objects
-        .iter()
-        .find_map(|object| match object {
-            Object::Secret(secret) => Some(secret.clone()),
-            _ => None,
-        })
-        .expect("the Secret");
+    let secret = render::secret(&objects, render::SECRET).expect("the Secret");
     assert_eq!(secret.string_data.get(render::TOKEN_KEY), Some(&token));
     let text = std::fs::read_to_string(dir.path().join("20-coordinator.yaml")).expect("read");
     assert!(!text.contains(&token));
@@ -186,10 +171,7 @@ fn the_manifests_hold_what_a_cluster_needs() {
 async fn kube_local_runs_the_pods_and_merges_as_workers_do() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let serve = process_stack::serve_args(&flags(dir.path(), &[]));
-    let stack = ProcessStack::start(&serve, &loadtest_binary())
-        .await
-        .expect("stack");
+    let stack = process_stack(dir.path()).await;
     let targets = [
         "--target-idp",
         stack.idp.as_str(),
@@ -204,16 +186,7 @@ async fn kube_local_runs_the_pods_and_merges_as_workers_do() {
     let by_workers = execute(&flags(dir.path(), &workers_line))
         .await
         .expect("--workers");
-    let mut common = vec![
-        "--users",
-        "8",
-        "--run-time",
-        "4s",
-        "--store-idle-timeout",
-        "1s",
-        "--stolen-window",
-        "500ms",
-    ];
+    let mut common = SHORT_RUN.to_vec();
     common.extend_from_slice(&workers_line);
 
     let manifests = dir.path().join("manifests");
@@ -285,10 +258,7 @@ fn assert_sum(merged: &LoadRunResults, run_dir: &Path) {
 async fn coordination_faults_through_the_pods_are_named() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let serve = process_stack::serve_args(&flags(dir.path(), &[]));
-    let stack = ProcessStack::start(&serve, &loadtest_binary())
-        .await
-        .expect("stack");
+    let stack = process_stack(dir.path()).await;
     let cases: [(&[&str], &[&str]); 4] = [
         (
             &[

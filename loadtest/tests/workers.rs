@@ -9,12 +9,11 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 use loadtest::drivers::run::execute;
-use loadtest::setup::process_stack::{self, ProcessStack};
 use reports::results::{LoadRunResults, read_load};
 use std::path::{Path, PathBuf};
 
 mod support;
-use support::{flags, loadtest_binary};
+use support::{flags, loadtest_binary, process_stack};
 
 /// Goose keeps process-wide state: runs in one process go one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -227,10 +226,7 @@ async fn coordination_faults_end_the_run_naming_the_worker() {
 async fn workers_started_by_hand_merge_and_another_configuration_is_refused() {
     let _serial = SERIAL.lock().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let serve = process_stack::serve_args(&flags(dir.path(), &[]));
-    let stack = ProcessStack::start(&serve, &loadtest_binary())
-        .await
-        .expect("stack");
+    let stack = process_stack(dir.path()).await;
     let worker = |name: &str, run_time: &str| {
         let worker_dir = dir.path().join(name);
         let mut command = std::process::Command::new(loadtest_binary());

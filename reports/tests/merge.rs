@@ -63,6 +63,17 @@ fn merge(dirs: &[&Path], out: &Path) -> std::process::Output {
         .expect("reports merge runs")
 }
 
+/// `dirs` merged into `out`, which must succeed; the merged results.
+fn merged(dirs: &[&Path], out: &Path) -> LoadRunResults {
+    let output = merge(dirs, out);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    results::read_load(out).expect("merged results")
+}
+
 #[test]
 fn merge_adds_two_workers_up_and_refuses_another_configuration() {
     let root = tempfile::tempdir().expect("temp dir");
@@ -83,13 +94,7 @@ fn merge_adds_two_workers_up_and_refuses_another_configuration() {
         2.0,
     );
     let out = root.path().join("merged");
-    let output = merge(&[&a, &b], &out);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let merged = results::read_load(&out).expect("merged results");
+    let merged = merged(&[&a, &b], &out);
     assert_eq!(merged.requests_total, 2 * results.requests_total);
     assert_eq!(merged.config.users, 2 * results.config.users);
     assert_eq!(merged.config.workers, 2);
@@ -159,14 +164,7 @@ fn a_workers_measured_clock_offset_is_put_back_in_the_merge() {
         round_trip_ms: 0.4,
     });
     worker(&b, ahead, started + Duration::from_millis(2_200), 1.0);
-    let out = root.path().join("merged");
-    let output = merge(&[&a, &b], &out);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let merged = results::read_load(&out).expect("merged results");
+    let merged = merged(&[&a, &b], &root.path().join("merged"));
     assert_eq!(merged.timeline.len(), results.timeline.len());
     for (point, own) in merged.timeline.iter().zip(&results.timeline) {
         assert_eq!(point.second, own.second);

@@ -420,6 +420,22 @@ impl Manifests {
     }
 }
 
+/// The Job called `name` among `objects` (as [`read_dir`] gives them).
+pub fn job<'a>(objects: &'a [Object], name: &str) -> Option<&'a Job> {
+    objects.iter().find_map(|object| match object {
+        Object::Job(job) if job.metadata.name == name => Some(job),
+        _ => None,
+    })
+}
+
+/// The Secret called `name` among `objects` (as [`read_dir`] gives them).
+pub fn secret<'a>(objects: &'a [Object], name: &str) -> Option<&'a Secret> {
+    objects.iter().find_map(|object| match object {
+        Object::Secret(secret) if secret.metadata.name == name => Some(secret),
+        _ => None,
+    })
+}
+
 /// Every object of the `.yaml` files in `dir`, in the files' order.
 pub fn read_dir(dir: &Path) -> RunResult<Vec<Object>> {
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)

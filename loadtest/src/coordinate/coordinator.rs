@@ -96,6 +96,16 @@ impl Shared {
 #[derive(Debug)]
 struct Rejection(StatusCode, String);
 
+impl Rejection {
+    /// 409 to any worker's request once the run is abandoned: the worker stops its load.
+    fn abandoned(why: &str) -> Self {
+        Rejection(
+            StatusCode::CONFLICT,
+            format!("the run was abandoned: {why}"),
+        )
+    }
+}
+
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         (self.0, Json(Refusal { error: self.1 })).into_response()
@@ -478,10 +488,7 @@ fn admit(shared: &Shared, headers: &HeaderMap, index: Option<usize>) -> Result<(
     }
     slot.last_heard = Some(Instant::now());
     if let Some(why) = &board.abandoned {
-        return Err(Rejection(
-            StatusCode::CONFLICT,
-            format!("the run was abandoned: {why}"),
-        ));
+        return Err(Rejection::abandoned(why));
     }
     Ok(())
 }
@@ -558,10 +565,7 @@ async fn ready(
         {
             let board = shared.board();
             if let Some(why) = &board.abandoned {
-                return Err(Rejection(
-                    StatusCode::CONFLICT,
-                    format!("the run was abandoned: {why}"),
-                ));
+                return Err(Rejection::abandoned(why));
             }
             if let Some(release) = board.release {
                 return Ok(Json(release));

@@ -295,22 +295,17 @@ impl Drop for Link {
 
 /// The coordinator's answer as `T`, or its refusal as the error.
 async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> RunResult<T> {
-    if response.status().is_success() {
-        Ok(response
-            .json()
-            .await
-            .doing("reading the coordinator's answer")?)
-    } else {
-        Err(RunError::refused(format!(
-            "the coordinator: {}",
-            refusal(response).await
-        )))
-    }
+    answer_empty(response)
+        .await?
+        .json()
+        .await
+        .doing("reading the coordinator's answer")
 }
 
-async fn answer_empty(response: reqwest::Response) -> RunResult<()> {
+/// The response if the coordinator said yes; its refusal as an error if not.
+async fn answer_empty(response: reqwest::Response) -> RunResult<reqwest::Response> {
     if response.status().is_success() {
-        Ok(())
+        Ok(response)
     } else {
         Err(RunError::refused(format!(
             "the coordinator: {}",

@@ -110,9 +110,11 @@ async fn archive(State(served): State<Arc<Served>>, headers: HeaderMap) -> Respo
         builder.append_dir_all("ssobench-run", &dir)?;
         builder.into_inner()
     })
-    .await;
+    .await
+    .map_err(std::io::Error::other)
+    .and_then(|packed| packed);
     match built {
-        Ok(Ok(bytes)) => {
+        Ok(bytes) => {
             // The fetch counts once the body's last chunk has been taken by the connection,
             // not when the answer starts: the coordinator must not end mid-transfer.
             let fetched = Arc::clone(&served.fetched);
@@ -141,11 +143,6 @@ async fn archive(State(served): State<Arc<Served>>, headers: HeaderMap) -> Respo
             )
                 .into_response()
         }
-        Ok(Err(error)) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("the coordinator could not pack the run: {error}\n"),
-        )
-            .into_response(),
         Err(error) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the coordinator could not pack the run: {error}\n"),

@@ -7,7 +7,7 @@
 //! exits, as on a cluster: a worker that vanishes falls silent.
 
 use super::single::RunOutcome;
-use crate::cluster::manifest::{Container, Job, Object};
+use crate::cluster::manifest::{Container, Job};
 use crate::cluster::render::{
     self, COORDINATOR, KubeArgs, RESULTS_MOUNT, RUN_KEY, RUN_MOUNT, SECRET, WORKERS,
 };
@@ -72,21 +72,10 @@ impl Drop for Process {
 /// Runs the manifests in `dir` as processes on loopback; the merged run.
 pub async fn run_locally(dir: &Path) -> RunResult<RunOutcome> {
     let objects = render::read_dir(dir)?;
-    let secret = objects
-        .iter()
-        .find_map(|object| match object {
-            Object::Secret(secret) if secret.metadata.name == SECRET => Some(secret),
-            _ => None,
-        })
+    let secret = render::secret(&objects, SECRET)
         .doing_with(|| format!("the Secret {SECRET} in {}", dir.display()))?;
     let job = |name: &str| {
-        objects
-            .iter()
-            .find_map(|object| match object {
-                Object::Job(job) if job.metadata.name == name => Some(job.clone()),
-                _ => None,
-            })
-            .doing_with(|| format!("the Job {name} in {}", dir.display()))
+        render::job(&objects, name).doing_with(|| format!("the Job {name} in {}", dir.display()))
     };
     let (coordinator_job, workers_job) = (job(COORDINATOR)?, job(WORKERS)?);
     let local = dir.join("local");
@@ -129,8 +118,8 @@ pub async fn run_locally(dir: &Path) -> RunResult<RunOutcome> {
             .cloned()
             .doing_with(|| format!("the container of the Job {}", job.metadata.name))
     };
-    let coordinator_container = container(&coordinator_job)?;
-    let worker_container = container(&workers_job)?;
+    let coordinator_container = container(coordinator_job)?;
+    let worker_container = container(workers_job)?;
     let program = std::env::current_exe()?;
     let start = |container: &Container,
                  pod: &str,
