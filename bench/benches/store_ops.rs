@@ -1,14 +1,15 @@
 //! `store/<op>/<backend>/<size>`: each store operation at 1k, 100k and 1M live sessions, random
-//! keys; and `raw/load_hit/<map>/<size>`: the same hits on bare maps (dashmap, scc, papaya and
-//! a `RwLock<HashMap>`), so the store's own cost shows as a ratio; and `clock/*`, what reading
-//! "now" costs per lookup.
+//! keys (`store/load_now`: an in-memory store's synchronous lookup, without the async API);
+//! `raw/load_hit/<map>/<size>`: the same hits on bare maps (dashmap, scc, papaya and a
+//! `RwLock<HashMap>`), so the store's own cost shows as a ratio; and `clock/*`, what reading
+//! "now" costs per lookup (`clock/ticked` is what stores read).
 
 use crate::support::{Backends, Keys, SIZES, prefilled, size_label};
 use criterion::{BenchmarkId, Criterion};
 use dashmap::DashMap;
 use mock_services::session::{
-    CartItem, Clock, IdBuildHasher, ManualClock, SaveOutcome, SessionData, SessionId, SessionStore,
-    UserId,
+    AnyStore, CartItem, Clock, IdBuildHasher, ManualClock, SaveOutcome, Session, SessionData,
+    SessionId, SessionStore, UserId,
 };
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -24,6 +25,11 @@ pub fn define(c: &mut Criterion, runtime: &tokio::runtime::Runtime, backends: &B
     let manual = Clock::Manual(ManualClock::new());
     c.bench_function("clock/manual", |b| {
         b.iter(|| black_box(&manual).now_millis())
+    });
+    // What a store reads since the ticker: the coarse clock as a thread last stored it.
+    let ticked = Clock::System.ticked();
+    c.bench_function("clock/ticked", |b| {
+        b.iter(|| black_box(&ticked).now_millis())
     });
     for size in SIZES {
         let label = size_label(size);
@@ -47,6 +53,19 @@ pub fn define(c: &mut Criterion, runtime: &tokio::runtime::Runtime, backends: &B
                     }
                 })
             });
+            // The in-memory lookup itself, as the bare maps are called (synchronously, inside
+            // the same one-future-per-lookup harness): the store's own work over the map,
+            // without the `async` API's layer that `store/load_hit` adds.
+            if let Some(load_now) = load_now(&store) {
+                let mut keys = Keys::new(size);
+                c.bench_function(&format!("store/load_now/{backend}/{label}"), |b| {
+                    b.to_async(runtime).iter(|| {
+                        let key = id(&mut keys);
+                        let load_now = &load_now;
+                        async move { assert!(black_box(load_now(&key)).is_some(), "a hit must hit") }
+                    })
+                });
+            }
             let mut keys = Keys::new(size);
             c.bench_function(&format!("store/load_and_extend/{backend}/{label}"), |b| {
                 b.to_async(runtime).iter(|| {
@@ -150,6 +169,17 @@ pub fn define(c: &mut Criterion, runtime: &tokio::runtime::Runtime, backends: &B
             drop(store);
         }
     }
+}
+
+/// The synchronous lookup of an in-memory store; `None` for Redis.
+fn load_now(store: &AnyStore) -> Option<impl Fn(&SessionId) -> Option<Session> + '_> {
+    let lookup = move |key: &SessionId| match store {
+        AnyStore::DashMap(store) => store.load_now(key),
+        AnyStore::Scc(store) => store.load_now(key),
+        AnyStore::Papaya(store) => store.load_now(key),
+        AnyStore::Redis(_) => None,
+    };
+    (!matches!(store, AnyStore::Redis(_))).then_some(lookup)
 }
 
 /// What a raw map holds: the shape of a stored entry — the user ID inline, the data behind one

@@ -1,6 +1,7 @@
 //! Bytes per live session at 1M sessions: RSS growth per session for the in-memory backends, and
 //! for Redis the encoded value, the key, and the server's own `used_memory` growth per session;
-//! and, for the in-memory backends, what one sweeper scan over all of them takes.
+//! and, for the in-memory backends, what a sweep costs: with nothing due (every tick of a
+//! healthy store), and freeing all of them at once in the background sweeper's batches.
 //!
 //! `cargo run --release -p bench --bin memory [-- SESSIONS [dashmap|scc|redis]]`
 //!
@@ -9,8 +10,8 @@
 
 use mock_services::local_redis::LocalRedis;
 use mock_services::session::{
-    self, Backend, MemoryConfig, RedisConfig, SessionData, SessionPolicy, SessionStore,
-    StoreConfig, build_store,
+    self, Backend, Clock, ManualClock, MemoryConfig, RedisConfig, SWEEP_BATCH, SessionData,
+    SessionPolicy, SessionStore, StoreConfig, build_store,
 };
 use std::io::{Read as _, Write as _};
 use std::time::Duration;
@@ -37,10 +38,13 @@ fn redis_used_memory(port: u16) -> Option<u64> {
         .and_then(|n| n.trim().parse().ok())
 }
 
+/// Sessions idle out after an hour: nothing expires while the map is filled.
+const IDLE: Duration = Duration::from_secs(3600);
+
 async fn fill(config: &StoreConfig, count: u64) -> session::AnyStore {
     let policy = SessionPolicy {
-        idle: Duration::from_secs(3600),
-        absolute: Duration::from_secs(7200),
+        idle: IDLE,
+        absolute: 2 * IDLE,
     };
     let store = build_store(config, policy).await.expect("store");
     session::prefill(&store, count as usize, 64)
@@ -74,8 +78,12 @@ async fn main() {
     println!(
         "sessions: {count}; a session of user-500000 with an empty cart encodes to {encoded} bytes, its ID is 16"
     );
+    // A manual clock, so that every session can be made to expire at once; the store reads it
+    // as it reads the ticked one (an atomic).
+    let clock = ManualClock::new();
     let memory = MemoryConfig {
         sweep_interval: None,
+        clock: Clock::Manual(clock.clone()),
         ..MemoryConfig::default()
     };
     for (name, config) in Backend::ALL.into_iter().filter_map(|backend| {
@@ -94,17 +102,34 @@ async fn main() {
             after >> 20,
             16 + encoded
         );
-        // The sweeper's scan over the whole map, nothing expired: what each tick costs.
+        // A tick with nothing due: what every tick of a healthy store costs.
         let started = std::time::Instant::now();
-        let removed = match &store {
-            session::AnyStore::DashMap(store) => store.sweep_expired(),
-            session::AnyStore::Scc(store) => store.sweep_expired(),
-            session::AnyStore::Papaya(store) => store.sweep_expired(),
-            session::AnyStore::Redis(_) => 0,
-        };
+        let idle = store.sweep_some(SWEEP_BATCH).unwrap_or_default();
         println!(
-            "{name}: one sweep over {count} live sessions took {:.1} ms ({removed} removed)",
-            started.elapsed().as_secs_f64() * 1e3
+            "{name}: a sweep with nothing due over {count} live sessions took {:.3} ms ({} visited)",
+            started.elapsed().as_secs_f64() * 1e3,
+            idle.visited
+        );
+        // Every session expired at once, freed batch by batch as the background sweeper does.
+        clock.advance(IDLE + Duration::from_secs(1));
+        let started = std::time::Instant::now();
+        let (mut removed, mut batches, mut longest) = (0, 0, Duration::ZERO);
+        loop {
+            let batch = std::time::Instant::now();
+            let swept = store.sweep_some(SWEEP_BATCH).unwrap_or_default();
+            longest = longest.max(batch.elapsed());
+            removed += swept.removed;
+            batches += 1;
+            if !swept.more {
+                break;
+            }
+        }
+        println!(
+            "{name}: freeing all {removed} expired took {:.1} ms in {batches} batches of {SWEEP_BATCH} (longest {:.2} ms); {} left, RSS {} MiB",
+            started.elapsed().as_secs_f64() * 1e3,
+            longest.as_secs_f64() * 1e3,
+            store.live_count().await.expect("count"),
+            rss_bytes() >> 20
         );
         drop(store);
     }

@@ -203,6 +203,19 @@ impl SessionStore for AnyStore {
     }
 }
 
+impl AnyStore {
+    /// One bounded sweep of an in-memory store ([`MemoryStore::sweep_some`](super::MemoryStore::sweep_some));
+    /// `None` for Redis, whose keys expire by themselves.
+    pub fn sweep_some(&self, budget: usize) -> Option<super::Swept> {
+        match self {
+            AnyStore::DashMap(store) => Some(store.sweep_some(budget)),
+            AnyStore::Scc(store) => Some(store.sweep_some(budget)),
+            AnyStore::Papaya(store) => Some(store.sweep_some(budget)),
+            AnyStore::Redis(_) => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{MemoryConfig, StoreConfig, StoreError, build_store};

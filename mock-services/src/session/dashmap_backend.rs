@@ -64,17 +64,8 @@ impl<P: Payload> MemoryMap<P> for SessionDashMap<P> {
         DashMap::remove_if(self, id, |_, entry| condition(entry)).is_some()
     }
 
-    /// Finds the expired under each shard's *read* lock (lookups go on), then removes them one
-    /// by one. `DashMap::retain` would hold each shard's write lock for its whole scan.
-    fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize {
-        let due: Vec<SessionId> = self
-            .iter()
-            .filter(|entry| expired(entry.value()))
-            .map(|entry| *entry.key())
-            .collect();
-        due.iter()
-            .filter(|id| DashMap::remove_if(self, id, |_, entry| expired(entry)).is_some())
-            .count()
+    fn remove_expired(&self, id: &SessionId, expired: impl Fn(&Entry<P>) -> bool) -> bool {
+        DashMap::remove_if(self, id, |_, entry| expired(entry)).is_some()
     }
 
     fn entry_count(&self) -> usize {

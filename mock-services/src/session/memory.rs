@@ -1,5 +1,5 @@
 //! What the in-memory backends share: the stored entry, the store logic over any concurrent map,
-//! and the background sweeper that frees expired entries.
+//! and the background sweeper that frees expired entries through the expiry queue.
 //!
 //! The in-memory backends differ only in their map ([`MemoryMap`]); everything a session does
 //! (expiry, extension, compare-and-swap save) is written once here, so a benchmark of the
@@ -8,11 +8,14 @@
 //! An entry is kept small on purpose (48 bytes, 64 with its key; arithmetic in ARCHITECTURE.md):
 //! the user ID inline, the data behind one shared pointer (one shared copy for every session
 //! whose data is [`Payload::empty`]), and only two instants — creation, and last use as 32-bit
-//! milliseconds after it — from which the policy gives both deadlines. The sweeper scans the
-//! map instead of keeping a queue node per session.
+//! milliseconds after it — from which the policy gives both deadlines. The sweeper does not
+//! scan the map: it visits the sessions the [`ExpiryQueue`] says are due, a bounded batch at a
+//! time (16 bytes per queued ID beside the entry, more while a second's vector has spare room;
+//! a deleted or rotated session's old ID stays queued until its deadline).
 
 use super::clock::Clock;
 use super::error::StoreError;
+use super::expiry::ExpiryQueue;
 use super::id::SessionId;
 use super::record::{Payload, Session, SessionData, SessionPolicy, UserId};
 use super::{SaveOutcome, SessionStore};
@@ -24,8 +27,8 @@ use std::time::Duration;
 /// Settings of an in-memory backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryConfig {
-    /// How often the sweeper scans the map for expired entries; `None` disables it (expired
-    /// entries then stay until read or swept by [`MemoryStore::sweep_expired`]).
+    /// How often the sweeper frees the sessions that expired since its last tick; `None`
+    /// disables it (expired entries then stay until swept by [`MemoryStore::sweep_expired`]).
     pub sweep_interval: Option<Duration>,
     /// Initial capacity hint, to keep rehashing out of prefilled runs.
     pub capacity: usize,
@@ -103,6 +106,38 @@ impl<P> Entry<P> {
             version: u64::from(self.version),
             data: Arc::clone(&self.data),
         }
+    }
+
+    /// The session as a lookup at `now` hands it back, extended first when `extend`; `None`
+    /// when it has expired. The last use is read once (the liveness check and the snapshot
+    /// share it): each read of the atomic is a load the compiler may not merge.
+    #[inline]
+    fn live_snapshot(
+        &self,
+        id: SessionId,
+        now: u64,
+        timeouts: Timeouts,
+        extend: bool,
+    ) -> Option<Session<P>> {
+        let absolute = self.absolute_deadline(timeouts);
+        let mut last_seen = self.last_seen();
+        if now >= last_seen.saturating_add(timeouts.idle).min(absolute) {
+            return None;
+        }
+        if extend {
+            self.extend(now);
+            last_seen = last_seen.max(now);
+        }
+        Some(Session {
+            id,
+            user_id: self.user_id.clone(),
+            created_at: self.created_at,
+            last_seen,
+            idle_expires_at: last_seen.saturating_add(timeouts.idle).min(absolute),
+            absolute_expires_at: absolute,
+            version: u64::from(self.version),
+            data: Arc::clone(&self.data),
+        })
     }
 
     /// Slides the idle deadline by moving the last use forward. `fetch_max` keeps it monotonic
@@ -207,11 +242,10 @@ pub trait MemoryMap<P: Payload = SessionData>: Send + Sync + 'static {
         let _ = (id, now);
     }
 
-    /// Removes every entry for which `expired` holds, re-checking it under the entry's
-    /// exclusive lock, and returns how many it removed. Blocking and O(N): the sweeper runs it
-    /// on a blocking thread. Lookups must not wait for the whole scan (at most for one
-    /// bucket's or one shard's worth of it).
-    fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize;
+    /// Removes the entry of `id` if `expired` holds for it, checked under the entry's exclusive
+    /// lock (or on the current copy); `true` when removed. Synchronous: the sweeper calls it on
+    /// a blocking thread, once per due session.
+    fn remove_expired(&self, id: &SessionId, expired: impl Fn(&Entry<P>) -> bool) -> bool;
 
     /// Entries held now, expired-but-unswept ones included.
     fn entry_count(&self) -> usize;
@@ -240,7 +274,30 @@ struct Shared<M, P> {
     clock: Clock,
     /// The one copy of [`Payload::empty`] every session created with it points to.
     empty: Option<Arc<P>>,
+    /// Every session's ID under the second it may expire: what the sweeper visits.
+    queue: ExpiryQueue,
 }
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Due IDs taken from the queue and looked at.
+    pub visited: usize,
+    /// Expired sessions freed.
+    pub removed: usize,
+    /// Whether due IDs were left for the next sweep (the budget ran out).
+    pub more: bool,
+}
+
+/// Due sessions a background sweep visits per batch (one blocking task each): 3 ms of work on
+/// DashMap when all are expired (longer on scc and papaya, whose tables shrink or whose freed
+/// entries are reclaimed in bulk), off the request path.
+pub const SWEEP_BATCH: usize = 16_384;
+
+/// Batches per tick at most: a tick frees up to 262,144 sessions (on a 1 s interval, far more
+/// than any login rate here creates); a backlog beyond it waits for the next tick, so one tick's
+/// work is bounded however many sessions expire at once.
+const SWEEP_BATCHES_PER_TICK: usize = 16;
 
 impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
     /// Builds the store and, when `config.sweep_interval` is set and a tokio runtime is running,
@@ -254,8 +311,9 @@ impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
                 idle: policy.idle_millis(),
                 absolute: policy.absolute_millis().min(u64::from(u32::MAX)),
             },
-            clock: config.clock.clone(),
+            clock: config.clock.ticked(),
             empty: P::empty().map(Arc::new),
+            queue: ExpiryQueue::new(),
         });
         if let (Some(interval), Ok(runtime)) =
             (config.sweep_interval, tokio::runtime::Handle::try_current())
@@ -286,14 +344,7 @@ impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
         let timeouts = shared.timeouts;
         let found = shared
             .map
-            .read(id, |entry| {
-                entry.is_live(now, timeouts).then(|| {
-                    if extend {
-                        entry.extend(now);
-                    }
-                    entry.snapshot(*id, timeouts)
-                })
-            })
+            .read(id, |entry| entry.live_snapshot(*id, now, timeouts, extend))
             .flatten();
         if extend && found.is_some() {
             shared.map.keep_extension(id, now);
@@ -301,20 +352,64 @@ impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
         found
     }
 
-    /// Frees every entry that has expired by the store's clock; returns how many it removed.
-    /// The background sweeper calls this each tick (on a blocking thread); tests and benches
-    /// may call it directly. Blocking: O(N) over the map.
+    /// Frees the sessions that have expired by the store's clock; returns how many it removed.
+    /// Blocking, and it visits only the sessions due by now (see [`ExpiryQueue`]): one that an
+    /// earlier sweep found live and filed under a later second waits for that second. The
+    /// background sweeper does the same in bounded batches. Tests and benches may call it.
     pub fn sweep_expired(&self) -> usize {
-        self.shared.sweep()
+        self.shared.sweep(usize::MAX).removed
+    }
+
+    /// One bounded sweep: visits at most `budget` due sessions.
+    pub fn sweep_some(&self, budget: usize) -> Swept {
+        self.shared.sweep(budget)
+    }
+
+    /// Session IDs in the expiry queue (deleted and rotated ones stay until their second).
+    pub fn queued(&self) -> usize {
+        self.shared.queue.len()
     }
 }
 
 impl<M: MemoryMap<P>, P: Payload> Shared<M, P> {
-    fn sweep(&self) -> usize {
+    fn sweep(&self, budget: usize) -> Swept {
         let now = self.clock.now_millis();
         let timeouts = self.timeouts;
-        self.map
-            .remove_expired(|entry| !entry.is_live(now, timeouts))
+        let mut due = Vec::new();
+        let more = self.queue.take_due(now, budget, &mut due);
+        let mut swept = Swept {
+            visited: due.len(),
+            removed: 0,
+            more,
+        };
+        for id in due {
+            // Still live: filed again under its deadline (it was extended, or is due later in
+            // this second). Gone already (deleted, rotated): nothing to do.
+            let live_until = self.map.read(&id, |entry| {
+                entry
+                    .is_live(now, timeouts)
+                    .then(|| entry.expires_at(timeouts))
+            });
+            match live_until {
+                Some(Some(deadline)) => self.queue.file_again(id, deadline, now),
+                Some(None) => {
+                    if self
+                        .map
+                        .remove_expired(&id, |entry| !entry.is_live(now, timeouts))
+                    {
+                        swept.removed += 1;
+                    } else if let Some(deadline) =
+                        self.map.read(&id, |entry| entry.expires_at(timeouts))
+                    {
+                        // A lookup that read the clock a tick earlier extended it in between:
+                        // live again, so filed again, or nothing would ever free it.
+                        self.queue.file_again(id, deadline, now);
+                    }
+                }
+                None => {}
+            }
+        }
+        swept
     }
 }
 
@@ -328,15 +423,19 @@ async fn sweep_forever<M: MemoryMap<P>, P: Payload>(
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        // The scan is O(N): off the runtime's workers, so requests keep being served.
-        if tokio::task::spawn_blocking(move || shared.sweep())
-            .await
-            .is_err()
-        {
-            return; // the runtime is shutting down
+        for _ in 0..SWEEP_BATCHES_PER_TICK {
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            // Each visit is a map lookup: off the runtime's workers, so requests keep being
+            // served.
+            let Ok(swept) = tokio::task::spawn_blocking(move || shared.sweep(SWEEP_BATCH)).await
+            else {
+                return; // the runtime is shutting down
+            };
+            if !swept.more {
+                break;
+            }
         }
     }
 }
@@ -371,6 +470,7 @@ impl<M: MemoryMap<P>, P: Payload> SessionStore<P> for MemoryStore<M, P> {
             };
             let session = entry.snapshot(id, shared.timeouts);
             if shared.map.insert_or_return(id, entry).await.is_ok() {
+                shared.queue.file(id, session.expires_at());
                 return Ok(session);
             }
         }
@@ -426,7 +526,10 @@ impl<M: MemoryMap<P>, P: Payload> SessionStore<P> for MemoryStore<M, P> {
             let new_id = SessionId::generate();
             let session = entry.snapshot(new_id, shared.timeouts);
             match shared.map.insert_or_return(new_id, entry).await {
-                Ok(()) => return Ok(Some(session)),
+                Ok(()) => {
+                    shared.queue.file(new_id, session.expires_at());
+                    return Ok(Some(session));
+                }
                 Err(back) => entry = back,
             }
         }

@@ -19,6 +19,7 @@ mod codec;
 mod config;
 mod dashmap_backend;
 mod error;
+mod expiry;
 mod id;
 mod memory;
 mod papaya_backend;
@@ -29,13 +30,13 @@ mod scc_backend;
 
 use std::future::Future;
 
-pub use clock::{Clock, ManualClock, now_millis};
+pub use clock::{Clock, ManualClock, TICK, TickedClock, now_millis};
 pub use codec::{Encoded, HEADER_LEN, decode, encode};
 pub use config::{AnyStore, Backend, MemoryConfig, RedisConfig, StoreConfig, build_store};
 pub use dashmap_backend::{DashMapStore, SessionDashMap, fix_default_shards};
 pub use error::StoreError;
 pub use id::{IdBuildHasher, IdHasher, SessionId};
-pub use memory::{Entry, MAX_ABSOLUTE_TIMEOUT, MemoryMap, MemoryStore, Write};
+pub use memory::{Entry, MAX_ABSOLUTE_TIMEOUT, MemoryMap, MemoryStore, SWEEP_BATCH, Swept, Write};
 pub use papaya_backend::{PapayaStore, SessionPapayaMap};
 pub use prefill::prefill;
 pub use record::{CartItem, Payload, Session, SessionData, SessionPolicy, UserId};
@@ -103,6 +104,7 @@ pub trait SessionStore<P: Payload = SessionData>: Send + Sync + 'static {
     fn delete(&self, id: &SessionId) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// How many sessions the backend holds now. In-memory backends count entries not yet swept
-    /// (at most one sweep interval late); Redis counts keys whose TTL has not passed.
+    /// (at most a second plus one sweep interval late, while a tick frees all that are due);
+    /// Redis counts keys whose TTL has not passed.
     fn live_count(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

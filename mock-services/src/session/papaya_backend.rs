@@ -113,18 +113,14 @@ impl<P: Payload> MemoryMap<P> for SessionPapayaMap<P> {
         }
     }
 
-    /// Lock-free: lookups never wait for the scan. It is papaya's slowest operation here:
-    /// entries are allocated one by one, so a scan is a cache miss per session (about 345 ms
-    /// over 1M live sessions, `bin/memory`; reading first and removing only the expired was no
-    /// faster).
-    fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize {
-        let mut removed = 0;
-        self.pin().retain(|_, entry| {
-            let keep = !expired(entry);
-            removed += usize::from(!keep);
-            keep
-        });
-        removed
+    /// Removes the current copy if `expired` holds for it. A lookup that read the clock before
+    /// the entry's deadline may still extend it meanwhile (the sweep then files it again); the
+    /// condition is checked on the copy being removed.
+    fn remove_expired(&self, id: &SessionId, expired: impl Fn(&Entry<P>) -> bool) -> bool {
+        matches!(
+            self.pin().remove_if(id, |_, entry| expired(entry)),
+            Ok(Some(_))
+        )
     }
 
     fn entry_count(&self) -> usize {

@@ -54,19 +54,8 @@ impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
             .is_some()
     }
 
-    /// Finds the expired under shared bucket locks (lookups go on), then removes them one by
-    /// one, re-checked under the bucket's exclusive lock.
-    fn remove_expired(&self, expired: impl Fn(&Entry<P>) -> bool + Sync) -> usize {
-        let mut due = Vec::new();
-        self.iter_sync(|id, entry| {
-            if expired(entry) {
-                due.push(*id);
-            }
-            true
-        });
-        due.iter()
-            .filter(|id| self.remove_if_sync(*id, |entry| expired(entry)).is_some())
-            .count()
+    fn remove_expired(&self, id: &SessionId, expired: impl Fn(&Entry<P>) -> bool) -> bool {
+        self.remove_if_sync(id, |entry| expired(entry)).is_some()
     }
 
     /// O(N): scc counts by reading every bucket's metadata. Used by reports, not requests.
