@@ -19,7 +19,8 @@ fn interval_logs_are_written_when_no_descriptor_is_left() {
         Instant::now() - Duration::from_secs(10),
         SystemTime::now() - Duration::from_secs(10),
     );
-    let (logger, sink) = IntervalLogger::start(hlog.clone(), "host".into(), clock).expect("logger");
+    let (logger, sink) =
+        IntervalLogger::start(hlog.clone(), "host".into(), clock, 1).expect("logger");
     // The users take every descriptor left: the soft limit is lowered to a few above what is
     // open, and those few are then opened and held.
     let limit = getrlimit(Resource::Nofile);

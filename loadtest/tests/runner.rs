@@ -54,6 +54,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         handicap: None,
         source_addrs: None,
         run_time: Some(Duration::from_secs(3)),
+        soak_window: None,
         warm_up: None,
         settle: Default::default(),
         repetition: 1,

@@ -1,13 +1,14 @@
 //! HdrHistogram interval logs (`.hlog`), the standard format HdrHistogram's own tools read
 //! (`HistogramLogProcessor` and friends): one file per hop or flow and per kind (raw, or
-//! corrected for coordinated omission), one interval histogram per second of the measured run,
-//! values in microseconds. A run writes them into `hlog/` of its directory; `merge` reads them
+//! corrected for coordinated omission), one interval histogram per second of the measured run
+//! (per ten seconds in a run over an hour), values in microseconds. A run writes them into `hlog/` of its directory; `merge` reads them
 //! back and adds them up.
 //!
 //! Each file's header names the series, the kind, the unit and the host that wrote it;
 //! `StartTime` and `BaseTime` are the wall-clock start of the measured run, and an interval's
-//! timestamp is its second since then (interval `s` spans `[s, s+1)` and is the timeline's
-//! second `s + 1`).
+//! timestamp is its first second since then (a one-second interval `s` spans `[s, s+1)` and
+//! is the timeline's second `s + 1`; a ten-second one spans the timeline's `s + 1` to
+//! `s + 10`).
 
 use crate::report::slug;
 use base64::Engine as _;
@@ -140,7 +141,10 @@ impl LogWriter {
             ))
             .add_comment(&format!("series: {series}"))
             .add_comment(&format!("kind: {}", kind.name()))
-            .add_comment("unit: microseconds (values are µs; one interval per second)")
+            .add_comment(
+                "unit: microseconds (values are µs; one interval per second, or per ten in runs \
+                 over an hour)",
+            )
             .add_comment(&format!("host: {host}"))
             .with_start_time(started)
             .with_base_time(started)
@@ -159,6 +163,17 @@ impl LogWriter {
 
     /// Writes the histogram of second `second` (from the start of the measured run).
     pub fn write(&mut self, second: u64, histogram: &Histogram<u64>) -> Result<(), HlogError> {
+        self.write_interval(second, 1, histogram)
+    }
+
+    /// Writes the histogram of the `length` seconds from second `start` (from the start of the
+    /// measured run): what a long run's coarser logs hold.
+    pub fn write_interval(
+        &mut self,
+        start: u64,
+        length: u64,
+        histogram: &Histogram<u64>,
+    ) -> Result<(), HlogError> {
         // A builder without headers writes nothing but the interval line.
         let mut writer = IntervalLogWriterBuilder::new()
             .begin_log_with(&mut self.file, &mut self.serializer)
@@ -169,8 +184,8 @@ impl LogWriter {
         writer
             .write_histogram(
                 histogram,
-                Duration::from_secs(second),
-                Duration::from_secs(1),
+                Duration::from_secs(start),
+                Duration::from_secs(length),
                 None,
             )
             .map_err(|error| HlogError::Format {
@@ -195,8 +210,10 @@ pub struct Log {
     pub host: String,
     /// Wall-clock start of the measured run, seconds since the epoch.
     pub started_unix: f64,
-    /// Each interval's second (from the start) and histogram.
+    /// Each interval's first second (from the start) and histogram.
     pub intervals: Vec<(u64, Histogram<u64>)>,
+    /// Seconds each interval spans: 1, or 10 in a run over an hour (its first interval's).
+    pub interval_seconds: u64,
 }
 
 impl Log {
@@ -237,6 +254,7 @@ pub fn read(path: &Path) -> Result<Log, HlogError> {
     let mut started_unix = None;
     let mut base = 0.0;
     let mut intervals = Vec::new();
+    let mut interval_seconds = None;
     let mut deserializer = Deserializer::new();
     for entry in IntervalLogIterator::new(&bytes) {
         match entry.map_err(|error| format(format!("{error:?}")))? {
@@ -251,6 +269,7 @@ pub fn read(path: &Path) -> Result<Log, HlogError> {
                         .deserialize(&mut encoded.as_slice())
                         .map_err(|error| format(format!("an interval's histogram: {error:?}")))?;
                 let started = started_unix.unwrap_or(base);
+                interval_seconds.get_or_insert(interval.duration().as_secs().max(1));
                 let at = base + interval.start_timestamp().as_secs_f64() - started;
                 intervals.push((at.round().max(0.0) as u64, histogram));
             }
@@ -262,6 +281,7 @@ pub fn read(path: &Path) -> Result<Log, HlogError> {
         host,
         started_unix: started_unix.ok_or_else(|| format("no StartTime".into()))?,
         intervals,
+        interval_seconds: interval_seconds.unwrap_or(1),
     })
 }
 

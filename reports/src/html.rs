@@ -22,6 +22,9 @@ pub struct Sections {
     pub flow_spectra: Vec<Figure>,
     pub hop_spectra: Vec<Figure>,
     pub bench: Vec<Figure>,
+    /// Each long run's windows and drift verdicts, by label, and their charts.
+    pub soaks: Vec<(String, crate::soak::Soak)>,
+    pub soak_figures: Vec<Figure>,
 }
 
 const STYLE: &str = "
@@ -84,6 +87,7 @@ pub fn page(report: &Report, sections: &Sections, out_dir: &Path, generated_at: 
     html.push_str(&crate::fault_section::section(report));
     html.push_str(&crate::instance_section::section(report));
     html.push_str(&crate::worker_section::section(report));
+    html.push_str(&soak_section(&sections.soaks, &sections.soak_figures));
     if !sections.load.is_empty() {
         html.push_str("<h2>Charts</h2>\n");
         for figure in &sections.load {
@@ -857,5 +861,58 @@ pub(crate) fn bench_section(
         );
     }
     html.push_str("</tbody>\n</table>\n</details>\n");
+    html
+}
+
+/// Over time: each long run's series judged for drift, then their charts.
+fn soak_section(soaks: &[(String, crate::soak::Soak)], figures: &[Figure]) -> String {
+    if soaks.is_empty() {
+        return String::new();
+    }
+    let mut html = String::from(
+        "<h2 id=\"soak\">Over time: drift</h2>\n<p>Each series in windows; its slope is the \
+         Theil–Sen median of pairwise slopes, its interval a bootstrap that keeps the windows' \
+         autocorrelation (an AR(1) sieve, widened for the series' effective number of points). \
+         <em>Stable</em>: even the interval's far end moves the series by less than 5% of its \
+         median (or a floor per unit, whichever is larger) over the run; <em>unclear</em>: the \
+         interval holds zero but also slopes that would matter. A level shift that two flat \
+         segments fit far better than a line is named as a step. Each verdict is at 95%: among \
+         dozens of series, one steady series in twenty may still read as moved. Every window's \
+         figures and verdicts: <code>soak.json</code>.</p>\n",
+    );
+    for (label, soak) in soaks {
+        let moved = soak.series.iter().filter(|trend| trend.moved()).count();
+        let _ = writeln!(
+            html,
+            "<h3>{} — {} windows of {} s: {}</h3>\n<table>\n<tr><th>series</th>\
+             <th>windows</th><th>verdict</th></tr>",
+            escape(label),
+            soak.windows,
+            soak.window_seconds,
+            if moved == 0 {
+                "every series stable".to_owned()
+            } else {
+                format!("{moved} series moved")
+            }
+        );
+        for trend in &soak.series {
+            let _ = writeln!(
+                html,
+                "<tr><td>{}</td><td>{}</td><td>{}{}{}</td></tr>",
+                escape(&trend.name),
+                trend.points.len(),
+                if trend.moved() { "<strong>" } else { "" },
+                escape(&trend.sentence),
+                if trend.moved() { "</strong>" } else { "" },
+            );
+        }
+        html.push_str("</table>\n");
+        if let Some(note) = &soak.note {
+            let _ = writeln!(html, "<p><strong>{}</strong></p>", escape(note));
+        }
+    }
+    for figure in figures {
+        html.push_str(&figure_html(figure));
+    }
     html
 }

@@ -148,6 +148,37 @@ impl Worker {
     }
 }
 
+/// The interval logs of a merged run's workers (each `worker-<k>/hlog/`), every interval moved
+/// to the merged run's seconds as the merge moves that worker's timeline.
+pub fn workers_logs(run_dir: &Path, merged: &LoadRunResults) -> Result<Vec<Log>, MergeError> {
+    let workers = merged
+        .workers
+        .iter()
+        .map(|worker| Worker::read(&run_dir.join(&worker.dir)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let base = earliest_start(&workers);
+    Ok(workers
+        .into_iter()
+        .flat_map(|worker| {
+            let offset = worker.offset(base);
+            worker.logs.into_iter().map(move |mut log| {
+                for (second, _) in &mut log.intervals {
+                    *second += offset;
+                }
+                log
+            })
+        })
+        .collect())
+}
+
+/// When the earliest of `workers` started measuring: second 0 of their merged run.
+fn earliest_start(workers: &[Worker]) -> f64 {
+    workers
+        .iter()
+        .map(Worker::started_unix)
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// Reads every worker directory and merges them; the merged run's directory is `out_dir`
 /// (worker directories are named relative to it).
 pub fn merge_dirs(dirs: &[PathBuf], out_dir: &Path) -> Result<LoadRunResults, MergeError> {
@@ -299,10 +330,7 @@ fn merge_figures(
     let each = || workers.iter().map(|worker| &worker.results);
     let sum = |value: fn(&LoadRunResults) -> u64| each().map(value).sum::<u64>();
     let sum_f = |value: fn(&LoadRunResults) -> f64| each().map(value).sum::<f64>();
-    let base = workers
-        .iter()
-        .map(Worker::started_unix)
-        .fold(f64::INFINITY, f64::min);
+    let base = earliest_start(workers);
 
     let hops = merged_rows(workers, |results| &results.hops);
     let flows = merged_rows(workers, |results| &results.flows);
@@ -604,14 +632,18 @@ fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<Ti
                 .host_tcp_memory_bytes
                 .max(point.host_tcp_memory_bytes);
         }
-        // Interval `s` of the logs is the timeline's second `s + 1`.
+        // Interval `s` of the logs is the timeline's second `s + 1`; a longer interval (a run
+        // over an hour logs ten seconds each) stands for every second it spans: its samples
+        // are not told apart by second, and its percentiles are each second's best estimate.
         for row in hops {
             if let Some(log) = worker.log(&row.name, Kind::Raw) {
-                for (second, histogram) in &log.intervals {
-                    let _ = latencies
-                        .entry(second + 1 + offset)
-                        .or_insert_with(latency::histogram)
-                        .add(histogram);
+                for (start, histogram) in &log.intervals {
+                    for second in start + 1..=start + log.interval_seconds {
+                        let _ = latencies
+                            .entry(second + offset)
+                            .or_insert_with(latency::histogram)
+                            .add(histogram);
+                    }
                 }
             }
         }

@@ -6,6 +6,7 @@ use crate::figures;
 use crate::html::{self, Sections};
 use crate::report::Report;
 use crate::results::{AnyResults, LoadRunResults, ResultsError, StoreRunResults};
+use crate::soak::{self, Soak};
 use crate::store_report::{self, StoreReport};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +14,39 @@ use std::path::{Path, PathBuf};
 pub const INDEX_FILE: &str = "index.html";
 /// Folder of a report's charts, next to its page.
 pub const CHARTS_DIR: &str = "charts";
+/// A long run's windows and drift verdicts, next to the page: `[[run label, soak], …]`.
+pub const SOAK_FILE: &str = "soak.json";
+
+/// Each run's windows and drift verdicts (runs too short for six windows have none), by label.
+/// Interval logs that cannot be read leave the latency series out, and the section says why.
+fn soaks(report: &Report) -> Vec<(String, Soak)> {
+    let mut soaks = Vec::new();
+    for run in &report.runs {
+        // Reading a long run's logs is the costly part: only when there are windows to fill.
+        if !soak::long_enough(&run.results) {
+            continue;
+        }
+        let logs = if run.results.workers.is_empty() {
+            crate::hlog::read_dir(&run.dir).map_err(|error| error.to_string())
+        } else {
+            crate::merge::workers_logs(&run.dir, &run.results).map_err(|error| error.to_string())
+        };
+        let (logs, note) = match logs {
+            Ok(logs) => (logs, None),
+            Err(error) => (
+                Vec::new(),
+                Some(format!(
+                    "no latency series: the interval logs could not be read ({error})"
+                )),
+            ),
+        };
+        if let Some(mut found) = soak::soak(&run.results, &logs) {
+            found.note = note;
+            soaks.push((run.label.clone(), found));
+        }
+    }
+    soaks
+}
 
 /// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
@@ -63,7 +97,14 @@ fn generated_at() -> String {
 pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
     let charts = charts_dir(out_dir)?;
     let (flow_spectra, hop_spectra) = figures::spectrum_figures(report);
+    let soaks = soaks(report);
     let sections = Sections {
+        soak_figures: soaks
+            .iter()
+            .enumerate()
+            .flat_map(|(index, (label, soak))| soak::figures(soak, label, &format!("run{index}-")))
+            .collect(),
+        soaks,
         spread: figures::spread_figures(report),
         load: figures::load_figures(report),
         flow_spectra,
@@ -81,8 +122,20 @@ pub fn render(report: &Report, out_dir: &Path) -> Result<PathBuf, ReportError> {
         .chain(&sections.flow_spectra)
         .chain(&sections.hop_spectra)
         .chain(&sections.bench)
+        .chain(&sections.soak_figures)
     {
         figure.write(&charts)?;
+    }
+    if !sections.soaks.is_empty() {
+        let path = out_dir.join(SOAK_FILE);
+        let json = serde_json::to_vec_pretty(&sections.soaks).map_err(|error| ReportError::Io {
+            path: path.display().to_string(),
+            source: std::io::Error::other(error),
+        })?;
+        std::fs::write(&path, json).map_err(|source| ReportError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
     }
     let page = html::page(report, &sections, out_dir, &generated_at());
     write_index(out_dir, page)

@@ -149,7 +149,7 @@ pub fn paired_ratio(pairs: &[(f64, f64)]) -> Option<Ratio> {
 }
 
 /// The 97.5th percentile of Student's t with `df` degrees of freedom (two-sided 95%).
-fn t_975(df: usize) -> f64 {
+pub(crate) fn t_975(df: usize) -> f64 {
     const TABLE: [f64; 30] = [
         12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
         2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,

@@ -17,7 +17,19 @@ fn fixture() -> LoadRunResults {
 
 /// A worker's directory: `results` and, for every row, a log of as many samples as it counts
 /// (all at the row's p50 times `scale`, spread over its first two seconds).
-fn worker(dir: &Path, mut results: LoadRunResults, started: SystemTime, scale: f64) {
+fn worker(dir: &Path, results: LoadRunResults, started: SystemTime, scale: f64) {
+    worker_logging(dir, results, started, scale, 1);
+}
+
+/// [`worker`], its logs in intervals of `interval` seconds (more than 1: every sample in the
+/// first interval).
+fn worker_logging(
+    dir: &Path,
+    mut results: LoadRunResults,
+    started: SystemTime,
+    scale: f64,
+    interval: u64,
+) {
     results.measured_started_unix = started
         .duration_since(SystemTime::UNIX_EPOCH)
         .expect("after the epoch")
@@ -39,12 +51,19 @@ fn worker(dir: &Path, mut results: LoadRunResults, started: SystemTime, scale: f
         for kind in Kind::BOTH {
             let mut writer =
                 LogWriter::create(&hlog, &name, kind, "test-host", started).expect("create");
-            for (second, samples) in [(0, count / 2), (1, count - count / 2)] {
+            let spread: &[(u64, u64)] = if interval == 1 {
+                &[(0, count / 2), (1, count - count / 2)]
+            } else {
+                &[(0, count)]
+            };
+            for &(second, samples) in spread {
                 let mut histogram = reports::latency::histogram();
                 histogram
                     .record_n((p50.max(1.0) * scale) as u64, samples)
                     .expect("record");
-                writer.write(second, &histogram).expect("write");
+                writer
+                    .write_interval(second, interval, &histogram)
+                    .expect("write");
             }
             writer.finish().expect("flush");
         }
@@ -172,4 +191,49 @@ fn a_workers_measured_clock_offset_is_put_back_in_the_merge() {
     }
     assert_eq!(merged.workers[0].clock_offset_ms, None);
     assert_eq!(merged.workers[1].clock_offset_ms, Some(2_200.0));
+}
+
+/// A long run's logs hold ten-second intervals (five here): the merge gives every second an
+/// interval spans its latency, and the workers' logs read back for the soak windows are moved
+/// to the merged run's seconds as their timelines are.
+#[test]
+fn longer_intervals_cover_every_second_they_span_and_workers_logs_move_with_them() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    let started = SystemTime::now();
+    let results = fixture();
+    worker_logging(&a, results.clone(), started, 1.0, 5);
+    worker_logging(
+        &b,
+        results.clone(),
+        started + Duration::from_secs(2),
+        1.0,
+        5,
+    );
+    let out = root.path().join("merged");
+    let merged = merged(&[&a, &b], &out);
+    let p50 = results.hops[0].raw_us.p50.max(1.0);
+    for point in &merged.timeline {
+        // Worker a's interval spans seconds 1–5, b's 3–7 of the merged run.
+        if point.second <= 7 {
+            assert!(
+                (point.p50_us - p50).abs() / p50 < 0.01,
+                "second {}: {} against {p50}",
+                point.second,
+                point.p50_us
+            );
+        }
+    }
+    let logs = reports::merge::workers_logs(&out, &merged).expect("the workers' logs");
+    let hop = &results.hops[0].name;
+    let mut starts: Vec<u64> = logs
+        .iter()
+        .filter(|log| &log.series == hop && log.kind == Kind::Raw)
+        .map(|log| {
+            assert_eq!(log.interval_seconds, 5);
+            log.intervals[0].0
+        })
+        .collect();
+    starts.sort_unstable();
+    assert_eq!(starts, [0, 2], "b started two seconds after a");
 }

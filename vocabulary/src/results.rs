@@ -567,6 +567,10 @@ pub struct LoadRunConfig {
     pub password_field: Option<String>,
     #[serde(default)]
     pub max_form_steps: u8,
+    /// The windows a long run's figures are judged in for drift (`--soak-window`), seconds;
+    /// absent: one minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub soak_window_seconds: Option<u64>,
 }
 
 impl LoadRunConfig {

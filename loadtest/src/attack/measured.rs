@@ -110,8 +110,10 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
     let board = Arc::new(FaultBoard::new(drive.fault_origin(origin)?, &drive.faults));
     let (logger, sink) = match drive.hlog_dir {
         Some(dir) => {
-            let (logger, sink) = IntervalLogger::start(dir, host_name(), Arc::clone(&clock))
-                .doing("starting the interval log thread")?;
+            let interval = crate::measure::interval_log::interval_for(drive.plan.run_time);
+            let (logger, sink) =
+                IntervalLogger::start(dir, host_name(), Arc::clone(&clock), interval)
+                    .doing("starting the interval log thread")?;
             (Some(logger), Some(sink))
         }
         None => (None, None),

@@ -251,14 +251,14 @@ impl Link {
                 .send()
                 .await
                 .doing_with(|| format!("sending {name} to the coordinator"))?;
-            answer_empty(response).await?;
+            accepted(response).await?;
         }
         let response = self
             .step(reqwest::Method::POST, Step::Done)
             .send()
             .await
             .doing("telling the coordinator the results are sent")?;
-        answer_empty(response).await?;
+        accepted(response).await?;
         self.stop_heartbeat();
         Ok(())
     }
@@ -295,7 +295,7 @@ impl Drop for Link {
 
 /// The coordinator's answer as `T`, or its refusal as the error.
 async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> RunResult<T> {
-    answer_empty(response)
+    accepted(response)
         .await?
         .json()
         .await
@@ -303,7 +303,7 @@ async fn answer<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> 
 }
 
 /// The response if the coordinator said yes; its refusal as an error if not.
-async fn answer_empty(response: reqwest::Response) -> RunResult<reqwest::Response> {
+async fn accepted(response: reqwest::Response) -> RunResult<reqwest::Response> {
     if response.status().is_success() {
         Ok(response)
     } else {

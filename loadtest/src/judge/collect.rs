@@ -158,6 +158,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             username_field: args.username_field.clone(),
             password_field: args.password_field.clone(),
             max_form_steps: args.max_form_steps,
+            soak_window_seconds: args.soak_window.map(|window| window.as_secs()),
         },
         environment: environment::capture(measured.generator_threads, args.cores.clone()),
         hops,

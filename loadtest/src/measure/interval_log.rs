@@ -1,14 +1,17 @@
 //! Per-second interval histograms of every hop and flow (and the stolen cookie's usable time),
 //! raw and corrected, written as HdrHistogram interval logs (`hlog/*.hlog` in the run
-//! directory) while the run goes.
+//! directory) while the run goes. A run over an hour writes ten-second intervals instead
+//! ([`interval_for`]): per-second logs take about 15 KB/s, 430 MB in 8 hours.
 //!
 //! Users do not touch histograms for this: each appends its samples to a small buffer and
 //! hands the buffer over once it is full, a second old, or before a long sleep; a thread of its
-//! own files the samples by the second they were taken in and writes each second once no user
-//! can still hold one of its samples ([`GRACE`]), so only a few seconds are ever in memory. A
-//! sample that arrives after its second was written (its user was inside one request for
-//! longer than the grace) goes into the first second not yet written: counted, a little late,
-//! and counted as late in the run's results (`hlog_late_samples`).
+//! own files the samples by the interval they were taken in and writes each interval once no
+//! user can still hold one of its samples ([`GRACE`] after its last second), so only a few
+//! intervals are ever in memory. A sample that arrives after its interval was written (its
+//! user was inside one request for longer than the grace) goes into the first interval not yet
+//! written: counted, a little late, and counted as late in the run's results
+//! (`hlog_late_samples`). The last interval of a run is written with its full length even when
+//! the run ended inside it.
 
 use crate::measure::recorder::{histogram, micros};
 use crate::measure::settle::MeasureClock;
@@ -24,8 +27,17 @@ use std::time::{Duration, SystemTime};
 const BATCH: usize = 256;
 /// A user hands its samples over once the oldest is this old.
 const HAND_OVER_MS: u32 = 1_000;
-/// Seconds a second stays open after it ended, for samples still on their way.
+/// Seconds an interval stays open after its last second ended, for samples still on their way.
 pub const GRACE: u64 = 5;
+
+/// Runs longer than this write coarser intervals.
+pub const FINE_LOGS_UP_TO: Duration = Duration::from_secs(3600);
+
+/// The logs' interval for a run of `run_time`, seconds: 1, or 10 beyond [`FINE_LOGS_UP_TO`]
+/// (a soak's one-minute windows hold six).
+pub fn interval_for(run_time: Duration) -> u64 {
+    if run_time > FINE_LOGS_UP_TO { 10 } else { 1 }
+}
 
 /// One sample: when it was taken (ms from the start of the measured run), its series, its
 /// value and the user's intended interval (open model; 0 in a closed run).
@@ -170,6 +182,7 @@ impl IntervalLogger {
         dir: PathBuf,
         host: String,
         clock: Arc<MeasureClock>,
+        interval: u64,
     ) -> Result<(IntervalLogger, IntervalSink), HlogError> {
         // Logs of an earlier run in the same directory must not pass for this one's.
         match std::fs::remove_dir_all(&dir) {
@@ -202,6 +215,7 @@ impl IntervalLogger {
                     dir,
                     host,
                     clock: filer_clock,
+                    interval: interval.max(1),
                     open: BTreeMap::new(),
                     closed_through: None,
                     reserved,
@@ -235,7 +249,7 @@ impl IntervalLogger {
     }
 }
 
-/// One second's histograms, raw and corrected, per series (only series with samples).
+/// One interval's histograms, raw and corrected, per series (only series with samples).
 type Second = Vec<Option<(Histogram<u64>, Histogram<u64>)>>;
 
 /// The writer thread's state.
@@ -243,6 +257,8 @@ struct Filer {
     dir: PathBuf,
     host: String,
     clock: Arc<MeasureClock>,
+    /// Seconds per interval; intervals are keyed by their first second.
+    interval: u64,
     open: BTreeMap<u64, Second>,
     closed_through: Option<u64>,
     /// Each series' files (raw, corrected), opened at the start, until its first second.
@@ -270,11 +286,12 @@ impl Filer {
             }
             // Before measuring starts no second is open: nothing to write.
             let now = self.clock.zero().map_or(0, |zero| zero.elapsed().as_secs());
-            while let Some(&second) = self.open.keys().next() {
-                if second + GRACE >= now {
+            while let Some(&start) = self.open.keys().next() {
+                // An interval closes once its last second is past its grace.
+                if start + self.interval - 1 + GRACE >= now {
                     break;
                 }
-                self.close_or_note(second);
+                self.close_or_note(start);
             }
         }
         while let Some(&second) = self.open.keys().next() {
@@ -296,7 +313,7 @@ impl Filer {
         }
     }
 
-    /// Writes a second; after a failure, only drops it (the first failure is what the run
+    /// Writes an interval; after a failure, only drops it (the first failure is what the run
     /// reports, and users go on handing samples over without piling them up here).
     fn close_or_note(&mut self, second: u64) {
         if self.failed.is_some() {
@@ -309,11 +326,11 @@ impl Filer {
     }
 
     fn file(&mut self, sample: Sample) {
-        let mut second = u64::from(sample.at_ms / 1000);
+        let mut second = u64::from(sample.at_ms / 1000) / self.interval * self.interval;
         if let Some(closed) = self.closed_through
             && second <= closed
         {
-            second = closed + 1;
+            second = closed + self.interval;
             self.written.late += 1;
         }
         let slots = self
@@ -361,8 +378,10 @@ impl Filer {
                     ))
                 }
             };
-            writers.0.write(second, &raw)?;
-            writers.1.write(second, &corrected)?;
+            writers.0.write_interval(second, self.interval, &raw)?;
+            writers
+                .1
+                .write_interval(second, self.interval, &corrected)?;
             *self.written.samples.entry(series.name()).or_default() += raw.len();
         }
         self.closed_through = Some(second);
@@ -397,7 +416,7 @@ mod tests {
             SystemTime::now() - Duration::from_secs(10),
         );
         let (logger, sink) =
-            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), clock).expect("start");
+            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), clock, 1).expect("start");
         let sample = |at_ms, micros| Sample {
             at_ms,
             series: 0,
@@ -431,11 +450,56 @@ mod tests {
     }
 
     #[test]
+    fn a_long_runs_logs_hold_ten_second_intervals() {
+        assert_eq!(interval_for(Duration::from_secs(3600)), 1);
+        assert_eq!(interval_for(Duration::from_secs(8 * 3600)), 10);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(MeasureClock::default());
+        clock.start(
+            std::time::Instant::now() - Duration::from_secs(30),
+            SystemTime::now() - Duration::from_secs(30),
+        );
+        let (logger, sink) =
+            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), clock, 10).expect("start");
+        let sample = |at_ms| Sample {
+            at_ms,
+            series: 0,
+            micros: 10,
+            interval_us: 0,
+        };
+        let send = |samples| sink.sender.send(Message::Samples(samples)).expect("send");
+        send(vec![
+            sample(1_100),
+            sample(9_900),
+            sample(12_000),
+            sample(25_000),
+        ]);
+        // Intervals 0 and 10 are written by now: a sample of second 5 arriving now is late,
+        // filed in 20, the first interval not yet written.
+        std::thread::sleep(Duration::from_millis(300));
+        send(vec![sample(5_000)]);
+        let written = logger.finish().expect("finish");
+        assert_eq!(written.late, 1);
+        let log = reports::hlog::read(&reports::hlog::path(
+            dir.path(),
+            Hop::ALL[0].name(),
+            Kind::Raw,
+        ))
+        .expect("read");
+        let intervals: Vec<(u64, u64)> = log
+            .intervals
+            .iter()
+            .map(|(start, histogram)| (*start, histogram.len()))
+            .collect();
+        assert_eq!(intervals, [(0, 2), (10, 1), (20, 2)]);
+    }
+
+    #[test]
     fn nothing_is_logged_before_measuring_starts() {
         let dir = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(MeasureClock::default());
         let (logger, sink) =
-            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), Arc::clone(&clock))
+            IntervalLogger::start(dir.path().to_path_buf(), "h".into(), Arc::clone(&clock), 1)
                 .expect("start");
         let mut tap = IntervalTap::new(Some(sink));
         // The warm-up: kept nowhere.

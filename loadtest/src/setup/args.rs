@@ -287,10 +287,16 @@ pub struct RunArgs {
     /// users when more]. Not used with --users-file.
     #[arg(long, value_name = "N")]
     pub accounts: Option<u64>,
-    /// How long the measured run lasts (e.g. 30s, 2m; at most 1h) [default: 30s; in `matrix`,
-    /// 10s per repetition].
+    /// How long the measured run lasts (e.g. 30s, 2m, 8h; at most 24h) [default: 30s; in
+    /// `matrix`, 10s per repetition]. Runs of six windows or more (--soak-window) get a drift
+    /// verdict on each series.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub run_time: Option<Duration>,
+    /// The windows a long run's figures are judged in for drift: p50/p99 of every hop and flow,
+    /// errors, requests/s, memory, CPU and sessions alive per window, each with a slope and its
+    /// interval, or a step (whole seconds) [default: 1m].
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub soak_window: Option<Duration>,
     /// The most warm-up: load from the same users on the same stack, unmeasured, before
     /// measuring starts, in whole seconds counted from the first user's start (never shorter
     /// than the ramp-up); it ends sooner once the rate settles (--settle) [default: none; in
@@ -442,6 +448,9 @@ impl Default for RunArgs {
 
 /// A load run's measured time when none is given.
 pub const DEFAULT_RUN_TIME: Duration = Duration::from_secs(30);
+
+/// The longest run: a soak of a day, bounded as every run is.
+pub const MAX_RUN_TIME: Duration = Duration::from_secs(24 * 3600);
 
 impl RunArgs {
     /// The certificate and key the stack the run starts is served with, if HTTPS.
@@ -596,6 +605,7 @@ impl RunArgs {
                 .ramp_rate
                 .map(|rate| rate * users as f64 / self.users as f64),
             run_time: Some(self.run_time()),
+            soak_window: self.soak_window,
             warm_up: self.warm_up,
             // A fixed warm-up: every worker starts measuring at the same second.
             settle: Settle::Off,
@@ -637,9 +647,19 @@ impl RunArgs {
 
     /// Checks what flags alone can tell, before anything starts.
     pub fn validate(&self) -> RunResult<()> {
+        ensure!(self.run_time() <= MAX_RUN_TIME, "--run-time is at most 24h");
         ensure!(
-            self.run_time() <= Duration::from_secs(3600),
-            "--run-time is at most 1h"
+            self.soak_window.is_none_or(|window| {
+                window >= Duration::from_secs(1) && window.subsec_nanos() == 0
+            }),
+            "--soak-window takes whole seconds, at least 1s"
+        );
+        let logged = crate::measure::interval_log::interval_for(self.run_time());
+        ensure!(
+            self.soak_window
+                .is_none_or(|window| window.as_secs() % logged == 0),
+            "--soak-window must be whole multiples of {logged}s in a run this long: its interval \
+             logs hold {logged}-second intervals"
         );
         ensure!(
             self.run_time() >= Duration::from_secs(1),
@@ -803,6 +823,23 @@ impl RunArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_lasts_at_most_a_day_and_its_soak_windows_fit_its_logs() {
+        let run = |run_time: u64, window: Option<u64>| RunArgs {
+            run_time: Some(Duration::from_secs(run_time)),
+            soak_window: window.map(Duration::from_secs),
+            ..RunArgs::default()
+        };
+        assert!(run(8 * 3600, None).validate().is_ok());
+        assert!(run(24 * 3600, Some(60)).validate().is_ok());
+        assert!(run(24 * 3600 + 1, None).validate().is_err());
+        assert!(run(600, Some(15)).validate().is_ok(), "one-second logs");
+        let error = run(2 * 3600, Some(15))
+            .validate()
+            .expect_err("15 s of 10 s intervals");
+        assert!(error.to_string().contains("multiples of 10s"), "{error}");
+    }
 
     #[test]
     fn the_warm_up_settles_unless_told_not_to_and_never_ends_before_the_ramp() {

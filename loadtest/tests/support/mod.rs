@@ -1,5 +1,5 @@
 //! What the tests of runs with a stack as processes share (`instances.rs`, `workers.rs`,
-//! `kube.rs`): the `loadtest` binary, which serves those stacks, a short run's flags parsed as a
+//! `kube.rs`, `login_pages.rs`, `oidc_provider.rs`): the `loadtest` binary, which serves those stacks, a short run's flags parsed as a
 //! user types them, and such a stack started.
 
 use clap::Parser;
@@ -53,7 +53,7 @@ pub fn flags(reports_dir: &Path, extra: &[&str]) -> RunArgs {
 /// binary, for tests that point workers at it.
 #[allow(
     dead_code,
-    reason = "each test binary compiles this module; only the worker tests start a stack so"
+    reason = "each test binary compiles this module; only the worker and kube tests use this"
 )]
 pub async fn process_stack(reports_dir: &Path) -> ProcessStack {
     let serve = process_stack::serve_args(&flags(reports_dir, &[]));

@@ -106,12 +106,7 @@ impl ExpiryQueue {
 }
 
 /// Moves up to `most` IDs of seconds up to `current` from `slots` into `due`; how many.
-fn take_from(
-    slots: &mut Slots,
-    current: u64,
-    most: usize,
-    due: &mut Vec<SessionId>,
-) -> usize {
+fn take_from(slots: &mut Slots, current: u64, most: usize, due: &mut Vec<SessionId>) -> usize {
     let mut left = most;
     while left > 0 {
         let Some(mut slot) = slots.first_entry() else {

@@ -71,7 +71,10 @@ where
     // The keeper, found live by that sweep, was filed again under the next second (never the
     // current one): it expires at 250 ms and is freed once the clock has reached that second.
     clock.advance(Duration::from_millis(50));
-    assert!(store.load(&keeper.id).await.expect("load").is_none(), "expired");
+    assert!(
+        store.load(&keeper.id).await.expect("load").is_none(),
+        "expired"
+    );
     clock.advance(Duration::from_secs(1));
     until_count(&store, 0).await;
 }
