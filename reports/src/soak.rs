@@ -5,7 +5,7 @@
 //! whole windows has none.
 
 use crate::chart::{Axis, Chart, Figure, Legend, LineChart, Scale, Series};
-use crate::drift::{self, Tolerance, Verdict};
+use crate::drift::{self, Slope, Tolerance, Verdict};
 use crate::hlog::{Kind, Log};
 use crate::results::{LoadRunResults, TimelinePoint};
 use hdrhistogram::Histogram;
@@ -159,25 +159,13 @@ pub fn soak(results: &LoadRunResults, logs: &[Log]) -> Option<Soak> {
         "generator resident memory".into(),
         "MB",
         true,
-        per_window(&|points| {
-            points
-                .iter()
-                .rev()
-                .find_map(|p| p.generator_rss_bytes)
-                .map(|bytes| bytes as f64 / 1e6)
-        }),
+        per_window(&|points| last_known(points, |p| p.generator_rss_bytes).map(|b| b as f64 / 1e6)),
     );
     add(
         "store sessions alive".into(),
         "sessions",
         true,
-        per_window(&|points| {
-            points
-                .iter()
-                .rev()
-                .find_map(|p| p.store_sessions_alive)
-                .map(|n| n as f64)
-        }),
+        per_window(&|points| last_known(points, |p| p.store_sessions_alive).map(|n| n as f64)),
     );
     add(
         "generator CPU".into(),
@@ -203,6 +191,11 @@ pub fn soak(results: &LoadRunResults, logs: &[Log]) -> Option<Soak> {
         series: trends,
         note: None,
     })
+}
+
+/// A window's last known value of a figure sampled each second (a gauge, not a count).
+fn last_known(points: &[&TimelinePoint], value: fn(&TimelinePoint) -> Option<u64>) -> Option<u64> {
+    points.iter().rev().find_map(|point| value(point))
 }
 
 /// The logs latency windows are read from, by series: its corrected logs (equal to the raw
@@ -273,12 +266,7 @@ fn tolerance(unit: &str) -> Tolerance {
 pub fn sentence(verdict: &Verdict, unit: &str) -> String {
     match verdict {
         Verdict::TooShort => "too few windows to tell".into(),
-        Verdict::Stable(slope) => format!(
-            "stable: {} {unit}/min (95%: {} to {})",
-            signed(slope.per_x),
-            signed(slope.low),
-            signed(slope.high)
-        ),
+        Verdict::Stable(slope) => format!("stable: {}", with_interval(slope, unit)),
         Verdict::Drifting(slope) => format!(
             "{} {} {unit}/min ({} to {})",
             if slope.per_x > 0.0 { "grows" } else { "falls" },
@@ -287,10 +275,8 @@ pub fn sentence(verdict: &Verdict, unit: &str) -> String {
             figure(slope.low.abs().max(slope.high.abs()))
         ),
         Verdict::Unclear(slope) => format!(
-            "unclear: {} {unit}/min (95%: {} to {}), too wide to rule out a drift that matters",
-            signed(slope.per_x),
-            signed(slope.low),
-            signed(slope.high)
+            "unclear: {}, too wide to rule out a drift that matters",
+            with_interval(slope, unit)
         ),
         Verdict::Step {
             at,
@@ -312,6 +298,16 @@ pub fn sentence(verdict: &Verdict, unit: &str) -> String {
             }
         }
     }
+}
+
+/// A slope with its interval, signed: "+0.0100 %/min (95%: −0.200 to +0.300)".
+fn with_interval(slope: &Slope, unit: &str) -> String {
+    format!(
+        "{} {unit}/min (95%: {} to {})",
+        signed(slope.per_x),
+        signed(slope.low),
+        signed(slope.high)
+    )
 }
 
 /// Three significant figures, without a needless exponent.

@@ -47,11 +47,7 @@ impl ExpiryQueue {
 
     /// Files `id` under the second of `deadline` (Unix milliseconds).
     pub(super) fn file(&self, id: SessionId, deadline: u64) {
-        // A poisoned lock only means another thread panicked while pushing: the map is whole.
-        let mut slots = self
-            .shard(&id)
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut slots = lock(self.shard(&id));
         slots.entry(deadline / SLOT_MILLIS).or_default().push(id);
     }
 
@@ -74,9 +70,7 @@ impl ExpiryQueue {
             let share = left.div_ceil(SHARDS);
             let mut more = false;
             for shard in &*self.shards {
-                let mut slots = shard
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut slots = lock(shard);
                 let taken = take_from(&mut slots, current, share.min(left), due);
                 left -= taken;
                 more |= slots
@@ -93,16 +87,17 @@ impl ExpiryQueue {
     pub(super) fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| {
-                shard
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .values()
-                    .map(Vec::len)
-                    .sum::<usize>()
-            })
+            .map(|shard| lock(shard).values().map(Vec::len).sum::<usize>())
             .sum()
     }
+}
+
+/// A shard's lock. A poisoned one only means another thread panicked while pushing or
+/// taking: the map itself is whole, so it is used as it is.
+fn lock(shard: &Mutex<Slots>) -> std::sync::MutexGuard<'_, Slots> {
+    shard
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Moves up to `most` IDs of seconds up to `current` from `slots` into `due`; how many.

@@ -84,11 +84,18 @@ impl<P> Entry<P> {
             .saturating_add(u64::from(self.last_used.load(Ordering::Relaxed)))
     }
 
-    /// The idle deadline, already capped by the absolute one: when the session ends.
-    fn expires_at(&self, timeouts: Timeouts) -> u64 {
-        self.last_seen()
+    /// When the session ends had it last been used at `last_seen`: the idle deadline, capped
+    /// by the absolute one.
+    #[inline]
+    fn ends_after(&self, last_seen: u64, timeouts: Timeouts) -> u64 {
+        last_seen
             .saturating_add(timeouts.idle)
             .min(self.absolute_deadline(timeouts))
+    }
+
+    /// The idle deadline, already capped by the absolute one: when the session ends.
+    fn expires_at(&self, timeouts: Timeouts) -> u64 {
+        self.ends_after(self.last_seen(), timeouts)
     }
 
     fn is_live(&self, now: u64, timeouts: Timeouts) -> bool {
@@ -96,12 +103,18 @@ impl<P> Entry<P> {
     }
 
     fn snapshot(&self, id: SessionId, timeouts: Timeouts) -> Session<P> {
+        self.snapshot_seen_at(id, self.last_seen(), timeouts)
+    }
+
+    /// The session as a caller sees it, its last use taken as `last_seen`.
+    #[inline]
+    fn snapshot_seen_at(&self, id: SessionId, last_seen: u64, timeouts: Timeouts) -> Session<P> {
         Session {
             id,
             user_id: self.user_id.clone(),
             created_at: self.created_at,
-            last_seen: self.last_seen(),
-            idle_expires_at: self.expires_at(timeouts),
+            last_seen,
+            idle_expires_at: self.ends_after(last_seen, timeouts),
             absolute_expires_at: self.absolute_deadline(timeouts),
             version: u64::from(self.version),
             data: Arc::clone(&self.data),
@@ -119,25 +132,15 @@ impl<P> Entry<P> {
         timeouts: Timeouts,
         extend: bool,
     ) -> Option<Session<P>> {
-        let absolute = self.absolute_deadline(timeouts);
         let mut last_seen = self.last_seen();
-        if now >= last_seen.saturating_add(timeouts.idle).min(absolute) {
+        if now >= self.ends_after(last_seen, timeouts) {
             return None;
         }
         if extend {
             self.extend(now);
             last_seen = last_seen.max(now);
         }
-        Some(Session {
-            id,
-            user_id: self.user_id.clone(),
-            created_at: self.created_at,
-            last_seen,
-            idle_expires_at: last_seen.saturating_add(timeouts.idle).min(absolute),
-            absolute_expires_at: absolute,
-            version: u64::from(self.version),
-            data: Arc::clone(&self.data),
-        })
+        Some(self.snapshot_seen_at(id, last_seen, timeouts))
     }
 
     /// Slides the idle deadline by moving the last use forward. `fetch_max` keeps it monotonic
