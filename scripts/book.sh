@@ -30,6 +30,8 @@ help_texts=(
   "loadtest-store loadtest store"
   "loadtest-matrix loadtest matrix"
   "loadtest-calibrate loadtest calibrate"
+  "loadtest-profile loadtest profile"
+  "loadtest-plan loadtest plan"
   "loadtest-worker loadtest worker"
   "loadtest-kube loadtest kube"
   "loadtest-coordinate loadtest coordinate"

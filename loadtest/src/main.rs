@@ -31,6 +31,14 @@ enum Command {
     /// Measure this machine's load-generator ceiling (requests/s per generator core) and keep
     /// it, to show beside every later run here.
     Calibrate(CalibrateArgs),
+    /// Measure what each operation costs each component of the stack on this machine (CPU per
+    /// login, per SSO login, per cart read and write; bytes per live session), from several
+    /// short mixes run against the stack as processes, and keep it for `plan`.
+    Profile(Box<loadtest::drivers::profile::ProfileArgs>),
+    /// Size an auth tier for a target (logins, SSO logins, cart operations per second, live
+    /// sessions, headroom) from a cost profile, beside Keycloak's published figures; with
+    /// --verify, check the model here by running a mix made from the target.
+    Plan(Box<loadtest::drivers::plan::PlanArgs>),
     /// The mock services' `serve`: how a run started with `--instances` runs its stack (and
     /// each app instance) as processes of this same program.
     #[command(hide = true)]
@@ -72,6 +80,8 @@ fn main() -> anyhow::Result<()> {
     // The generator's runtime: every load runs on it; the stack gets a runtime of its own.
     let generator_threads = match &cli.command {
         Some(Command::Matrix(args)) => args.run.generator_threads,
+        Some(Command::Profile(args)) => args.run.generator_threads,
+        Some(Command::Plan(args)) => args.run.generator_threads,
         Some(Command::Worker(command)) => command.args.run.generator_threads,
         _ => cli.run.generator_threads,
     }
@@ -150,6 +160,22 @@ fn main() -> anyhow::Result<()> {
                         command.kube.out.display()
                     ),
                 }
+                Ok(())
+            }
+            Some(Command::Plan(args)) => {
+                let planned = loadtest::drivers::plan::execute(&args).await?;
+                planned.print();
+                let failures = planned.failures();
+                if !failures.is_empty() {
+                    anyhow::bail!(
+                        "the model is off by more than --tolerance:\n{}",
+                        failures.join("\n")
+                    );
+                }
+                Ok(())
+            }
+            Some(Command::Profile(args)) => {
+                loadtest::drivers::profile::execute(&args).await?.print();
                 Ok(())
             }
             Some(Command::Calibrate(args)) => {

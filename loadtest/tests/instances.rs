@@ -6,6 +6,7 @@
 use loadtest::drivers::run::execute;
 use loadtest::setup::process_stack::{self, ProcessStack};
 use reports::results::LoadRunResults;
+use vocabulary::costs::Component;
 
 mod support;
 use support::{flags, loadtest_binary};
@@ -71,6 +72,18 @@ async fn a_run_over_two_instances_on_redis_and_on_a_cluster_shares_every_session
         let results = &outcome.results;
         assert_eq!(results.config.target.to_string(), "processes");
         assert_spread_without_failure(results, 2);
+        let costs = results.costs.as_ref().expect("costs by component");
+        let redis = costs
+            .component(Component::Redis)
+            .expect("the redis-servers");
+        let nodes = if backend == "redis" { 1 } else { 6 };
+        assert_eq!(redis.processes, nodes, "{backend}");
+        assert!(redis.cpu_seconds > 0.0, "{backend}");
+        assert_eq!(
+            costs.component(Component::Apps).expect("apps").processes,
+            4,
+            "two store and two forums instances"
+        );
         assert!(
             results
                 .generator
@@ -144,16 +157,27 @@ fn instances_need_a_shared_backend_and_a_stack_of_their_own() {
         "redis-pause@1s+1s",
     ]);
     assert!(message.contains("faults do not reach"), "{message}");
-    let message = refused(&[
-        "--instances",
-        "2",
-        "--backend",
-        "redis",
-        "--prefill-sessions",
-        "10",
-    ]);
-    assert!(message.contains("--prefill-sessions"), "{message}");
-    flags(dir.path(), &["--instances", "2", "--backend", "redis"])
-        .validate()
-        .expect("redis with two instances is fine");
+    let message = refused(&["--stack-processes", "--target", "http://127.0.0.2:9011"]);
+    assert!(
+        message.contains("--stack-processes starts the stack"),
+        "{message}"
+    );
+    let message = refused(&["--stack-processes", "--fault", "stack-pause@1s+1s"]);
+    assert!(message.contains("faults do not reach"), "{message}");
+    for fine in [
+        &["--instances", "2", "--backend", "redis"][..],
+        // The first store instance prefills the shared backend before it is announced.
+        &[
+            "--instances",
+            "2",
+            "--backend",
+            "redis",
+            "--prefill-sessions",
+            "10",
+        ],
+        // One instance of each app, any backend.
+        &["--stack-processes"],
+    ] {
+        flags(dir.path(), fine).validate().expect("accepted");
+    }
 }

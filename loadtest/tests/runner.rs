@@ -37,6 +37,7 @@ fn args(backend: Backend, reports_dir: &std::path::Path) -> RunArgs {
         password_field: None,
         max_form_steps: 5,
         instances: 1,
+        stack_processes: false,
         workers: 1,
         first_user: 0,
         stack_pids: Vec::new(),

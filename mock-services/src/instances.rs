@@ -90,7 +90,8 @@ pub async fn start(args: &ServeArgs, program: &Path) -> Result<Instances, StackE
             "--instances runs the whole stack (one IdP, several apps); leave --role at all",
         ));
     }
-    if args.backend.backend.is_in_memory() {
+    // One instance of each app keeps its sessions in its own process: any backend will do.
+    if args.instances > 1 && args.backend.backend.is_in_memory() {
         return Err(StackError::refused(format!(
             "--instances {} needs a shared session backend (--backend redis or redis-cluster): \
              each instance is its own process, and {} keeps its sessions in one process's memory",
@@ -140,9 +141,14 @@ pub async fn start(args: &ServeArgs, program: &Path) -> Result<Instances, StackE
         _backend: backend,
     };
     for (service, addresses) in [(Service::Store, &stores), (Service::Forums, &forums)] {
-        for address in addresses {
+        for (index, address) in addresses.iter().enumerate() {
             let role = Role::of(service);
-            let mut child = spawn(program, args, role, *address, &idp_url, &shared)?;
+            // The store's backend is prefilled once, by the first store instance.
+            let mut args = args.clone();
+            if role != Role::Store || index > 0 {
+                args.prefill_sessions = 0;
+            }
+            let mut child = spawn(program, &args, role, *address, &idp_url, &shared)?;
             let expected = url(address);
             let ready = wait_ready(&mut child, service, &expected).await;
             let slot = match service {
@@ -190,6 +196,7 @@ fn spawn(
     let mut instance = args.clone();
     instance.role = role;
     instance.instances = 1;
+    instance.separate_processes = false;
     instance.backend = backend.clone();
     instance.apps.idp_url = idp_url.to_owned();
     match role {

@@ -161,6 +161,15 @@ pub struct ServeArgs {
     /// port + i, or on a free port with port 0.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub instances: u32,
+    /// Serve the IdP here and the store and forums each in a process of its own, even with one
+    /// instance (then any backend will do): each service's CPU and memory are its own process's,
+    /// as a run's costs by component need.
+    #[arg(long)]
+    pub separate_processes: bool,
+    /// Live sessions created in the store's backend before the services are announced (by
+    /// the first store instance only).
+    #[arg(long, default_value_t = 0)]
+    pub prefill_sessions: u64,
 }
 
 /// `serve` as a command: its flags, or — for the children this program starts — its arguments
@@ -301,7 +310,7 @@ impl ServeArgs {
 /// Serves until Ctrl-C, announcing each service's base URL on a line of its own
 /// (`vocabulary::protocol::Announcement`: people and parent processes read the same lines).
 pub async fn run(args: &ServeArgs) -> Result<(), StackError> {
-    if args.instances > 1 {
+    if args.instances > 1 || args.separate_processes {
         let exe = std::env::current_exe().map_err(|source| StackError::Io {
             doing: "finding this program to start instances",
             source,
@@ -313,6 +322,17 @@ pub async fn run(args: &ServeArgs) -> Result<(), StackError> {
     }
     let config = args.config()?;
     let stack = start(&config).await?;
+    if let (Some(store), count @ 1..) = (&stack.store, args.prefill_sessions) {
+        let started = std::time::Instant::now();
+        let count = usize::try_from(count).unwrap_or(usize::MAX);
+        crate::session::prefill(store.sessions(), count, 64)
+            .await
+            .map_err(|source| StackError::Store {
+                what: "prefilled".into(),
+                source,
+            })?;
+        eprintln!("prefilled {count} sessions in {:.2?}", started.elapsed());
+    }
     // Said on standard error: standard output carries only the announcements.
     eprintln!(
         "each service serves at most {} connections at once (--max-connections); idle ones close after {:?} (--header-read-timeout)",
@@ -399,6 +419,8 @@ mod tests {
         let mut args = ServeArgs {
             role: Role::Store,
             instances: 3,
+            separate_processes: true,
+            prefill_sessions: 1234,
             ..ServeArgs::default()
         };
         args.backend.backend = crate::session::Backend::RedisCluster;
@@ -431,6 +453,8 @@ mod tests {
                 sent.config().expect("config")
             );
             assert_eq!(back.instances, sent.instances);
+            assert_eq!(back.separate_processes, sent.separate_processes);
+            assert_eq!(back.prefill_sessions, sent.prefill_sessions);
             assert_eq!(back.backend, sent.backend);
         }
     }

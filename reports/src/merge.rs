@@ -424,6 +424,9 @@ fn merge_figures(
         }),
         users: merged_user_cost(workers),
         warm_up: merged_warm_up(workers),
+        // Each worker read the stack's costs over its own span: summing them would count the
+        // stack's CPU once per worker.
+        costs: None,
         problems: workers
             .iter()
             .flat_map(|worker| {

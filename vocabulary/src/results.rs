@@ -232,6 +232,10 @@ pub struct LoadRunResults {
     /// What the users cost the generator (absent before schema 6).
     #[serde(default)]
     pub users: Option<UserCost>,
+    /// What each component of the stack cost against the operations its services counted
+    /// (a stack whose services run as processes of their own only; not merged across workers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub costs: Option<crate::costs::Costs>,
     /// What failed late in the run, one sentence each (a log that could not be written, the
     /// attack failing after its users started): these results hold what was measured.
     #[serde(default)]

@@ -11,6 +11,7 @@ use crate::error::While as _;
 use crate::judge::collect;
 use crate::judge::thresholds;
 use crate::measure::cgroup::CgroupCpu;
+use crate::measure::costs::{self, CostMeter, CostReading};
 use crate::measure::timeline::UNKNOWN;
 use crate::setup::args::RunArgs;
 use crate::setup::output;
@@ -51,7 +52,7 @@ pub async fn execute_one(
 ) -> RunResult<RunOutcome> {
     args.validate()?;
     // Refused here, with the arithmetic, rather than out of descriptors once users have started.
-    let in_process = args.target.is_empty() && args.instances <= 1;
+    let in_process = args.stack_in_process();
     crate::setup::capacity::Needs::of(args, in_process).check(
         mock_services::limits::raise_open_files(),
         crate::setup::capacity::memory_available(),
@@ -84,6 +85,13 @@ pub async fn execute_one(
         .canonicalize()
         .unwrap_or_else(|_| run_dir.to_owned());
 
+    // Read before a coordinated worker waits for its release, so that the release starts
+    // every worker's load at once.
+    let cost_meter = stack.cost_meter(&targets);
+    let costs_before = match &cost_meter {
+        Some(meter) => Some(meter.read().await),
+        None => None,
+    };
     let clock = match start {
         Start::AtOnce => None,
         Start::Coordinated(link) => Some(link.ready_and_wait().await?),
@@ -116,6 +124,10 @@ pub async fn execute_one(
         warm_up: args.warm_up_plan(),
     })
     .await?;
+    let costs = match (&cost_meter, costs_before) {
+        (Some(meter), Some(before)) => costs_since(meter, before, progress).await,
+        _ => None,
+    };
     let throttling = cgroup_before
         .zip(CgroupCpu::read())
         .and_then(|(before, after)| after.since(&before));
@@ -138,6 +150,7 @@ pub async fn execute_one(
         } else {
             Vec::new()
         },
+        costs,
     });
     reports::results::write_load(&run_dir, &results)?;
     let mut violations = thresholds::check(args, &results);
@@ -157,6 +170,29 @@ pub async fn execute_one(
         results,
         violations,
     })
+}
+
+/// The stack's costs from `before` to now; `None` when they could not be read (a stack of
+/// someone else's services counts nothing), said above the progress bar, not fatal.
+async fn costs_since(
+    meter: &CostMeter,
+    before: Result<CostReading, String>,
+    progress: &indicatif::ProgressBar,
+) -> Option<vocabulary::costs::Costs> {
+    let costs = match before {
+        Ok(before) => meter
+            .read()
+            .await
+            .and_then(|after| costs::between(&before, &after)),
+        Err(error) => Err(error),
+    };
+    costs
+        .map_err(|error| {
+            progress.println(format!(
+                "the stack's costs by component are not recorded: {error}"
+            ));
+        })
+        .ok()
 }
 
 /// Says where the run's load goes, before it starts: every host, with users and rate.

@@ -34,6 +34,8 @@ pub struct Inputs<'a> {
     /// The generator's cgroup CPU limit and its throttling over the attack.
     pub throttling: Option<reports::results::CpuThrottling>,
     pub goose_reports: Vec<String>,
+    /// The stack's costs over the attack, where its services run in processes of their own.
+    pub costs: Option<vocabulary::costs::Costs>,
 }
 
 pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
@@ -47,6 +49,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
         clock,
         throttling,
         goose_reports,
+        costs,
     } = inputs;
     let timeline = &measured.sampled.timeline;
     let merged = &measured.merged;
@@ -254,6 +257,7 @@ pub fn results(inputs: Inputs<'_>) -> LoadRunResults {
             ..user_cost(measured, run_time)
         }),
         warm_up: warm_up(args, measured),
+        costs,
         problems: measured.problems.clone(),
     }
 }

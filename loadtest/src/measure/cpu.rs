@@ -163,6 +163,13 @@ fn cpu_ns(task: &Path) -> Option<u64> {
     ticks_from_stat(&stat).map(|ticks| ticks * NANOS_PER_TICK)
 }
 
+/// A whole process's CPU time so far (its threads, living and ended), nanoseconds at the
+/// kernel's tick's resolution; `None` where it is gone.
+pub fn process_cpu_ns(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    ticks_from_stat(&stat).map(|ticks| ticks * NANOS_PER_TICK)
+}
+
 /// CPU time the hypervisor stole from this host so far, every CPU's together, nanoseconds
 /// (`None` where `/proc/stat` has no steal column).
 pub fn host_steal_ns() -> Option<u64> {

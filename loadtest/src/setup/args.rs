@@ -31,6 +31,16 @@ impl ScenarioName {
             ScenarioName::Stolen => "stolen_session",
         }
     }
+
+    /// Its name on `--scenario`.
+    pub fn flag_name(self) -> &'static str {
+        match self {
+            ScenarioName::Journey => "journey",
+            ScenarioName::Cart => "cart",
+            ScenarioName::CartView => "cart-view",
+            ScenarioName::Stolen => "stolen",
+        }
+    }
 }
 
 /// `name[:weight]`, e.g. `journey:2`.
@@ -234,6 +244,12 @@ pub struct RunArgs {
     /// request by request.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub instances: u32,
+    /// Start the stack as processes even with one instance: the IdP, the store and the forums
+    /// each in a process of its own (any backend), so the run records each component's CPU
+    /// against the operations its services counted (`costs` in results.json). --instances
+    /// above 1 always does.
+    #[arg(long)]
+    pub stack_processes: bool,
     /// Load generators: above 1, the run starts the stack as processes (as with --instances,
     /// in-memory backends included when there is one instance) and N generator processes
     /// (`loadtest worker`) with the users split among them, released together, then merges
@@ -360,7 +376,8 @@ pub struct RunArgs {
     /// Time between the attacker's replays.
     #[arg(long, default_value = "250ms", value_parser = humantime::parse_duration)]
     pub replay_interval: Duration,
-    /// Live sessions put in the store app's backend before the run (in-process only).
+    /// Live sessions put in the store app's backend before the run (by the stack the run
+    /// starts, in-process or as processes; not with --target or --workers).
     #[arg(long, default_value_t = 0)]
     pub prefill_sessions: u64,
     /// The in-process IdP's signing algorithm.
@@ -630,13 +647,18 @@ impl RunArgs {
         }
     }
 
+    /// Whether the run starts its stack in this process (not as processes, not `--target`).
+    pub fn stack_in_process(&self) -> bool {
+        self.target.is_empty() && self.instances == 1 && !self.stack_processes
+    }
+
     pub fn stack_threads(&self) -> usize {
         self.stack_threads.unwrap_or_else(default_threads)
     }
 
     /// The CPUs this run gives its generator and its stack (`--pin`; `setup::cores`).
     pub fn core_split(&self, generator_threads: usize) -> Option<reports::results::CoreSplit> {
-        let in_process_stack = self.target.is_empty() && self.instances == 1 && self.workers == 1;
+        let in_process_stack = self.stack_in_process() && self.workers == 1;
         crate::setup::cores::for_run(
             self.pin,
             in_process_stack,
@@ -709,19 +731,20 @@ impl RunArgs {
              and its store are another process's"
         );
         ensure!(
-            self.instances == 1 || self.faults.is_empty(),
+            self.stack_in_process() || external || self.faults.is_empty(),
             "--fault acts on the in-process stack and its redis-server (or on --target-pid); with \
-             --instances the stack is in processes of its own, which faults do not reach"
+             --instances or --stack-processes the stack is in processes of its own, which faults \
+             do not reach"
         );
         spec::validate(
             &self.faults,
             self.run_time(),
             spec::Ownership {
                 redis: !external
-                    && self.instances == 1
+                    && self.stack_in_process()
                     && self.backend.backend == Backend::Redis
                     && self.backend.redis_url.is_none(),
-                in_process_stack: !external && self.instances == 1,
+                in_process_stack: self.stack_in_process(),
                 target_pid: self.target_pid.is_some(),
             },
         )
@@ -729,6 +752,10 @@ impl RunArgs {
         ensure!(
             self.max_recovery.is_none() || !self.faults.is_empty(),
             "--max-recovery limits the recovery from a --fault: give one"
+        );
+        ensure!(
+            !(external && self.stack_processes),
+            "--stack-processes starts the stack as processes; --target names one already running"
         );
         if self.instances > 1 {
             ensure!(
@@ -743,11 +770,6 @@ impl RunArgs {
                  one process's memory",
                 self.instances,
                 self.backend.backend.name()
-            );
-            ensure!(
-                self.prefill_sessions == 0,
-                "--prefill-sessions fills the in-process stack's store; with --instances the \
-                 stack is in other processes"
             );
             ensure!(
                 self.stack_threads.is_none(),

@@ -38,6 +38,8 @@ pub fn serve_args(args: &RunArgs) -> ServeArgs {
     let mut serve = ServeArgs {
         backend: args.backend.clone(),
         instances: args.instances,
+        separate_processes: args.stack_processes,
+        prefill_sessions: args.prefill_sessions,
         ..ServeArgs::default()
     };
     let free = |ip: [u8; 4]| SocketAddr::from((ip, 0));

@@ -118,7 +118,7 @@ impl Stack {
     /// Starts the stack the flags describe (in-process, or as processes with `--instances`),
     /// or checks `--target`'s URLs.
     pub async fn start(args: &RunArgs) -> RunResult<Stack> {
-        if args.target.is_empty() && args.instances > 1 {
+        if args.target.is_empty() && !args.stack_in_process() {
             let serve = process_stack::serve_args(args);
             let program = process_stack::program(args)?;
             return Ok(Stack::Processes(
@@ -209,6 +209,19 @@ impl Stack {
                 moving_pid: None,
             },
         }
+    }
+
+    /// Where the stack's costs by component are read: its services' counts and the processes
+    /// under the stack's (a stack in this process has one process for all: `None`).
+    pub fn cost_meter(&self, targets: &Targets) -> Option<crate::measure::costs::CostMeter> {
+        let roots = match self {
+            Stack::InProcess(_) => return None,
+            Stack::Processes(stack) => vec![stack.pid()],
+            Stack::External { pid, more_pids, .. } => {
+                pid.iter().chain(more_pids).copied().collect()
+            }
+        };
+        (!roots.is_empty()).then(|| crate::measure::costs::CostMeter::new(targets.clone(), roots))
     }
 
     /// How the sampler reads the connections the stack holds: its servers' own counts
@@ -326,6 +339,10 @@ impl Stack {
     /// Creates `count` live sessions in the store's backend, on the stack's threads.
     pub async fn prefill(&self, count: u64) -> RunResult<()> {
         if count == 0 {
+            return Ok(());
+        }
+        // A stack of processes prefilled its store before it announced itself.
+        if let Stack::Processes(_) = self {
             return Ok(());
         }
         let (Stack::InProcess(stack), Some(store)) = (self, self.store_sessions()) else {

@@ -1,5 +1,6 @@
 //! What the tests of runs with a stack as processes share (`instances.rs`, `workers.rs`,
-//! `kube.rs`, `login_pages.rs`, `oidc_provider.rs`): the `loadtest` binary, which serves those stacks, a short run's flags parsed as a
+//! `kube.rs`, `login_pages.rs`, `oidc_provider.rs`,
+//! `costs.rs`): the `loadtest` binary, which serves those stacks, a short run's flags parsed as a
 //! user types them, and such a stack started.
 
 use clap::Parser;

@@ -217,7 +217,11 @@ pub fn router(state: AppState) -> Router {
             .route(routes::CART_ITEMS, post(pages_store::add_item)),
         AppKind::Forums => router.route(routes::POSTS, get(pages::posts)),
     };
-    router
-        .layer(DefaultBodyLimit::max(crate::web::params::MAX_PARAMS_LEN))
-        .with_state(state)
+    let counts = crate::web::operations::OperationCounts::new(state.settings().kind.service());
+    crate::web::operations::counted(
+        router
+            .layer(DefaultBodyLimit::max(crate::web::params::MAX_PARAMS_LEN))
+            .with_state(state),
+        counts,
+    )
 }

@@ -222,7 +222,8 @@ impl IdpState {
 
 /// The IdP's routes.
 pub fn router(state: IdpState) -> Router {
-    Router::new()
+    let counts = crate::web::operations::OperationCounts::new(vocabulary::Service::Idp);
+    let router = Router::new()
         .route(
             routes::AUTHORIZE,
             get(authorize::show).post(authorize::submit),
@@ -236,7 +237,8 @@ pub fn router(state: IdpState) -> Router {
         .route(routes::DISCOVERY, get(discovery::configuration))
         .route(routes::JWKS, get(discovery::jwks))
         .layer(DefaultBodyLimit::max(MAX_PARAMS_LEN))
-        .with_state(state)
+        .with_state(state);
+    crate::web::operations::counted(router, counts)
 }
 
 /// Unix seconds by the system clock: tokens' `iat` and `exp`, which relying parties check

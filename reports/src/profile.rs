@@ -1,0 +1,235 @@
+//! A cost profile from several mixes' runs: for each component of the stack, its CPU over each
+//! run fitted against the run's length (the idle cost) and the counts of the operations it is
+//! sized by (`Component::drivers`), with every cost ≥ 0 (`fit`). What the fit could not tell
+//! apart is said: an operation that came with a driver in a fixed proportion in every mix (a
+//! token exchange per login) is carried in that driver's cost.
+
+use crate::fit::{self, LeftOut};
+use vocabulary::costs::{Component, ComponentModel, FittedCost, Operation, ProfileMix};
+
+/// Each component's model, fitted over the mixes (components missing from a mix's costs are
+/// fitted over the mixes that have them; one seen in fewer than two mixes is not fitted).
+pub fn models(mixes: &[ProfileMix]) -> Vec<ComponentModel> {
+    Component::ALL
+        .iter()
+        .filter_map(|&component| model(component, mixes))
+        .collect()
+}
+
+fn model(component: Component, mixes: &[ProfileMix]) -> Option<ComponentModel> {
+    let rows: Vec<_> = mixes
+        .iter()
+        .filter_map(|mix| Some((mix.costs.seconds, mix.costs.component(component)?)))
+        .collect();
+    if rows.len() < 2 {
+        return None;
+    }
+    let drivers = component.drivers();
+    let count = |operation: Operation| -> Vec<f64> {
+        rows.iter()
+            .map(|(_, cost)| cost.count(operation) as f64)
+            .collect()
+    };
+    let mut columns = vec![rows.iter().map(|(seconds, _)| *seconds).collect::<Vec<_>>()];
+    columns.extend(drivers.iter().map(|&operation| count(operation)));
+    let cpu: Vec<f64> = rows.iter().map(|(_, cost)| cost.cpu_seconds).collect();
+    // Relative errors: a quiet mix's CPU counts as much as a busy one's, as a plan's check
+    // (within a share of the prediction) does.
+    let weights: Vec<f64> = cpu.iter().map(|&c| 1.0 / c.max(1e-3)).collect();
+    let found = fit::fit_weighted(&columns, &cpu, &weights);
+    let ranges = leave_one_out(&columns, &cpu, &weights);
+    let operations = std::iter::once(None).chain(drivers.iter().map(|&operation| Some(operation)));
+    let costs = operations
+        .zip(&found.coefficients)
+        .zip(ranges)
+        .map(|((operation, &cpu_seconds), leave_one_out)| FittedCost {
+            operation,
+            cpu_seconds,
+            leave_one_out,
+        })
+        .collect();
+    let name = |column: usize| -> String {
+        if column == 0 {
+            "the run's length".to_owned()
+        } else {
+            drivers[column - 1].name().to_owned()
+        }
+    };
+    let mut folded: Vec<(Operation, String)> = found
+        .left_out
+        .iter()
+        .map(|(column, why)| {
+            let said = match why {
+                LeftOut::NeverHappened => "did not happen in any mix: no cost fitted".to_owned(),
+                LeftOut::MovedWith(with) => format!(
+                    "moved with {} in every mix: its cost is carried by them",
+                    with.iter()
+                        .map(|&c| name(c))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            };
+            (drivers[column - 1], said)
+        })
+        .collect();
+    // The service's other counted operations: those that came with the drivers in a fixed
+    // proportion are carried in the drivers' costs, and said so.
+    for &operation in &Operation::ALL {
+        if operation == Operation::Request || drivers.contains(&operation) {
+            continue;
+        }
+        let column = count(operation);
+        if column.iter().all(|&v| v == 0.0) {
+            continue;
+        }
+        let mut with_it = columns[1..].to_vec();
+        with_it.push(column);
+        let test = fit::fit(&with_it, &vec![0.0; rows.len()]);
+        if let Some((_, LeftOut::MovedWith(with))) =
+            test.left_out.iter().find(|(c, _)| *c == with_it.len() - 1)
+        {
+            let mut totals = [0.0f64; 2];
+            for (_, cost) in &rows {
+                totals[0] += cost.count(operation) as f64;
+                totals[1] += with
+                    .iter()
+                    .map(|&c| cost.count(drivers[c]) as f64)
+                    .sum::<f64>();
+            }
+            folded.push((
+                operation,
+                format!(
+                    "{:.2} per {} in every mix: carried in {} cost",
+                    totals[0] / totals[1].max(1.0),
+                    with.iter()
+                        .map(|&c| drivers[c].name())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    if with.len() == 1 { "its" } else { "their" }
+                ),
+            ));
+        }
+    }
+    let worst_error = found
+        .fitted
+        .iter()
+        .zip(&cpu)
+        .filter(|(_, measured)| **measured > 0.0)
+        .map(|(fitted, measured)| (fitted - measured).abs() / measured)
+        .fold(0.0, f64::max);
+    Some(ComponentModel {
+        component,
+        costs,
+        folded,
+        r_squared: found.r_squared,
+        worst_error,
+        bytes_per_session: None,
+    })
+}
+
+/// Each coefficient's lowest and highest over the fits without one row each (`None` with
+/// fewer than four rows: three points pin too little to drop one).
+fn leave_one_out(columns: &[Vec<f64>], y: &[f64], weights: &[f64]) -> Vec<Option<(f64, f64)>> {
+    let rows = y.len();
+    if rows < 4 {
+        return vec![None; columns.len()];
+    }
+    let mut ranges = vec![(f64::INFINITY, f64::NEG_INFINITY); columns.len()];
+    for left in 0..rows {
+        let keep = |values: &[f64]| -> Vec<f64> {
+            values
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != left)
+                .map(|(_, v)| *v)
+                .collect()
+        };
+        let kept: Vec<Vec<f64>> = columns.iter().map(|column| keep(column)).collect();
+        let found = fit::fit_weighted(&kept, &keep(y), &keep(weights));
+        for (range, value) in ranges.iter_mut().zip(found.coefficients) {
+            *range = (range.0.min(value), range.1.max(value));
+        }
+    }
+    ranges.into_iter().map(Some).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use vocabulary::costs::{ComponentCost, Costs};
+
+    fn mix(
+        seconds: f64,
+        idp: &[(Operation, u64)],
+        cpu_per: &dyn Fn(&BTreeMap<Operation, u64>) -> f64,
+    ) -> ProfileMix {
+        let operations: BTreeMap<Operation, u64> = idp.iter().copied().collect();
+        let cpu_seconds = 0.01 * seconds + cpu_per(&operations);
+        ProfileMix {
+            name: "mix".into(),
+            flags: String::new(),
+            run_dir: String::new(),
+            iterations_per_second: 1.0,
+            per_iteration: BTreeMap::new(),
+            costs: Costs {
+                seconds,
+                sessions_alive: None,
+                components: vec![ComponentCost {
+                    component: Component::Idp,
+                    processes: 1,
+                    cpu_seconds,
+                    resident_bytes: 0,
+                    operations,
+                }],
+            },
+        }
+    }
+
+    #[test]
+    fn planted_idp_costs_are_found_and_the_token_exchange_is_said_to_come_with_the_logins() {
+        let cost = |ops: &BTreeMap<Operation, u64>| {
+            0.002 * ops[&Operation::PasswordLogin] as f64
+                + 0.0005 * ops[&Operation::SsoAuthorization] as f64
+        };
+        let runs = [
+            (15.0, 300, 600),
+            (15.0, 100, 0),
+            (20.0, 50, 400),
+            (10.0, 200, 50),
+        ];
+        let mixes: Vec<ProfileMix> = runs
+            .iter()
+            .map(|&(seconds, pw, sso)| {
+                mix(
+                    seconds,
+                    &[
+                        (Operation::PasswordLogin, pw),
+                        (Operation::SsoAuthorization, sso),
+                        (Operation::TokenExchange, pw + sso),
+                        (Operation::Request, 3 * pw + sso + 7),
+                    ],
+                    &cost,
+                )
+            })
+            .collect();
+        let models = models(&mixes);
+        assert_eq!(models.len(), 1, "only the IdP was in the mixes");
+        let idp = &models[0];
+        assert!((idp.idle() - 0.01).abs() < 1e-9);
+        assert!((idp.cost(Operation::PasswordLogin) - 0.002).abs() < 1e-9);
+        assert!((idp.cost(Operation::SsoAuthorization) - 0.0005).abs() < 1e-9);
+        assert!(idp.worst_error < 1e-9);
+        // Exact data: every fit without one mix finds the same costs.
+        for cost in &idp.costs {
+            let (low, high) = cost.leave_one_out.expect("four mixes");
+            assert!((high - low).abs() < 1e-9, "{cost:?}");
+        }
+        let (operation, said) = &idp.folded[0];
+        assert_eq!(*operation, Operation::TokenExchange);
+        assert!(
+            said.contains("1.00 per password_login or sso_authorization"),
+            "{said}"
+        );
+    }
+}
