@@ -167,10 +167,14 @@ pub struct ServeArgs {
     #[arg(long)]
     pub separate_processes: bool,
     /// Live sessions created in the store's backend before the services are announced (by
-    /// the first store instance only).
-    #[arg(long, default_value_t = 0)]
+    /// the first store instance only; a parent waits 30 s for an instance to announce itself).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=MAX_PREFILL))]
     pub prefill_sessions: u64,
 }
+
+/// The most sessions `serve --prefill-sessions` creates (a child's arguments, read from its
+/// input, are held to it too).
+pub const MAX_PREFILL: u64 = 10_000_000;
 
 /// `serve` as a command: its flags, or — for the children this program starts — its arguments
 /// whole on standard input.
@@ -322,6 +326,11 @@ pub async fn run(args: &ServeArgs) -> Result<(), StackError> {
     }
     let config = args.config()?;
     let stack = start(&config).await?;
+    if args.prefill_sessions > MAX_PREFILL {
+        return Err(StackError::refused(format!(
+            "--prefill-sessions is at most {MAX_PREFILL}"
+        )));
+    }
     if let (Some(store), count @ 1..) = (&stack.store, args.prefill_sessions) {
         let started = std::time::Instant::now();
         let count = usize::try_from(count).unwrap_or(usize::MAX);

@@ -13,6 +13,10 @@ use vocabulary::costs::{Component, Operation, Profile};
 /// Redis Cluster's hash slots, spread over the primaries.
 pub const CLUSTER_SLOTS: u32 = 16_384;
 
+/// Copies of each session in the local Redis Cluster a profile runs on (a replica per
+/// primary).
+pub const PROFILED_CLUSTER_COPIES: f64 = 2.0;
+
 /// What the tier must carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Target {
@@ -39,8 +43,14 @@ impl Target {
                 (Operation::SsoAuthorization, self.sso_logins),
             ]),
             // Every login, with a password or by SSO, completes at an app's callback.
-            Component::Apps | Component::Redis => BTreeMap::from([
+            Component::Apps => BTreeMap::from([
                 (Operation::AppLogin, self.logins + self.sso_logins),
+                (Operation::CartRead, self.cart_reads),
+                (Operation::CartWrite, self.cart_writes),
+            ]),
+            Component::Redis => BTreeMap::from([
+                (Operation::PasswordLogin, self.logins),
+                (Operation::SsoAuthorization, self.sso_logins),
                 (Operation::CartRead, self.cart_reads),
                 (Operation::CartWrite, self.cart_writes),
             ]),
@@ -138,6 +148,11 @@ pub fn plan(target: &Target, shape: &Shape, profile: &Profile, profile_file: &st
     let factor = 1.0 + target.headroom;
     let backend = profile.settings.get("backend").cloned().unwrap_or_default();
     let on_redis = backend.starts_with("redis");
+    let profiled_copies = if backend == "redis-cluster" {
+        PROFILED_CLUSTER_COPIES
+    } else {
+        1.0
+    };
     let mut components = Vec::new();
     let mut redis = None;
     for model in &profile.models {
@@ -155,10 +170,17 @@ pub fn plan(target: &Target, shape: &Shape, profile: &Profile, profile_file: &st
             Component::Apps => !on_redis,
             Component::Redis => true,
         };
+        // A profile on the local Redis Cluster measured every copy of a session (a replica
+        // per primary): one copy's bytes are half.
+        let copies = if model.component == Component::Redis {
+            profiled_copies
+        } else {
+            1.0
+        };
         let session_memory = model
             .bytes_per_session
             .filter(|_| keeps_sessions)
-            .map(|bytes| (bytes * target.sessions as f64 * factor).ceil() as u64);
+            .map(|bytes| (bytes / copies * target.sessions as f64 * factor).ceil() as u64);
         let instances = match model.component {
             Component::Redis => {
                 // Command execution is one thread: a node gives one core.
@@ -170,7 +192,7 @@ pub fn plan(target: &Target, shape: &Shape, profile: &Profile, profile_file: &st
                 redis = Some(RedisPlan {
                     primaries,
                     replicas_per_primary: shape.redis_replicas,
-                    nodes: primaries * (1 + shape.redis_replicas),
+                    nodes: primaries.saturating_mul(shape.redis_replicas.saturating_add(1)),
                     slots_per_primary: CLUSTER_SLOTS.div_ceil(primaries),
                     bound_by: if by_memory > by_cpu { "memory" } else { "cpu" }.into(),
                 });
@@ -212,7 +234,7 @@ pub fn plan(target: &Target, shape: &Shape, profile: &Profile, profile_file: &st
             .into(),
         "A login's cost carries what came with it in every profiled mix: the login form, the \
          code's exchange for tokens, and (for an SSO login) the journey's pages around it and its \
-         logout at the provider."
+         logout at the provider. Redis's holds the IdP's SSO session work as well as the apps'."
             .into(),
         format!(
             "An IdP or app instance gets {} cores; instances = cores with headroom ÷ that, \
@@ -223,6 +245,14 @@ pub fn plan(target: &Target, shape: &Shape, profile: &Profile, profile_file: &st
          count."
             .into(),
     ];
+    if profiled_copies > 1.0 {
+        assumptions.push(
+            "The profile ran on the local Redis Cluster, 3 primaries with a replica each: its \
+             bytes per session count both copies (halved here to one), and its CPU is all six \
+             nodes' (replication included), taken as the primaries' need: on the safe side."
+                .into(),
+        );
+    }
     if on_redis {
         assumptions.push(format!(
             "Redis runs commands on one thread: a primary gives one core. Primaries are the \

@@ -19,20 +19,26 @@ pub fn models(mixes: &[ProfileMix]) -> Vec<ComponentModel> {
 fn model(component: Component, mixes: &[ProfileMix]) -> Option<ComponentModel> {
     let rows: Vec<_> = mixes
         .iter()
-        .filter_map(|mix| Some((mix.costs.seconds, mix.costs.component(component)?)))
+        .filter_map(|mix| Some((mix.costs.seconds, mix.costs.component(component)?, mix)))
         .collect();
     if rows.len() < 2 {
         return None;
     }
     let drivers = component.drivers();
+    // What the services counted in a mix: the IdP's and the apps' (each operation is one
+    // service's), whichever component's CPU is being explained.
     let count = |operation: Operation| -> Vec<f64> {
         rows.iter()
-            .map(|(_, cost)| cost.count(operation) as f64)
+            .map(|(_, _, mix)| services_count(mix, operation) as f64)
             .collect()
     };
-    let mut columns = vec![rows.iter().map(|(seconds, _)| *seconds).collect::<Vec<_>>()];
+    let mut columns = vec![
+        rows.iter()
+            .map(|(seconds, _, _)| *seconds)
+            .collect::<Vec<_>>(),
+    ];
     columns.extend(drivers.iter().map(|&operation| count(operation)));
-    let cpu: Vec<f64> = rows.iter().map(|(_, cost)| cost.cpu_seconds).collect();
+    let cpu: Vec<f64> = rows.iter().map(|(_, cost, _)| cost.cpu_seconds).collect();
     // Relative errors: a quiet mix's CPU counts as much as a busy one's, as a plan's check
     // (within a share of the prediction) does.
     let weights: Vec<f64> = cpu.iter().map(|&c| 1.0 / c.max(1e-3)).collect();
@@ -58,6 +64,8 @@ fn model(component: Component, mixes: &[ProfileMix]) -> Option<ComponentModel> {
     let mut folded: Vec<(Operation, String)> = found
         .left_out
         .iter()
+        // Column 0, the run's length, is never zero in a run.
+        .filter(|(column, _)| *column > 0)
         .map(|(column, why)| {
             let said = match why {
                 LeftOut::NeverHappened => "did not happen in any mix: no cost fitted".to_owned(),
@@ -89,11 +97,11 @@ fn model(component: Component, mixes: &[ProfileMix]) -> Option<ComponentModel> {
             test.left_out.iter().find(|(c, _)| *c == with_it.len() - 1)
         {
             let mut totals = [0.0f64; 2];
-            for (_, cost) in &rows {
-                totals[0] += cost.count(operation) as f64;
+            for (_, _, mix) in &rows {
+                totals[0] += services_count(mix, operation) as f64;
                 totals[1] += with
                     .iter()
-                    .map(|&c| cost.count(drivers[c]) as f64)
+                    .map(|&c| services_count(mix, drivers[c]) as f64)
                     .sum::<f64>();
             }
             folded.push((
@@ -125,6 +133,16 @@ fn model(component: Component, mixes: &[ProfileMix]) -> Option<ComponentModel> {
         worst_error,
         bytes_per_session: None,
     })
+}
+
+/// An operation's count in a mix, as its service counted it (the IdP's and the apps' counts are
+/// of different operations; Redis's repeat them).
+fn services_count(mix: &ProfileMix, operation: Operation) -> u64 {
+    [Component::Idp, Component::Apps]
+        .iter()
+        .filter_map(|&component| mix.costs.component(component))
+        .map(|cost| cost.count(operation))
+        .sum()
 }
 
 /// Each coefficient's lowest and highest over the fits without one row each (`None` with
@@ -174,7 +192,6 @@ mod tests {
             per_iteration: BTreeMap::new(),
             costs: Costs {
                 seconds,
-                sessions_alive: None,
                 components: vec![ComponentCost {
                     component: Component::Idp,
                     processes: 1,
@@ -230,6 +247,51 @@ mod tests {
         assert!(
             said.contains("1.00 per password_login or sso_authorization"),
             "{said}"
+        );
+    }
+
+    #[test]
+    fn leaving_out_an_outlying_mix_shows_in_its_costs_range() {
+        let cost = |ops: &BTreeMap<Operation, u64>| {
+            0.002 * ops[&Operation::PasswordLogin] as f64
+                + 0.0005 * ops[&Operation::SsoAuthorization] as f64
+        };
+        let runs = [
+            (15.0, 300, 600),
+            (15.0, 100, 0),
+            (20.0, 50, 400),
+            (10.0, 200, 50),
+        ];
+        let mut mixes: Vec<ProfileMix> = runs
+            .iter()
+            .map(|&(seconds, pw, sso)| {
+                mix(
+                    seconds,
+                    &[
+                        (Operation::PasswordLogin, pw),
+                        (Operation::SsoAuthorization, sso),
+                    ],
+                    &cost,
+                )
+            })
+            .collect();
+        // The last mix used 30% more CPU than the planted costs say.
+        mixes[3].costs.components[0].cpu_seconds *= 1.3;
+        let idp = &models(&mixes)[0];
+        let fitted = idp.cost(Operation::PasswordLogin);
+        let (low, high) = idp.costs[1].leave_one_out.expect("four mixes");
+        assert!(
+            high - low > 1e-5,
+            "the outlier moves the cost: {low}..{high}"
+        );
+        assert!(
+            low <= fitted && fitted <= high,
+            "{low} <= {fitted} <= {high}"
+        );
+        // Without the outlier the three exact mixes give the planted cost back.
+        assert!(
+            (low - 0.002).abs() < 1e-9 || (high - 0.002).abs() < 1e-9,
+            "{low}..{high} reaches the planted 0.002"
         );
     }
 }

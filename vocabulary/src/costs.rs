@@ -118,15 +118,23 @@ impl Component {
         }
     }
 
-    /// The operations a tier is sized by, whose counts explain its CPU: an IdP's logins, the
-    /// apps' logins and cart operations (every session operation Redis serves comes from an
-    /// app's request). What comes with them in a flow — the login form, the token exchange, the
-    /// pages around them — is carried in their cost.
+    /// The operations a tier is sized by, whose counts explain its CPU: the IdP's logins; the
+    /// apps' logins and cart operations; for Redis, which holds the IdP's SSO sessions as well
+    /// as the apps' sessions, the IdP's logins and the apps' cart operations (an app login is
+    /// one of the IdP's logins completed: counting both would count it twice). What comes with
+    /// them in a flow — the login form, the token exchange, the pages around them — is carried
+    /// in their cost.
     pub fn drivers(self) -> &'static [Operation] {
         match self {
             Component::Idp => &[Operation::PasswordLogin, Operation::SsoAuthorization],
-            Component::Apps | Component::Redis => &[
+            Component::Apps => &[
                 Operation::AppLogin,
+                Operation::CartRead,
+                Operation::CartWrite,
+            ],
+            Component::Redis => &[
+                Operation::PasswordLogin,
+                Operation::SsoAuthorization,
                 Operation::CartRead,
                 Operation::CartWrite,
             ],
@@ -137,7 +145,8 @@ impl Component {
     pub fn counted_by(self) -> &'static [Service] {
         match self {
             Component::Idp => &[Service::Idp],
-            Component::Apps | Component::Redis => &[Service::Store, Service::Forums],
+            Component::Apps => &[Service::Store, Service::Forums],
+            Component::Redis => &[Service::Idp, Service::Store, Service::Forums],
         }
     }
 }
@@ -178,9 +187,6 @@ pub struct Costs {
     /// span).
     pub seconds: f64,
     pub components: Vec<ComponentCost>,
-    /// The store's live sessions at the end, as the store instances counted them.
-    #[serde(default)]
-    pub sessions_alive: Option<u64>,
 }
 
 impl Costs {

@@ -38,13 +38,13 @@ pub struct PlanArgs {
     #[arg(long, value_parser = percent, default_value = "50%")]
     pub headroom: f64,
     /// Cores one IdP or app instance (a pod) gets.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = super::profile::positive)]
     pub cores_per_instance: f64,
     /// Memory one Redis node may hold for sessions (e.g. 8GiB).
     #[arg(long, value_parser = bytes, default_value = "8GiB")]
     pub redis_node_memory: u64,
     /// Replicas per Redis primary.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=15))]
     pub redis_replicas: u32,
     /// The cost profile [default: this machine's for --backend, from `loadtest profile`].
     #[arg(long, value_name = "FILE")]
@@ -63,7 +63,7 @@ pub struct PlanArgs {
     /// The stack CPU the --verify mix is sized for, in cores: the load the profile's mixes ran
     /// at (a quarter to half a core on 2 cores), where its costs hold; a busier machine costs
     /// more CPU per operation.
-    #[arg(long, default_value_t = 0.4)]
+    #[arg(long, default_value_t = 0.4, value_parser = super::profile::positive)]
     pub verify_cores: f64,
     /// How far measured may be from predicted, per component.
     #[arg(long, value_parser = percent, default_value = "25%")]

@@ -23,7 +23,7 @@ pub struct ProfileArgs {
     pub mix_time: Duration,
     /// Sessions prefilled into the store to measure the bytes each live session takes (0: not
     /// measured).
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(0..=2_000_000))]
     pub memory_sessions: u64,
     /// Where to write the profile [default: <reports dir>/calibration/<machine>-profile-<backend>.json].
     #[arg(long, value_name = "FILE")]
@@ -38,7 +38,8 @@ pub struct ProfileArgs {
     pub run: RunArgs,
 }
 
-fn positive(text: &str) -> Result<f64, String> {
+/// A number above 0 (a flag's value).
+pub fn positive(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
         _ => Err(format!("{text:?}: expected a number above 0")),

@@ -754,6 +754,11 @@ impl RunArgs {
             "--max-recovery limits the recovery from a --fault: give one"
         );
         ensure!(
+            self.stack_in_process() || self.prefill_sessions <= mock_services::serve::MAX_PREFILL,
+            "--prefill-sessions is at most {} for a stack of processes",
+            mock_services::serve::MAX_PREFILL
+        );
+        ensure!(
             !(external && self.stack_processes),
             "--stack-processes starts the stack as processes; --target names one already running"
         );

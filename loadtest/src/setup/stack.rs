@@ -213,7 +213,7 @@ impl Stack {
 
     /// Where the stack's costs by component are read: its services' counts and the processes
     /// under the stack's (a stack in this process has one process for all: `None`).
-    pub fn cost_meter(&self, targets: &Targets) -> Option<crate::measure::costs::CostMeter> {
+    pub fn cost_meter(&self, targets: &Targets) -> Option<crate::setup::costs::CostMeter> {
         let roots = match self {
             Stack::InProcess(_) => return None,
             Stack::Processes(stack) => vec![stack.pid()],
@@ -221,7 +221,7 @@ impl Stack {
                 pid.iter().chain(more_pids).copied().collect()
             }
         };
-        (!roots.is_empty()).then(|| crate::measure::costs::CostMeter::new(targets.clone(), roots))
+        (!roots.is_empty()).then(|| crate::setup::costs::CostMeter::new(targets.clone(), roots))
     }
 
     /// How the sampler reads the connections the stack holds: its servers' own counts

@@ -1,8 +1,8 @@
 //! Each service counts its own operations — a password login, an SSO authorization, a token
 //! exchange, a cart read — from its routes and their answers, and tells them at
 //! [`OPERATIONS_ROUTE`]: the load runner fits each component's CPU against these counts (it
-//! never sees a token exchange or a JWKS fetch itself). One relaxed atomic add per request, on
-//! the service's own state.
+//! never sees a token exchange or a JWKS fetch itself). One relaxed atomic add per request, and
+//! one more when it was an operation, on the service's own state.
 
 use crate::web::routes;
 use axum::Json;
@@ -64,15 +64,23 @@ impl OperationCounts {
 /// The operation a request was, from its route, method and answer (`None`: only a request).
 fn classify(method: &Method, route: Option<&str>, response: &Response) -> Option<Operation> {
     let status = response.status();
-    let ok = status.is_success() || status.is_redirection();
-    // An authorization answered with a code (not an error) in its redirect.
+    // An authorization answered with a code (not an error) in its redirect's query.
     let issued_code = || {
         status.is_redirection()
             && response
                 .headers()
                 .get(header::LOCATION)
                 .and_then(|value| value.to_str().ok())
-                .is_some_and(|location| location.contains("code=") && !location.contains("error="))
+                .is_some_and(|location| {
+                    let query = location.split_once('?').map_or("", |(_, query)| query);
+                    let query = query.split('#').next().unwrap_or("");
+                    let has = |name: &str| {
+                        query
+                            .split('&')
+                            .any(|pair| pair.split('=').next() == Some(name))
+                    };
+                    has("code") && !has("error")
+                })
     };
     match (method, route?) {
         (&Method::GET, routes::idp::AUTHORIZE) if status == StatusCode::OK => {
@@ -90,7 +98,10 @@ fn classify(method: &Method, route: Option<&str>, response: &Response) -> Option
             Some(Operation::AppLogin)
         }
         (&Method::GET, routes::app::CART) if status == StatusCode::OK => Some(Operation::CartRead),
-        (&Method::POST, routes::app::CART_ITEMS) if ok => Some(Operation::CartWrite),
+        // A line added is answered 303 to the cart; an expired session 302 to log in.
+        (&Method::POST, routes::app::CART_ITEMS) if status == StatusCode::SEE_OTHER => {
+            Some(Operation::CartWrite)
+        }
         _ => None,
     }
 }
@@ -148,8 +159,15 @@ mod tests {
     fn an_answer_names_the_operation_only_when_it_succeeded() {
         let code = answered(StatusCode::FOUND, Some("http://a/cb?code=x&state=y"));
         let error = answered(StatusCode::FOUND, Some("http://a/cb?error=login_required"));
+        // A registered redirect URI may itself hold the words: only the query's names count.
+        let error_on_odd_uri = answered(
+            StatusCode::FOUND,
+            Some("http://a/code=1/cb?error=access_denied&state=y"),
+        );
         let form = answered(StatusCode::OK, None);
         let refused = answered(StatusCode::BAD_REQUEST, None);
+        let added = answered(StatusCode::SEE_OTHER, Some("/shopping-cart"));
+        let to_login = answered(StatusCode::FOUND, Some("/login"));
         let cases = [
             (
                 Method::GET,
@@ -164,6 +182,7 @@ mod tests {
                 Some(Operation::SsoAuthorization),
             ),
             (Method::GET, routes::idp::AUTHORIZE, &error, None),
+            (Method::GET, routes::idp::AUTHORIZE, &error_on_odd_uri, None),
             (
                 Method::POST,
                 routes::idp::AUTHORIZE,
@@ -198,9 +217,11 @@ mod tests {
             (
                 Method::POST,
                 routes::app::CART_ITEMS,
-                &code,
+                &added,
                 Some(Operation::CartWrite),
             ),
+            // An expired session is sent to log in: nothing was written.
+            (Method::POST, routes::app::CART_ITEMS, &to_login, None),
             (Method::POST, routes::app::CART_ITEMS, &refused, None),
             (Method::GET, routes::app::HOME, &form, None),
         ];

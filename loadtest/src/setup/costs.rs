@@ -114,6 +114,24 @@ pub fn between(before: &CostReading, after: &CostReading) -> Result<Costs, Strin
             Service::Idp => Component::Idp,
             Service::Store | Service::Forums => Component::Apps,
         };
+        // Each instance's counts and CPU are taken apart between the two readings: one that
+        // was not there at both (restarted, gone, or outside the processes read) would count
+        // its operations without their CPU.
+        let seen_before = before
+            .services
+            .iter()
+            .any(|earlier| earlier.service == told.service && earlier.pid == told.pid);
+        if !seen_before
+            || !before.processes.contains_key(&told.pid)
+            || !after.processes.contains_key(&told.pid)
+        {
+            return Err(format!(
+                "the {} served by process {} was not read both before and after the run \
+                 (restarted, gone, or not under the processes given): its operations would \
+                 count without their CPU",
+                told.service, told.pid
+            ));
+        }
         if let Some(other) = owner.insert(told.pid, component)
             && other != component
         {
@@ -160,6 +178,7 @@ pub fn between(before: &CostReading, after: &CostReading) -> Result<Costs, Strin
         let operations = Operation::ALL
             .iter()
             .filter_map(|&operation| {
+                // Every instance was read at both ends (checked above): the sums subtract.
                 let done = counted(after, operation).saturating_sub(counted(before, operation));
                 (done > 0).then_some((operation, done))
             })
@@ -175,7 +194,6 @@ pub fn between(before: &CostReading, after: &CostReading) -> Result<Costs, Strin
     Ok(Costs {
         seconds: after.at.duration_since(before.at).as_secs_f64(),
         components,
-        sessions_alive: None,
     })
 }
 
@@ -247,9 +265,22 @@ mod tests {
         let redis = costs.component(Component::Redis).expect("Redis");
         assert_eq!(redis.processes, 2);
         assert!((redis.cpu_seconds - 0.15).abs() < 1e-9);
-        // Redis is driven by the apps' operations.
+        // Redis holds the IdP's sessions and the apps': driven by both's operations.
         assert_eq!(redis.count(Operation::CartRead), 300);
+        assert_eq!(redis.count(Operation::PasswordLogin), 20);
         assert_eq!(redis.resident_bytes, 2 << 20);
+    }
+
+    #[test]
+    fn an_instance_not_read_at_both_ends_is_refused_with_why() {
+        let before = reading(0, vec![told(Service::Store, 11, &[])], &[(11, 0)], &[]);
+        // Restarted: another process serves the store now.
+        let after = reading(1, vec![told(Service::Store, 12, &[])], &[(12, 5)], &[]);
+        let error = between(&before, &after).expect_err("refused");
+        assert!(error.contains("not read both before and after"), "{error}");
+        // Its process could not be read at the end.
+        let after = reading(1, vec![told(Service::Store, 11, &[])], &[], &[]);
+        assert!(between(&before, &after).is_err());
     }
 
     #[test]
