@@ -54,6 +54,31 @@ async fn a_stack_of_processes_records_each_components_cpu_against_what_its_servi
         apps.count(Operation::CartRead)
     );
 
+    // Each process's memory by the service it serves, and the store's sessions, asked of it.
+    let last = results.timeline.last().expect("a timeline");
+    for name in ["idp", "store", "forums"] {
+        assert!(
+            last.stack_rss_bytes
+                .get(name)
+                .is_some_and(|&bytes| bytes > 0),
+            "{name} in {:?}",
+            last.stack_rss_bytes
+        );
+    }
+    assert!(
+        results
+            .timeline
+            .iter()
+            .any(|point| point.store_sessions_alive.is_some_and(|alive| alive > 0)),
+        "the store's sessions counted"
+    );
+    assert!(
+        results
+            .timeline
+            .iter()
+            .all(|point| point.backend_memory_bytes.is_none())
+    );
+
     // The in-process stack is one process: no costs by component.
     let in_process = execute(&flags(dir.path(), &[])).await.expect("run");
     assert!(in_process.results.costs.is_none());
@@ -139,7 +164,9 @@ async fn a_profile_fits_costs_over_its_mixes_and_a_plan_sizes_and_verifies_from_
         "2000000",
         "--verify",
         "--verify-time",
-        "4s",
+        "3s",
+        "--verify-rounds",
+        "2",
         "--quiet",
         "--reports-dir",
         reports,
@@ -164,8 +191,15 @@ async fn a_profile_fits_costs_over_its_mixes_and_a_plan_sizes_and_verifies_from_
     assert!((planned.plan.reference.vcpu - (500.0 / 15.0 + 2000.0 / 120.0)).abs() < 1e-9);
     let verification = planned.verification.as_ref().expect("verified");
     assert_eq!(verification.checks.len(), 2);
+    assert_eq!(verification.run_dirs.len(), 2, "two rounds, two runs");
     for check in &verification.checks {
         assert!(check.measured_cores > 0.0, "{check:?}");
+        // Pooled CPU over pooled time lies between the runs' own figures.
+        let (low, high) = check.measured_range;
+        assert!(
+            low - 1e-9 <= check.measured_cores && check.measured_cores <= high + 1e-9,
+            "{check:?}"
+        );
         assert!(check.predicted_cores > 0.0, "{check:?}");
         // Profiled from 2-second mixes on a shared machine, the model is rough; but a cost in
         // the wrong unit, or counts and CPU of different spans, would be off by far more.

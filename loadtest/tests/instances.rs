@@ -92,6 +92,42 @@ async fn a_run_over_two_instances_on_redis_and_on_a_cluster_shares_every_session
             "{}",
             results.generator.stack_cpu_source
         );
+        // Each process's memory by the services it serves, and Redis's own figures, asked of
+        // the stores while the run went on.
+        let last = results.timeline.last().expect("a timeline");
+        for name in ["idp", "store 1", "store 2", "forums 1", "forums 2"] {
+            assert!(
+                last.stack_rss_bytes
+                    .get(name)
+                    .is_some_and(|&bytes| bytes > 0),
+                "{backend}: {name} in {:?}",
+                last.stack_rss_bytes
+            );
+        }
+        let redis_servers = last
+            .stack_rss_bytes
+            .keys()
+            .filter(|name| name.starts_with("redis-server "))
+            .count();
+        assert_eq!(
+            redis_servers as u32, nodes,
+            "{backend}: {:?}",
+            last.stack_rss_bytes
+        );
+        assert!(
+            results
+                .timeline
+                .iter()
+                .any(|point| point.backend_memory_bytes.is_some_and(|bytes| bytes > 0)),
+            "{backend}: Redis's used memory sampled"
+        );
+        assert!(
+            results
+                .timeline
+                .iter()
+                .any(|point| point.store_sessions_alive.is_some()),
+            "{backend}: the shared store's sessions counted (every five seconds on Redis)"
+        );
         let html = std::fs::read_to_string(&outcome.report).expect("report");
         assert!(
             html.contains("<h2 id=\"instances\">Instances</h2>"),

@@ -604,6 +604,15 @@ fn merged_timeline(workers: &[Worker], base: f64, hops: &[LatencyRow]) -> Vec<Ti
             merged.bounces += point.bounces;
             merged.store_sessions_alive =
                 merged.store_sessions_alive.or(point.store_sessions_alive);
+            // Only the worker given the stack's processes reads their memory.
+            merged.backend_memory_bytes =
+                merged.backend_memory_bytes.or(point.backend_memory_bytes);
+            for (process, bytes) in &point.stack_rss_bytes {
+                merged
+                    .stack_rss_bytes
+                    .entry(process.clone())
+                    .or_insert(*bytes);
+            }
             for (status, count) in &point.status_codes {
                 *merged.status_codes.entry(status.clone()).or_default() += count;
             }

@@ -398,39 +398,75 @@ fn bytes(value: u64) -> String {
     }
 }
 
-/// The plan as text, for the terminal.
-pub fn text(plan: &Plan) -> String {
-    let t = &plan.target;
-    let mut out = format!(
-        "target: {} logins/s, {} SSO logins/s, {} cart reads/s, {} cart writes/s, {} live \
-         sessions, headroom {:.0}%\n",
+/// The target in one sentence, as the terminal and the page say it.
+fn target_sentence(t: &Target) -> String {
+    format!(
+        "{} password logins/s, {} SSO logins/s, {} cart reads/s, {} cart writes/s, {} live \
+         sessions, headroom {:.0}%",
         t.logins,
         t.sso_logins,
         t.cart_reads,
         t.cart_writes,
         t.sessions,
         t.headroom * 100.0
-    );
-    out.push_str("component   cores  +headroom  instances  session memory\n");
+    )
+}
+
+/// The columns of the components' table, named once for the terminal and the page.
+const COMPONENT_COLUMNS: [&str; 5] = [
+    "component",
+    "cores",
+    "with headroom",
+    "instances",
+    "session memory",
+];
+
+/// A component's row of that table, formatted once.
+fn component_cells(c: &ComponentPlan) -> [String; 5] {
+    [
+        c.component.name().to_owned(),
+        format!("{:.2}", c.cores),
+        format!("{:.2}", c.cores_with_headroom),
+        c.instances.to_string(),
+        c.session_memory.map_or_else(|| "–".to_owned(), bytes),
+    ]
+}
+
+/// The Redis tier in one sentence.
+fn redis_sentence(redis: &RedisPlan) -> String {
+    format!(
+        "Redis: {} primaries, {} replica(s) each, {} nodes; {} hash slots per primary; the \
+         count is bound by {}",
+        redis.primaries,
+        redis.replicas_per_primary,
+        redis.nodes,
+        redis.slots_per_primary,
+        redis.bound_by
+    )
+}
+
+/// The plan as text, for the terminal.
+pub fn text(plan: &Plan) -> String {
+    let mut out = format!("target: {}\n", target_sentence(&plan.target));
+    let widths = [10, 7, 14, 10, 15];
+    let line = |cells: &[String]| -> String {
+        let mut line = String::new();
+        for (at, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if at == 0 {
+                line.push_str(&format!("{cell:<width$}"));
+            } else {
+                line.push_str(&format!(" {cell:>width$}"));
+            }
+        }
+        line + "\n"
+    };
+    out.push_str(&line(&COMPONENT_COLUMNS.map(str::to_owned)));
     for c in &plan.components {
-        out.push_str(&format!(
-            "{:<10} {:>6.2} {:>10.2} {:>10} {:>15}\n",
-            c.component.name(),
-            c.cores,
-            c.cores_with_headroom,
-            c.instances,
-            c.session_memory.map_or_else(|| "-".to_owned(), bytes)
-        ));
+        out.push_str(&line(&component_cells(c)));
     }
     if let Some(redis) = &plan.redis {
-        out.push_str(&format!(
-            "redis: {} primaries × (1 + {} replicas) = {} nodes, {} slots each, bound by {}\n",
-            redis.primaries,
-            redis.replicas_per_primary,
-            redis.nodes,
-            redis.slots_per_primary,
-            redis.bound_by
-        ));
+        out.push_str(&redis_sentence(redis));
+        out.push('\n');
     }
     out.push_str(&format!(
         "Keycloak's figures: {}\n",
@@ -451,22 +487,15 @@ pub fn html(plan: &Plan) -> String {
             plan.profile_file, plan.profile_machine
         ),
     );
-    let t = &plan.target;
     html.push_str(&format!(
-        "<h2>Target</h2>\n<p>{} password logins/s, {} SSO logins/s, {} cart reads/s, {} cart \
-         writes/s, {} live sessions, headroom {:.0}%.</p>\n",
-        t.logins,
-        t.sso_logins,
-        t.cart_reads,
-        t.cart_writes,
-        t.sessions,
-        t.headroom * 100.0
+        "<h2>Target</h2>\n<p>{}.</p>\n",
+        escape(&target_sentence(&plan.target))
     ));
-    html.push_str(
-        "<h2>By this machine's measured costs</h2>\n<table>\n<tr><th>component</th>\
-         <th>cores</th><th>with headroom</th><th>instances</th><th>session memory</th>\
-         <th>need by operation (cores)</th></tr>\n",
-    );
+    html.push_str("<h2>By this machine's measured costs</h2>\n<table>\n<tr>");
+    for column in COMPONENT_COLUMNS {
+        html.push_str(&format!("<th>{column}</th>"));
+    }
+    html.push_str("<th>need by operation (cores)</th></tr>\n");
     for c in &plan.components {
         let parts: Vec<String> = c
             .by_operation
@@ -478,27 +507,15 @@ pub fn html(plan: &Plan) -> String {
                 )
             })
             .collect();
-        html.push_str(&format!(
-            "<tr><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-            c.component.name(),
-            c.cores,
-            c.cores_with_headroom,
-            c.instances,
-            c.session_memory.map_or_else(|| "–".to_owned(), bytes),
-            escape(&parts.join(", "))
-        ));
+        html.push_str("<tr>");
+        for cell in component_cells(c) {
+            html.push_str(&format!("<td>{}</td>", escape(&cell)));
+        }
+        html.push_str(&format!("<td>{}</td></tr>\n", escape(&parts.join(", "))));
     }
     html.push_str("</table>\n");
     if let Some(redis) = &plan.redis {
-        html.push_str(&format!(
-            "<p>Redis: {} primaries, {} replica(s) each, {} nodes; {} hash slots per primary; \
-             the count is bound by {}.</p>\n",
-            redis.primaries,
-            redis.replicas_per_primary,
-            redis.nodes,
-            redis.slots_per_primary,
-            escape(&redis.bound_by)
-        ));
+        html.push_str(&format!("<p>{}.</p>\n", escape(&redis_sentence(redis))));
     }
     html.push_str(&format!(
         "<h2>By Keycloak's published figures</h2>\n<p>{}.</p>\n<ul>\n",
@@ -507,13 +524,14 @@ pub fn html(plan: &Plan) -> String {
     for figure in &plan.reference.figures {
         html.push_str(&format!("<li>{}</li>\n", escape(figure)));
     }
-    html.push_str("</ul>\n<h2>Where they differ</h2>\n<ul>\n");
-    for line in &plan.differences {
-        html.push_str(&format!("<li>{}</li>\n", escape(line)));
-    }
-    html.push_str("</ul>\n<h2>Assumptions</h2>\n<ul>\n");
-    for line in &plan.assumptions {
-        html.push_str(&format!("<li>{}</li>\n", escape(line)));
+    for (heading, lines) in [
+        ("Where they differ", &plan.differences),
+        ("Assumptions", &plan.assumptions),
+    ] {
+        html.push_str(&format!("</ul>\n<h2>{heading}</h2>\n<ul>\n"));
+        for line in lines {
+            html.push_str(&format!("<li>{}</li>\n", escape(line)));
+        }
     }
     html.push_str("</ul>\n</body>\n</html>\n");
     html
@@ -648,6 +666,12 @@ mod tests {
         let page = html(&plan);
         assert!(page.contains("By Keycloak's published figures"));
         assert!(page.contains("<td>redis</td>"));
-        assert!(text(&plan).contains("redis: 3 primaries"));
+        let text = text(&plan);
+        assert!(text.contains("Redis: 3 primaries"), "{text}");
+        assert!(
+            page.contains("Redis: 3 primaries"),
+            "the page says it in the same words"
+        );
+        assert!(text.contains("target: 500 password logins/s"), "{text}");
     }
 }

@@ -203,33 +203,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn planted_idp_costs_are_found_and_the_token_exchange_is_said_to_come_with_the_logins() {
-        let cost = |ops: &BTreeMap<Operation, u64>| {
-            0.002 * ops[&Operation::PasswordLogin] as f64
-                + 0.0005 * ops[&Operation::SsoAuthorization] as f64
-        };
-        let runs = [
+    /// The CPU both tests plant: 2 ms per password login, 0.5 ms per SSO authorization.
+    fn planted(ops: &BTreeMap<Operation, u64>) -> f64 {
+        0.002 * ops[&Operation::PasswordLogin] as f64
+            + 0.0005 * ops[&Operation::SsoAuthorization] as f64
+    }
+
+    /// Four mixes of planted costs (seconds, password logins, SSO authorizations), each with
+    /// the operations `more` adds to its counts.
+    fn planted_mixes(more: &dyn Fn(u64, u64) -> Vec<(Operation, u64)>) -> Vec<ProfileMix> {
+        [
             (15.0, 300, 600),
             (15.0, 100, 0),
             (20.0, 50, 400),
             (10.0, 200, 50),
-        ];
-        let mixes: Vec<ProfileMix> = runs
-            .iter()
-            .map(|&(seconds, pw, sso)| {
-                mix(
-                    seconds,
-                    &[
-                        (Operation::PasswordLogin, pw),
-                        (Operation::SsoAuthorization, sso),
-                        (Operation::TokenExchange, pw + sso),
-                        (Operation::Request, 3 * pw + sso + 7),
-                    ],
-                    &cost,
-                )
-            })
-            .collect();
+        ]
+        .iter()
+        .map(|&(seconds, pw, sso)| {
+            let mut counts = vec![
+                (Operation::PasswordLogin, pw),
+                (Operation::SsoAuthorization, sso),
+            ];
+            counts.extend(more(pw, sso));
+            mix(seconds, &counts, &planted)
+        })
+        .collect()
+    }
+
+    #[test]
+    fn planted_idp_costs_are_found_and_the_token_exchange_is_said_to_come_with_the_logins() {
+        let mixes = planted_mixes(&|pw, sso| {
+            vec![
+                (Operation::TokenExchange, pw + sso),
+                (Operation::Request, 3 * pw + sso + 7),
+            ]
+        });
         let models = models(&mixes);
         assert_eq!(models.len(), 1, "only the IdP was in the mixes");
         let idp = &models[0];
@@ -252,29 +260,7 @@ mod tests {
 
     #[test]
     fn leaving_out_an_outlying_mix_shows_in_its_costs_range() {
-        let cost = |ops: &BTreeMap<Operation, u64>| {
-            0.002 * ops[&Operation::PasswordLogin] as f64
-                + 0.0005 * ops[&Operation::SsoAuthorization] as f64
-        };
-        let runs = [
-            (15.0, 300, 600),
-            (15.0, 100, 0),
-            (20.0, 50, 400),
-            (10.0, 200, 50),
-        ];
-        let mut mixes: Vec<ProfileMix> = runs
-            .iter()
-            .map(|&(seconds, pw, sso)| {
-                mix(
-                    seconds,
-                    &[
-                        (Operation::PasswordLogin, pw),
-                        (Operation::SsoAuthorization, sso),
-                    ],
-                    &cost,
-                )
-            })
-            .collect();
+        let mut mixes = planted_mixes(&|_, _| Vec::new());
         // The last mix used 30% more CPU than the planted costs say.
         mixes[3].costs.components[0].cpu_seconds *= 1.3;
         let idp = &models(&mixes)[0];

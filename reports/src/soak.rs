@@ -1,7 +1,8 @@
 //! A long run over time: its figures per window (one minute unless the run says otherwise) and a
 //! drift verdict on each series ([`crate::drift`]): requests/s, the error rate, p50 and p99 of
 //! every flow and hop (from the interval logs), the generator's resident memory and CPU, the
-//! stack's CPU, and the store's live sessions. A run with fewer than [`drift::MIN_POINTS`]
+//! stack's CPU, each stack process's resident memory, Redis's used memory, and the store's live
+//! sessions. A run with fewer than [`drift::MIN_POINTS`]
 //! whole windows has none.
 
 use crate::chart::{Axis, Chart, Figure, Legend, LineChart, Scale, Series};
@@ -160,6 +161,35 @@ pub fn soak(results: &LoadRunResults, logs: &[Log]) -> Option<Soak> {
         "MB",
         true,
         per_window(&|points| last_known(points, |p| p.generator_rss_bytes).map(|b| b as f64 / 1e6)),
+    );
+    // Each stack process by its name, in the order of the names (`idp`, `redis-server 6379`,
+    // `store`, ...); a process gone mid-run ends its series there.
+    let processes: std::collections::BTreeSet<&String> = results
+        .timeline
+        .iter()
+        .flat_map(|point| point.stack_rss_bytes.keys())
+        .collect();
+    for process in processes {
+        add(
+            format!("resident memory of {process}"),
+            "MB",
+            true,
+            per_window(&|points| {
+                points
+                    .iter()
+                    .rev()
+                    .find_map(|point| point.stack_rss_bytes.get(process).copied())
+                    .map(|bytes| bytes as f64 / 1e6)
+            }),
+        );
+    }
+    add(
+        "Redis used memory".into(),
+        "MB",
+        true,
+        per_window(&|points| {
+            last_known(points, |p| p.backend_memory_bytes).map(|b| b as f64 / 1e6)
+        }),
     );
     add(
         "store sessions alive".into(),

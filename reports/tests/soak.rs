@@ -1,6 +1,7 @@
 //! A long run's report: a 10-minute run made here (a fixture's results with a synthetic
-//! timeline and interval logs) whose generator leaks memory, whose store's sessions step up
-//! halfway and whose rate and latency hold, judged in 30-second windows.
+//! timeline and interval logs) whose generator leaks memory, whose Redis's data grows, whose
+//! store's sessions step up halfway and whose rate, latency and stack processes' memory hold,
+//! judged in 30-second windows.
 
 use reports::hlog::{HLOG_DIR, Kind, LogWriter};
 use reports::results::{self, LoadRunResults};
@@ -43,6 +44,16 @@ fn a_leak_a_step_and_steady_series_are_told_apart() {
             point.store_sessions_alive = Some(if second <= 300 { 1_000 } else { 2_000 });
             point.generator_cpu_cores = 0.8 + 0.02 * wobble(second + 3);
             point.stack_cpu_cores = None;
+            // The stack's processes hold steady; Redis's data grows 0.2 MB a second.
+            point.stack_rss_bytes = [
+                ("idp".to_owned(), (50e6 + 1e5 * wobble(second + 5)) as u64),
+                (
+                    "redis-server 6379".to_owned(),
+                    (80e6 + 1e5 * wobble(second + 7)) as u64,
+                ),
+            ]
+            .into();
+            point.backend_memory_bytes = Some(20_000_000 + second * 200_000);
             point
         })
         .collect();
@@ -80,6 +91,8 @@ fn a_leak_a_step_and_steady_series_are_told_apart() {
     };
     let memory = verdict("generator resident memory");
     assert!(memory.starts_with("grows 30.0 MB/min"), "{memory}");
+    let redis = verdict("Redis used memory");
+    assert!(redis.starts_with("grows 12.0 MB/min"), "{redis}");
     let sessions = verdict("store sessions alive");
     assert!(
         sessions.starts_with("a step at minute 5.0: 1000 → 2000"),
@@ -89,6 +102,8 @@ fn a_leak_a_step_and_steady_series_are_told_apart() {
         "requests/s".to_owned(),
         "errors".to_owned(),
         "generator CPU".to_owned(),
+        "resident memory of idp".to_owned(),
+        "resident memory of redis-server 6379".to_owned(),
         format!("p50 of flow {flow}"),
         format!("p99 of flow {flow}"),
     ] {
@@ -97,6 +112,9 @@ fn a_leak_a_step_and_steady_series_are_told_apart() {
     }
     let page = std::fs::read_to_string(dir.path().join("index.html")).expect("page");
     assert!(page.contains("Over time: drift"));
-    assert!(page.contains("2 series moved"), "the leak and the step");
+    assert!(
+        page.contains("3 series moved"),
+        "the leak, Redis's growth and the step"
+    );
     assert!(page.contains("grows 30.0 MB/min"));
 }

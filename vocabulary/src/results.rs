@@ -734,9 +734,19 @@ pub struct TimelinePoint {
     /// Users bounced to `/login` in that second (their session was gone).
     #[serde(default)]
     pub bounces: u64,
-    /// The store app's live sessions, as last counted (in-process runs only; counted every
-    /// second in memory, every five on Redis).
+    /// The store app's live sessions, as last counted (counted every second in memory, every
+    /// five on Redis; by the store itself at `/ssobench/sessions` when the stack runs in
+    /// processes of its own, summed over instances that each hold their own).
     pub store_sessions_alive: Option<u64>,
+    /// The memory the store's backend held outside the apps, bytes, as last read (Redis's
+    /// `used_memory`, every key on it: the IdP's SSO sessions too); absent in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_memory_bytes: Option<u64>,
+    /// Each stack process's resident memory at the end of that second, bytes, by the name it
+    /// is known by (`idp`, `store`, `store 2`, `redis-server 6379`, ...): a stack in processes
+    /// of its own (`--instances`, `--stack-processes`, `--target-pid`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub stack_rss_bytes: std::collections::BTreeMap<String, u64>,
     /// Percentiles of every hop completed in that second, microseconds (0 when none was).
     pub p50_us: f64,
     pub p90_us: f64,

@@ -11,6 +11,7 @@ use crate::fault::board::FaultMoments;
 use crate::fault::inject::{Controls, Injector};
 use crate::fault::spec::FaultSpec;
 use crate::measure::cpu::{CpuMeter, CpuSides};
+use crate::measure::gauges::{StackMemory, StoreGauges};
 use crate::measure::interval_log::{IntervalLogger, Written};
 use crate::measure::live::LiveTotals;
 use crate::measure::recorder::{UserRecorder, histogram};
@@ -22,7 +23,6 @@ use crate::users::context::{RunContext, ScenarioSettings, Targets};
 use reports::hlog::host_name;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant, SystemTime};
 
 /// What a measured run needs.
@@ -33,9 +33,12 @@ pub struct Drive<'a> {
     pub targets: Targets,
     pub settings: ScenarioSettings,
     pub cpu: CpuSides,
-    /// The store's live sessions, kept current by the stack (or never: [`crate::measure::timeline::UNKNOWN`]).
-    pub sessions_alive: Arc<AtomicU64>,
+    /// The store's live sessions and its backend's memory, kept current by the stack (or
+    /// never).
+    pub gauges: Arc<StoreGauges>,
     pub stack_connections: StackConnections,
+    /// The stack's processes whose memory is read each second.
+    pub stack_memory: StackMemory,
     pub progress: &'a indicatif::ProgressBar,
     /// Faults to inject, timed from the start of the measured run, and what they act on
     /// (with a warm-up, only a fixed one: see `Drive::fault_origin`).
@@ -167,8 +170,9 @@ pub async fn drive(drive: Drive<'_>) -> RunResult<Measured> {
         },
         lag,
         cpu: CpuMeter::new(drive.cpu),
-        sessions_alive: drive.sessions_alive,
+        gauges: drive.gauges,
         stack_connections: drive.stack_connections,
+        stack_memory: drive.stack_memory,
         progress: drive.progress.clone(),
         run_time: measured_for,
         origin,

@@ -9,7 +9,7 @@ use crate::attack::plan::{AttackPlan, Kind};
 use crate::error::While as _;
 use crate::error::{RunResult, ensure};
 use crate::measure::cpu::CpuSides;
-use crate::measure::timeline::{UNKNOWN, steady_cores, steady_rate};
+use crate::measure::timeline::{steady_cores, steady_rate};
 use crate::setup::args::default_threads;
 use crate::setup::output::{default_reports_dir, progress_bar};
 use crate::setup::stack::{STACK_THREAD_NAME, StackRuntime};
@@ -17,8 +17,6 @@ use crate::users::context::{ScenarioSettings, Targets};
 use crate::users::scenarios::calibration;
 use reports::results::Calibration;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 /// `loadtest calibrate`'s flags.
@@ -117,8 +115,9 @@ pub async fn execute(args: &CalibrateArgs) -> RunResult<Calibrated> {
             stack_pids: Vec::new(),
             moving_pid: None,
         },
-        sessions_alive: Arc::new(AtomicU64::new(UNKNOWN)),
+        gauges: crate::measure::gauges::StoreGauges::unknown(),
         stack_connections: crate::measure::timeline::StackConnections::unknown(),
+        stack_memory: crate::measure::gauges::StackMemory::none(),
         progress: &progress,
         faults: Vec::new(),
         controls: crate::fault::inject::Controls::default(),

@@ -57,9 +57,14 @@ pub struct PlanArgs {
     /// off by more than --tolerance).
     #[arg(long)]
     pub verify: bool,
-    /// How long the --verify run lasts.
+    /// How long each --verify run lasts.
     #[arg(long, default_value = "40s", value_parser = humantime::parse_duration)]
     pub verify_time: Duration,
+    /// How many times --verify runs its mix: measured is their pooled CPU (all their CPU over
+    /// all their time), and each component's range over the runs shows the machine's own
+    /// noise beside the model's error.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=10))]
+    pub verify_rounds: u32,
     /// The stack CPU the --verify mix is sized for, in cores: the load the profile's mixes ran
     /// at (a quarter to half a core on 2 cores), where its costs hold; a busier machine costs
     /// more CPU per operation.
@@ -138,8 +143,11 @@ pub struct Check {
     pub component: Component,
     /// From the profile and the rates the mix was made to produce, before the run.
     pub predicted_cores: f64,
+    /// Pooled over the runs: all their CPU over all their time.
     pub measured_cores: f64,
-    /// From the profile and the operations the services counted in the run: the model alone,
+    /// The lowest and highest of the runs' own measured cores (the same with one run).
+    pub measured_range: (f64, f64),
+    /// From the profile and the operations the services counted in the runs: the model alone,
     /// without the mix's own shortfall.
     pub predicted_from_counted: f64,
     /// (measured − predicted) ÷ predicted.
@@ -154,7 +162,8 @@ pub struct Check {
 pub struct Verification {
     /// The mix's flags, as a person would type them.
     pub flags: String,
-    pub run_dir: String,
+    /// Each run's directory.
+    pub run_dirs: Vec<String>,
     /// The operation rates the mix was made to produce.
     pub planned_rates: BTreeMap<Operation, f64>,
     /// The rates the services counted.
@@ -316,23 +325,36 @@ async fn verify(
         mix.rate,
         humantime::format_duration(args.verify_time)
     );
-    eprintln!("verify: {flags}");
-    let run_dir = dir.join("verify");
+    eprintln!("verify: {flags}, {} run(s)", args.verify_rounds);
     let progress = indicatif::ProgressBar::hidden();
-    let outcome = super::run::execute_in(&run, &run_dir, &progress).await?;
-    let costs = outcome.results.costs.clone().ok_or_else(|| {
-        RunError::refused("the verify run recorded no costs by component (see above)")
-    })?;
+    let mut runs = Vec::new();
+    let mut run_dirs = Vec::new();
+    for round in 1..=args.verify_rounds {
+        let run_dir = if args.verify_rounds > 1 {
+            dir.join(format!("verify-{round}"))
+        } else {
+            dir.join("verify")
+        };
+        let outcome = super::run::execute_in(&run, &run_dir, &progress).await?;
+        let costs = outcome.results.costs.clone().ok_or_else(|| {
+            RunError::refused("a verify run recorded no costs by component (see above)")
+        })?;
+        run_dirs.push(outcome.run_dir.display().to_string());
+        runs.push(costs);
+    }
+    let seconds: f64 = runs.iter().map(|costs| costs.seconds).sum();
     let planned_rates: BTreeMap<Operation, f64> = journey_operations(mix.cart_reads)
         .into_iter()
         .map(|(operation, per)| (operation, per * mix.rate))
         .collect();
     let mut counted_rates = BTreeMap::new();
-    for component in [Component::Idp, Component::Apps] {
-        if let Some(cost) = costs.component(component) {
-            for (operation, count) in &cost.operations {
-                if *operation != Operation::Request {
-                    counted_rates.insert(*operation, *count as f64 / costs.seconds);
+    for costs in &runs {
+        for component in [Component::Idp, Component::Apps] {
+            if let Some(cost) = costs.component(component) {
+                for (operation, count) in &cost.operations {
+                    if *operation != Operation::Request {
+                        *counted_rates.entry(*operation).or_insert(0.0) += *count as f64 / seconds;
+                    }
                 }
             }
         }
@@ -341,8 +363,25 @@ async fn verify(
         .models
         .iter()
         .filter_map(|model| {
-            let measured = costs.component(model.component)?;
-            let measured_cores = measured.cpu_seconds / costs.seconds;
+            let each: Vec<f64> = runs
+                .iter()
+                .map(|costs| {
+                    costs
+                        .component(model.component)
+                        .map(|measured| measured.cpu_seconds / costs.seconds)
+                })
+                .collect::<Option<_>>()?;
+            let measured_cores = runs
+                .iter()
+                .filter_map(|costs| costs.component(model.component))
+                .map(|measured| measured.cpu_seconds)
+                .sum::<f64>()
+                / seconds;
+            let measured_range = each
+                .iter()
+                .fold((f64::INFINITY, 0.0_f64), |(low, high), &c| {
+                    (low.min(c), high.max(c))
+                });
             let predicted_cores = model.cores(&planned_rates);
             let predicted_from_counted = model.cores(&counted_rates);
             let error = (measured_cores - predicted_cores) / predicted_cores.max(1e-9);
@@ -352,10 +391,20 @@ async fn verify(
                     (measured_cores - predicted_from_counted) / predicted_from_counted.max(1e-9);
                 let shortfall =
                     (predicted_from_counted - predicted_cores) / predicted_cores.max(1e-9);
+                let (low, high) = measured_range;
+                let noise = if runs.len() > 1 {
+                    format!(
+                        "; its {} runs measured {low:.3} to {high:.3} cores ({:.0}% apart)",
+                        runs.len(),
+                        (high - low) / measured_cores.max(1e-9) * 100.0
+                    )
+                } else {
+                    String::new()
+                };
                 format!(
                     "from the operations the services counted the model predicts \
                      {predicted_from_counted:.3} cores, {:+.0}% from measured{}; the profile's \
-                     worst mix was off by {:.0}%",
+                     worst mix was off by {:.0}%{noise}",
                     model_error * 100.0,
                     if shortfall.abs() > MIX_SHORTFALL {
                         format!(
@@ -373,6 +422,7 @@ async fn verify(
                 component: model.component,
                 predicted_cores,
                 measured_cores,
+                measured_range,
                 predicted_from_counted,
                 error,
                 within,
@@ -382,7 +432,7 @@ async fn verify(
         .collect();
     Ok(Verification {
         flags,
-        run_dir: outcome.run_dir.display().to_string(),
+        run_dirs,
         planned_rates,
         counted_rates,
         tolerance: args.tolerance,
@@ -393,21 +443,23 @@ async fn verify(
 /// The verification as a table.
 pub fn verification_text(verification: &Verification) -> String {
     let mut out = format!(
-        "verify ({}): predicted vs measured stack CPU, tolerance ±{:.0}%\n\
-         component  predicted  measured  error  from counted ops\n",
+        "verify ({}): predicted vs measured stack CPU, tolerance ±{:.0}%\n",
         verification.flags,
         verification.tolerance * 100.0
     );
+    let widths = [10, 15, 8, 12, 6, 25];
+    let line = |cells: &[String]| -> String {
+        let mut line = format!("{:<width$}", cells[0], width = widths[0]);
+        for (cell, width) in cells.iter().zip(widths).skip(1) {
+            line.push_str(&format!(" {cell:>width$}"));
+        }
+        line
+    };
+    out.push_str(&line(&CHECK_COLUMNS.map(str::to_owned)));
+    out.push('\n');
     for check in &verification.checks {
-        out.push_str(&format!(
-            "{:<10} {:>9.3} {:>9.3} {:>+6.0}% {:>10.3}  {}\n",
-            check.component.name(),
-            check.predicted_cores,
-            check.measured_cores,
-            check.error * 100.0,
-            check.predicted_from_counted,
-            if check.within { "ok" } else { "OFF" }
-        ));
+        out.push_str(&line(&check_cells(check)));
+        out.push_str(if check.within { "  ok\n" } else { "  OFF\n" });
         if let Some(why) = &check.why {
             out.push_str(&format!("  {why}\n"));
         }
@@ -415,23 +467,49 @@ pub fn verification_text(verification: &Verification) -> String {
     out
 }
 
+/// The columns of the verify table, named once for the terminal and the page.
+const CHECK_COLUMNS: [&str; 6] = [
+    "component",
+    "predicted cores",
+    "measured",
+    "runs' range",
+    "error",
+    "from counted operations",
+];
+
+/// A check's row of that table, formatted once.
+fn check_cells(check: &Check) -> [String; 6] {
+    [
+        check.component.name().to_owned(),
+        format!("{:.3}", check.predicted_cores),
+        format!("{:.3}", check.measured_cores),
+        format!(
+            "{:.3}–{:.3}",
+            check.measured_range.0, check.measured_range.1
+        ),
+        format!("{:+.0}%", check.error * 100.0),
+        format!("{:.3}", check.predicted_from_counted),
+    ]
+}
+
 fn verification_html(verification: &Verification) -> String {
     use reports::format::escape;
     let mut html = format!(
-        "<h2>Checked on this machine</h2>\n<p>{}; tolerance ±{:.0}%.</p>\n<table>\n<tr>\
-         <th>component</th><th>predicted cores</th><th>measured</th><th>error</th><th>from \
-         counted operations</th><th></th></tr>\n",
+        "<h2>Checked on this machine</h2>\n<p>{}; tolerance ±{:.0}%.</p>\n<table>\n<tr>",
         escape(&verification.flags),
         verification.tolerance * 100.0
     );
+    for column in CHECK_COLUMNS {
+        html.push_str(&format!("<th>{column}</th>"));
+    }
+    html.push_str("<th></th></tr>\n");
     for check in &verification.checks {
+        html.push_str("<tr>");
+        for cell in check_cells(check) {
+            html.push_str(&format!("<td>{}</td>", escape(&cell)));
+        }
         html.push_str(&format!(
-            "<tr><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:+.0}%</td><td>{:.3}</td><td>{}</td></tr>\n",
-            check.component.name(),
-            check.predicted_cores,
-            check.measured_cores,
-            check.error * 100.0,
-            check.predicted_from_counted,
+            "<td>{}</td></tr>\n",
             escape(check.why.as_deref().unwrap_or("within"))
         ));
     }

@@ -34,6 +34,12 @@ pub struct ProfileArgs {
     /// it, or the IdP saturates and the profile says so.
     #[arg(long, default_value_t = 1.0, value_parser = positive)]
     pub login_mixes_scale: f64,
+    /// Runs every mix this many times, round after round (every mix once, then every mix
+    /// again), and fits over all the runs: a machine whose costs wander from one minute to the
+    /// next (a shared VM) is averaged over more of its minutes, and each cost's range is over
+    /// the fits without one run.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=5))]
+    pub rounds: u32,
     #[command(flatten)]
     pub run: RunArgs,
 }
@@ -222,16 +228,29 @@ pub async fn execute(args: &ProfileArgs) -> RunResult<Profiled> {
     let progress = indicatif::ProgressBar::hidden();
     let mut mixes = Vec::new();
     let mut notes = Vec::new();
-    for (index, mix) in MIXES.iter().enumerate() {
-        let mix = mix.scaled(args.login_mixes_scale);
+    // Round after round rather than each mix twice in a row: a slow change in the machine
+    // then falls on every mix alike, not on one.
+    let runs =
+        (1..=args.rounds).flat_map(|round| (0..MIXES.len()).map(move |index| (round, index)));
+    for (round, index) in runs {
+        let mix = MIXES[index].scaled(args.login_mixes_scale);
+        let of_rounds = if args.rounds > 1 {
+            format!(", round {round}/{}", args.rounds)
+        } else {
+            String::new()
+        };
         eprintln!(
-            "mix {}/{}: {} ({})",
+            "mix {}/{}{of_rounds}: {} ({})",
             index + 1,
             MIXES.len(),
             mix.name,
             mix.flags()
         );
-        let run_dir = dir.join(format!("mix-{}", index + 1));
+        let run_dir = if args.rounds > 1 {
+            dir.join(format!("mix-{}-round-{round}", index + 1))
+        } else {
+            dir.join(format!("mix-{}", index + 1))
+        };
         let outcome =
             super::run::execute_in(&mix.args(&args.run, args.mix_time), &run_dir, &progress)
                 .await?;
@@ -240,7 +259,7 @@ pub async fn execute(args: &ProfileArgs) -> RunResult<Profiled> {
         let achieved = outcome.results.pacing.achieved_rate;
         if achieved < FELL_BEHIND * mix.rate {
             let note = format!(
-                "mix {} ({}) made {achieved:.1} iterations/s of its {}: the stack could not keep \
+                "mix {}{of_rounds} ({}) made {achieved:.1} iterations/s of its {}: the stack could not keep \
                  up, and its costs are a saturated process's (profile again with a lower \
                  --login-mixes-scale, or fewer cart views)",
                 index + 1,
@@ -251,7 +270,7 @@ pub async fn execute(args: &ProfileArgs) -> RunResult<Profiled> {
             notes.push(note);
         }
         mixes.push(ProfileMix {
-            name: mix.name.to_owned(),
+            name: format!("{}{of_rounds}", mix.name),
             flags: mix.flags(),
             run_dir: run_dir.display().to_string(),
             iterations_per_second: outcome.results.pacing.achieved_rate,

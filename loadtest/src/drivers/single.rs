@@ -11,7 +11,7 @@ use crate::error::While as _;
 use crate::judge::collect;
 use crate::judge::thresholds;
 use crate::measure::cgroup::CgroupCpu;
-use crate::measure::timeline::UNKNOWN;
+use crate::measure::gauges::StoreGauges;
 use crate::setup::args::RunArgs;
 use crate::setup::costs::{self, CostMeter, CostReading};
 use crate::setup::output;
@@ -20,8 +20,6 @@ use crate::users::context::{ScenarioSettings, Targets};
 use crate::users::login::LoginSettings;
 use reports::results::LoadRunResults;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 /// What a run produced.
@@ -59,7 +57,7 @@ pub async fn execute_one(
     )?;
     let login = args.login_settings()?;
     let started_at = jiff::Timestamp::now();
-    let mut stack = Stack::start(args).await?;
+    let stack = Stack::start(args).await?;
     let targets = stack.targets()?.with_tls(&args.tls_options())?;
     let loopback_v4 = targets.origins.sites().all(|(_, site)| {
         site.instances().iter().all(|origin| {
@@ -78,8 +76,8 @@ pub async fn execute_one(
     targets.check_tls().await?;
     let provider_logout = crate::users::login::provider::end_session(&targets).await;
     stack.prefill(args.prefill_sessions).await?;
-    let sessions_alive = Arc::new(AtomicU64::new(UNKNOWN));
-    stack.count_sessions(&sessions_alive, !args.faults.is_empty());
+    let gauges = StoreGauges::unknown();
+    let gauge_watch = stack.watch_gauges(&gauges, &targets, !args.faults.is_empty());
     std::fs::create_dir_all(run_dir).doing_with(|| format!("creating {}", run_dir.display()))?;
     let run_dir = run_dir
         .canonicalize()
@@ -92,6 +90,14 @@ pub async fn execute_one(
         Some(meter) => Some(meter.read().await),
         None => None,
     };
+    // The stack's processes by the services they serve, when they told them.
+    let stack_memory = stack.memory(
+        &costs_before
+            .as_ref()
+            .and_then(|reading| reading.as_ref().ok())
+            .map(CostReading::process_names)
+            .unwrap_or_default(),
+    );
     let clock = match start {
         Start::AtOnce => None,
         Start::Coordinated(link) => Some(link.ready_and_wait().await?),
@@ -113,8 +119,9 @@ pub async fn execute_one(
         targets: targets.clone(),
         settings: scenario_settings(args, &login, &provider_logout, &source_addrs),
         cpu: stack.cpu_sides(),
-        sessions_alive,
+        gauges,
         stack_connections: stack.connections(),
+        stack_memory,
         progress,
         faults: args.faults.clone(),
         controls: stack.fault_controls(),
@@ -161,6 +168,7 @@ pub async fn execute_one(
             .iter()
             .map(|problem| format!("the run met a problem: {problem}")),
     );
+    drop(gauge_watch);
     stack.shutdown().await?;
     let report = reports::render::render_run(&run_dir, &results)
         .doing_with(|| format!("rendering the report in {}", run_dir.display()))?;

@@ -11,6 +11,14 @@ pub fn resident_bytes() -> Option<u64> {
     kib_field(&std::fs::read_to_string("/proc/self/status").ok()?, "VmRSS")
 }
 
+/// Resident memory of another process, bytes, or `None` where it is gone or not ours to read.
+pub fn resident_bytes_of(pid: u32) -> Option<u64> {
+    kib_field(
+        &std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?,
+        "VmRSS",
+    )
+}
+
 /// The `NAME: N kB` line of a `/proc` file such as `status` or `meminfo`, in bytes.
 pub fn kib_field(text: &str, name: &str) -> Option<u64> {
     text.lines()

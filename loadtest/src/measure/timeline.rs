@@ -3,6 +3,7 @@
 //! progress bar. It never awaits the system under test and never blocks a runtime thread.
 
 use crate::measure::cpu::{self, CpuMeter};
+use crate::measure::gauges::{StackMemory, StoreGauges};
 use crate::measure::live::LiveTotals;
 use crate::measure::memory;
 use crate::measure::recorder::{histogram, percentiles};
@@ -12,12 +13,8 @@ use hdrhistogram::sync::SyncHistogram;
 use reports::results::TimelinePoint;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
-
-/// `store_sessions_alive` not counted yet (or the count failed).
-pub const UNKNOWN: u64 = u64::MAX;
 
 /// How long a refresh waits for the lag probe to hand over its interval.
 const REFRESH_WAIT: Duration = Duration::from_millis(50);
@@ -40,9 +37,11 @@ pub struct SamplerInputs {
     /// The lag probe's lateness.
     pub lag: SyncHistogram<u64>,
     pub cpu: CpuMeter,
-    /// The store's live sessions, kept current beside the sampler ([`UNKNOWN`] when not).
-    pub sessions_alive: Arc<AtomicU64>,
+    /// The store's live sessions and its backend's memory, kept current beside the sampler.
+    pub gauges: Arc<StoreGauges>,
     pub stack_connections: StackConnections,
+    /// The stack's processes whose resident memory is read each second.
+    pub stack_memory: StackMemory,
     pub progress: indicatif::ProgressBar,
     /// The measured run time: the sampler stops by itself an hour after the warm-up's limit
     /// and it.
@@ -201,10 +200,9 @@ fn sample(mut inputs: SamplerInputs, stopped: &mpsc::Receiver<()>) -> Sampled {
             password_logins: now.password_logins - last.password_logins,
             iterations: now.iterations - last.iterations,
             bounces: now.bounces - last.bounces,
-            store_sessions_alive: match inputs.sessions_alive.load(Ordering::Relaxed) {
-                UNKNOWN => None,
-                count => Some(count),
-            },
+            store_sessions_alive: inputs.gauges.sessions_alive(),
+            backend_memory_bytes: inputs.gauges.backend_memory_bytes(),
+            stack_rss_bytes: inputs.stack_memory.read(),
             p50_us: hops.p50,
             p90_us: hops.p90,
             p99_us: hops.p99,

@@ -86,10 +86,7 @@ impl CostMeter {
                 let Some(cpu) = crate::measure::cpu::process_cpu_ns(pid) else {
                     continue;
                 };
-                let rss = std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    .ok()
-                    .and_then(|text| crate::measure::memory::kib_field(&text, "VmRSS"))
-                    .unwrap_or(0);
+                let rss = crate::measure::memory::resident_bytes_of(pid).unwrap_or(0);
                 processes.insert(pid, (cpu, rss));
                 let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
                 if name.starts_with("redis-server") {
@@ -103,6 +100,41 @@ impl CostMeter {
             processes,
             redis,
         })
+    }
+}
+
+impl CostReading {
+    /// What each process read is called on a report: the services it serves (`idp`, `store`;
+    /// `store 2` for a service's second instance; `idp+store` for a process serving both), a
+    /// Redis server by its port, anything else by its command.
+    pub fn process_names(&self) -> BTreeMap<u32, String> {
+        let mut served: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+        for service in [Service::Idp, Service::Store, Service::Forums] {
+            let instances: Vec<u32> = self
+                .services
+                .iter()
+                .filter(|told| told.service == service)
+                .map(|told| told.pid)
+                .collect();
+            for (at, &pid) in instances.iter().enumerate() {
+                let name = if instances.len() > 1 {
+                    format!("{service} {}", at + 1)
+                } else {
+                    service.to_string()
+                };
+                served.entry(pid).or_default().push(name);
+            }
+        }
+        self.processes
+            .keys()
+            .map(|&pid| {
+                let name = match served.get(&pid) {
+                    Some(services) => services.join("+"),
+                    None => crate::measure::gauges::process_name(pid),
+                };
+                (pid, name)
+            })
+            .collect()
     }
 }
 

@@ -7,16 +7,17 @@ use crate::error::While as _;
 use crate::error::{RunError, RunResult, bail};
 use crate::fault::inject::Controls;
 use crate::measure::cpu::CpuSides;
-use crate::measure::timeline::{StackConnections, UNKNOWN};
+use crate::measure::gauges::{StackMemory, StoreGauges};
+use crate::measure::timeline::StackConnections;
 use crate::setup::args::RunArgs;
+use crate::setup::gauges::GaugeWatch;
 use crate::setup::process_stack::{self, ProcessStack};
 use crate::users::context::Targets;
-use mock_services::cli::Backend;
 use mock_services::session::{AnyStore, SessionPolicy, SessionStore as _};
 use mock_services::stack::{RunningStack, StackConfig};
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU32;
 use std::time::{Duration, Instant};
 
 /// The name of every thread of an in-process stack's runtime (at most 15 bytes: Linux keeps
@@ -93,7 +94,6 @@ impl Drop for StackRuntime {
 pub struct InProcessStack {
     runtime: StackRuntime,
     running: Option<RunningStack>,
-    counter: Option<tokio::task::JoinHandle<()>>,
     /// The pid of the redis-server the stack started (0: none); a restart fault moves it.
     redis_pid: Arc<AtomicU32>,
 }
@@ -136,7 +136,6 @@ impl Stack {
             return Ok(Stack::InProcess(Box::new(InProcessStack {
                 runtime,
                 running: Some(running),
-                counter: None,
                 redis_pid,
             })));
         }
@@ -358,35 +357,75 @@ impl Stack {
         Ok(())
     }
 
-    /// Keeps `alive` at the store's live-session count, beside the sampler and on the stack's
-    /// threads. In memory that is cheap and runs every second; on Redis it is a SCAN over the
-    /// keyspace on the app's own connection, which competes with the measured traffic, so it
-    /// runs every five seconds there — except in runs with faults (`every_second`), whose
-    /// before-and-after counts need it each second.
-    pub fn count_sessions(&mut self, alive: &Arc<AtomicU64>, every_second: bool) {
-        let store = self.store_sessions();
-        let Stack::InProcess(stack) = self else {
-            return;
+    /// Keeps `gauges` at the store's live-session count and its backend's memory, beside the
+    /// sampler, until the watch is dropped. In-process, on the stack's threads: in memory that
+    /// is cheap and runs every second; on Redis the count is a SCAN over the keyspace on the
+    /// app's own connection, which competes with the measured traffic, so it runs every five
+    /// seconds there — except in runs with faults (`every_second`), whose before-and-after
+    /// counts need it each second. A stack of processes is asked at its stores' gauges route on
+    /// the same schedule (`setup::gauges`).
+    pub fn watch_gauges(
+        &self,
+        gauges: &Arc<StoreGauges>,
+        targets: &Targets,
+        every_second: bool,
+    ) -> GaugeWatch {
+        let stack = match self {
+            Stack::InProcess(stack) => stack,
+            Stack::Processes(_) | Stack::External { .. } => {
+                return crate::setup::gauges::watch_stores(
+                    targets.clone(),
+                    Arc::clone(gauges),
+                    every_second,
+                );
+            }
         };
-        let Some(store) = store else {
-            return;
+        let Some(store) = self.store_sessions() else {
+            return GaugeWatch::of(None);
         };
-        let alive = Arc::clone(alive);
-        stack.counter = stack.runtime.spawn(async move {
-            let on_redis = [Backend::Redis, Backend::RedisCluster]
-                .iter()
-                .any(|backend| store.backend_name() == backend.name());
-            let every = if on_redis && !every_second {
+        let gauges = Arc::clone(gauges);
+        GaugeWatch::of(stack.runtime.spawn(async move {
+            let every = if store.shared() && !every_second {
                 Duration::from_secs(5)
             } else {
                 Duration::from_secs(1)
             };
             loop {
-                let count = store.live_count().await.unwrap_or(UNKNOWN);
-                alive.store(count, Ordering::Relaxed);
+                gauges.set(
+                    store.live_count().await.ok(),
+                    store.backend_memory().await.ok().flatten(),
+                );
                 tokio::time::sleep(every).await;
             }
-        });
+        }))
+    }
+
+    /// The stack's processes whose resident memory the sampler reads, each by its name: the
+    /// services each serves (`idp`, `store 2`, ...) as `named` tells them (a cost reading's
+    /// pids), the rest by their command. None for a stack in this process, whose memory is
+    /// the generator's.
+    pub fn memory(&self, named: &std::collections::BTreeMap<u32, String>) -> StackMemory {
+        let roots: Vec<u32> = match self {
+            Stack::InProcess(_) => return StackMemory::none(),
+            Stack::Processes(stack) => vec![stack.pid()],
+            Stack::External { pid, more_pids, .. } => {
+                pid.iter().chain(more_pids).copied().collect()
+            }
+        };
+        let mut processes: Vec<(u32, String)> = Vec::new();
+        for root in roots {
+            for pid in process_stack::process_tree(root) {
+                if processes.iter().any(|(seen, _)| *seen == pid) {
+                    continue;
+                }
+                let name = named
+                    .get(&pid)
+                    .cloned()
+                    .unwrap_or_else(|| crate::measure::gauges::process_name(pid));
+                processes.push((pid, name));
+            }
+        }
+        StackMemory::named(processes)
     }
 
     /// Stops the in-process stack (in-flight requests finish) and its runtime.
@@ -396,9 +435,6 @@ impl Stack {
             Stack::Processes(stack) => return stack.shutdown().await,
             Stack::External { .. } => return Ok(()),
         };
-        if let Some(counter) = stack.counter.take() {
-            counter.abort();
-        }
         if let Some(running) = stack.running.take() {
             stack.runtime.run(running.shutdown()).await??;
         }

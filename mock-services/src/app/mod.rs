@@ -7,6 +7,7 @@
 //! JWKS.
 
 mod error;
+mod gauges;
 mod login;
 mod oidc;
 mod pages;
@@ -218,10 +219,15 @@ pub fn router(state: AppState) -> Router {
         AppKind::Forums => router.route(routes::POSTS, get(pages::posts)),
     };
     let counts = crate::web::operations::OperationCounts::new(state.settings().kind.service());
+    // The gauges route comes after the counting layer: asking is not an operation.
     crate::web::operations::counted(
         router
             .layer(DefaultBodyLimit::max(crate::web::params::MAX_PARAMS_LEN))
-            .with_state(state),
+            .with_state(state.clone()),
         counts,
+    )
+    .route(
+        gauges::SESSIONS_ROUTE,
+        get(gauges::sessions).with_state(state),
     )
 }

@@ -204,6 +204,21 @@ impl SessionStore for AnyStore {
 }
 
 impl AnyStore {
+    /// The memory the backend holds outside this process: Redis's `used_memory` (every key on
+    /// it, summed over a cluster's primaries); `None` for the in-memory backends, whose memory
+    /// is this process's.
+    pub async fn backend_memory(&self) -> Result<Option<u64>, StoreError> {
+        match self {
+            AnyStore::Redis(store) => Box::pin(store.used_memory()).await.map(Some),
+            AnyStore::DashMap(_) | AnyStore::Scc(_) | AnyStore::Papaya(_) => Ok(None),
+        }
+    }
+
+    /// Whether every instance of the app shares these sessions (Redis), or each holds its own.
+    pub fn shared(&self) -> bool {
+        matches!(self, AnyStore::Redis(_))
+    }
+
     /// One bounded sweep of an in-memory store ([`MemoryStore::sweep_some`](super::MemoryStore::sweep_some));
     /// `None` for Redis, whose keys expire by themselves.
     pub fn sweep_some(&self, budget: usize) -> Option<super::Swept> {

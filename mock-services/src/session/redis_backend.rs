@@ -457,6 +457,45 @@ impl SessionStore for RedisStore {
     }
 }
 
+impl RedisStore {
+    /// The memory Redis holds for its data (`INFO memory`'s `used_memory`), summed over the
+    /// primaries of a cluster: every key on the server counts, the IdP's SSO sessions among
+    /// them. For reports sampled now and then.
+    pub async fn used_memory(&self) -> Result<u64, StoreError> {
+        match &self.connection {
+            Link::Node(connection) => node_used_memory(connection.clone()).await,
+            Link::Cluster(cluster) => {
+                let mut total = 0;
+                for primary in primaries(cluster.clone()).await? {
+                    let client = redis::Client::open(primary.as_str())
+                        .map_err(|error| StoreError::Unavailable(format!("redis: {error}")))?;
+                    let connection = client.get_multiplexed_async_connection().await?;
+                    total += node_used_memory(connection).await?;
+                }
+                Ok(total)
+            }
+        }
+    }
+}
+
+/// One node's `used_memory`.
+async fn node_used_memory(mut connection: impl ConnectionLike + Send) -> Result<u64, StoreError> {
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(&mut connection)
+        .await?;
+    info_field(&info, "used_memory")
+        .ok_or_else(|| StoreError::Unavailable("redis: INFO memory names no used_memory".into()))
+}
+
+/// A numeric field of an `INFO` answer (`name:value` lines).
+fn info_field(info: &str, name: &str) -> Option<u64> {
+    info.lines().find_map(|line| {
+        let (key, value) = line.trim_end().split_once(':')?;
+        (key == name).then(|| value.parse().ok()).flatten()
+    })
+}
+
 /// Keys under `prefix` on one node, by SCAN.
 async fn scan_count(
     mut connection: impl ConnectionLike + Send,
@@ -501,4 +540,19 @@ async fn primaries(mut cluster: ClusterConnection) -> Result<Vec<String>, StoreE
             (healthy_primary && serves_slots).then(|| format!("redis://{address}/"))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::info_field;
+
+    #[test]
+    fn a_field_of_info_is_read_by_its_whole_name() {
+        let info = "# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\n\
+                    used_memory_rss:4194304\r\n";
+        assert_eq!(info_field(info, "used_memory"), Some(1_048_576));
+        assert_eq!(info_field(info, "used_memory_rss"), Some(4_194_304));
+        assert_eq!(info_field(info, "used_memory_human"), None, "not a number");
+        assert_eq!(info_field(info, "used_memory_peak"), None, "absent");
+    }
 }

@@ -342,6 +342,54 @@ pub async fn broken_logins_get_clear_4xx(backend: &str) {
     stack.running.shutdown().await.expect("shutdown");
 }
 
+/// The store's gauges (`/ssobench/sessions`) count a login's session and, on Redis only, the
+/// backend's memory; asking is not counted as the app's work.
+pub async fn gauges_count_the_sessions(backend: &str) {
+    let stack = Stack::start(backend, |_| {}).await;
+    let ask = |browser: Browser| {
+        let url = format!("{}{}", stack.store(), vocabulary::gauges::SESSIONS_ROUTE);
+        async move {
+            let hop = browser.get(&url).await;
+            assert_eq!(hop.status, StatusCode::OK, "{hop:?}");
+            serde_json::from_str::<vocabulary::gauges::SessionGauges>(&hop.body)
+                .expect("the gauges")
+        }
+    };
+    let before = ask(Browser::new()).await;
+    assert_eq!(before.sessions_alive, 0, "{before:?}");
+    for user in ["user1@example.com", "user2@example.com"] {
+        store_login(&Browser::new(), &stack, user).await;
+    }
+    let after = ask(Browser::new()).await;
+    assert_eq!(
+        after.sessions_alive, 2,
+        "two logins, two sessions: {after:?}"
+    );
+    let on_redis = backend == "redis";
+    assert_eq!(after.shared, on_redis);
+    match after.backend_memory_bytes {
+        Some(bytes) => assert!(on_redis && bytes > 0, "{after:?}"),
+        None => assert!(!on_redis, "Redis tells its memory: {after:?}"),
+    }
+    let requests = || {
+        let url = format!("{}{}", stack.store(), vocabulary::costs::OPERATIONS_ROUTE);
+        async move {
+            let hop = Browser::new().get(&url).await;
+            serde_json::from_str::<vocabulary::costs::ServiceOperations>(&hop.body)
+                .expect("the counts")
+                .count(vocabulary::costs::Operation::Request)
+        }
+    };
+    let counted = requests().await;
+    ask(Browser::new()).await;
+    assert_eq!(
+        requests().await,
+        counted,
+        "asking for the gauges is not a request of the app's"
+    );
+    stack.running.shutdown().await.expect("shutdown");
+}
+
 macro_rules! app_suite {
     ($($backend:ident),*) => {
         $(
@@ -362,6 +410,7 @@ macro_rules! app_suite {
                 case!(cross_site_posts_are_refused);
                 case!(stolen_cookie_stops_at_rotation);
                 case!(broken_logins_get_clear_4xx);
+                case!(gauges_count_the_sessions);
             }
         )*
     };

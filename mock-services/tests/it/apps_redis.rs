@@ -115,6 +115,15 @@ async fn redis_down_gives_503_and_the_apps_recover() {
     assert!(down.body.contains("unavailable"));
     let login = browser.get(&format!("{}/login", stack.store())).await;
     assert_eq!(login.status, StatusCode::SERVICE_UNAVAILABLE, "{login:?}");
+    // The gauges cannot be read either, and say so rather than a count of none.
+    let gauges = browser
+        .get(&format!(
+            "{}{}",
+            stack.store(),
+            vocabulary::gauges::SESSIONS_ROUTE
+        ))
+        .await;
+    assert_eq!(gauges.status, StatusCode::SERVICE_UNAVAILABLE, "{gauges:?}");
 
     stack
         .redis
