@@ -43,7 +43,10 @@ fn model(component: Component, mixes: &[ProfileMix]) -> Option<ComponentModel> {
     // (within a share of the prediction) does.
     let weights: Vec<f64> = cpu.iter().map(|&c| 1.0 / c.max(1e-3)).collect();
     let found = fit::fit_weighted(&columns, &cpu, &weights);
-    let ranges = leave_one_out(&columns, &cpu, &weights);
+    // A mix run in several rounds is left out whole: its twin left in would pin what the mix
+    // alone pins, and the range would show only round-to-round noise.
+    let groups: Vec<&str> = rows.iter().map(|(_, _, mix)| mix.flags.as_str()).collect();
+    let ranges = leave_one_out(&columns, &cpu, &weights, &groups);
     let operations = std::iter::once(None).chain(drivers.iter().map(|&operation| Some(operation)));
     let costs = operations
         .zip(&found.coefficients)
@@ -145,21 +148,29 @@ fn services_count(mix: &ProfileMix, operation: Operation) -> u64 {
         .sum()
 }
 
-/// Each coefficient's lowest and highest over the fits without one row each (`None` with
-/// fewer than four rows: three points pin too little to drop one).
-fn leave_one_out(columns: &[Vec<f64>], y: &[f64], weights: &[f64]) -> Vec<Option<(f64, f64)>> {
-    let rows = y.len();
-    if rows < 4 {
+/// Each coefficient's lowest and highest over the fits without one mix each — every row of
+/// the group (`groups[row]`, the mix's flags) left out together (`None` with fewer than four
+/// mixes: three pin too little to drop one).
+fn leave_one_out(
+    columns: &[Vec<f64>],
+    y: &[f64],
+    weights: &[f64],
+    groups: &[&str],
+) -> Vec<Option<(f64, f64)>> {
+    let mut mixes: Vec<&str> = groups.to_vec();
+    mixes.sort_unstable();
+    mixes.dedup();
+    if mixes.len() < 4 {
         return vec![None; columns.len()];
     }
     let mut ranges = vec![(f64::INFINITY, f64::NEG_INFINITY); columns.len()];
-    for left in 0..rows {
+    for left in mixes {
         let keep = |values: &[f64]| -> Vec<f64> {
             values
                 .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != left)
-                .map(|(_, v)| *v)
+                .zip(groups)
+                .filter(|(_, group)| **group != left)
+                .map(|(v, _)| *v)
                 .collect()
         };
         let kept: Vec<Vec<f64>> = columns.iter().map(|column| keep(column)).collect();
@@ -186,7 +197,8 @@ mod tests {
         let cpu_seconds = 0.01 * seconds + cpu_per(&operations);
         ProfileMix {
             name: "mix".into(),
-            flags: String::new(),
+            // What makes a mix itself: runs of one mix in several rounds share it.
+            flags: format!("{seconds} s of {idp:?}"),
             run_dir: String::new(),
             iterations_per_second: 1.0,
             per_iteration: BTreeMap::new(),
@@ -278,6 +290,28 @@ mod tests {
         assert!(
             (low - 0.002).abs() < 1e-9 || (high - 0.002).abs() < 1e-9,
             "{low}..{high} reaches the planted 0.002"
+        );
+    }
+
+    #[test]
+    fn a_mix_run_in_several_rounds_is_left_out_whole() {
+        // Two rounds of the four mixes; the last mix used 30% more CPU in both.
+        let mut mixes = planted_mixes(&|_, _| Vec::new());
+        mixes[3].costs.components[0].cpu_seconds *= 1.3;
+        let twice: Vec<ProfileMix> = mixes.iter().chain(&mixes).cloned().collect();
+        let idp = &models(&twice)[0];
+        let (low, high) = idp.costs[1].leave_one_out.expect("four mixes");
+        // Only a fit without both its runs gets the planted cost back: one run left out, its
+        // twin would still pull the cost off.
+        assert!(
+            (low - 0.002).abs() < 1e-9 || (high - 0.002).abs() < 1e-9,
+            "{low}..{high} reaches the planted 0.002"
+        );
+        // Twins alone are not four mixes.
+        let halves: Vec<ProfileMix> = mixes[..2].iter().chain(&mixes[..2]).cloned().collect();
+        assert!(
+            models(&halves)[0].costs[1].leave_one_out.is_none(),
+            "two mixes twice pin too little to leave one out"
         );
     }
 }

@@ -87,19 +87,43 @@ async fn ask(client: &mut HttpClient, targets: &Targets) -> Result<SessionGauges
         page_origin: None,
     };
     let mut told = Vec::new();
-    // The client takes a site's instances in turn: one request each.
+    // The client takes a site's instances in turn: one request each, and only one when the
+    // backend is shared (every instance would count the same keys again, a scan each on Redis).
     for _ in targets.origins.site(targets.store).instances() {
         let reply = client
             .send(&targets.origins, targets.store, &request)
             .await
             .map_err(|_| Asked::Failed)?;
-        match reply.status {
-            200 => told.push(serde_json::from_slice(&reply.body).map_err(|_| Asked::NotOurs)?),
-            404 | 405 => return Err(Asked::NotOurs),
-            _ => return Err(Asked::Failed),
+        let gauges: SessionGauges = match verdict(reply.status) {
+            Reply::Gauges => serde_json::from_slice(&reply.body).map_err(|_| Asked::NotOurs)?,
+            Reply::NotOurs => return Err(Asked::NotOurs),
+            Reply::Failed => return Err(Asked::Failed),
+        };
+        told.push(gauges);
+        if gauges.shared {
+            break;
         }
     }
     combined(&told).ok_or(Asked::Failed)
+}
+
+/// What an answer's status says.
+#[derive(Debug, PartialEq, Eq)]
+enum Reply {
+    Gauges,
+    /// Not ssobench's route: no such page (404, 405), or one behind a login or a redirect (an
+    /// app of the user's own). Asked no more: every further request would be load on it.
+    NotOurs,
+    /// Ours, but its backend could not tell now (a 503 while Redis is down): asked again.
+    Failed,
+}
+
+fn verdict(status: u16) -> Reply {
+    match status {
+        200 => Reply::Gauges,
+        300..=499 => Reply::NotOurs,
+        _ => Reply::Failed,
+    }
 }
 
 /// The instances' gauges as the store's: a shared backend once, separate ones summed.
@@ -124,6 +148,17 @@ mod tests {
             sessions_alive,
             backend_memory_bytes: shared.then_some(1 << 20),
             shared,
+        }
+    }
+
+    #[test]
+    fn only_a_backend_that_cannot_tell_now_is_asked_again() {
+        assert_eq!(verdict(200), Reply::Gauges);
+        for status in [302, 401, 403, 404, 405] {
+            assert_eq!(verdict(status), Reply::NotOurs, "{status}");
+        }
+        for status in [500, 503] {
+            assert_eq!(verdict(status), Reply::Failed, "{status}");
         }
     }
 

@@ -10,12 +10,22 @@ use vocabulary::gauges::SessionGauges;
 
 pub use vocabulary::gauges::SESSIONS_ROUTE;
 
-/// The gauges; a backend that cannot tell them is a 503 (the store's own error).
+/// The gauges; a backend that cannot count its sessions is a 503 (the store's own error). One
+/// that counts them but cannot tell its memory (an `INFO` refused) still gives the count, its
+/// memory unknown (`null`): a figure lost is better than a good one thrown away with it.
 pub async fn sessions(State(state): State<AppState>) -> Result<Json<SessionGauges>, AppError> {
     let store = state.sessions();
+    let sessions_alive = store.live_count().await?;
+    let backend_memory_bytes = match store.backend_memory().await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::warn!(%error, "the session backend's memory could not be read");
+            None
+        }
+    };
     Ok(Json(SessionGauges {
-        sessions_alive: store.live_count().await?,
-        backend_memory_bytes: store.backend_memory().await?,
+        sessions_alive,
+        backend_memory_bytes,
         shared: store.shared(),
     }))
 }

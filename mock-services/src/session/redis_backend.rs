@@ -528,23 +528,62 @@ async fn primaries(mut cluster: ClusterConnection) -> Result<Vec<String>, StoreE
         .arg("NODES")
         .query_async(&mut cluster)
         .await?;
-    Ok(nodes
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let healthy_primary = fields.get(2).is_some_and(|flags| {
-                flags.contains("master") && !flags.contains("fail") && !flags.contains("noaddr")
-            });
-            let serves_slots = fields.len() > 8;
-            let address = fields.get(1)?.split('@').next()?;
-            (healthy_primary && serves_slots).then(|| format!("redis://{address}/"))
-        })
-        .collect())
+    slot_primaries(&nodes).map_err(StoreError::Unavailable)
+}
+
+/// The addresses of the primaries serving slots, from `CLUSTER NODES`; an error while one of
+/// them is failing (before a replica takes its slots over): a count or a sum over the others
+/// would be short by that node's share, and a gauge had better say "unknown" than be wrong.
+fn slot_primaries(nodes: &str) -> Result<Vec<String>, String> {
+    let mut addresses = Vec::new();
+    for line in nodes.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (Some(address), Some(flags)) = (fields.get(1), fields.get(2)) else {
+            continue;
+        };
+        let serves_slots = fields.len() > 8;
+        if !flags.contains("master") || !serves_slots {
+            continue;
+        }
+        let address = address.split('@').next().unwrap_or(address);
+        if flags.contains("fail") || flags.contains("noaddr") {
+            return Err(format!(
+                "redis cluster: the primary at {address} serving slots is failing ({flags})"
+            ));
+        }
+        addresses.push(format!("redis://{address}/"));
+    }
+    Ok(addresses)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::info_field;
+    use super::{info_field, slot_primaries};
+
+    #[test]
+    fn a_failing_primary_that_serves_slots_makes_the_primaries_unknown() {
+        let healthy = "a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-8191\n\
+                       b2 127.0.0.1:7001@17001 master - 0 0 2 connected 8192-16383\n\
+                       c3 127.0.0.1:7002@17002 slave a1 0 0 1 connected\n";
+        assert_eq!(
+            slot_primaries(healthy).expect("healthy"),
+            ["redis://127.0.0.1:7000/", "redis://127.0.0.1:7001/"]
+        );
+        let failing = healthy.replace(
+            "b2 127.0.0.1:7001@17001 master",
+            "b2 127.0.0.1:7001@17001 master,fail",
+        );
+        let error = slot_primaries(&failing).expect_err("a failing primary");
+        assert!(error.contains("127.0.0.1:7001"), "{error}");
+        // Once its replica has taken the slots over, the failed node serves none: counted out.
+        let failed_over = "a1 127.0.0.1:7000@17000 myself,master - 0 0 1 connected 0-8191\n\
+                           b2 127.0.0.1:7001@17001 master,fail - 0 0 2 disconnected\n\
+                           c3 127.0.0.1:7002@17002 master - 0 0 3 connected 8192-16383\n";
+        assert_eq!(
+            slot_primaries(failed_over).expect("failed over"),
+            ["redis://127.0.0.1:7000/", "redis://127.0.0.1:7002/"]
+        );
+    }
 
     #[test]
     fn a_field_of_info_is_read_by_its_whole_name() {
