@@ -5,11 +5,12 @@
 //! "now" costs per lookup (`clock/ticked` is what stores read).
 
 use crate::support::{Backends, Keys, SIZES, prefilled, size_label};
+use bench::raw::RawValue;
 use criterion::{BenchmarkId, Criterion};
 use dashmap::DashMap;
 use mock_services::session::{
     AnyStore, CartItem, Clock, IdBuildHasher, ManualClock, SaveOutcome, Session, SessionData,
-    SessionId, SessionStore, UserId,
+    SessionId, SessionStore,
 };
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -182,19 +183,6 @@ fn load_now(store: &AnyStore) -> Option<impl Fn(&SessionId) -> Option<Session> +
     (!matches!(store, AnyStore::Redis(_))).then_some(lookup)
 }
 
-/// What a raw map holds: the shape of a stored entry — the user ID inline, the data behind one
-/// pointer (the one empty payload every prefilled session shares, as in the store), three
-/// instants — so the comparison isolates the store's logic (clock, liveness, the snapshot) from
-/// the memory traffic every session lookup pays.
-#[derive(Clone)]
-struct RawValue {
-    user: UserId,
-    data: Arc<SessionData>,
-    created_at: u64,
-    version: u64,
-    last_seen: u64,
-}
-
 /// The raw maps, with the store's hasher, filled with the store's own keys and probed in the
 /// same order; a hit copies out what a `load` hands back. Each lookup runs inside the same
 /// async harness as the store's (`to_async(runtime).iter`, one future per lookup), so the ratio
@@ -202,22 +190,8 @@ struct RawValue {
 fn raw_maps(c: &mut Criterion, runtime: &tokio::runtime::Runtime, keys: &[SessionId], label: &str) {
     let size = keys.len();
     let empty = Arc::new(SessionData::default());
-    let value = |n: usize| RawValue {
-        user: UserId::new(format!("user-{n}")),
-        data: Arc::clone(&empty),
-        created_at: 1,
-        version: 0,
-        last_seen: 1,
-    };
-    let hit = |v: &RawValue| {
-        (
-            v.user.clone(),
-            Arc::clone(&v.data),
-            v.created_at,
-            v.version,
-            v.last_seen,
-        )
-    };
+    let value = |n: usize| RawValue::numbered(n, &empty);
+    let hit = RawValue::hit;
     let dashmap: DashMap<SessionId, RawValue, IdBuildHasher> =
         DashMap::with_capacity_and_hasher(size, IdBuildHasher::default());
     for (n, key) in keys.iter().enumerate() {

@@ -89,18 +89,10 @@ pub struct Keys {
 
 impl Keys {
     pub fn new(count: usize) -> Self {
-        // A fixed-seed shuffle (splitmix64 driving Fisher–Yates): identical across runs.
-        let mut order: Vec<usize> = (0..count).collect();
-        let mut state: u64 = 0x5eed_5e55_1015;
-        for i in (1..count).rev() {
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            order.swap(i, (z % (i as u64 + 1)) as usize);
+        Keys {
+            order: bench::order::shuffled(count),
+            next: 0,
         }
-        Keys { order, next: 0 }
     }
 
     pub fn next(&mut self) -> usize {

@@ -8,36 +8,17 @@
 //! `cargo run --release -p bench --example lookup_regimes -- [dashmap|scc|papaya]`
 //! (`SIZES=1000,100000`, `ROUNDS=5` and `LOOKUPS=4000000` change what is run.)
 
+use bench::order::shuffled;
+use bench::raw::{RawHit, RawValue};
 use dashmap::DashMap;
 use mock_services::session::{
     AnyStore, Backend, IdBuildHasher, MemoryConfig, Session, SessionData, SessionId, SessionPolicy,
-    SessionStore, StoreConfig, UserId, build_store, prefill,
+    SessionStore, StoreConfig, build_store, prefill,
 };
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// What the bare map holds: the shape of the store's entry (as `benches/store_ops.rs`'s).
-struct RawValue {
-    user: UserId,
-    data: Arc<SessionData>,
-    created_at: u64,
-    version: u64,
-    last_seen: u64,
-}
-
-/// What a bare-map hit copies out: what the store's lookup hands back, less its arithmetic.
-type RawHit = (UserId, Arc<SessionData>, u64, u64, u64);
-
-fn hit(value: &RawValue) -> RawHit {
-    (
-        value.user.clone(),
-        Arc::clone(&value.data),
-        value.created_at,
-        value.version,
-        value.last_seen,
-    )
-}
+use tokio::runtime::Runtime;
 
 /// The regimes, each a (bare map, store) pair of loops.
 const REGIMES: [&str; 5] = [
@@ -78,13 +59,62 @@ impl Bare {
         }
     }
 
-    #[inline]
-    fn get(&self, key: &SessionId) -> Option<RawHit> {
+    /// The bare map's time in `regime`, the map's type known to the loop (matched once here,
+    /// not per lookup).
+    fn time(&self, runtime: &Runtime, keys: &[SessionId], regime: usize) -> f64 {
+        let version = |hit: &RawHit| hit.3 as usize;
         match self {
-            Bare::DashMap(map) => map.get(key).map(|value| hit(&value)),
-            Bare::Scc(map) => map.read_sync(key, |_, value| hit(value)),
-            Bare::Papaya(map) => map.pin().get(key).map(hit),
+            Bare::DashMap(map) => {
+                let get = |key: &SessionId| map.get(key).map(|value| value.hit());
+                time_regime(runtime, keys, get, version, regime)
+            }
+            Bare::Scc(map) => {
+                let get = |key: &SessionId| map.read_sync(key, |_, value| value.hit());
+                time_regime(runtime, keys, get, version, regime)
+            }
+            Bare::Papaya(map) => {
+                let get = |key: &SessionId| map.pin().get(key).map(RawValue::hit);
+                time_regime(runtime, keys, get, version, regime)
+            }
         }
+    }
+}
+
+/// The store's time in `regime`: its synchronous lookup (`load_now`) in the first three, its
+/// backend's type known to the loop (a closure matching on [`AnyStore`] per lookup is too large
+/// to inline, and its answer comes back through memory); the `async` API, as the apps call it
+/// through [`AnyStore`], in the last two.
+fn time_store(runtime: &Runtime, keys: &[SessionId], store: &AnyStore, regime: usize) -> f64 {
+    let version = |session: &Session| session.version as usize;
+    match (regime, store) {
+        (3, _) => async_api(runtime, keys, store),
+        (4, _) => serialized_async_api(runtime, keys, store),
+        (_, AnyStore::DashMap(store)) => {
+            time_regime(runtime, keys, |key| store.load_now(key), version, regime)
+        }
+        (_, AnyStore::Scc(store)) => {
+            time_regime(runtime, keys, |key| store.load_now(key), version, regime)
+        }
+        (_, AnyStore::Papaya(store)) => {
+            time_regime(runtime, keys, |key| store.load_now(key), version, regime)
+        }
+        (_, AnyStore::Redis(_)) => panic!("an in-memory store"),
+    }
+}
+
+/// A synchronous lookup's time in `regime`: as it is, or in a future of its own.
+fn time_regime<T>(
+    runtime: &Runtime,
+    keys: &[SessionId],
+    lookup: impl Fn(&SessionId) -> Option<T>,
+    some_field: impl Fn(&T) -> usize,
+    regime: usize,
+) -> f64 {
+    match regime {
+        0 => independent(keys, lookup),
+        1 => serialized(keys, lookup, some_field),
+        2 | 3 => in_futures(runtime, keys, lookup),
+        _ => serialized_in_futures(runtime, keys, lookup, some_field),
     }
 }
 
@@ -107,7 +137,10 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    println!("{} (ns per lookup, median of {rounds} rounds)", backend.name());
+    println!(
+        "{} (ns per lookup, median of {rounds} rounds)",
+        backend.name()
+    );
     println!(
         "{:>9}  {:<12} {:>9} {:>9} {:>7}",
         "sessions", "regime", "bare map", "store", "ratio"
@@ -131,50 +164,18 @@ fn main() {
         let empty = Arc::new(SessionData::default());
         let raw = Bare::new(backend, size);
         for (n, key) in ids.iter().enumerate() {
-            let value = RawValue {
-                user: UserId::new(format!("user-{n}")),
-                data: Arc::clone(&empty),
-                created_at: 1,
-                version: 0,
-                last_seen: 1,
-            };
-            raw.insert(*key, value);
+            raw.insert(*key, RawValue::numbered(n, &empty));
         }
         // Every lookup a hit, in a fixed random order; the keys laid out in advance so that
         // reading the next one is never a cache miss of its own.
         let order = shuffled(size);
         let keys: Vec<SessionId> = (0..lookups).map(|i| ids[order[i % size]]).collect();
-        let load_now = |key: &SessionId| -> Option<Session> {
-            match &store {
-                AnyStore::DashMap(store) => store.load_now(key),
-                AnyStore::Scc(store) => store.load_now(key),
-                AnyStore::Papaya(store) => store.load_now(key),
-                AnyStore::Redis(_) => None,
-            }
-        };
         let mut times = vec![[Vec::new(), Vec::new()]; REGIMES.len()];
         for _ in 0..rounds {
             for (regime, pair) in times.iter_mut().enumerate() {
                 let [bare, stored] = pair;
-                let (bare_ns, store_ns) = match regime {
-                    0 => (independent(&keys, |k| raw.get(k)), independent(&keys, load_now)),
-                    1 => (
-                        serialized(&keys, |k| raw.get(k), |hit| hit.3 as usize),
-                        serialized(&keys, load_now, |session| session.version as usize),
-                    ),
-                    2 => (
-                        in_futures(&runtime, &keys, |k| raw.get(k)),
-                        in_futures(&runtime, &keys, load_now),
-                    ),
-                    3 => (
-                        in_futures(&runtime, &keys, |k| raw.get(k)),
-                        async_api(&runtime, &keys, &store),
-                    ),
-                    _ => (
-                        serialized_in_futures(&runtime, &keys, |k| raw.get(k), |hit| hit.3 as usize),
-                        serialized_async_api(&runtime, &keys, &store),
-                    ),
-                };
+                let bare_ns = raw.time(&runtime, &keys, regime);
+                let store_ns = time_store(&runtime, &keys, &store, regime);
                 bare.push(bare_ns);
                 stored.push(store_ns);
             }
@@ -191,133 +192,117 @@ fn main() {
 
 // One function per loop, never inlined into `main`: each loop's code is then the same whatever
 // else is measured beside it (inlined into one large function, the loops' timings moved by up to
-// half as others were added or removed).
+// half as others were added or removed). The two walks are macros, not functions taking a
+// closure, so that an `async` lookup is awaited right in the loop, as a handler awaits it: a
+// closure returning the future would wrap it in one more future, and the answer would be moved
+// once more on its way out (which alone cost the store a tenth more than the bare map).
 
-/// Back-to-back lookups, each key known in advance: the CPU may start the next lookup's cache
-/// misses before this one's answer is in.
-#[inline(never)]
-fn independent<T>(keys: &[SessionId], lookup: impl Fn(&SessionId) -> Option<T>) -> f64 {
-    let started = Instant::now();
-    for key in keys {
-        assert!(black_box(lookup(key)).is_some());
-    }
-    per_lookup(started, keys)
+/// Times `lookup` on each key in turn, each key known in advance: the CPU may start the next
+/// lookup's cache misses before this one's answer is in. `lookup` may `.await` inside an
+/// `async` block.
+macro_rules! walk {
+    ($keys:expr, |$key:ident| $lookup:expr) => {{
+        let started = Instant::now();
+        for $key in $keys {
+            let found = $lookup;
+            assert!(black_box(found).is_some());
+        }
+        started.elapsed()
+    }};
 }
 
-/// Each key's index depends on the previous answer (`answer & zero`, with a zero the compiler
-/// cannot see), so no lookup starts before the one before it is done.
+/// Times `lookup` on half the keys, each key's index depending on the previous answer
+/// (`some_field & zero`, with a zero the compiler cannot see), so no lookup starts before the one
+/// before it is done.
+macro_rules! walk_serialized {
+    ($keys:expr, |$key:ident| $lookup:expr, |$found:ident| $some_field:expr) => {{
+        let zero = black_box(0usize);
+        let mut carry = 0;
+        let started = Instant::now();
+        for i in 0..$keys.len() / 2 {
+            let $key = &$keys[i + carry];
+            let found = $lookup;
+            carry = found.as_ref().map_or(1, |$found| $some_field & zero);
+            assert!(black_box(found).is_some());
+        }
+        started.elapsed()
+    }};
+}
+
+/// Back-to-back lookups: [`walk!`].
+#[inline(never)]
+fn independent<T>(keys: &[SessionId], lookup: impl Fn(&SessionId) -> Option<T>) -> f64 {
+    per_lookup(walk!(keys, |key| lookup(key)), keys.len())
+}
+
+/// Serialized lookups: [`walk_serialized!`].
 #[inline(never)]
 fn serialized<T>(
     keys: &[SessionId],
     lookup: impl Fn(&SessionId) -> Option<T>,
     some_field: impl Fn(&T) -> usize,
 ) -> f64 {
-    let zero = black_box(0usize);
-    let lookups = keys.len() / 2;
-    let mut carry = 0;
-    let started = Instant::now();
-    for i in 0..lookups {
-        let found = lookup(&keys[i + carry]);
-        carry = found.as_ref().map_or(1, |value| some_field(value) & zero);
-        assert!(black_box(found).is_some());
-    }
-    per_lookup(started, &keys[..lookups])
+    let elapsed = walk_serialized!(keys, |key| lookup(key), |value| some_field(value));
+    per_lookup(elapsed, keys.len() / 2)
 }
 
 /// Each lookup awaited as a future of its own (`async { lookup(key) }`).
 #[inline(never)]
 fn in_futures<T>(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &Runtime,
     keys: &[SessionId],
     lookup: impl Fn(&SessionId) -> Option<T>,
 ) -> f64 {
-    let started = Instant::now();
-    runtime.block_on(async {
-        for key in keys {
-            let found = async { lookup(key) }.await;
-            assert!(black_box(found).is_some());
-        }
-    });
-    per_lookup(started, keys)
+    let elapsed = runtime.block_on(async { walk!(keys, |key| async { lookup(key) }.await) });
+    per_lookup(elapsed, keys.len())
 }
 
 /// The store's `async` API, as the apps call it.
 #[inline(never)]
-fn async_api(runtime: &tokio::runtime::Runtime, keys: &[SessionId], store: &AnyStore) -> f64 {
-    let started = Instant::now();
-    runtime.block_on(async {
-        for key in keys {
-            let found = store.load(key).await.expect("an in-memory load");
-            assert!(black_box(found).is_some());
-        }
+fn async_api(runtime: &Runtime, keys: &[SessionId], store: &AnyStore) -> f64 {
+    let elapsed = runtime.block_on(async {
+        walk!(keys, |key| store
+            .load(key)
+            .await
+            .expect("an in-memory load"))
     });
-    per_lookup(started, keys)
+    per_lookup(elapsed, keys.len())
 }
 
 /// [`serialized`], each lookup awaited as a future of its own.
 #[inline(never)]
 fn serialized_in_futures<T>(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &Runtime,
     keys: &[SessionId],
     lookup: impl Fn(&SessionId) -> Option<T>,
     some_field: impl Fn(&T) -> usize,
 ) -> f64 {
-    let zero = black_box(0usize);
-    let lookups = keys.len() / 2;
-    let started = Instant::now();
-    runtime.block_on(async {
-        let mut carry = 0;
-        for i in 0..lookups {
-            let found = async { lookup(&keys[i + carry]) }.await;
-            carry = found.as_ref().map_or(1, |value| some_field(value) & zero);
-            assert!(black_box(found).is_some());
-        }
+    let elapsed = runtime.block_on(async {
+        walk_serialized!(keys, |key| async { lookup(key) }.await, |value| some_field(
+            value
+        ))
     });
-    per_lookup(started, &keys[..lookups])
+    per_lookup(elapsed, keys.len() / 2)
 }
 
 /// [`serialized`] through the store's `async` API: a server's lookups, one per request.
 #[inline(never)]
-fn serialized_async_api(
-    runtime: &tokio::runtime::Runtime,
-    keys: &[SessionId],
-    store: &AnyStore,
-) -> f64 {
-    let zero = black_box(0usize);
-    let lookups = keys.len() / 2;
-    let started = Instant::now();
-    runtime.block_on(async {
-        let mut carry = 0;
-        for i in 0..lookups {
-            let found = store.load(&keys[i + carry]).await.expect("an in-memory load");
-            carry = found.as_ref().map_or(1, |session| session.version as usize & zero);
-            assert!(black_box(found).is_some());
-        }
+fn serialized_async_api(runtime: &Runtime, keys: &[SessionId], store: &AnyStore) -> f64 {
+    let elapsed = runtime.block_on(async {
+        walk_serialized!(
+            keys,
+            |key| store.load(key).await.expect("an in-memory load"),
+            |session| session.version as usize
+        )
     });
-    per_lookup(started, &keys[..lookups])
+    per_lookup(elapsed, keys.len() / 2)
 }
 
-fn per_lookup(started: Instant, keys: &[SessionId]) -> f64 {
-    started.elapsed().as_nanos() as f64 / keys.len() as f64
+fn per_lookup(elapsed: Duration, lookups: usize) -> f64 {
+    elapsed.as_nanos() as f64 / lookups as f64
 }
-
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted[sorted.len() / 2]
-}
-
-/// A fixed-seed shuffle of `0..count` (splitmix64 driving Fisher–Yates), as the benches' keys.
-fn shuffled(count: usize) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..count).collect();
-    let mut state: u64 = 0x5eed_5e55_1015;
-    for i in (1..count).rev() {
-        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^= z >> 31;
-        order.swap(i, (z % (i as u64 + 1)) as usize);
-    }
-    order
 }

@@ -339,8 +339,12 @@ impl<M: MemoryMap<P>, P: Payload> MemoryStore<M, P> {
     }
 
     /// The one lookup both forms share; `extend` is a constant at each call site, so the
-    /// inlined branch costs nothing.
-    #[inline]
+    /// inlined branch costs nothing. Always inlined: with a plain `#[inline]` the `async` arms
+    /// of `AnyStore` called it out of line, and its `Option<Session>` came back through memory
+    /// in pieces a later load had to wait for; inlined, DashMap's async lookup went from 1.23×
+    /// to 1.08× the bare map at 1k and from 1.41× to 1.15× at 100k with lookups in series
+    /// (`bench/examples/lookup_regimes.rs`; the book's 2026-12-07 hot-path page).
+    #[inline(always)]
     fn lookup(&self, id: &SessionId, extend: bool) -> Option<Session<P>> {
         let shared = &*self.shared;
         let now = shared.clock.now_millis();

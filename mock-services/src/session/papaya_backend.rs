@@ -43,7 +43,9 @@ impl<P: Payload> MemoryMap<P> for SessionPapayaMap<P> {
         self.pin().remove(id).cloned()
     }
 
-    #[inline]
+    // Always inlined: `#[inline]` alone left it out of line under the `async` API, and the
+    // lookup's answer came back through memory (the book's 2026-12-07 hot-path page).
+    #[inline(always)]
     fn read<R>(&self, id: &SessionId, reader: impl FnOnce(&Entry<P>) -> R) -> Option<R> {
         self.pin().get(id).map(reader)
     }

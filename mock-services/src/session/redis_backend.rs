@@ -21,7 +21,9 @@ use super::record::{
     Session, SessionData, SessionPolicy, UserId, deadlines_at_creation, extended_idle_deadline,
 };
 use super::{SaveOutcome, SessionStore, clock::now_millis};
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster_async::ClusterConnection;
 use std::sync::Arc;
 
@@ -445,10 +447,7 @@ impl SessionStore for RedisStore {
             Link::Node(_) => scan_count(self.connection.clone(), &self.prefix).await,
             Link::Cluster(cluster) => {
                 let mut total = 0;
-                for primary in primaries(cluster.clone()).await? {
-                    let client = redis::Client::open(primary.as_str())
-                        .map_err(|error| StoreError::Unavailable(format!("redis: {error}")))?;
-                    let connection = client.get_multiplexed_async_connection().await?;
+                for connection in primary_connections(cluster).await? {
                     total += scan_count(connection, &self.prefix).await?;
                 }
                 Ok(total)
@@ -466,10 +465,7 @@ impl RedisStore {
             Link::Node(connection) => node_used_memory(connection.clone()).await,
             Link::Cluster(cluster) => {
                 let mut total = 0;
-                for primary in primaries(cluster.clone()).await? {
-                    let client = redis::Client::open(primary.as_str())
-                        .map_err(|error| StoreError::Unavailable(format!("redis: {error}")))?;
-                    let connection = client.get_multiplexed_async_connection().await?;
+                for connection in primary_connections(cluster).await? {
                     total += node_used_memory(connection).await?;
                 }
                 Ok(total)
@@ -520,6 +516,20 @@ async fn scan_count(
         }
         cursor = next;
     }
+}
+
+/// A connection of its own to each primary serving slots: what a count or a sum over a
+/// cluster's keys visits (the cluster connection routes by key, never to every node).
+async fn primary_connections(
+    cluster: &ClusterConnection,
+) -> Result<Vec<MultiplexedConnection>, StoreError> {
+    let mut connections = Vec::new();
+    for primary in primaries(cluster.clone()).await? {
+        let client = redis::Client::open(primary.as_str())
+            .map_err(|error| StoreError::Unavailable(format!("redis: {error}")))?;
+        connections.push(client.get_multiplexed_async_connection().await?);
+    }
+    Ok(connections)
 }
 
 /// The URLs of a cluster's healthy primaries, from `CLUSTER NODES`.

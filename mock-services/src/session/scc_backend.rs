@@ -30,7 +30,9 @@ impl<P: Payload> MemoryMap<P> for SessionSccMap<P> {
         self.remove_sync(id).map(|(_, entry)| entry)
     }
 
-    #[inline]
+    // Always inlined: `#[inline]` alone left it out of line under the `async` API, and the
+    // lookup's answer came back through memory (the book's 2026-12-07 hot-path page).
+    #[inline(always)]
     fn read<R>(&self, id: &SessionId, reader: impl FnOnce(&Entry<P>) -> R) -> Option<R> {
         self.read_sync(id, |_, entry| reader(entry))
     }
