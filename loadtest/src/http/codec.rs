@@ -29,6 +29,20 @@ pub struct Outgoing {
     pub page_origin: Option<PageOrigin>,
 }
 
+impl Outgoing {
+    /// A plain GET of `path`, no cookie: how the runner asks a service something outside the
+    /// load (its counts, its gauges, a discovery document).
+    pub fn get(path: &'static str) -> Outgoing {
+        Outgoing {
+            method: Method::Get,
+            path: Bytes::from_static(path.as_bytes()),
+            cookie: None,
+            form: None,
+            page_origin: None,
+        }
+    }
+}
+
 /// The origin of the page a form was posted from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageOrigin {

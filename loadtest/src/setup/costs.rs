@@ -4,7 +4,7 @@
 //! processes of their own can be split this way; the redis-servers under it are a component of
 //! their own. Read twice per run, outside the measured path.
 
-use crate::http::{HttpClient, Method, Outgoing};
+use crate::http::Outgoing;
 use crate::users::context::Targets;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -43,22 +43,8 @@ impl CostMeter {
     /// Asks every instance of every service for its counts, and reads every process's CPU.
     pub async fn read(&self) -> Result<CostReading, String> {
         let origins = &self.targets.origins;
-        let mut client = HttpClient::new(
-            origins,
-            0,
-            ASK_TIMEOUT,
-            self.targets
-                .tls
-                .as_ref()
-                .map(crate::http::TlsConnector::for_check),
-        );
-        let request = Outgoing {
-            method: Method::Get,
-            path: bytes::Bytes::from_static(OPERATIONS_ROUTE.as_bytes()),
-            cookie: None,
-            form: None,
-            page_origin: None,
-        };
+        let mut client = self.targets.check_client(ASK_TIMEOUT);
+        let request = Outgoing::get(OPERATIONS_ROUTE);
         let mut services = Vec::new();
         for (site, details) in origins.sites() {
             // The client takes a site's instances in turn: one request each.

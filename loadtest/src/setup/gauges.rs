@@ -4,7 +4,7 @@
 //! backend shared by the instances (Redis) is counted once; instances that each hold their own
 //! sessions are summed. A store that is not ssobench's (it answers no gauges) stops the asking.
 
-use crate::http::{HttpClient, Method, Outgoing};
+use crate::http::{HttpClient, Outgoing};
 use crate::measure::gauges::StoreGauges;
 use crate::users::context::Targets;
 use std::sync::Arc;
@@ -36,15 +36,7 @@ impl Drop for GaugeWatch {
 /// Asks the stores of `targets` on this runtime until dropped.
 pub fn watch_stores(targets: Targets, gauges: Arc<StoreGauges>, every_second: bool) -> GaugeWatch {
     GaugeWatch::of(Some(tokio::spawn(async move {
-        let mut client = HttpClient::new(
-            &targets.origins,
-            0,
-            ASK_TIMEOUT,
-            targets
-                .tls
-                .as_ref()
-                .map(crate::http::TlsConnector::for_check),
-        );
+        let mut client = targets.check_client(ASK_TIMEOUT);
         loop {
             let every = match ask(&mut client, &targets).await {
                 Ok(told) => {
@@ -79,13 +71,7 @@ enum Asked {
 
 /// Every store instance's gauges, as one.
 async fn ask(client: &mut HttpClient, targets: &Targets) -> Result<SessionGauges, Asked> {
-    let request = Outgoing {
-        method: Method::Get,
-        path: bytes::Bytes::from_static(SESSIONS_ROUTE.as_bytes()),
-        cookie: None,
-        form: None,
-        page_origin: None,
-    };
+    let request = Outgoing::get(SESSIONS_ROUTE);
     let mut told = Vec::new();
     // The client takes a site's instances in turn: one request each, and only one when the
     // backend is shared (every instance would count the same keys again, a scan each on Redis).

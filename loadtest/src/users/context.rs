@@ -4,7 +4,8 @@
 
 use crate::fault::FaultBoard;
 use crate::http::{
-    Marker, Origin, OriginError, OriginId, Origins, Scheme, TlsConnector, TlsError, TlsOptions,
+    HttpClient, Marker, Origin, OriginError, OriginId, Origins, Scheme, TlsConnector, TlsError,
+    TlsOptions,
 };
 use crate::measure::interval_log::IntervalSink;
 use crate::measure::live::LiveRegistry;
@@ -77,6 +78,18 @@ impl Targets {
             self.tls = Some(TlsConnector::new(options)?);
         }
         Ok(self)
+    }
+
+    /// A client for one-off asks outside the load (counts, gauges, discovery), each answer
+    /// awaited at most `timeout`: its TLS never resumes, so nothing it does warms the run's
+    /// session cache.
+    pub fn check_client(&self, timeout: Duration) -> HttpClient {
+        HttpClient::new(
+            &self.origins,
+            0,
+            timeout,
+            self.tls.as_ref().map(TlsConnector::for_check),
+        )
     }
 
     /// Makes one TLS handshake with every HTTPS instance, so that an untrusted certificate or

@@ -3,7 +3,7 @@
 //! journey can log out at the provider itself when the apps log out only locally. One request,
 //! outside the measured run, to the provider the run was pointed at.
 
-use crate::http::{HttpClient, Method, Outgoing, origin::Endpoint};
+use crate::http::{Outgoing, origin::Endpoint};
 use crate::users::context::Targets;
 use crate::users::hop::To;
 use bytes::Bytes;
@@ -17,18 +17,8 @@ const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// a host the run was not pointed at, gives none: the journey then logs out at the apps only.
 pub async fn end_session(targets: &Targets) -> Option<Bytes> {
     let origins = &targets.origins;
-    let tls = targets
-        .tls
-        .as_ref()
-        .map(crate::http::TlsConnector::for_check);
-    let mut client = HttpClient::new(origins, 0, DISCOVERY_TIMEOUT, tls);
-    let request = Outgoing {
-        method: Method::Get,
-        path: Bytes::from_static(b"/.well-known/openid-configuration"),
-        cookie: None,
-        form: None,
-        page_origin: None,
-    };
+    let mut client = targets.check_client(DISCOVERY_TIMEOUT);
+    let request = Outgoing::get("/.well-known/openid-configuration");
     let reply = client.send(origins, targets.idp, &request).await.ok()?;
     if reply.status != 200 {
         return None;
