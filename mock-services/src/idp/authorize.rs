@@ -303,7 +303,7 @@ pub async fn show(
             .as_deref()
             .is_none_or(|sub| sub == &*sso.user_id);
         if fresh && same_user {
-            return code_redirect(&state, &request, &sso.user_id, auth_time, None).await;
+            return code_redirect(&state, &request, &sso.user_id, sso.id, auth_time, None).await;
         }
         why_not = if fresh {
             "the SSO session is another user's than id_token_hint names, and prompt=none"
@@ -362,9 +362,9 @@ pub async fn submit(
         );
     };
     // A login always starts a new SSO session under a new ID (no session fixation); an older
-    // session named by the browser's cookie ends.
+    // session named by the browser's cookie ends, with what it granted.
     if let Some(old) = cookies::read(&headers, SSO_COOKIE).and_then(SessionId::parse) {
-        state.sso_store().delete(&old).await?;
+        super::grants::end_session(&state, &old).await?;
     }
     let auth_time = state.now_seconds();
     let mut data = SessionData::default();
@@ -376,7 +376,7 @@ pub async fn submit(
         &sso.id.to_string(),
         state.settings().secure_cookies,
     );
-    code_redirect(&state, &request, &user.sub, auth_time, Some(cookie)).await
+    code_redirect(&state, &request, &user.sub, sso.id, auth_time, Some(cookie)).await
 }
 
 /// Issues a code bound to client, redirect URI, PKCE challenge and nonce, and answers 302 (a
@@ -385,6 +385,7 @@ async fn code_redirect(
     state: &IdpState,
     request: &AuthorizeRequest,
     sub: &str,
+    sso: SessionId,
     auth_time: u64,
     set_cookie: Option<String>,
 ) -> Result<Response, IdpError> {
@@ -396,6 +397,7 @@ async fn code_redirect(
         code_challenge: request.code_challenge.clone(),
         nonce: request.nonce.clone(),
         grant: None,
+        sso,
     };
     let code = state.inner.codes.create(sub, record).await?;
     let code_text = code.id.to_string();

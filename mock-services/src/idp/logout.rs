@@ -72,7 +72,7 @@ pub async fn logout(
         return state.form_page(&token, pages::logout_confirm(&fields, &token.token));
     }
     if let Some(id) = sso {
-        state.sso_store().delete(&id).await?;
+        super::grants::end_session(&state, &id).await?;
     }
     let expire = cookies::expire(SSO_COOKIE, state.settings().secure_cookies);
     let mut response = match request.redirect {

@@ -12,6 +12,7 @@ mod clients;
 mod csrf;
 mod discovery;
 mod error;
+mod grants;
 mod keys;
 mod logout;
 mod pages;
@@ -77,6 +78,14 @@ impl IdpSettings {
 #[derive(Debug, Clone)]
 pub struct IdpState {
     inner: Arc<Inner>,
+}
+
+/// How many codes, grants and refresh tokens an IdP holds ([`IdpState::held_records`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldRecords {
+    pub codes: u64,
+    pub grants: u64,
+    pub refresh_tokens: u64,
 }
 
 #[derive(Debug)]
@@ -164,6 +173,16 @@ impl IdpState {
 
     pub fn sso_store(&self) -> &AnyStore {
         &self.inner.sso
+    }
+
+    /// The records this IdP holds in its own memory now, expired ones not yet swept included:
+    /// what a soak watches grow, and what a logout must free.
+    pub async fn held_records(&self) -> Result<HeldRecords, crate::session::StoreError> {
+        Ok(HeldRecords {
+            codes: self.inner.codes.live_count().await?,
+            grants: self.inner.grants.live_count().await?,
+            refresh_tokens: self.inner.refresh_tokens.live_count().await?,
+        })
     }
 
     fn csrf(&self) -> &csrf::CsrfKey {

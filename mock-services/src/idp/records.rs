@@ -18,6 +18,9 @@ pub struct CodeRecord {
     /// The grant this code was redeemed for (version 1); `None` until then. A replay of the code
     /// revokes it.
     pub grant: Option<SessionId>,
+    /// The SSO session the code was issued under: the grant it is redeemed for is listed there,
+    /// and revoked when that session is ended.
+    pub sso: SessionId,
 }
 
 /// What a redeemed code granted (its record's ID is every access token's `grant_id`).
@@ -26,6 +29,9 @@ pub struct GrantRecord {
     pub client_id: String,
     pub scope: String,
     pub auth_time: u64,
+    /// The grant's live refresh token (each refresh replaces it), so that revoking the grant
+    /// frees its token at once rather than at the token's expiry.
+    pub refresh: Option<SessionId>,
 }
 
 /// A refresh token (its record's ID is the token), single use.

@@ -3,6 +3,7 @@
 
 use super::claims::{AccessClaims, IdClaims};
 use super::clients::Client;
+use super::grants;
 use super::records::{CodeRecord, GrantRecord, RefreshRecord};
 use super::{IdpError, IdpState, OAuthError, now_seconds};
 use crate::session::{SaveOutcome, Session, SessionId, SessionStore};
@@ -190,7 +191,7 @@ async fn authorization_code(
 
     // Redeem: create the grant, then record it in the code with a compare-and-swap save. Of
     // two concurrent redemptions exactly one save wins; the loser is a replay.
-    let grant = state
+    let mut grant = state
         .inner
         .grants
         .create(
@@ -199,6 +200,7 @@ async fn authorization_code(
                 client_id: client.id.clone(),
                 scope: scope.clone(),
                 auth_time,
+                refresh: None,
             },
         )
         .await?;
@@ -219,7 +221,15 @@ async fn authorization_code(
             return Err(invalid_grant("unknown, expired or used code"));
         }
     }
-    let refresh = new_refresh_token(state, &grant).await?;
+    // Listed in the SSO session it was granted under, so the session's end revokes it; a
+    // session that ended since the code was issued revokes it now.
+    if !grants::list_in_session(state, &record.sso, grant.id).await? {
+        grants::revoke(state, &grant.id).await?;
+        return Err(invalid_grant(
+            "the sign-in this code was issued under has ended",
+        ));
+    }
+    let refresh = new_refresh_token(state, &mut grant).await?;
     token_response(state, client, &grant, &scope, auth_time, nonce, refresh)
 }
 
@@ -232,23 +242,38 @@ fn is_valid_verifier(verifier: &str) -> bool {
 }
 
 /// Revokes the grant a redeemed code produced: its access tokens stop working at userinfo and
-/// its refresh tokens are refused.
+/// its refresh token is deleted.
 async fn revoke_grant_of(state: &IdpState, code: &Session<CodeRecord>) -> Result<(), IdpError> {
     if let Some(grant_id) = &code.data.grant {
-        state.inner.grants.delete(grant_id).await?;
+        grants::revoke(state, grant_id).await?;
     }
     Ok(())
 }
 
+/// Mints the grant's next refresh token and records it as the grant's live one (the one a
+/// revocation deletes). A grant revoked meanwhile (a replay of its code racing its redemption)
+/// is answered as if the revocation came just after: the token is handed out already freed,
+/// and refused at its first use, as the grant's access token is at userinfo.
 async fn new_refresh_token(
     state: &IdpState,
-    grant: &Session<GrantRecord>,
+    grant: &mut Session<GrantRecord>,
 ) -> Result<String, IdpError> {
-    let token = state
-        .inner
-        .refresh_tokens
+    let tokens = &state.inner.refresh_tokens;
+    let token = tokens
         .create(&grant.user_id, RefreshRecord { grant: grant.id })
         .await?;
+    for _ in 0..16 {
+        std::sync::Arc::make_mut(&mut grant.data).refresh = Some(token.id);
+        match state.inner.grants.save(grant).await? {
+            SaveOutcome::Saved => return Ok(token.id.to_string()),
+            SaveOutcome::Conflict => match state.inner.grants.load(&grant.id).await? {
+                Some(current) => *grant = current,
+                None => break,
+            },
+            SaveOutcome::Gone => break,
+        }
+    }
+    tokens.delete(&token.id).await?;
     Ok(token.id.to_string())
 }
 
@@ -273,7 +298,7 @@ async fn refresh_token(
     let Some(token) = store.load(&token_id).await? else {
         return Err(invalid_grant("unknown, expired or used refresh token"));
     };
-    let Some(grant) = state.inner.grants.load(&token.data.grant).await? else {
+    let Some(mut grant) = state.inner.grants.load(&token.data.grant).await? else {
         return Err(invalid_grant(
             "the grant behind this refresh token was revoked",
         ));
@@ -287,7 +312,7 @@ async fn refresh_token(
     }
     let scope = grant.data.scope.clone();
     let auth_time = grant.data.auth_time;
-    let refresh = new_refresh_token(state, &grant).await?;
+    let refresh = new_refresh_token(state, &mut grant).await?;
     token_response(state, client, &grant, &scope, auth_time, None, refresh)
 }
 

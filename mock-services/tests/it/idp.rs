@@ -1300,3 +1300,95 @@ async fn logout_asks_unless_the_relying_party_vouches_with_an_id_token_hint() {
     );
     assert!(!alive(&idp, &sso).await);
 }
+
+/// Ending an SSO session ends what it granted: every code redeemed under it (a password login
+/// and a silent one) loses its refresh token, rotated or not, and its access token at userinfo,
+/// and the IdP frees those records at once; a code issued before the logout and redeemed after
+/// it gets no tokens; another user's session keeps its own. A new login that replaces a session
+/// ends it the same way.
+#[tokio::test]
+async fn ending_an_sso_session_revokes_what_it_granted() {
+    let idp = Idp::new(Options::default()).await;
+    let store = Some(("store", "store-secret"));
+    let refresh = async |refresh_token: &str| {
+        idp.token(
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+            store,
+        )
+        .await
+    };
+    let field =
+        |tokens: &serde_json::Value, name: &str| tokens[name].as_str().expect("a token").to_owned();
+    let before = idp.state.held_records().await.expect("counted");
+
+    let login = idp.login(&[], "user5@example.com", "password").await;
+    let sso = login.cookie(SSO_COOKIE).expect("SSO cookie");
+    let first = idp
+        .redeem(&login.location_param("code").expect("code"))
+        .await
+        .json();
+    let silent = idp.authorize(&[("prompt", Some("none"))], Some(&sso)).await;
+    let second = idp
+        .redeem(&silent.location_param("code").expect("a silent code"))
+        .await
+        .json();
+    // The second grant's token rotated once: the live one is what must go.
+    let rotated = refresh(&field(&second, "refresh_token")).await;
+    assert_eq!(rotated.status, StatusCode::OK, "{rotated:?}");
+    let rotated = rotated.json();
+    let pending = idp
+        .authorize(&[("prompt", Some("none"))], Some(&sso))
+        .await
+        .location_param("code")
+        .expect("a code for later");
+    let (other_sso, _) = signed_in(&idp, "user6@example.com").await;
+    let other = idp
+        .redeem(
+            &idp.authorize(&[("prompt", Some("none"))], Some(&other_sso))
+                .await
+                .location_param("code")
+                .expect("the other user's code"),
+        )
+        .await
+        .json();
+    for tokens in [&first, &rotated, &other] {
+        let info = idp.userinfo(&field(tokens, "access_token")).await;
+        assert_eq!(info.status, StatusCode::OK, "{info:?}");
+    }
+    let held = idp.state.held_records().await.expect("counted");
+    assert_eq!(held.grants - before.grants, 4, "two grants each");
+    assert_eq!(held.refresh_tokens - before.refresh_tokens, 4);
+
+    let hint = field(&first, "id_token");
+    let out = idp
+        .get(&format!("/oauth2/logout?id_token_hint={hint}"), Some(&sso))
+        .await;
+    assert_eq!(out.status, StatusCode::OK, "{out:?}");
+    assert!(!alive(&idp, &sso).await);
+    for tokens in [&first, &rotated] {
+        let info = idp.userinfo(&field(tokens, "access_token")).await;
+        assert_eq!(info.status, StatusCode::UNAUTHORIZED, "{info:?}");
+        let refused = refresh(&field(tokens, "refresh_token")).await;
+        assert_eq!(refused.json()["error"], "invalid_grant", "{refused:?}");
+    }
+    let late = idp.redeem(&pending).await;
+    assert_eq!(late.json()["error"], "invalid_grant", "{late:?}");
+    let held = idp.state.held_records().await.expect("counted");
+    assert_eq!(held.grants - before.grants, 2, "only the other user's");
+    assert_eq!(held.refresh_tokens - before.refresh_tokens, 2);
+    let info = idp.userinfo(&field(&other, "access_token")).await;
+    assert_eq!(info.status, StatusCode::OK, "{info:?}");
+    let kept = refresh(&field(&other, "refresh_token")).await;
+    assert_eq!(kept.status, StatusCode::OK, "{kept:?}");
+
+    // The other user logs in again in the same browser: the old session ends with its grants.
+    let again = idp
+        .login_holding(&[], "user6@example.com", "password", Some(&other_sso))
+        .await;
+    assert_eq!(again.status, StatusCode::FOUND, "{again:?}");
+    let info = idp.userinfo(&field(&kept.json(), "access_token")).await;
+    assert_eq!(info.status, StatusCode::UNAUTHORIZED, "{info:?}");
+}
