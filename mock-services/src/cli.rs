@@ -20,8 +20,8 @@ pub struct BackendArgs {
     pub redis_url: Option<String>,
     /// Persistence of the redis-server the tool starts (not of one at --redis-url): none
     /// (a restart loses every session), aof-everysec (may lose about the last second of
-    /// writes), aof-always (loses none). A session survives a Redis outage only if the outage
-    /// is shorter than its idle timeout.
+    /// writes), aof-always (loses no write it answered). A session survives a Redis outage
+    /// only if the outage is shorter than its idle timeout.
     #[arg(long, value_enum, default_value_t = Persistence::None)]
     pub redis_persistence: Persistence,
     /// Nodes of a Redis Cluster to use with `--backend redis-cluster`, comma-separated
