@@ -7,8 +7,12 @@
 //! The list and the session's end meet through the store's compare-and-swap save: ending a
 //! session first marks it ended (a save), so a grant being listed at that moment either lands
 //! before the mark (and is revoked with the list) or finds the mark (and is revoked by whoever
-//! redeemed it). A session that merely times out revokes nothing: its grants run out by
-//! themselves.
+//! redeemed it). A session marked ended is ended: if its end was cut off before the record was
+//! deleted, the next request that names it finishes the end. A session that merely times out
+//! revokes nothing: its grants run out by themselves (a code issued under it and redeemed after
+//! it timed out gets no grant). A grant's revocation is two-phase the same way: marked revoked
+//! (a save), then its live refresh token freed, then deleted, so a refresh token minted while
+//! it is revoked finds the mark and frees itself.
 
 use super::{IdpError, IdpState};
 use crate::session::{SaveOutcome, Session, SessionId, SessionStore, StoreError};
@@ -34,7 +38,7 @@ pub(super) async fn list_in_session(
         let Some(mut session) = store.load(sso).await? else {
             return Ok(false);
         };
-        if session.data.attributes.contains_key(ENDED) {
+        if is_ended(&session) {
             return Ok(false);
         }
         let mut live = Vec::new();
@@ -87,20 +91,33 @@ pub(super) async fn end_session(state: &IdpState, sso: &SessionId) -> Result<(),
     Ok(())
 }
 
-/// Revokes a grant and its live refresh token: its access tokens stop working at userinfo and
-/// no refresh token of it is accepted.
+/// Revokes a grant and frees its live refresh token: its access tokens stop working at
+/// userinfo and no refresh token of it is accepted.
 pub(super) async fn revoke(state: &IdpState, grant: &SessionId) -> Result<(), IdpError> {
-    let refresh = state
-        .inner
-        .grants
-        .load(grant)
-        .await?
-        .and_then(|record| record.data.refresh);
-    if let Some(refresh) = refresh {
-        state.inner.refresh_tokens.delete(&refresh).await?;
+    let grants = &state.inner.grants;
+    for _ in 0..ATTEMPTS {
+        let Some(mut record) = grants.load(grant).await? else {
+            return Ok(());
+        };
+        std::sync::Arc::make_mut(&mut record.data).revoked = true;
+        match grants.save(&mut record).await? {
+            SaveOutcome::Saved => {
+                if let Some(refresh) = record.data.refresh {
+                    state.inner.refresh_tokens.delete(&refresh).await?;
+                }
+                grants.delete(grant).await?;
+                return Ok(());
+            }
+            SaveOutcome::Conflict => continue,
+            SaveOutcome::Gone => return Ok(()),
+        }
     }
-    state.inner.grants.delete(grant).await?;
-    Ok(())
+    Err(busy())
+}
+
+/// Whether a session is marked ended (its end was begun).
+pub(super) fn is_ended(session: &Session) -> bool {
+    session.data.attributes.contains_key(ENDED)
 }
 
 /// The grants a session lists.
@@ -114,8 +131,9 @@ fn listed(session: &Session) -> impl Iterator<Item = SessionId> + '_ {
         .filter_map(SessionId::parse)
 }
 
-fn busy() -> IdpError {
+/// A record that kept changing under concurrent requests: 503, try again.
+pub(super) fn busy() -> IdpError {
     IdpError::Store(StoreError::Unavailable(
-        "the SSO session kept changing under concurrent requests; try again".into(),
+        "a record kept changing under concurrent requests; try again".into(),
     ))
 }

@@ -227,7 +227,8 @@ impl IdpState {
     }
 
     /// The live SSO session named by the request's cookie, extended; `None` for no cookie, a
-    /// garbage cookie, or an expired or revoked session.
+    /// garbage cookie, or an expired, revoked or ended session (one whose end was cut off
+    /// before its record was deleted: ended it is, and the end is finished here).
     async fn sso_session(
         &self,
         headers: &HeaderMap,
@@ -235,7 +236,13 @@ impl IdpState {
         let Some(id) = cookies::read(headers, SSO_COOKIE).and_then(SessionId::parse) else {
             return Ok(None);
         };
-        Ok(self.inner.sso.load_and_extend(&id).await?)
+        match self.inner.sso.load_and_extend(&id).await? {
+            Some(session) if grants::is_ended(&session) => {
+                grants::end_session(self, &id).await?;
+                Ok(None)
+            }
+            found => Ok(found),
+        }
     }
 }
 

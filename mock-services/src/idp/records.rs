@@ -32,6 +32,9 @@ pub struct GrantRecord {
     /// The grant's live refresh token (each refresh replaces it), so that revoking the grant
     /// frees its token at once rather than at the token's expiry.
     pub refresh: Option<SessionId>,
+    /// Set, with a compare-and-swap save, as the grant is revoked, just before its record is
+    /// deleted: a refresh token minted meanwhile finds it and frees itself.
+    pub revoked: bool,
 }
 
 /// A refresh token (its record's ID is the token), single use.

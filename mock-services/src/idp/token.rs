@@ -189,8 +189,10 @@ async fn authorization_code(
     let auth_time = record.auth_time;
     let nonce = record.nonce.clone();
 
-    // Redeem: create the grant, then record it in the code with a compare-and-swap save. Of
-    // two concurrent redemptions exactly one save wins; the loser is a replay.
+    // Redeem: create the grant and list it in the SSO session it is granted under (so the
+    // session's end revokes it), then record it in the code with a compare-and-swap save. Of
+    // two concurrent redemptions exactly one save wins; the loser is a replay. Listing before
+    // the code is spent keeps a failed listing (a store error) retryable with the same code.
     let mut grant = state
         .inner
         .grants
@@ -201,9 +203,18 @@ async fn authorization_code(
                 scope: scope.clone(),
                 auth_time,
                 refresh: None,
+                revoked: false,
             },
         )
         .await?;
+    let listed = grants::list_in_session(state, &record.sso, grant.id).await;
+    if !matches!(listed, Ok(true)) {
+        state.inner.grants.delete(&grant.id).await?;
+        listed?;
+        return Err(invalid_grant(
+            "the SSO session this code was issued under has ended",
+        ));
+    }
     std::sync::Arc::make_mut(&mut code.data).grant = Some(grant.id);
     match codes.save(&mut code).await? {
         SaveOutcome::Saved => {}
@@ -220,14 +231,6 @@ async fn authorization_code(
             state.inner.grants.delete(&grant.id).await?;
             return Err(invalid_grant("unknown, expired or used code"));
         }
-    }
-    // Listed in the SSO session it was granted under, so the session's end revokes it; a
-    // session that ended since the code was issued revokes it now.
-    if !grants::list_in_session(state, &record.sso, grant.id).await? {
-        grants::revoke(state, &grant.id).await?;
-        return Err(invalid_grant(
-            "the sign-in this code was issued under has ended",
-        ));
     }
     let refresh = new_refresh_token(state, &mut grant).await?;
     token_response(state, client, &grant, &scope, auth_time, nonce, refresh)
@@ -251,9 +254,10 @@ async fn revoke_grant_of(state: &IdpState, code: &Session<CodeRecord>) -> Result
 }
 
 /// Mints the grant's next refresh token and records it as the grant's live one (the one a
-/// revocation deletes). A grant revoked meanwhile (a replay of its code racing its redemption)
-/// is answered as if the revocation came just after: the token is handed out already freed,
-/// and refused at its first use, as the grant's access token is at userinfo.
+/// revocation frees). A grant revoked meanwhile (a replay of its code racing its redemption, a
+/// logout racing a refresh) is answered as if the revocation came just after: the token is
+/// handed out already freed, and refused at its first use, as the grant's access token is at
+/// userinfo.
 async fn new_refresh_token(
     state: &IdpState,
     grant: &mut Session<GrantRecord>,
@@ -262,19 +266,31 @@ async fn new_refresh_token(
     let token = tokens
         .create(&grant.user_id, RefreshRecord { grant: grant.id })
         .await?;
-    for _ in 0..16 {
+    let mut attempts = 0;
+    let revoked = loop {
+        if grant.data.revoked {
+            break true;
+        }
+        if attempts == 16 {
+            break false;
+        }
+        attempts += 1;
         std::sync::Arc::make_mut(&mut grant.data).refresh = Some(token.id);
         match state.inner.grants.save(grant).await? {
             SaveOutcome::Saved => return Ok(token.id.to_string()),
             SaveOutcome::Conflict => match state.inner.grants.load(&grant.id).await? {
                 Some(current) => *grant = current,
-                None => break,
+                None => break true,
             },
-            SaveOutcome::Gone => break,
+            SaveOutcome::Gone => break true,
         }
-    }
+    };
     tokens.delete(&token.id).await?;
-    Ok(token.id.to_string())
+    if revoked {
+        Ok(token.id.to_string())
+    } else {
+        Err(grants::busy())
+    }
 }
 
 /// The refresh_token grant (RFC 6749 §6), rotating the refresh token on every use.
@@ -298,7 +314,10 @@ async fn refresh_token(
     let Some(token) = store.load(&token_id).await? else {
         return Err(invalid_grant("unknown, expired or used refresh token"));
     };
-    let Some(mut grant) = state.inner.grants.load(&token.data.grant).await? else {
+    let live_grant = state.inner.grants.load(&token.data.grant).await?;
+    let Some(mut grant) = live_grant.filter(|grant| !grant.data.revoked) else {
+        // Dead with its grant: freed now rather than at its expiry.
+        store.delete(&token_id).await?;
         return Err(invalid_grant(
             "the grant behind this refresh token was revoked",
         ));

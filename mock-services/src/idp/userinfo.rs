@@ -53,7 +53,12 @@ pub async fn userinfo(
         .verify(&token, &state.settings().issuer, None)
         .map_err(|error| IdpError::Bearer(Some(error.to_string())))?;
     let live = match SessionId::parse(&claims.grant_id) {
-        Some(grant) => state.inner.grants.load(&grant).await?.is_some(),
+        Some(grant) => state
+            .inner
+            .grants
+            .load(&grant)
+            .await?
+            .is_some_and(|grant| !grant.data.revoked),
         None => false,
     };
     if !live {

@@ -1391,4 +1391,49 @@ async fn ending_an_sso_session_revokes_what_it_granted() {
     assert_eq!(again.status, StatusCode::FOUND, "{again:?}");
     let info = idp.userinfo(&field(&kept.json(), "access_token")).await;
     assert_eq!(info.status, StatusCode::UNAUTHORIZED, "{info:?}");
+    let held = idp.state.held_records().await.expect("counted");
+    assert_eq!(held.grants, before.grants, "every grant revoked and freed");
+    assert_eq!(held.refresh_tokens, before.refresh_tokens);
+}
+
+/// An end cut off half-way (the session marked ended, its record not deleted: the request
+/// dropped, a store error) leaves no usable session: the next request naming it is treated as
+/// signed out, and finishes the end, revoking what the session granted.
+#[tokio::test]
+async fn a_session_whose_end_was_cut_off_is_signed_out() {
+    use mock_services::session::{SaveOutcome, SessionId, SessionStore};
+    let idp = Idp::new(Options::default()).await;
+    let (sso, _) = signed_in(&idp, "user8@example.com").await;
+    let login = idp.login(&[], "user9@example.com", "password").await;
+    let cookie = login.cookie(SSO_COOKIE).expect("SSO cookie");
+    let tokens = idp
+        .redeem(&login.location_param("code").expect("code"))
+        .await
+        .json();
+    let access = tokens["access_token"].as_str().expect("access").to_owned();
+    // What `end_session` writes first (the attribute `ended`), as if the rest never ran.
+    let id = cookie
+        .split_once('=')
+        .and_then(|(_, value)| SessionId::parse(value))
+        .expect("an SSO session ID");
+    let store = idp.state.sso_store();
+    let mut session = store.load(&id).await.expect("load").expect("live");
+    std::sync::Arc::make_mut(&mut session.data)
+        .attributes
+        .insert("ended".into(), "1".into());
+    assert_eq!(
+        store.save(&mut session).await.expect("save"),
+        SaveOutcome::Saved
+    );
+    assert_eq!(idp.userinfo(&access).await.status, StatusCode::OK);
+
+    let form = idp.authorize(&[], Some(&cookie)).await;
+    assert_eq!(form.status, StatusCode::OK, "{form:?}");
+    assert!(form.body.contains("id=\"login-form\""), "signed out");
+    assert!(
+        store.load(&id).await.expect("load").is_none(),
+        "the end finished"
+    );
+    assert_eq!(idp.userinfo(&access).await.status, StatusCode::UNAUTHORIZED);
+    assert!(alive(&idp, &sso).await, "another user's session untouched");
 }
